@@ -1,0 +1,95 @@
+# optagent — build, test, sanitizer, fuzz and bench targets.
+#   make            build build/optagent (installs missing Debian packages first)
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make asan       the same under address+undefined sanitizers (build-asan/)
+#   make fuzz       libFuzzer on the JSON+expression front end (FUZZ_SECONDS)
+#   make bench      the benchmarks under bench/
+#   make deps       install the Debian packages (or list them without root)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+BUILD   ?= build
+SAN     ?=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+VERSION := 0.1.0
+
+WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT     ?= -O2 -g
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DOPTAGENT_VERSION='"$(VERSION)"' -I. -MMD -MP
+ifeq ($(SAN),1)
+  OPT     = -O1 -g -fno-omit-frame-pointer
+  SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+CFLAGS  += $(WARN) $(OPT) $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS   = -lglpk -lcjson -lm
+
+LIB_SRC   := $(wildcard db/*.c library/*.c formulate/*.c solver/*.c)
+AGENT_SRC := $(wildcard agent/*.c)
+TEST_SRC  := $(wildcard tests/test_*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIBA      := $(BUILD)/liboptagent.a
+BIN       := $(BUILD)/optagent
+DEPS_OK   := $(BUILD)/.deps-ok
+
+.PHONY: all test asan fuzz bench deps install clean run
+all: $(BIN)
+
+$(DEPS_OK): scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/deps.sh --ensure
+	@touch $@
+
+deps:
+	@scripts/deps.sh --ensure
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(AGENT_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/support.o $(LIBA) $(LDLIBS) -lcmocka
+
+test: $(BIN) $(TEST_BIN)
+	@OPTAGENT_BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 test
+
+run: $(BIN)
+	@scripts/demo.sh $(BIN)
+
+# libFuzzer needs clang; the fuzz build has its own directory.
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD   := build-fuzz
+fuzz: $(DEPS_OK)
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	clang -std=c11 -g -O1 -I. -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+	  -o $(FUZZ_BUILD)/fuzz_formulation tests/fuzz/fuzz_formulation.c $(wildcard formulate/*.c) $(LDLIBS)
+	cp tests/corpus/valid/*.json tests/corpus/invalid/*.json $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
+	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
+
+bench: $(BIN)
+	@bench/run.sh $(BIN)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/optagent
+	install -m 0644 README.md docs/FORMULATION.md $(DESTDIR)$(PREFIX)/share/doc/optagent/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_BIN:=.d)
+.SECONDARY:

@@ -1,0 +1,151 @@
+/* formulate — the five-element formulation (format 1): parse, check, compile.
+ *
+ * Ownership, once for the whole API: every object returned by an fm_*_new or
+ * fm_model_parse call is owned by the caller and freed with its fm_*_free.
+ * Pointers returned by accessors (names, rows, diagnostics) are borrowed: they
+ * stay valid until the object they came from is freed. Nothing here prints;
+ * problems are returned as diagnostics and result codes.
+ */
+#ifndef OPTAGENT_FORMULATE_H
+#define OPTAGENT_FORMULATE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum {
+    FM_OK = 0,
+    FM_EJSON,       /* not JSON, or not a JSON object */
+    FM_EINVALID,    /* the formulation failed a check; see the diagnostics */
+    FM_ELIMIT,      /* an input limit was exceeded; see the diagnostics */
+    FM_ENOMEM,
+    FM_EIO          /* a file could not be read or written */
+} fm_code;
+
+const char *fm_strerror(fm_code code);
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+typedef enum { FM_SEV_ERROR, FM_SEV_WARNING, FM_SEV_INFO } fm_severity;
+
+typedef struct {
+    fm_severity severity;
+    const char *element;  /* e.g. "constraints[1] 'cap'", "model", "json" */
+    const char *index;    /* e.g. "[wood]", "[s,a]"; "" when not indexed */
+    const char *message;
+    const char *hint;     /* "" when there is none */
+} fm_diag;
+
+typedef struct fm_diags fm_diags;
+
+fm_diags *fm_diags_new(void);
+void fm_diags_free(fm_diags *d);
+/* Copies every string; returns 0, or -1 when out of memory or when the cap of
+ * FM_MAX_DIAGS is reached (the last kept diagnostic then says so). */
+int fm_diags_add(fm_diags *d, fm_severity sev, const char *element,
+                 const char *index, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+size_t fm_diags_count(const fm_diags *d);
+size_t fm_diags_errors(const fm_diags *d);
+const fm_diag *fm_diags_get(const fm_diags *d, size_t i);
+const char *fm_severity_name(fm_severity s);
+
+/* ---- limits ------------------------------------------------------------- */
+
+/* Hard caps on everything that grows from input. fm_limits_default() fills
+ * the documented defaults (docs/FORMULATION.md, "Limits"). */
+typedef struct {
+    size_t max_json_bytes;      /* size of the JSON text */
+    size_t max_expr_bytes;      /* one expression string */
+    int    max_depth;           /* expression nesting depth */
+    size_t max_set_size;        /* members of one set, incl. ranges */
+    size_t max_rows;
+    size_t max_cols;
+    size_t max_nonzeros;
+    size_t max_steps;           /* total iterations over indexings */
+} fm_limits;
+
+void fm_limits_default(fm_limits *lim);
+
+#define FM_MAX_DIAGS 200
+
+/* ---- the model ----------------------------------------------------------- */
+
+typedef struct fm_model fm_model;
+
+/* Parses and checks a format-1 formulation, then instantiates it into a
+ * linear program. Returns the model (caller frees with fm_model_free) or NULL
+ * when even the JSON could not be read; in every case the reasons are added to
+ * diags. When *code is not FM_OK the model (if any) holds no program.
+ * lim may be NULL for the defaults. */
+fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
+                         fm_diags *diags, fm_code *code);
+void fm_model_free(fm_model *m);
+
+const char *fm_model_name(const fm_model *m);  /* "" when unnamed */
+
+typedef enum { FM_CLASS_LP, FM_CLASS_MILP, FM_CLASS_NLP, FM_CLASS_MINLP } fm_class;
+const char *fm_class_name(fm_class c);
+/* The class of the instantiated model: NLP/MINLP when a nonlinear term was
+ * found (each one is a diagnostic, and there is then no program). */
+fm_class fm_model_class(const fm_model *m);
+
+/* ---- the compiled linear program ---------------------------------------- */
+
+typedef struct fm_program fm_program;  /* owned by its model */
+
+typedef enum { FM_COL_CONTINUOUS, FM_COL_INTEGER, FM_COL_BINARY } fm_col_kind;
+typedef enum { FM_MINIMIZE, FM_MAXIMIZE } fm_sense;
+
+/* The program of a successfully compiled linear model, or NULL. */
+const fm_program *fm_model_program(const fm_model *m);
+
+/* Columns and rows are numbered from 0. Bounds use -HUGE_VAL / HUGE_VAL for
+ * "none". A row i means  lo <= sum_k coefs[k] * x[cols[k]] <= hi. */
+size_t fm_program_ncols(const fm_program *p);
+size_t fm_program_nrows(const fm_program *p);
+size_t fm_program_nonzeros(const fm_program *p);
+const char *fm_program_col_name(const fm_program *p, size_t j); /* "x[chair]" */
+fm_col_kind fm_program_col_kind(const fm_program *p, size_t j);
+void fm_program_col_bounds(const fm_program *p, size_t j, double *lo, double *hi);
+const char *fm_program_row_name(const fm_program *p, size_t i); /* "cap[labor]" */
+/* The element a row came from, as in diagnostics: "constraints[0] 'cap'". */
+const char *fm_program_row_element(const fm_program *p, size_t i);
+void fm_program_row_bounds(const fm_program *p, size_t i, double *lo, double *hi);
+size_t fm_program_row(const fm_program *p, size_t i, const int **cols,
+                      const double **coefs);
+fm_sense fm_program_sense(const fm_program *p);
+const char *fm_program_objective_name(const fm_program *p);
+double fm_program_objective_constant(const fm_program *p);
+size_t fm_program_objective(const fm_program *p, const int **cols,
+                            const double **coefs);
+
+/* Building a program directly (the compiler uses this; so do solver tests).
+ * fm_program_new returns an empty minimizing program the caller owns and frees
+ * with fm_program_free (never free one that belongs to a model). The add
+ * functions copy their arguments and return the new index, or -1 when out of
+ * memory or when an index is out of range. */
+fm_program *fm_program_new(void);
+void fm_program_free(fm_program *p);
+int fm_program_add_col(fm_program *p, const char *name, fm_col_kind kind,
+                       double lo, double hi);
+int fm_program_add_row(fm_program *p, const char *name, const char *element,
+                       double lo, double hi, size_t n, const int *cols,
+                       const double *coefs);
+int fm_program_set_objective(fm_program *p, fm_sense sense, const char *name,
+                             double constant, size_t n, const int *cols,
+                             const double *coefs);
+
+/* ---- after solving ------------------------------------------------------- */
+
+/* Number of report quantities ("report" in the formulation). */
+size_t fm_model_report_count(const fm_model *m);
+/* Evaluates report quantity k on the column values x (ncols of them).
+ * Returns FM_OK and sets *name and *value, or an error with a diagnostic. */
+fm_code fm_model_report_eval(const fm_model *m, size_t k, const double *x,
+                             const char **name, double *value, fm_diags *diags);
+
+/* Writes a GNU MathProg model with its data section that `glpsol -m`
+ * solves to the same optimum. Returns FM_OK or FM_EIO / FM_EINVALID. */
+fm_code fm_model_write_mathprog(const fm_model *m, FILE *out);
+
+#endif

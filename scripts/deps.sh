@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs (or, without root, lists) the Debian packages optagent builds and
+# tests with. `make` calls it with --ensure before the first compile, so a fresh
+# Debian machine gets from clone to green `make test` with no other step.
+set -u
+mode=${1:---ensure}
+
+# package : file that proves it is installed
+checks=(
+  "libglpk-dev:/usr/include/glpk.h"
+  "libcjson-dev:/usr/include/cjson/cJSON.h"
+  "libsqlite3-dev:/usr/include/sqlite3.h"
+  "libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h|/usr/include/curl/curl.h"
+  "libcmocka-dev:/usr/include/cmocka.h"
+  "libedit-dev:/usr/include/histedit.h"
+  "glpk-utils:/usr/bin/glpsol"
+)
+
+missing=()
+for entry in "${checks[@]}"; do
+  pkg=${entry%%:*}; files=${entry#*:}; found=0
+  IFS='|' read -ra alts <<<"$files"
+  for f in "${alts[@]}"; do [ -e "$f" ] && found=1; done
+  [ $found = 1 ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "$mode" = --list ] && echo "deps: all packages present"
+  exit 0
+fi
+[ "$mode" = --list ] && { echo "${missing[*]}"; exit 0; }
+
+echo "deps: installing missing Debian packages: ${missing[*]}" >&2
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+  echo "deps: cannot install (not root, no passwordless sudo). Run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get install -y -qq "${missing[@]}" >&2; then
+  $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq "${missing[@]}" >&2 || {
+    echo "deps: apt-get failed; install these by hand: ${missing[*]}" >&2; exit 1; }
+fi
+echo "deps: installed ${missing[*]}" >&2

@@ -23,7 +23,7 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  += $(WARN) $(OPT) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS   = -lglpk -lcjson -lm
+LDLIBS   = -lglpk -lcjson -lsqlite3 -lcurl -lm
 
 LIB_SRC   := $(wildcard db/*.c library/*.c formulate/*.c solver/*.c)
 AGENT_SRC := $(wildcard agent/*.c)

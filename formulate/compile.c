@@ -110,6 +110,12 @@ static void val_release(ectx *c, val *v)
 static int lin_push(ectx *c, lin *l, int col, double coef)
 {
     if (l->n == l->cap) {
+        if (l->n >= c->m->lim.max_nonzeros) {
+            c->m->limit_hit = 1;
+            if (!c->failed)
+                eerr(c, "", "an expression has more than the limit of %zu terms", c->m->lim.max_nonzeros);
+            return -1;
+        }
         size_t cap = l->cap ? l->cap * 2 : 4;
         int *nc = realloc(l->col, cap * sizeof *nc);
         if (!nc) { eerr(c, "", "out of memory"); return -1; }
@@ -191,6 +197,21 @@ static void nonlinear(ectx *c, const char *what, const val *a, const val *b, con
 /* ---- conversions ---- */
 
 static val num_val(double x) { val v = V0; v.num = x; return v; }
+
+static val finite_val(ectx *c, double x)
+{
+    if (!isfinite(x)) { eerr(c, "", "arithmetic overflow: the value is not finite"); return V0; }
+    return num_val(x);
+}
+
+/* Coefficients and bounds that overflowed during scaling. */
+static int lin_finite(ectx *c, const lin *l)
+{
+    int ok = isfinite(l->c0);
+    for (size_t i = 0; i < l->n && ok; i++) ok = isfinite(l->coef[i]);
+    if (!ok) eerr(c, "", "arithmetic overflow: a coefficient is not finite");
+    return ok;
+}
 
 static int to_num(ectx *c, val *v, double *out)
 {
@@ -396,6 +417,22 @@ static int iter_entry(ectx *c, iter_state *st, int ei, int keypos)
         val_release(c, &v);
         if (bad) return -1;
         mask |= 1u << k;
+    }
+    if (e->set->kind == S_RANGE) {   /* walk it; no need to build the set */
+        double lo, hi, by;
+        size_t n;
+        if (range_bounds(c, e->set, &lo, &hi, &by, &n) != 0) return -1;
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            fm_sym y;
+            if (count_step(c, 1) != 0) return -1;
+            if (fm_sym_from_number(&c->m->syms, lo + by * (double)i, &y) != 0) {
+                eerr(c, "", "out of memory");
+                return -1;
+            }
+            rc = visit_member(c, st, ei, keypos, &y, fvals);
+        }
+        return rc;
     }
     members mb;
     if (get_members(c, e->set, &mb) != 0) { members_free(&mb); return -1; }
@@ -716,7 +753,7 @@ static val mul(ectx *c, val a, val b, int pos)
     }
     double x, y;
     if (to_num(c, &a, &x) != 0 || to_num(c, &b, &y) != 0) return V0;
-    return num_val(x * y);
+    return finite_val(c, x * y);
 }
 
 static val arith(ectx *c, fm_node *n)
@@ -738,7 +775,7 @@ static val arith(ectx *c, fm_node *n)
         }
         double x, y;
         if (to_num(c, &a, &x) != 0 || to_num(c, &b, &y) != 0) return V0;
-        return num_val(x + s * y);
+        return finite_val(c, x + s * y);
     }
     case N_MUL:
         return mul(c, a, b, n->pos);
@@ -756,7 +793,7 @@ static val arith(ectx *c, fm_node *n)
         if (a.k == V_LIN) { lin_scale(a.l, 1 / y); return a; }
         double x;
         if (to_num(c, &a, &x) != 0) return V0;
-        return num_val(x / y);
+        return finite_val(c, x / y);
     }
     case N_POW: {
         if (has_vars(&a) || has_vars(&b)) {
@@ -918,6 +955,11 @@ static int json_elem_sym(ectx *c, const cJSON *j, fm_sym *out)
         if (fm_sym_intern(&c->m->syms, j->valuestring, out) != 0) { eerr(c, "", "out of memory"); return -1; }
         return 0;
     }
+    if (cJSON_IsNumber(j) && isfinite(j->valuedouble) && j->valuedouble != floor(j->valuedouble)) {
+        eerr(c, "elements are strings or integers; write \"2.5\" as a string", "expected a string or an integer element, got %g",
+             j->valuedouble);
+        return -1;
+    }
     if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) {
         if (fm_sym_from_number(&c->m->syms, j->valuedouble, out) != 0) { eerr(c, "", "out of memory"); return -1; }
         return 0;
@@ -1005,6 +1047,11 @@ static int param_store(ectx *c, fm_decl *d, const fm_sym *key, double v, int che
     if (e < 0) { eerr(c, "", "out of memory"); return -1; }
     if (!added) { eerr(c, "give each entry once", "duplicate entry"); return -1; }
     d->pvals.vals[e].d = v;
+    if (d->pvals.n > c->m->lim.max_set_size) {
+        c->m->limit_hit = 1;
+        eerr(c, "", "parameter has more than the limit of %zu entries", c->m->lim.max_set_size);
+        return -1;
+    }
     return 0;
 }
 
@@ -1031,7 +1078,7 @@ static int json_number(ectx *c, const cJSON *j, double *out)
 static int keyed(ectx *c, fm_decl *d, const cJSON *o, fm_sym *key, int level)
 {
     if (level == d->dimen) {
-        double v;
+        double v = 0;
         c->key = key; c->keylen = d->dimen;
         if (json_number(c, o, &v) != 0) return -1;
         return param_store(c, d, key, v, 1);
@@ -1065,7 +1112,7 @@ static int keyed(ectx *c, fm_decl *d, const cJSON *o, fm_sym *key, int level)
 static int aligned(ectx *c, fm_decl *d, const cJSON *a, fm_sym *key, int entry, int pos)
 {
     if (entry == d->index->n) {
-        double v;
+        double v = 0;
         c->key = key; c->keylen = d->dimen;
         if (json_number(c, a, &v) != 0) return -1;
         return param_store(c, d, key, v, 0);
@@ -1080,7 +1127,8 @@ static int aligned(ectx *c, fm_decl *d, const cJSON *a, fm_sym *key, int entry, 
     }
     int n = cJSON_GetArraySize(a);
     if ((size_t)n != sv->members.n) {
-        eerr(c, "give one value per member, in set order", "array has %d entr%s but set '%s' has %zu member%s",
+        eerr(c, "give one value per member, in set order", "%s: array has %d entr%s but set '%s' has %zu member%s",
+             (size_t)n < sv->members.n ? "missing entries" : "extra entries (not in the set)",
              n, n == 1 ? "y" : "ies", c->m->decls[e->set->id]->name, sv->members.n,
              sv->members.n == 1 ? "" : "s");
         return -1;
@@ -1219,7 +1267,12 @@ static int var_one(ectx *c, void *arg)
         else hi = d->upper_num;
     }
     fm_col_kind kind = FM_COL_CONTINUOUS;
-    if (d->var_type == 1) kind = FM_COL_INTEGER;
+    if (d->var_type == 1) {
+        /* An integer variable's bounds round inward (GLPK refuses others). */
+        kind = FM_COL_INTEGER;
+        if (isfinite(lo)) lo = ceil(lo - 1e-9 * fabs(lo));
+        if (isfinite(hi)) hi = floor(hi + 1e-9 * fabs(hi));
+    }
     if (d->var_type == 2) { kind = FM_COL_BINARY; lo = 0; hi = 1; }
     char name[600];
     key_text(c, d->name, a->key, d->dimen, name, sizeof name);
@@ -1284,7 +1337,7 @@ static int con_one(ectx *c, void *arg)
         if (!body) { val_release(c, &r); return -1; }
         if (r.k == V_LIN) { lin_addto(c, body, r.l, -1); val_release(c, &r); }
         else { double y; if (to_num(c, &r, &y) != 0) { lin_release(c, body); return -1; } body->c0 -= y; }
-        double rhs = -body->c0;
+        double rhs = 0.0 - body->c0;   /* no -0 bounds */
         if (e->op == C_LE || e->op == C_LT) hi = rhs;
         else if (e->op == C_GE || e->op == C_GT) lo = rhs;
         else lo = hi = rhs;
@@ -1305,6 +1358,12 @@ static int con_one(ectx *c, void *arg)
         else { hi = x - body->c0; lo = y - body->c0; }
     }
     if (c->nonlinear > before) { lin_release(c, body); return 0; }
+    if (!lin_finite(c, body) || isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL
+        || (e->nkids == 3 && (!isfinite(lo) || !isfinite(hi)))) {
+        if (!c->failed) eerr(c, "", "arithmetic overflow: a bound is not finite");
+        lin_release(c, body);
+        return -1;
+    }
     lin_merge(body, a->pos);
     char name[600];
     key_text(c, d->name, a->key, d->dimen, name, sizeof name);
@@ -1378,7 +1437,7 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
         ectx_init(&c, m, d, o, env);
         val v = ev(&c, o->expr);
         lin *l = c.failed ? NULL : to_lin(&c, &v);
-        if (l && !c.nonlinear) {
+        if (l && !c.nonlinear && lin_finite(&c, l)) {
             lin_merge(l, pos);
             if (fm_program_set_objective(m->program, o->maximize ? FM_MAXIMIZE : FM_MINIMIZE,
                                          o->name, l->c0, l->n, l->col, l->coef) != 0)

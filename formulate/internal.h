@@ -217,6 +217,8 @@ struct fm_model {
     fm_class cls;
     int nonlinear;
     int limit_hit;
+    size_t *order;          /* sets and parameters in dependency order */
+    size_t norder;
     size_t steps;
 };
 

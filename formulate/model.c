@@ -14,11 +14,11 @@ void fm_limits_default(fm_limits *lim)
     lim->max_json_bytes = 64u << 20;
     lim->max_expr_bytes = 256u << 10;
     lim->max_depth = 200;
-    lim->max_set_size = 10000000;
-    lim->max_rows = 5000000;
-    lim->max_cols = 5000000;
-    lim->max_nonzeros = 50000000;
-    lim->max_steps = 100000000;
+    lim->max_set_size = 2000000;
+    lim->max_rows = 1000000;
+    lim->max_cols = 1000000;
+    lim->max_nonzeros = 10000000;
+    lim->max_steps = 20000000;
 }
 
 #define MAX_NAME 255
@@ -150,6 +150,7 @@ void fm_model_free(fm_model *m)
     for (size_t i = 0; i < m->ndecls; i++) decl_free(m->decls[i]);
     free(m->decls);
     free(m->reports);
+    free(m->order);
     free(m->name);
     fm_symtab_free(&m->syms);
     fm_program_free(m->program);
@@ -611,6 +612,12 @@ static void read_objective(reader *r, const cJSON *o)
     set_description(d, o);
     check_keys(r, o, d->label, obj_keys);
     const char *sense = get_string(o, "sense");
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(o, "sense");
+    if (sj && !sense) {
+        err(r, d->label, "", "\"sense\": \"maximize\" or \"minimize\"",
+            "\"sense\" expected a string, got %s", json_type(sj));
+        return;
+    }
     if (!sense) {
         err(r, d->label, "", "\"sense\": \"maximize\" or \"minimize\"", "missing \"sense\"");
         return;
@@ -822,7 +829,7 @@ static void resolve_indexing(resolver *v, fm_indexing *x)
                 int slot = scope_find(v, e->names[c]);
                 if (slot >= 0 && e->ncomp == 1) {
                     rerr(v, e->pos, "use another name for the inner dummy",
-                         "dummy '%s' is already in scope", e->names[c]);
+                         "duplicate dummy '%s': it is already in scope", e->names[c]);
                 } else if (slot >= 0) {
                     /* A bound tuple component filters. */
                     e->filters[c]->kind = N_DUMMY;
@@ -844,7 +851,7 @@ static void resolve_indexing(resolver *v, fm_indexing *x)
             if (e->names[c] && !e->filters[c]) {
                 for (int q = 0; q < c; q++)
                     if (e->names[q] && !e->filters[q] && !strcmp(e->names[q], e->names[c]))
-                        rerr(v, e->pos, "", "dummy '%s' appears twice in one tuple", e->names[c]);
+                        rerr(v, e->pos, "", "duplicate dummy '%s' in one tuple", e->names[c]);
                 e->slots[c] = scope_push(v, e->names[c]);
                 x->ndummies++;
             } else e->slots[c] = -1;
@@ -1065,7 +1072,7 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     size_t *order = NULL;
 
     if (len > m->lim.max_json_bytes) {
-        err(r, "json", "", "", "the JSON text is %zu bytes, over the limit of %zu",
+        err(r, "json", "", "", "the json text is %zu bytes, over the limit of %zu",
             len, m->lim.max_json_bytes);
         *code = FM_ELIMIT;
         goto fail_json;
@@ -1074,7 +1081,7 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (nul) {
         int line, col;
         line_col(json, (size_t)(nul - json), &line, &col);
-        err(r, "json", "", "", "invalid JSON: NUL byte at line %d, column %d", line, col);
+        err(r, "json", "", "", "json syntax error: NUL byte at line %d, column %d", line, col);
         *code = FM_EJSON;
         goto fail_json;
     }
@@ -1082,7 +1089,7 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (bad != (size_t)-1) {
         int line, col;
         line_col(json, bad, &line, &col);
-        err(r, "json", "", "JSON text must be UTF-8", "invalid JSON: invalid UTF-8 at line %d, column %d", line, col);
+        err(r, "json", "", "JSON text must be UTF-8", "json syntax error: invalid UTF-8 at line %d, column %d", line, col);
         *code = FM_EJSON;
         goto fail_json;
     }
@@ -1096,10 +1103,10 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         size_t k = 0;
         while (k < len && isspace((unsigned char)json[k])) k++;
         if (k == len)
-            err(r, "json", "", "", "invalid JSON: the input is empty");
+            err(r, "json", "", "", "json syntax error: the input is empty");
         else
             err(r, "json", "", "check quotes, commas and brackets near there",
-                "invalid JSON at line %d, column %d", line, col);
+                "json syntax error at line %d, column %d", line, col);
         *code = FM_EJSON;
         goto fail_json;
     }
@@ -1110,7 +1117,7 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
             int line, col;
             line_col(json, (size_t)(end - json), &line, &col);
             err(r, "json", "", "send exactly one JSON object",
-                "invalid JSON: unexpected text after the object at line %d, column %d", line, col);
+                "json syntax error: unexpected text after the object at line %d, column %d", line, col);
             *code = FM_EJSON;
             goto fail;
         }
@@ -1126,7 +1133,12 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (!fmt)
         warn(r, "model", "no \"format\": read as format 1");
     else if (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1) {
-        err(r, "model", "", "this version reads \"format\": 1", "unsupported \"format\"");
+        if (cJSON_IsNumber(fmt))
+            err(r, "model", "", "this version reads \"format\": 1",
+                "unsupported \"format\" %g: expected 1", fmt->valuedouble);
+        else
+            err(r, "model", "", "this version reads \"format\": 1",
+                "\"format\" expected the number 1, got %s", json_type(fmt));
         *code = FM_EINVALID;
         goto fail;
     }
@@ -1175,7 +1187,10 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (r->errors) goto invalid;
     for (size_t k = 0; k < m->ndecls; k++) m->decls[k]->done = 0;
 
-    *code = fm_compile(m, order, norder, diags);
+    m->order = order;
+    m->norder = norder;
+    order = NULL;
+    *code = fm_compile(m, m->order, m->norder, diags);
     goto out;
 
 invalid:

@@ -1,0 +1,80 @@
+/* The solve report of the contract (docs/FORMULATION.md, "What solve reports"). */
+#include <math.h>
+#include <stdio.h>
+#include "agent/agent.h"
+
+static cJSON *diag_json(const fm_diag *g)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "severity", fm_severity_name(g->severity));
+    cJSON_AddStringToObject(o, "element", g->element);
+    cJSON_AddStringToObject(o, "index", g->index);
+    cJSON_AddStringToObject(o, "message", g->message);
+    cJSON_AddStringToObject(o, "hint", g->hint);
+    return o;
+}
+
+/* Round-off from the simplex (1e-13 off an integer) is noise to a reader. */
+static double tidy(double v)
+{
+    double r = round(v);
+    if (fabs(v - r) <= 1e-9 * fmax(1.0, fabs(v))) return r == 0 ? 0 : r;
+    return v;
+}
+
+cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
+                       sv_status status, double parse_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "status", sv_status_name(status));
+    const fm_program *p = m ? fm_model_program(m) : NULL;
+    if (r && sv_result_has_solution(r)) cJSON_AddNumberToObject(o, "objective", tidy(sv_result_objective(r)));
+    else cJSON_AddNullToObject(o, "objective");
+    if (m && (p || status == SV_STATUS_UNSUPPORTED))
+        cJSON_AddStringToObject(o, "class", fm_class_name(fm_model_class(m)));
+    else cJSON_AddNullToObject(o, "class");
+    cJSON_AddStringToObject(o, "solver", sv_backend_name());
+    cJSON *vars = cJSON_AddObjectToObject(o, "variables");
+    cJSON *report = cJSON_AddObjectToObject(o, "report");
+    if (r && p && sv_result_has_solution(r)) {
+        const double *x = sv_result_values(r);
+        for (size_t j = 0; j < fm_program_ncols(p); j++)
+            cJSON_AddNumberToObject(vars, fm_program_col_name(p, j), tidy(x[j]));
+        for (size_t k = 0; k < fm_model_report_count(m); k++) {
+            const char *name;
+            double v;
+            if (fm_model_report_eval(m, k, x, &name, &v, diags) == FM_OK)
+                cJSON_AddNumberToObject(report, name, tidy(v));
+            else
+                cJSON_AddNullToObject(report, name);
+        }
+        const double *duals = sv_result_duals(r), *act = sv_result_activities(r);
+        if (duals && act) {
+            cJSON *dj = cJSON_AddObjectToObject(o, "duals");
+            cJSON *sj = cJSON_AddObjectToObject(o, "slacks");
+            for (size_t i = 0; i < fm_program_nrows(p); i++) {
+                double lo, hi;
+                fm_program_row_bounds(p, i, &lo, &hi);
+                /* distance to the nearest finite bound */
+                double s = HUGE_VAL;
+                if (isfinite(hi)) s = hi - act[i];
+                if (isfinite(lo) && act[i] - lo < s) s = act[i] - lo;
+                cJSON_AddNumberToObject(dj, fm_program_row_name(p, i), tidy(duals[i]));
+                if (isfinite(s)) cJSON_AddNumberToObject(sj, fm_program_row_name(p, i), tidy(s));
+                else cJSON_AddNullToObject(sj, fm_program_row_name(p, i));
+            }
+        }
+    }
+    cJSON_AddNumberToObject(o, "time_ms", (r ? sv_result_time_ms(r) : 0) + parse_ms);
+    cJSON *size = cJSON_AddObjectToObject(o, "size");
+    cJSON_AddNumberToObject(size, "rows", p ? (double)fm_program_nrows(p) : 0);
+    cJSON_AddNumberToObject(size, "cols", p ? (double)fm_program_ncols(p) : 0);
+    cJSON_AddNumberToObject(size, "nonzeros", p ? (double)fm_program_nonzeros(p) : 0);
+    cJSON *dl = cJSON_AddArrayToObject(o, "diagnostics");
+    for (size_t i = 0; i < fm_diags_count(diags); i++)
+        cJSON_AddItemToArray(dl, diag_json(fm_diags_get(diags, i)));
+    if (r && sv_result_message(r) && *sv_result_message(r))
+        cJSON_AddStringToObject(o, "message", sv_result_message(r));
+    return o;
+}

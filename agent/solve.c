@@ -1,0 +1,223 @@
+/* optagent solve: read, check, compile, export and solve one formulation. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "agent/agent.h"
+
+static const char solve_usage[] =
+    "usage: optagent solve FILE.json|- [options]\n"
+    "\n"
+    "Reads a format-1 formulation, checks it, compiles it and solves it with GLPK.\n"
+    "\n"
+    "options:\n"
+    "  --json               print the result as JSON (the contract's report)\n"
+    "  --check              validate and compile only; do not solve\n"
+    "  --time-limit S       stop the solver after S seconds\n"
+    "  --mip-gap G          accept a MIP solution within relative gap G\n"
+    "  --no-presolve        do not use GLPK's presolver\n"
+    "  --export FILE        also write the model: .lp (CPLEX LP), .mps (free MPS)\n"
+    "                       or .mod (GNU MathProg with its data)\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "exit status: 0 solved (whatever the solver's status: optimal, infeasible, ...),\n"
+    "1 invalid or unsupported formulation, or a runtime error; 2 usage error.\n";
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int parse_double(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < 0) {
+        fprintf(stderr, "optagent solve: %s expects a non-negative number, got '%s'\n", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *ext_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : "";
+}
+
+static int export_model(const fm_model *m, const char *path, char *err, size_t errlen)
+{
+    const char *ext = ext_of(path);
+    if (!strcmp(ext, "mod")) {
+        FILE *f = fopen(path, "w");
+        if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+        fm_code c = fm_model_write_mathprog(m, f);
+        if (fclose(f) != 0 || c != FM_OK) {
+            snprintf(err, errlen, "%s: %s", path, c != FM_OK ? fm_strerror(c) : strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    sv_export_format fmt = !strcmp(ext, "lp") ? SV_EXPORT_LP : SV_EXPORT_MPS;
+    if (sv_export(fm_model_program(m), fmt, path, err, errlen) != SV_OK) return -1;
+    return 0;
+}
+
+static void print_summary(const fm_model *m, fm_diags *diags, const sv_result *r,
+                          sv_status status, int checked_only)
+{
+    const fm_program *p = m ? fm_model_program(m) : NULL;
+    if (checked_only)
+        printf("%s\n", p || status == SV_STATUS_UNSUPPORTED ? "valid" : "invalid");
+    else
+        printf("status: %s\n", sv_status_name(status));
+    if (r && sv_result_has_solution(r)) printf("objective: %.10g\n", sv_result_objective(r));
+    if (p)
+        printf("class: %s   size: %zu rows, %zu columns, %zu nonzeros\n",
+               fm_class_name(fm_model_class(m)), fm_program_nrows(p), fm_program_ncols(p),
+               fm_program_nonzeros(p));
+    else if (status == SV_STATUS_UNSUPPORTED)
+        printf("class: %s (GLPK solves LP and MILP only)\n", fm_class_name(fm_model_class(m)));
+    if (r && p && sv_result_has_solution(r)) {
+        const double *x = sv_result_values(r);
+        size_t shown = 0, zero = 0;
+        printf("variables:\n");
+        for (size_t j = 0; j < fm_program_ncols(p); j++) {
+            if (fabs(x[j]) < 1e-9) { zero++; continue; }
+            if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+        }
+        if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
+        if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
+        size_t nr = fm_model_report_count(m);
+        if (nr) printf("report:\n");
+        for (size_t k = 0; k < nr; k++) {
+            const char *name;
+            double v;
+            if (fm_model_report_eval(m, k, x, &name, &v, diags) == FM_OK)
+                printf("  %s = %.10g\n", name, v);
+        }
+    }
+    if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
+        printf("solver: %s\n", sv_result_message(r));
+    size_t nd = fm_diags_count(diags);
+    if (nd) printf("diagnostics:\n");
+    for (size_t i = 0; i < nd; i++) {
+        const fm_diag *g = fm_diags_get(diags, i);
+        printf("  %s: %s%s%s: %s", fm_severity_name(g->severity), g->element,
+               *g->index ? " " : "", g->index, g->message);
+        if (*g->hint) printf(" (hint: %s)", g->hint);
+        printf("\n");
+    }
+}
+
+int ag_cmd_solve(int argc, char **argv)
+{
+    const char *file = NULL, *export_path = NULL;
+    int json = 0, check = 0;
+    sv_options opt;
+    sv_options_default(&opt);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(solve_usage, stdout); return EXIT_SOLVED; }
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--check")) check = 1;
+        else if (!strcmp(a, "--no-presolve")) opt.presolve = 0;
+        else if (!strcmp(a, "--time-limit") || !strcmp(a, "--mip-gap") || !strcmp(a, "--export")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "optagent solve: %s needs a value\n%s", a, solve_usage);
+                return EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "--export")) {
+                const char *ext = ext_of(v);
+                if (strcmp(ext, "lp") && strcmp(ext, "mps") && strcmp(ext, "mod")) {
+                    fprintf(stderr, "optagent solve: --export FILE must end in .lp, .mps or .mod, got '%s'\n", v);
+                    return EXIT_USAGE;
+                }
+                export_path = v;
+            } else if (parse_double(a, v, !strcmp(a, "--time-limit") ? &opt.time_limit_s : &opt.mip_gap) != 0)
+                return EXIT_USAGE;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "optagent solve: unknown option '%s'\n%s", a, solve_usage);
+            return EXIT_USAGE;
+        } else if (file) {
+            fprintf(stderr, "optagent solve: one file at a time (got '%s' and '%s')\n", file, a);
+            return EXIT_USAGE;
+        } else file = a;
+    }
+    if (!file) {
+        fprintf(stderr, "optagent solve: no formulation file given\n%s", solve_usage);
+        return EXIT_USAGE;
+    }
+
+    fm_limits lim;
+    fm_limits_default(&lim);
+    char err[512];
+    size_t len;
+    char *text = ag_read_file(file, lim.max_json_bytes, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return EXIT_FAILED;
+    }
+    int rc = EXIT_FAILED;
+    fm_diags *diags = fm_diags_new();
+    sv_result *result = NULL;
+    fm_model *m = NULL;
+    if (!diags) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    double t0 = now_ms();
+    fm_code code;
+    m = fm_model_parse(text, len, &lim, diags, &code);
+    double parse_ms = now_ms() - t0;
+    if (code == FM_ENOMEM || !m) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    sv_status status = SV_STATUS_INVALID;
+    if (code == FM_OK && !fm_model_program(m)) status = SV_STATUS_UNSUPPORTED;
+    if (code == FM_OK && fm_model_program(m)) {
+        if (export_path && export_model(m, export_path, err, sizeof err) != 0) {
+            fprintf(stderr, "optagent: export failed: %s\n", err);
+            goto out;
+        }
+        if (!check) {
+            sv_code sc;
+            result = sv_solve(fm_model_program(m), &opt, diags, &sc);
+            if (!result) {
+                fprintf(stderr, "optagent: solver failed: %s\n", sv_strerror(sc));
+                for (size_t i = 0; i < fm_diags_count(diags); i++)
+                    fprintf(stderr, "optagent: %s\n", fm_diags_get(diags, i)->message);
+                goto out;
+            }
+            status = sv_result_status(result);
+        } else status = SV_STATUS_OPTIMAL;   /* only used for the exit code */
+    } else if (export_path) {
+        fprintf(stderr, "optagent: nothing exported: the formulation is %s\n",
+                status == SV_STATUS_UNSUPPORTED ? "nonlinear" : "invalid");
+    }
+    if (json) {
+        cJSON *o = ag_solve_report(m, diags, result, check && status == SV_STATUS_OPTIMAL
+                                   ? SV_STATUS_OPTIMAL : status, parse_ms);
+        if (check) {
+            cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString(
+                fm_model_program(m) ? "valid" : status == SV_STATUS_UNSUPPORTED ? "unsupported" : "invalid"));
+        }
+        char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+        if (!s) { cJSON_Delete(o); fprintf(stderr, "optagent: out of memory\n"); goto out; }
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        print_summary(m, diags, result, status, check);
+    }
+    rc = status == SV_STATUS_INVALID || status == SV_STATUS_UNSUPPORTED ? EXIT_FAILED : EXIT_SOLVED;
+    if (fflush(stdout) != 0) { fprintf(stderr, "optagent: cannot write the output\n"); rc = EXIT_FAILED; }
+out:
+    sv_result_free(result);
+    fm_model_free(m);
+    fm_diags_free(diags);
+    free(text);
+    return rc;
+}

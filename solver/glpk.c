@@ -1,0 +1,1266 @@
+/* solver/glpk.c — the GLPK backend: builds a glp_prob from an fm_program,
+ * solves it in-process, maps GLPK's outcome onto the contract's statuses, and
+ * exports programs through GLPK's LP/MPS writers.
+ *
+ * Two GLPK habits shape this file:
+ *  - GLPK prints to stdout and, on an internal error, calls abort(). Every
+ *    entry point therefore installs a terminal hook (the output goes into a
+ *    capped log) and an error hook that longjmps back to the entry point;
+ *    GLPK then requires glp_free_env(), which also frees every other GLPK
+ *    object of the calling thread.
+ *  - GLPK's environment, hooks included, is per thread. All hook state lives
+ *    in a per-call context handed to GLPK as the hooks' info pointer, so
+ *    concurrent calls from different threads do not interfere.
+ * When the calling thread had no GLPK environment, the call creates one and
+ * frees it before returning, which leaves the thread as it was. When it had
+ * one, GLPK offers no way to read the hooks installed before ours, so they
+ * are reset to GLPK's defaults (none) and the terminal-output switch is put
+ * back to its earlier value.
+ */
+#include <glpk.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "solver/solver.h"
+
+/* ---- the captured log ---------------------------------------------------- */
+
+/* The log keeps the first LOG_HEAD bytes of GLPK's output (banner, problem
+ * size, presolve) and the last LOG_TAIL bytes (the search and its outcome),
+ * with one marker line saying how many bytes in between were dropped. */
+#define LOG_HEAD (16u * 1024u)
+#define LOG_TAIL (48u * 1024u)
+
+typedef struct {
+    char *head;          /* LOG_HEAD bytes, allocated on first output */
+    size_t head_len;
+    char *tail;          /* a ring of LOG_TAIL bytes, once the head is full */
+    size_t tail_pos;     /* next write position in the ring */
+    size_t tail_len;     /* bytes held in the ring */
+    size_t dropped;      /* bytes kept in neither (or lost to ENOMEM) */
+} sv_log;
+
+/* Appends n bytes of s (borrowed). Never fails: when memory runs out the
+ * bytes are only counted as dropped, since a log must not stop a solve. */
+static void log_append(sv_log *l, const char *s, size_t n)
+{
+    if (l->head_len < LOG_HEAD) {
+        if (!l->head && !(l->head = malloc(LOG_HEAD))) {
+            l->dropped += n;
+            return;
+        }
+        size_t k = LOG_HEAD - l->head_len;
+        if (k > n)
+            k = n;
+        memcpy(l->head + l->head_len, s, k);
+        l->head_len += k;
+        s += k;
+        n -= k;
+    }
+    if (n == 0)
+        return;
+    if (!l->tail && !(l->tail = malloc(LOG_TAIL))) {
+        l->dropped += n;
+        return;
+    }
+    if (n > LOG_TAIL) {
+        l->dropped += n - LOG_TAIL;
+        s += n - LOG_TAIL;
+        n = LOG_TAIL;
+    }
+    if (l->tail_len + n > LOG_TAIL)
+        l->dropped += l->tail_len + n - LOG_TAIL;   /* overwritten below */
+    size_t first = LOG_TAIL - l->tail_pos;
+    if (first > n)
+        first = n;
+    memcpy(l->tail + l->tail_pos, s, first);
+    memcpy(l->tail, s + first, n - first);
+    l->tail_pos = (l->tail_pos + n) % LOG_TAIL;
+    l->tail_len = l->tail_len + n > LOG_TAIL ? LOG_TAIL : l->tail_len + n;
+}
+
+/* Returns the log as one malloc'd string (caller frees), or NULL when out of
+ * memory. */
+static char *log_text(const sv_log *l)
+{
+    char marker[96] = "";
+    if (l->dropped)
+        snprintf(marker, sizeof marker,
+                 "\n[... %zu bytes of GLPK output omitted ...]\n", l->dropped);
+    size_t mlen = strlen(marker);
+    char *s = malloc(l->head_len + mlen + l->tail_len + 1);
+    if (!s)
+        return NULL;
+    char *w = s;
+    if (l->head_len)
+        memcpy(w, l->head, l->head_len);
+    w += l->head_len;
+    memcpy(w, marker, mlen);
+    w += mlen;
+    if (l->tail_len < LOG_TAIL) {          /* the ring has not wrapped */
+        if (l->tail_len)
+            memcpy(w, l->tail, l->tail_len);
+    } else {
+        memcpy(w, l->tail + l->tail_pos, LOG_TAIL - l->tail_pos);
+        memcpy(w + (LOG_TAIL - l->tail_pos), l->tail, l->tail_pos);
+    }
+    w += l->tail_len;
+    *w = '\0';
+    return s;
+}
+
+static void log_free(sv_log *l)
+{
+    free(l->head);
+    free(l->tail);
+}
+
+/* Copies into out (caller's buffer) the last non-empty line of text that is
+ * not GLPK's "Error detected in file ..." trailer: that is the line saying
+ * what went wrong. out is "" when there is none. */
+static void last_line(const char *text, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (!text || outlen == 0)
+        return;
+    const char *end = text + strlen(text);
+    while (end > text) {
+        const char *e = end;
+        while (e > text && (e[-1] == '\n' || e[-1] == '\r'))
+            e--;
+        const char *b = e;
+        while (b > text && b[-1] != '\n')
+            b--;
+        if (e > b && strncmp(b, "Error detected in file", 22) != 0) {
+            size_t n = (size_t)(e - b);
+            if (n >= outlen)
+                n = outlen - 1;
+            memcpy(out, b, n);
+            out[n] = '\0';
+            return;
+        }
+        end = b;
+    }
+}
+
+/* ---- the per-call GLPK context -------------------------------------------- */
+
+struct glpk_ctx {
+    jmp_buf jb;          /* where GLPK's error hook jumps to */
+    sv_log log;
+    int hooked;          /* our hooks are installed in this thread's env */
+    int own_env;         /* the env was created by this call */
+    int prev_term_out;
+    glp_prob *lp;        /* NULL after glp_free_env() freed it */
+    int *ind;            /* row scratch, 1-based as GLPK wants */
+    double *val;
+    int *pos;            /* column -> its place in the current row, or 0 */
+    double *obj;         /* objective coefficients, duplicates summed */
+    struct timespec t0;
+    double limit_ms;     /* <= 0: no time limit */
+    sv_code rc;          /* outcome of the call; set after setjmp, so here */
+    char fail[320];      /* why the backend failed, when rc is SV_EBACKEND */
+};
+
+static void ctx_free(struct glpk_ctx *c)
+{
+    if (!c)
+        return;
+    log_free(&c->log);
+    free(c->ind);
+    free(c->val);
+    free(c->pos);
+    free(c->obj);
+    free(c);
+}
+
+/* GLPK's terminal hook: keep the text, and return nonzero so that GLPK does
+ * not print it itself. */
+static int term_hook(void *info, const char *s)
+{
+    struct glpk_ctx *c = info;
+    log_append(&c->log, s, strlen(s));
+    return 1;
+}
+
+/* GLPK's error hook: GLPK calls abort() if this returns, so jump back to the
+ * entry point, which calls glp_free_env() as GLPK's manual requires. */
+static void error_hook(void *info)
+{
+    struct glpk_ctx *c = info;
+    longjmp(c->jb, 1);
+}
+
+/* Installs our hooks in this thread's GLPK environment, creating it when
+ * there is none (then hooks_remove frees it again, so that a thread that
+ * only uses GLPK through us holds no GLPK memory between calls and leaks
+ * none when it exits). Returns 0, or -1 when GLPK cannot set up. */
+static int hooks_install(struct glpk_ctx *c)
+{
+    int init = glp_init_env();   /* 0: created now, 1: existed already */
+    if (init != 0 && init != 1)
+        return -1;
+    c->own_env = init == 0;
+    glp_term_hook(term_hook, c);
+    glp_error_hook(error_hook, c);
+    c->prev_term_out = glp_term_out(GLP_ON);
+    c->hooked = 1;
+    return 0;
+}
+
+/* Undoes hooks_install. Call it after deleting c->lp: freeing an
+ * environment we created frees every problem in it. */
+static void hooks_remove(struct glpk_ctx *c)
+{
+    if (!c->hooked)
+        return;
+    c->hooked = 0;
+    if (c->own_env) {
+        glp_free_env();
+        return;
+    }
+    glp_term_out(c->prev_term_out);
+    glp_error_hook(NULL, NULL);
+    glp_term_hook(NULL, NULL);
+}
+
+/* Called right after the error hook's longjmp: GLPK's state is unusable until
+ * glp_free_env(), which also frees c->lp and drops the hooks. */
+static void after_glpk_error(struct glpk_ctx *c)
+{
+    glp_free_env();
+    c->lp = NULL;
+    c->hooked = 0;
+    c->rc = SV_EBACKEND;
+    char line[256];
+    char *text = log_text(&c->log);
+    last_line(text, line, sizeof line);
+    free(text);
+    snprintf(c->fail, sizeof c->fail, "GLPK stopped with an internal error%s%s",
+             line[0] ? ": " : "", line);
+}
+
+static double elapsed_ms(const struct glpk_ctx *c)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - c->t0.tv_sec) * 1e3 +
+           (double)(t.tv_nsec - c->t0.tv_nsec) / 1e6;
+}
+
+/* GLPK's tm_lim for the next GLPK call: what is left of the limit, but at
+ * least 1 ms so that every call (including the reruns that classify an
+ * infeasible or unbounded problem) gets a chance; INT_MAX without a limit. */
+static int tm_lim(const struct glpk_ctx *c)
+{
+    if (!(c->limit_ms > 0))
+        return INT_MAX;
+    double left = ceil(c->limit_ms - elapsed_ms(c));
+    if (left < 1)
+        return 1;
+    if (left >= (double)INT_MAX)
+        return INT_MAX;
+    return (int)left;
+}
+
+/* Test-only switch (used by tests/test_solver.c, deliberately not in
+ * solver.h): when set, the next problem built in this thread makes one
+ * invalid GLPK call, so that GLPK's real error path (error hook, longjmp,
+ * glp_free_env) can be tested; the data checks below leave no other way to
+ * reach it through the public API. */
+void sv_test_glpk_fail_next(int on);
+static _Thread_local int test_fail_next;
+void sv_test_glpk_fail_next(int on)
+{
+    test_fail_next = on != 0;
+}
+
+/* ---- checking the program -------------------------------------------------- */
+
+/* GLPK's own limits (M_MAX, N_MAX, NNZ_MAX in its sources); beyond them its
+ * API raises an internal error. */
+#define GLPK_MAX_DIM 100000000u
+#define GLPK_MAX_NNZ 500000000u
+#define GLPK_NAME_MAX 255
+#define CHECK_MAX_DIAGS 20
+
+/* GLPK rejects (through its error hook) names over 255 bytes and names with
+ * control characters. Names only label GLPK's output and exports, so GLPK
+ * gets a cleaned copy in buf (caller's, GLPK_NAME_MAX + 1 bytes): control
+ * bytes become '_', and a long name is cut at a UTF-8 character boundary. */
+static const char *glpk_name(const char *name, char *buf)
+{
+    size_t n = 0;
+    if (!name)
+        name = "";
+    while (name[n] && n < GLPK_NAME_MAX)
+        n++;
+    if (name[n])     /* cut: do not split a multi-byte character */
+        while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
+            n--;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char ch = (unsigned char)name[k];
+        buf[k] = (ch < 0x20 || ch == 0x7F) ? '_' : (char)ch;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The index part of a name: "x[s,a]" gives "[s,a]" and *base_len 1; a name
+ * without a trailing bracketed part gives "" and its whole length. */
+static const char *index_part(const char *name, int *base_len)
+{
+    size_t n = strlen(name);
+    const char *b = strchr(name, '[');
+    size_t base = (b && b != name && name[n - 1] == ']') ? (size_t)(b - name) : n;
+    *base_len = base > 200 ? 200 : (int)base;
+    return base < n ? b : "";
+}
+
+/* Integer columns get integral bounds: GLPK's glp_intopt refuses fractional
+ * ones. A bound within 1e-9 (relative) of an integer is taken as that
+ * integer, so that data noise does not cut off a value. */
+static double int_up(double x)
+{
+    double r = round(x);
+    return fabs(x - r) <= 1e-9 * fmax(1.0, fabs(x)) ? r : ceil(x);
+}
+
+static double int_down(double x)
+{
+    double r = round(x);
+    return fabs(x - r) <= 1e-9 * fmax(1.0, fabs(x)) ? r : floor(x);
+}
+
+/* The bounds GLPK gets for column j: binaries are [0,1] intersected with the
+ * given bounds, integer kinds are rounded inward. Infinite bounds stay. */
+static void col_bounds(const fm_program *p, size_t j, double *lo, double *hi)
+{
+    fm_program_col_bounds(p, j, lo, hi);
+    fm_col_kind kind = fm_program_col_kind(p, j);
+    if (kind == FM_COL_BINARY) {
+        *lo = fmax(*lo, 0.0);
+        *hi = fmin(*hi, 1.0);
+    }
+    if (kind != FM_COL_CONTINUOUS) {
+        if (isfinite(*lo))
+            *lo = int_up(*lo);
+        if (isfinite(*hi))
+            *hi = int_down(*hi);
+    }
+}
+
+static int bad_bounds(double lo, double hi)
+{
+    return isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL;
+}
+
+/* What check_program found. */
+typedef struct {
+    fm_diags *diags;        /* may be NULL */
+    size_t reported;        /* diagnostics added so far */
+    size_t omitted;         /* problems beyond CHECK_MAX_DIAGS */
+    int too_big, invalid, infeasible;
+    char first_invalid[320], first_infeasible[320], too_big_msg[200];
+} checker;
+
+/* Records one problem: an error diagnostic (element/index borrowed) and, for
+ * the first of its kind, the one-line message. */
+static void check_report(checker *k, int invalid, const char *element,
+                         const char *index, const char *hint,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void check_report(checker *k, int invalid, const char *element,
+                         const char *index, const char *hint,
+                         const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *first = invalid ? k->first_invalid : k->first_infeasible;
+    if (invalid ? !k->invalid++ : !k->infeasible++)
+        snprintf(first, sizeof k->first_invalid, "%s", msg);
+    if (!k->diags)
+        return;
+    if (k->reported >= CHECK_MAX_DIAGS) {
+        k->omitted++;
+        return;
+    }
+    k->reported++;
+    /* Best effort: a full or failing diagnostics list must not stop us. */
+    (void)fm_diags_add(k->diags, FM_SEV_ERROR, element, index, hint, "%s", msg);
+}
+
+/* Checks what GLPK cannot take or would reject: sizes beyond GLPK's limits,
+ * NaN or infinite numbers where they make no sense (invalid), and bounds with
+ * lo > hi (infeasible; GLPK would refuse to start rather than say so). */
+static void check_program(const fm_program *p, checker *k)
+{
+    size_t n = fm_program_ncols(p), m = fm_program_nrows(p);
+    size_t nnz = fm_program_nonzeros(p);
+    if (n > GLPK_MAX_DIM || m > GLPK_MAX_DIM || nnz > GLPK_MAX_NNZ) {
+        k->too_big = 1;
+        snprintf(k->too_big_msg, sizeof k->too_big_msg,
+                 "the program has %zu rows, %zu columns and %zu nonzeros; "
+                 "GLPK takes at most %u rows/columns and %u nonzeros",
+                 m, n, nnz, GLPK_MAX_DIM, GLPK_MAX_NNZ);
+        return;
+    }
+    char element[300];
+    int base;
+    for (size_t j = 0; j < n; j++) {
+        const char *name = fm_program_col_name(p, j);
+        const char *index = index_part(name, &base);
+        double lo, hi;
+        fm_program_col_bounds(p, j, &lo, &hi);
+        snprintf(element, sizeof element, "variable '%.*s'", base, name);
+        if (bad_bounds(lo, hi)) {
+            check_report(k, 1, element, index, "",
+                         "variable %s has bounds [%g, %g]; a bound must be a "
+                         "number (lower not +inf, upper not -inf)", name, lo, hi);
+            continue;
+        }
+        double elo, ehi;
+        col_bounds(p, j, &elo, &ehi);
+        if (elo <= ehi)
+            continue;
+        if (lo <= hi)
+            check_report(k, 0, element, index,
+                         "widen the bounds or make the variable continuous",
+                         "%s variable %s has no %s value within its bounds "
+                         "[%g, %g], so the problem is infeasible",
+                         fm_program_col_kind(p, j) == FM_COL_BINARY ? "binary"
+                                                                    : "integer",
+                         name,
+                         fm_program_col_kind(p, j) == FM_COL_BINARY ? "0/1"
+                                                                    : "integer",
+                         lo, hi);
+        else
+            check_report(k, 0, element, index,
+                         "check the data that give this variable's bounds",
+                         "variable %s has lower bound %g above its upper "
+                         "bound %g, so the problem is infeasible", name, lo, hi);
+    }
+
+    const int *cols;
+    const double *coefs;
+    size_t on = fm_program_objective(p, &cols, &coefs);
+    for (size_t t = 0; t < on; t++)
+        if (!isfinite(coefs[t])) {
+            check_report(k, 1, "objective", "", "",
+                         "the objective has the coefficient %g for %s; "
+                         "coefficients must be finite numbers", coefs[t],
+                         fm_program_col_name(p, (size_t)cols[t]));
+            break;
+        }
+    if (!isfinite(fm_program_objective_constant(p)))
+        check_report(k, 1, "objective", "", "",
+                     "the objective has the constant %g; it must be a finite "
+                     "number", fm_program_objective_constant(p));
+
+    for (size_t i = 0; i < m; i++) {
+        const char *name = fm_program_row_name(p, i);
+        const char *index = index_part(name, &base);
+        const char *el = fm_program_row_element(p, i);
+        if (el && el[0])
+            snprintf(element, sizeof element, "%s", el);
+        else
+            snprintf(element, sizeof element, "constraint '%.*s'", base, name);
+        double lo, hi;
+        fm_program_row_bounds(p, i, &lo, &hi);
+        if (bad_bounds(lo, hi))
+            check_report(k, 1, element, index, "",
+                         "constraint %s has bounds [%g, %g]; a bound must be "
+                         "a number (lower not +inf, upper not -inf)",
+                         name, lo, hi);
+        else if (lo > hi)
+            check_report(k, 0, element, index,
+                         "check the data that give this constraint's "
+                         "right-hand sides",
+                         "constraint %s requires %g <= ... <= %g, which no "
+                         "point satisfies, so the problem is infeasible",
+                         name, lo, hi);
+        size_t rn = fm_program_row(p, i, &cols, &coefs);
+        for (size_t t = 0; t < rn; t++)
+            if (!isfinite(coefs[t])) {
+                check_report(k, 1, element, index, "",
+                             "constraint %s has the coefficient %g for %s; "
+                             "coefficients must be finite numbers", name,
+                             coefs[t], fm_program_col_name(p, (size_t)cols[t]));
+                break;
+            }
+    }
+    if (k->omitted && k->diags)
+        (void)fm_diags_add(k->diags, FM_SEV_INFO, "solver", "", "",
+                           "%zu more problems like the above were not listed",
+                           k->omitted);
+}
+
+/* ---- building the GLPK problem ------------------------------------------------ */
+
+static int bound_type(double lo, double hi)
+{
+    if (lo == -HUGE_VAL && hi == HUGE_VAL)
+        return GLP_FR;
+    if (hi == HUGE_VAL)
+        return GLP_LO;
+    if (lo == -HUGE_VAL)
+        return GLP_UP;
+    if (lo == hi)
+        return GLP_FX;   /* GLPK refuses GLP_DB with lb == ub */
+    return GLP_DB;       /* lb > ub only when exporting such a program */
+}
+
+/* Builds c->lp (owned by c; deleted by the caller, or freed by
+ * glp_free_env() after a GLPK error) from p, which check_program accepted
+ * (sizes within GLPK's limits, numbers sane). The scratch arrays live in c so
+ * that the error path frees them too. Duplicate columns within a row or the
+ * objective are summed: the program means a sum, while GLPK rejects
+ * duplicates. Returns 0, or -1 when out of memory. */
+static int build_problem(struct glpk_ctx *c, const fm_program *p)
+{
+    size_t n = fm_program_ncols(p), m = fm_program_nrows(p);
+    char nb[GLPK_NAME_MAX + 1];
+    const int *cols;
+    const double *coefs;
+
+    size_t maxlen = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t len = fm_program_row(p, i, &cols, &coefs);
+        if (len > maxlen)
+            maxlen = len;
+    }
+    c->obj = calloc(n + 1, sizeof *c->obj);
+    c->pos = calloc(n + 1, sizeof *c->pos);
+    c->ind = malloc((maxlen + 1) * sizeof *c->ind);
+    c->val = malloc((maxlen + 1) * sizeof *c->val);
+    if (!c->obj || !c->pos || !c->ind || !c->val)
+        return -1;
+
+    glp_prob *lp = c->lp = glp_create_prob();
+    glp_set_prob_name(lp, "optagent");     /* MPS readers want a NAME */
+    glp_set_obj_name(lp, glpk_name(fm_program_objective_name(p), nb));
+    glp_set_obj_dir(lp, fm_program_sense(p) == FM_MAXIMIZE ? GLP_MAX : GLP_MIN);
+    if (n)
+        glp_add_cols(lp, (int)n);          /* GLPK rejects adding 0 */
+    if (m)
+        glp_add_rows(lp, (int)m);
+
+    for (size_t j = 0; j < n; j++) {
+        int gj = (int)j + 1;
+        double lo, hi;
+        col_bounds(p, j, &lo, &hi);
+        glp_set_col_name(lp, gj, glpk_name(fm_program_col_name(p, j), nb));
+        glp_set_col_bnds(lp, gj, bound_type(lo, hi), lo, hi);
+        if (fm_program_col_kind(p, j) != FM_COL_CONTINUOUS)
+            glp_set_col_kind(lp, gj, GLP_IV);   /* binary: bounds set above */
+    }
+
+    size_t on = fm_program_objective(p, &cols, &coefs);
+    for (size_t t = 0; t < on; t++)
+        c->obj[cols[t]] += coefs[t];
+    for (size_t j = 0; j < n; j++)
+        if (c->obj[j] != 0.0)
+            glp_set_obj_coef(lp, (int)j + 1, c->obj[j]);
+    glp_set_obj_coef(lp, 0, fm_program_objective_constant(p));
+
+    for (size_t i = 0; i < m; i++) {
+        int gi = (int)i + 1;
+        double lo, hi;
+        fm_program_row_bounds(p, i, &lo, &hi);
+        glp_set_row_name(lp, gi, glpk_name(fm_program_row_name(p, i), nb));
+        glp_set_row_bnds(lp, gi, bound_type(lo, hi), lo, hi);
+        size_t rn = fm_program_row(p, i, &cols, &coefs);
+        int len = 0;
+        for (size_t t = 0; t < rn; t++) {
+            int j = cols[t];
+            if (c->pos[j]) {
+                c->val[c->pos[j]] += coefs[t];
+            } else {
+                c->pos[j] = ++len;
+                c->ind[len] = j + 1;
+                c->val[len] = coefs[t];
+            }
+        }
+        if (len)
+            glp_set_mat_row(lp, gi, len, c->ind, c->val);
+        for (int t = 1; t <= len; t++)
+            c->pos[c->ind[t] - 1] = 0;
+    }
+
+    if (test_fail_next) {
+        test_fail_next = 0;
+        glp_set_col_kind(lp, 0, GLP_IV);   /* column 0 does not exist */
+    }
+    return 0;
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+struct sv_result {
+    sv_status status;
+    int has_solution;
+    double objective;        /* NAN without a solution */
+    double *values;          /* ncols */
+    double *activities;      /* nrows */
+    double *duals;           /* nrows, optimal LP only */
+    double *redcosts;        /* ncols, optimal LP only */
+    double time_ms;
+    char *log;
+    char *message;
+};
+
+/* Sets r's status and one-line message (copied; a failed copy leaves the
+ * message empty rather than failing the solve). */
+static void set_outcome(sv_result *r, sv_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_outcome(sv_result *r, sv_status st, const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    r->status = st;
+    free(r->message);
+    r->message = strdup(buf);
+}
+
+static double *alloc_vec(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(double));   /* non-NULL even for 0 */
+}
+
+/* Copies the current solution of c->lp into r: the MIP solution when mip,
+ * else the basic one, with duals and reduced costs when duals. Returns
+ * SV_OK or SV_ENOMEM. */
+static sv_code take_solution(struct glpk_ctx *c, sv_result *r, int mip,
+                             int duals)
+{
+    glp_prob *lp = c->lp;
+    size_t n = (size_t)glp_get_num_cols(lp), m = (size_t)glp_get_num_rows(lp);
+    r->values = alloc_vec(n);
+    r->activities = alloc_vec(m);
+    if (duals) {
+        r->duals = alloc_vec(m);
+        r->redcosts = alloc_vec(n);
+    }
+    if (!r->values || !r->activities || (duals && (!r->duals || !r->redcosts)))
+        return SV_ENOMEM;
+    for (size_t j = 0; j < n; j++) {
+        int gj = (int)j + 1;
+        r->values[j] = mip ? glp_mip_col_val(lp, gj) : glp_get_col_prim(lp, gj);
+        if (duals)
+            r->redcosts[j] = glp_get_col_dual(lp, gj);
+    }
+    for (size_t i = 0; i < m; i++) {
+        int gi = (int)i + 1;
+        r->activities[i] = mip ? glp_mip_row_val(lp, gi) : glp_get_row_prim(lp, gi);
+        if (duals)
+            r->duals[i] = glp_get_row_dual(lp, gi);
+    }
+    r->objective = mip ? glp_mip_obj_val(lp) : glp_get_obj_val(lp);
+    r->has_solution = 1;
+    return SV_OK;
+}
+
+static const char *glpk_ret_name(int ret)
+{
+    switch (ret) {
+    case GLP_EBADB:   return "invalid initial basis";
+    case GLP_ESING:   return "singular basis matrix";
+    case GLP_ECOND:   return "ill-conditioned basis matrix";
+    case GLP_EBOUND:  return "invalid bounds";
+    case GLP_EFAIL:   return "solver failure";
+    case GLP_EOBJLL:  return "objective lower limit reached";
+    case GLP_EOBJUL:  return "objective upper limit reached";
+    case GLP_EITLIM:  return "iteration limit exceeded";
+    case GLP_ETMLIM:  return "time limit exceeded";
+    case GLP_ENOPFS:  return "no primal feasible solution";
+    case GLP_ENODFS:  return "no dual feasible solution";
+    case GLP_EROOT:   return "root LP optimum not provided";
+    case GLP_ESTOP:   return "search terminated by application";
+    case GLP_EMIPGAP: return "relative MIP gap tolerance reached";
+    case GLP_ENOFEAS: return "no primal/dual feasible solution";
+    case GLP_ENOCVG:  return "no convergence";
+    case GLP_EINSTAB: return "numerical instability";
+    case GLP_EDATA:   return "invalid data";
+    case GLP_ERANGE:  return "result out of range";
+    }
+    return "unknown return code";
+}
+
+static sv_code backend_fail(struct glpk_ctx *c, const char *what, int ret)
+{
+    if (ret)
+        snprintf(c->fail, sizeof c->fail, "GLPK's %s failed: %s (code %d)",
+                 what, glpk_ret_name(ret), ret);
+    else
+        snprintf(c->fail, sizeof c->fail,
+                 "GLPK's %s ended without a usable status", what);
+    return SV_EBACKEND;
+}
+
+/* ---- solving --------------------------------------------------------------------- */
+
+static int run_simplex(struct glpk_ctx *c, int presolve)
+{
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    /* Everything (banner, presolve, outcome line) goes into the capped log. */
+    parm.msg_lev = GLP_MSG_ALL;
+    parm.presolve = presolve ? GLP_ON : GLP_OFF;
+    parm.tm_lim = tm_lim(c);
+    return glp_simplex(c->lp, &parm);
+}
+
+static int run_intopt(struct glpk_ctx *c, int presolve, double gap)
+{
+    glp_iocp parm;
+    glp_init_iocp(&parm);
+    parm.msg_lev = GLP_MSG_ALL;
+    parm.presolve = presolve ? GLP_ON : GLP_OFF;
+    parm.tm_lim = tm_lim(c);
+    if (gap >= 0)                     /* also false for NaN */
+        parm.mip_gap = gap;
+    return glp_intopt(c->lp, &parm);
+}
+
+/* Classifies the outcome ret of glp_simplex on c->lp into r. pre is the
+ * presolver's verdict that led to this (rerun) solve, or 0: GLP_ENOPFS (no
+ * primal feasible solution) or GLP_ENODFS (no dual feasible solution, i.e.
+ * infeasible or unbounded). */
+static sv_code lp_outcome(struct glpk_ctx *c, sv_result *r, int ret, int pre,
+                          double limit_s)
+{
+    glp_prob *lp = c->lp;
+    if (ret == 0) {
+        switch (glp_get_status(lp)) {
+        case GLP_OPT:
+            set_outcome(r, SV_STATUS_OPTIMAL, "optimal solution found by "
+                        "GLPK's simplex method");
+            return take_solution(c, r, 0, 1);
+        case GLP_FEAS:
+            set_outcome(r, SV_STATUS_FEASIBLE, "GLPK's simplex method stopped "
+                        "with a feasible, not proven optimal, solution");
+            return take_solution(c, r, 0, 0);
+        case GLP_NOFEAS:
+            set_outcome(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
+                        "constraints and bounds (GLPK's simplex method)");
+            return SV_OK;
+        case GLP_UNBND:
+            set_outcome(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
+                        "without limit (GLPK's simplex method)");
+            return SV_OK;
+        default:
+            break;
+        }
+    } else if (ret != GLP_ETMLIM && ret != GLP_EITLIM) {
+        return backend_fail(c, "simplex method", ret);
+    }
+    /* A limit was reached, or the rerun ended without a definite status. */
+    const char *lim = ret == GLP_EITLIM ? "the iteration limit" : "the time limit";
+    if (pre == GLP_ENOPFS) {
+        set_outcome(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
+                    "constraints and bounds (GLPK's LP presolver)");
+        return SV_OK;
+    }
+    if (glp_get_prim_stat(lp) == GLP_FEAS) {
+        if (pre == GLP_ENODFS) {
+            /* A feasible point exists and no dual feasible solution does. */
+            set_outcome(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
+                        "without limit (a feasible point exists and GLPK's "
+                        "presolver found no dual feasible solution)");
+            return SV_OK;
+        }
+        if (ret == 0)
+            return backend_fail(c, "simplex method", 0);
+        set_outcome(r, SV_STATUS_FEASIBLE, "%s (%g s) was reached; the values "
+                    "are feasible but not proven optimal", lim, limit_s);
+        return take_solution(c, r, 0, 0);
+    }
+    if (pre == GLP_ENODFS) {
+        set_outcome(r, SV_STATUS_INF_OR_UNBD, "GLPK's presolver found no dual "
+                    "feasible solution, so the problem is infeasible or "
+                    "unbounded; %s stopped the solve that would tell which",
+                    ret == 0 ? "an undecided simplex run" : lim);
+        return SV_OK;
+    }
+    if (ret == 0)
+        return backend_fail(c, "simplex method", 0);
+    set_outcome(r, SV_STATUS_TIME_LIMIT, "%s (%g s) was reached before a "
+                "feasible solution was found", lim, limit_s);
+    return SV_OK;
+}
+
+static sv_code solve_lp(struct glpk_ctx *c, const sv_options *o, sv_result *r)
+{
+    double limit_s = o->time_limit_s;
+    int ret = run_simplex(c, o->presolve);
+    if (ret != GLP_ENOPFS && ret != GLP_ENODFS)
+        return lp_outcome(c, r, ret, 0, limit_s);
+    /* The presolver only says that no primal (or dual) feasible solution
+     * exists; the simplex method on the original problem tells infeasible
+     * from unbounded definitively. */
+    int pre = ret;
+    ret = run_simplex(c, 0);
+    return lp_outcome(c, r, ret, pre, limit_s);
+}
+
+/* Classifies the outcome ret of glp_intopt on c->lp into r. */
+static sv_code mip_outcome(struct glpk_ctx *c, sv_result *r, int ret,
+                           const sv_options *o)
+{
+    if (ret != 0 && ret != GLP_ETMLIM && ret != GLP_EMIPGAP && ret != GLP_ESTOP)
+        return backend_fail(c, "branch-and-cut", ret);
+    switch (glp_mip_status(c->lp)) {
+    case GLP_OPT:
+        set_outcome(r, SV_STATUS_OPTIMAL, "integer optimal solution found by "
+                    "GLPK's branch-and-cut");
+        return take_solution(c, r, 1, 0);
+    case GLP_FEAS:
+        if (ret == GLP_EMIPGAP)
+            set_outcome(r, SV_STATUS_FEASIBLE, "the relative MIP gap tolerance "
+                        "(%g) was reached; the solution is within it of the "
+                        "optimum", o->mip_gap);
+        else if (ret == GLP_ETMLIM)
+            set_outcome(r, SV_STATUS_FEASIBLE, "the time limit (%g s) was "
+                        "reached; reporting the best integer solution found",
+                        o->time_limit_s);
+        else
+            set_outcome(r, SV_STATUS_FEASIBLE, "GLPK's branch-and-cut stopped "
+                        "with an integer solution not proven optimal");
+        return take_solution(c, r, 1, 0);
+    case GLP_NOFEAS:
+        set_outcome(r, SV_STATUS_INFEASIBLE, "no integer point satisfies all "
+                    "constraints and bounds (GLPK's branch-and-cut)");
+        return SV_OK;
+    default:
+        if (ret == GLP_ETMLIM) {
+            set_outcome(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
+                        "reached before an integer solution was found",
+                        o->time_limit_s);
+            return SV_OK;
+        }
+        return backend_fail(c, "branch-and-cut", ret);
+    }
+}
+
+/* The LP relaxation is unbounded. A MILP with rational data and an unbounded
+ * relaxation is unbounded as soon as it has one integer-feasible point (its
+ * integer hull has the same recession cone; Meyer 1974), and infeasible
+ * otherwise. So look for any integer point with the objective set to zero
+ * (which makes the first one found optimal): found → unbounded; proven none
+ * → infeasible; undecided within the time limit → infeasible_or_unbounded.
+ * The objective of c->lp is destroyed; no solution is reported either way. */
+static sv_code milp_unbounded_relaxation(struct glpk_ctx *c,
+                                         const sv_options *o, sv_result *r)
+{
+    glp_prob *lp = c->lp;
+    int n = glp_get_num_cols(lp);
+    for (int j = 0; j <= n; j++)
+        glp_set_obj_coef(lp, j, 0.0);
+    int ret, found = 0, none = 0;
+    if (o->presolve) {
+        ret = run_intopt(c, 1, -1.0);
+    } else {
+        /* Without the presolver glp_intopt needs an optimal relaxation. */
+        ret = run_simplex(c, 0);
+        if (ret == 0 && glp_get_status(lp) == GLP_OPT)
+            ret = run_intopt(c, 0, -1.0);
+        else if (ret == 0 && glp_get_status(lp) == GLP_NOFEAS)
+            none = 1;
+        else
+            ret = -1;
+    }
+    if (ret == GLP_ENOPFS)
+        none = 1;
+    else if (ret == 0 || ret == GLP_ETMLIM) {
+        int st = glp_mip_status(lp);
+        found = st == GLP_OPT || st == GLP_FEAS;
+        none = none || (ret == 0 && st == GLP_NOFEAS);
+    }
+    if (found)
+        set_outcome(r, SV_STATUS_UNBOUNDED, "the LP relaxation is unbounded and "
+                    "an integer-feasible point exists, so the objective can be "
+                    "improved without limit");
+    else if (none)
+        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation is unbounded, "
+                    "but no integer point satisfies all constraints and bounds");
+    else
+        set_outcome(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation is unbounded; "
+                    "whether any integer-feasible point exists (unbounded) or "
+                    "not (infeasible) was not decided");
+    return SV_OK;
+}
+
+/* A MILP without GLPK's MIP presolver, or after the presolver found no dual
+ * feasible solution (after_enodfs): glp_intopt then needs an optimal basis of
+ * the LP relaxation, and the relaxation's outcome classifies the rest. */
+static sv_code milp_plain(struct glpk_ctx *c, const sv_options *o,
+                          sv_result *r, int after_enodfs)
+{
+    int ret = run_simplex(c, 0);
+    if (ret == GLP_ETMLIM || ret == GLP_EITLIM) {
+        if (after_enodfs)
+            set_outcome(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation has no dual "
+                        "feasible solution (GLPK's presolver), so the problem "
+                        "is infeasible or unbounded; the limit stopped the "
+                        "solve that would tell which");
+        else
+            set_outcome(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
+                        "reached while solving the LP relaxation",
+                        o->time_limit_s);
+        return SV_OK;
+    }
+    if (ret != 0)
+        return backend_fail(c, "simplex method (LP relaxation)", ret);
+    switch (glp_get_status(c->lp)) {
+    case GLP_OPT:
+        break;
+    case GLP_NOFEAS:
+        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
+                    "solution, so no integer point does either");
+        return SV_OK;
+    case GLP_UNBND:
+        return milp_unbounded_relaxation(c, o, r);
+    default:
+        return backend_fail(c, "simplex method (LP relaxation)", 0);
+    }
+    return mip_outcome(c, r, run_intopt(c, 0, o->mip_gap), o);
+}
+
+static sv_code solve_milp(struct glpk_ctx *c, const sv_options *o,
+                          sv_result *r)
+{
+    if (!o->presolve)
+        return milp_plain(c, o, r, 0);
+    int ret = run_intopt(c, 1, o->mip_gap);
+    if (ret == GLP_ENOPFS) {
+        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
+                    "solution (GLPK's MIP presolver), so no integer point does "
+                    "either");
+        return SV_OK;
+    }
+    if (ret == GLP_ENODFS)   /* relaxation infeasible or unbounded: tell which */
+        return milp_plain(c, o, r, 1);
+    return mip_outcome(c, r, ret, o);
+}
+
+/* Builds c->lp from p and runs work(c, arg) on it inside GLPK's error
+ * guard, then deletes the problem; c->rc receives the outcome (SV_EBACKEND
+ * with c->fail set when GLPK's error hook fired). Kept apart from the entry
+ * points so that no local variable of theirs lives across setjmp. */
+static void run_guarded(struct glpk_ctx *c, const fm_program *p,
+                        sv_code (*work)(struct glpk_ctx *, void *), void *arg)
+{
+    if (setjmp(c->jb) != 0) {
+        after_glpk_error(c);
+        return;
+    }
+    if (hooks_install(c) != 0) {
+        snprintf(c->fail, sizeof c->fail,
+                 "GLPK could not initialise its environment");
+        c->rc = SV_EBACKEND;
+        return;
+    }
+    c->rc = build_problem(c, p) != 0 ? SV_ENOMEM : work(c, arg);
+    if (c->lp)
+        glp_delete_prob(c->lp);
+    c->lp = NULL;
+    hooks_remove(c);
+}
+
+struct solve_args {
+    const sv_options *o;
+    sv_result *r;
+    int mip;
+};
+
+static sv_code solve_work(struct glpk_ctx *c, void *arg)
+{
+    struct solve_args *a = arg;
+    return a->mip ? solve_milp(c, a->o, a->r) : solve_lp(c, a->o, a->r);
+}
+
+static int has_integers(const fm_program *p)
+{
+    size_t n = fm_program_ncols(p);
+    for (size_t j = 0; j < n; j++)
+        if (fm_program_col_kind(p, j) != FM_COL_CONTINUOUS)
+            return 1;
+    return 0;
+}
+
+/* Ownership: see solver.h. The result is the caller's; p and opt are only
+ * read. Diagnostics are added for the data problems found before solving
+ * (lo > hi, non-finite numbers, size) and for backend failures; the outcome
+ * of a solve itself is the result's status and message. */
+sv_result *sv_solve(const fm_program *p, const sv_options *opt,
+                    fm_diags *diags, sv_code *code)
+{
+    sv_code code_unused;
+    sv_code *out_code = code ? code : &code_unused;
+    *out_code = SV_OK;
+    if (!p) {
+        *out_code = SV_EARG;
+        if (diags)
+            (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "",
+                               "no program to solve");
+        return NULL;
+    }
+    sv_options o;
+    sv_options_default(&o);
+    if (opt)
+        o = *opt;
+    checker k = {.diags = diags};
+
+    struct glpk_ctx *c = calloc(1, sizeof *c);
+    sv_result *r = calloc(1, sizeof *r);
+    if (!c || !r) {
+        free(c);
+        free(r);
+        *out_code = SV_ENOMEM;
+        return NULL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    c->limit_ms = o.time_limit_s > 0 ? o.time_limit_s * 1e3 : 0.0;
+    r->objective = NAN;
+
+    check_program(p, &k);
+    if (k.too_big) {
+        set_outcome(r, SV_STATUS_UNSUPPORTED, "%s", k.too_big_msg);
+        if (diags)
+            (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "", "%s",
+                               k.too_big_msg);
+        goto out;
+    }
+    if (k.invalid) {
+        set_outcome(r, SV_STATUS_INVALID, "%s", k.first_invalid);
+        goto out;
+    }
+    if (k.infeasible) {
+        set_outcome(r, SV_STATUS_INFEASIBLE, "%s", k.first_infeasible);
+        goto out;
+    }
+
+    struct solve_args args = {.o = &o, .r = r, .mip = has_integers(p)};
+    run_guarded(c, p, solve_work, &args);
+
+out:
+    r->time_ms = elapsed_ms(c);
+    r->log = log_text(&c->log);
+    if (c->rc == SV_OK && !r->log)
+        c->rc = SV_ENOMEM;
+    if (c->rc != SV_OK) {
+        *out_code = c->rc;
+        if (diags) {
+            if (c->rc == SV_EBACKEND) {
+                char line[256];
+                last_line(r->log, line, sizeof line);
+                /* c->fail may already end with that line (error hook). */
+                int dup = line[0] && strstr(c->fail, line) != NULL;
+                (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "",
+                                   "the formulation may be fine; this is a "
+                                   "solver failure",
+                                   "%s%s%s", c->fail,
+                                   line[0] && !dup ? "; GLPK said: " : "",
+                                   line[0] && !dup ? line : "");
+            } else {
+                (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "",
+                                   "%s while solving", sv_strerror(c->rc));
+            }
+        }
+        sv_result_free(r);
+        ctx_free(c);
+        return NULL;
+    }
+    ctx_free(c);
+    return r;
+}
+
+/* ---- result accessors ------------------------------------------------------------ */
+
+void sv_result_free(sv_result *r)
+{
+    if (!r)
+        return;
+    free(r->values);
+    free(r->activities);
+    free(r->duals);
+    free(r->redcosts);
+    free(r->log);
+    free(r->message);
+    free(r);
+}
+
+sv_status sv_result_status(const sv_result *r)
+{
+    return r ? r->status : SV_STATUS_INVALID;
+}
+
+int sv_result_has_solution(const sv_result *r)
+{
+    return r ? r->has_solution : 0;
+}
+
+/* NAN without a solution. */
+double sv_result_objective(const sv_result *r)
+{
+    return r ? r->objective : NAN;
+}
+
+const double *sv_result_values(const sv_result *r)
+{
+    return r ? r->values : NULL;
+}
+
+const double *sv_result_activities(const sv_result *r)
+{
+    return r ? r->activities : NULL;
+}
+
+const double *sv_result_duals(const sv_result *r)
+{
+    return r ? r->duals : NULL;
+}
+
+const double *sv_result_reduced_costs(const sv_result *r)
+{
+    return r ? r->redcosts : NULL;
+}
+
+double sv_result_time_ms(const sv_result *r)
+{
+    return r ? r->time_ms : 0.0;
+}
+
+/* Never NULL: "" when GLPK said nothing. */
+const char *sv_result_log(const sv_result *r)
+{
+    return r && r->log ? r->log : "";
+}
+
+const char *sv_result_message(const sv_result *r)
+{
+    return r && r->message ? r->message : "";
+}
+
+/* Returns a thread-local buffer (valid until the thread's next call). The
+ * version is copied because older GLPKs keep it in the per-thread
+ * environment, which glp_free_env() frees. */
+const char *sv_backend_name(void)
+{
+    static _Thread_local char name[48];
+    snprintf(name, sizeof name, "glpk %s", glp_version());
+    return name;
+}
+
+/* ---- export ---------------------------------------------------------------------- */
+
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (!errbuf || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+struct export_args {
+    sv_export_format fmt;
+    const char *path;
+};
+
+/* MPS has no standard way to say "maximize" that GLPK's reader accepts (it
+ * rejects an OBJSENSE section), and every reader takes an MPS file as a
+ * minimization. So a maximization is written as the equivalent minimization
+ * of the negated objective (constant included): any reader then finds the
+ * same optimal point, with the objective value's sign flipped, instead of
+ * silently minimizing. GLPK's writer ignores the objective's name, so the
+ * problem name (the NAME record) says so. */
+static void negate_for_mps(struct glpk_ctx *c)
+{
+    glp_prob *lp = c->lp;
+    int n = glp_get_num_cols(lp);
+    for (int j = 0; j <= n; j++)
+        glp_set_obj_coef(lp, j, -glp_get_obj_coef(lp, j));
+    glp_set_obj_dir(lp, GLP_MIN);
+    glp_set_prob_name(lp, "optagent_negated_maximization");
+}
+
+static sv_code export_work(struct glpk_ctx *c, void *arg)
+{
+    struct export_args *a = arg;
+    int ret;
+    if (a->fmt == SV_EXPORT_LP) {
+        ret = glp_write_lp(c->lp, NULL, a->path);
+    } else {
+        if (glp_get_obj_dir(c->lp) == GLP_MAX)
+            negate_for_mps(c);
+        ret = glp_write_mps(c->lp, GLP_MPS_FILE, NULL, a->path);
+    }
+    return ret == 0 ? SV_OK : SV_EIO;
+}
+
+/* Ownership: p and path are only read; errbuf is the caller's. A program with
+ * lo > hi somewhere is written as it is (that is still a model); NaN or
+ * misplaced infinite numbers are SV_EARG. GLPK's progress messages are
+ * captured and dropped, except the reason of a failure. Format limits: GLPK's
+ * CPLEX LP writer puts the objective constant in a comment only (the format
+ * has no constant) and adjusts names invalid in that format ('[' and ']'
+ * become '(' and ')', others get generic names); MPS maximizations are
+ * written negated (negate_for_mps). */
+sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
+                  char *errbuf, size_t errlen)
+{
+    set_err(errbuf, errlen, "%s", "");
+    if (!p || !path || !path[0]) {
+        set_err(errbuf, errlen, "no %s given", p ? "path" : "program");
+        return SV_EARG;
+    }
+    if (fmt != SV_EXPORT_LP && fmt != SV_EXPORT_MPS) {
+        set_err(errbuf, errlen, "unknown export format %d", (int)fmt);
+        return SV_EARG;
+    }
+    checker k = {.diags = NULL};
+    check_program(p, &k);
+    if (k.too_big || k.invalid) {
+        set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
+        return SV_EARG;
+    }
+    struct glpk_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        set_err(errbuf, errlen, "%s", sv_strerror(SV_ENOMEM));
+        return SV_ENOMEM;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    struct export_args args = {.fmt = fmt, .path = path};
+    run_guarded(c, p, export_work, &args);
+    if (c->rc == SV_EBACKEND) {
+        set_err(errbuf, errlen, "%s", c->fail);
+    } else if (c->rc == SV_EIO) {
+        char line[256];
+        char *text = log_text(&c->log);
+        last_line(text, line, sizeof line);
+        free(text);
+        /* GLPK's last line says why, e.g. "Unable to create 'x' - ...". */
+        set_err(errbuf, errlen, "cannot write %s: %s", path,
+                line[0] ? line : "GLPK's writer failed");
+    } else if (c->rc != SV_OK) {
+        set_err(errbuf, errlen, "%s", sv_strerror(c->rc));
+    }
+    sv_code rc = c->rc;
+    ctx_free(c);
+    return rc;
+}

@@ -1,0 +1,21 @@
+# Oracle for c_computed_params.json
+set P := {'a', 'b', 'c'};
+param price{P};
+param cost{P};
+param demand{P};
+param margin{p in P} := price[p] - cost[p];
+param budget := 4 * sum{p in P} cost[p];
+param best := max{p in P} margin[p];
+var x{p in P} >= 0, <= demand[p];
+maximize objective: sum{p in P} margin[p] * x[p];
+s.t. spend: sum{p in P} cost[p] * x[p] <= budget;
+s.t. some_a: x['a'] >= best - 3;
+solve;
+printf "objective %.17g\n", objective;
+printf "report %s\t%.17g\n", "budget", budget;
+printf "report %s\t%.17g\n", "units of b", x['b'];
+data;
+param price := a 10 b 14 c 9;
+param cost := a 6 b 9 c 4;
+param demand := a 8 b 6 c 5;
+end;

@@ -1,0 +1,24 @@
+# Oracle for c_lot_sizing.json
+set T := 1..6;
+param demand{T};
+param pcost{T};
+param cap := 9;
+param hold := 0.5;
+param setupcost := 6;
+param init := 1;
+var make{T} >= 0;
+var stock{T} >= 0;
+var open{T} binary;
+minimize objective: sum{t in T} (pcost[t]*make[t] + hold*stock[t] + setupcost*open[t]);
+s.t. first: stock[1] = init + make[1] - demand[1];
+s.t. bal{t in 2..card(T)}: stock[t] = stock[t-1] + make[t] - demand[t];
+s.t. smooth{t in T: t > 1}: make[t] - make[t-1] <= 6;
+s.t. setup{t in T}: make[t] <= cap * open[t];
+solve;
+printf "objective %.17g\n", objective;
+printf "report %s\t%.17g\n", "setups", sum{t in T} open[t];
+printf {t in T} "# t=%d make=%g stock=%g open=%d\n", t, make[t], stock[t], open[t];
+data;
+param demand := 1 3  2 5  3 2  4 6  5 4  6 7;
+param pcost := 1 2  2 3  3 2  4 4  5 3  6 5;
+end;

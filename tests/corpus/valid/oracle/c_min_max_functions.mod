@@ -1,0 +1,22 @@
+# Oracle for c_min_max_functions.json
+set I := {'p', 'q'};
+param cap1 := 7;
+param cap2 := 5;
+param limit := 12;
+param floorv := 3;
+param a{I};
+param lo := min(a['p'], a['q']) + max{i in I} a[i];
+var x >= 0, <= min(cap1, cap2);
+var y >= max(floorv, 1), <= max(cap1, cap2) + 1;
+var z >= 0;
+maximize objective: 3*x + 2*y + z;
+s.t. total: x + y + z <= min(max(10, limit), lo);
+s.t. zcap: z <= min(cap1 - cap2, 4);
+s.t. spread: x - y >= min(-1, cap2 - cap1);
+solve;
+printf "objective %.17g\n", objective;
+printf "report %s\t%.17g\n", "y", y;
+printf "report %s\t%.17g\n", "lo", lo;
+data;
+param a := p 4 q 9;
+end;

@@ -1,0 +1,21 @@
+# Oracle for c_power_funcs.json
+set S := {'u1', 'u2', 'u3'};
+param a := 2^3;
+param b := 3**2;
+param negsq := -2^2;
+param tower := 2^3^2;
+param root2 := sqrt(2);
+check: a = 8 and b = 9 and negsq = -4 and tower = 512;
+var x >= 0; var y >= 0; var z >= 0; var v >= 0; var w >= 0;
+maximize objective: root2*x + log(3)*y + exp(1)*z + v + card(S)*w;
+s.t. lim_x: x <= floor(exp(2)) / 7;
+s.t. lim_y: y <= ceil(log(10)) - 2;
+s.t. lim_z: z <= log10(1000) - 2;
+s.t. lim_v: v <= sqrt(49) + abs(-5) + negsq;
+s.t. lim_w: w <= tower / 2^6 / a;
+s.t. mix: v + 2*w <= b;
+solve;
+printf "objective %.17g\n", objective;
+printf "report %s\t%.17g\n", "v", v;
+printf "report %s\t%.17g\n", "w", w;
+end;

@@ -1,0 +1,23 @@
+/* set cover: oracle for m_set_cover.json */
+set SITES := 1..8;
+set DISTRICTS;
+param cost{SITES};
+set REACH{SITES} within DISTRICTS;
+var build{SITES} binary;
+minimize objective: sum{s in SITES} cost[s] * build[s];
+s.t. covered{d in DISTRICTS}: sum{s in SITES: d in REACH[s]} build[s] >= 1;
+solve;
+printf "objective %.17g\n", objective;
+printf "report bases\t%.17g\n", sum{s in SITES} build[s];
+data;
+set DISTRICTS := d1 d2 d3 d4 d5 d6 d7 d8 d9 d10;
+param cost := 1 40  2 35  3 50  4 28  5 45  6 32  7 38  8 30;
+set REACH[1] := d1 d2 d4;
+set REACH[2] := d2 d3 d5;
+set REACH[3] := d1 d3 d6 d7;
+set REACH[4] := d4 d5 d8;
+set REACH[5] := d6 d7 d9 d10;
+set REACH[6] := d8 d9;
+set REACH[7] := d5 d7 d10;
+set REACH[8] := d1 d6 d9;
+end;

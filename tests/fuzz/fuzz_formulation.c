@@ -1,0 +1,69 @@
+/* libFuzzer target for the JSON + expression front end (formulate/).
+ *
+ * Feeds the input bytes, as they are (no NUL terminator is promised), to
+ * fm_model_parse under tight limits so that each input stays fast, and when
+ * they compile to a linear program also writes it as MathProg to /dev/null.
+ * Everything is freed, so LeakSanitizer reports any leak on any path.
+ * Build and run: make fuzz FUZZ_SECONDS=600 (see tests/fuzz/README.md). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formulate/formulate.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static FILE *devnull;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!devnull) {
+        devnull = fopen("/dev/null", "w");
+        if (!devnull) abort();
+    }
+
+    /* A copy exactly size bytes long, so ASan catches reads past the end. */
+    char *json = malloc(size ? size : 1);
+    if (!json) return 0;
+    if (size) memcpy(json, data, size);
+
+    fm_limits lim;
+    fm_limits_default(&lim);
+    lim.max_set_size = 10000;
+    lim.max_steps = 200000;
+    lim.max_rows = 10000;
+    lim.max_cols = 10000;
+    lim.max_json_bytes = 65536;
+
+    fm_diags *diags = fm_diags_new();
+    if (!diags) { free(json); return 0; }
+    fm_code code = FM_OK;
+    fm_model *m = fm_model_parse(json, size, &lim, diags, &code);
+
+    /* Touch every diagnostic's strings: they must be valid C strings. */
+    size_t nd = fm_diags_count(diags), sum = 0;
+    for (size_t i = 0; i < nd; i++) {
+        const fm_diag *g = fm_diags_get(diags, i);
+        if (!g) abort();
+        sum += strlen(g->element) + strlen(g->index) + strlen(g->message) +
+               strlen(g->hint);
+    }
+    (void)sum;
+
+    if (m) {
+        (void)fm_model_name(m);
+        (void)fm_model_class(m);
+        if (code == FM_OK && fm_model_program(m)) {
+            (void)fm_model_write_mathprog(m, devnull);
+            fflush(devnull);
+        } else if (code != FM_OK && fm_model_program(m)) {
+            abort();  /* the header promises no program unless FM_OK */
+        }
+        fm_model_free(m);
+    }
+    fm_diags_free(diags);
+    free(json);
+    return 0;
+}

@@ -23,16 +23,22 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  += $(WARN) $(OPT) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS   = -lglpk -lcjson -lsqlite3 -lcurl -lm
+LDLIBS   = -lglpk -lcjson -lsqlite3 -lcurl -lm -lpthread
 
 LIB_SRC   := $(wildcard db/*.c library/*.c formulate/*.c solver/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/agent/prompts_embedded.o
+AGENT_LIB_OBJ := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support*.c))
+FAKE_LLM  := $(BUILD)/tests/fake_llm
+FAKE_SRC  := $(wildcard tests/fake_llm/*.c)
 LIBA      := $(BUILD)/liboptagent.a
+AGENTA    := $(BUILD)/libagent.a
 BIN       := $(BUILD)/optagent
+PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
 .PHONY: all test asan fuzz bench deps install clean run
@@ -54,13 +60,28 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(AGENT_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBA) $(LDLIBS)
+# Prompt templates are embedded as C strings (overridable with --prompts-dir).
+$(BUILD)/agent/prompts_embedded.c: $(PROMPTS) scripts/embed_prompts.sh | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	scripts/embed_prompts.sh $(PROMPTS) > $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/support.o $(LIBA) $(LDLIBS) -lcmocka
+$(BUILD)/agent/prompts_embedded.o: $(BUILD)/agent/prompts_embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-test: $(BIN) $(TEST_BIN)
+$(AGENTA): $(AGENT_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/agent/main.o $(AGENTA) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/agent/main.o $(AGENTA) $(LIBA) $(LDLIBS) -ledit
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA) $(LDLIBS) -lcmocka
+
+$(FAKE_LLM): $(FAKE_SRC:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lpthread
+
+test: $(BIN) $(TEST_BIN) $(if $(FAKE_SRC),$(FAKE_LLM))
 	@OPTAGENT_BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
 
 asan:
@@ -91,5 +112,5 @@ install: $(BIN)
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_SUPPORT_OBJ:.o=.d) $(FAKE_SRC:%.c=$(BUILD)/%.d)
 .SECONDARY:

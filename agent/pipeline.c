@@ -1,0 +1,321 @@
+/* The self-correction loop: formulate, extract, check, solve; anything short
+ * of an optimal solution goes back to the LLM with the exact diagnostics and
+ * the previous reply, up to max_corrections rounds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "agent/agent.h"
+#include "agent/pipeline.h"
+
+#define MAX_FEEDBACK_BYTES (32u << 10)
+
+void ag_pipeline_options_default(ag_pipeline_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_corrections = 3;
+    sv_options_default(&o->solve);
+    fm_limits_default(&o->limits);
+}
+
+const char *ag_outcome_name(ag_outcome o)
+{
+    switch (o) {
+    case AG_OUTCOME_OK: return "ok";
+    case AG_OUTCOME_LLM_ERROR: return "llm_error";
+    case AG_OUTCOME_NO_JSON: return "no_json";
+    case AG_OUTCOME_INVALID: return "invalid";
+    case AG_OUTCOME_NONLINEAR: return "nonlinear";
+    case AG_OUTCOME_INFEASIBLE: return "infeasible";
+    case AG_OUTCOME_UNBOUNDED: return "unbounded";
+    case AG_OUTCOME_TIME_LIMIT: return "time_limit";
+    case AG_OUTCOME_SOLVER_ERROR: return "solver_error";
+    }
+    return "unknown";
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *guidance(ag_outcome o)
+{
+    switch (o) {
+    case AG_OUTCOME_NO_JSON:
+        return "No formulation was found in your reply.";
+    case AG_OUTCOME_INVALID:
+        return "The formulation failed its checks. Each diagnostic names the element and, where it matters, the index.";
+    case AG_OUTCOME_NONLINEAR:
+        return "The model is nonlinear, and the solver handles only linear and mixed-integer linear models. Linearize every term listed (binary variables with big-M, auxiliary variables, fixed factors).";
+    case AG_OUTCOME_INFEASIBLE:
+        return "No solution satisfies all the constraints at once. Check the direction of each inequality, units, right-hand sides, integrality, and whether a requirement was stated more strictly than the problem says.";
+    case AG_OUTCOME_UNBOUNDED:
+        return "The objective can improve without limit: a constraint or a bound is missing (a capacity, a demand, nonnegativity), or the sense (maximize/minimize) is wrong.";
+    case AG_OUTCOME_TIME_LIMIT:
+        return "The solver reached its time limit without proving optimality. Simplify the model: tighter bounds, fewer integer variables, smaller big-M constants.";
+    default:
+        return "";
+    }
+}
+
+/* Appends the diagnostics of a report to buf as one line each. */
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > MAX_FEEDBACK_BYTES) return;   /* the LLM needs the first ones */
+    if (*len + n + 1 > *cap) {
+        size_t c = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, c);
+        if (!nb) return;
+        *buf = nb; *cap = c;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+static char *diagnostics_text(const cJSON *report, const char *extract_why)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    append(&buf, &len, &cap, "");
+    if (extract_why) {
+        append(&buf, &len, &cap, "- ");
+        append(&buf, &len, &cap, extract_why);
+        append(&buf, &len, &cap, "\n");
+    }
+    const cJSON *dl = report ? cJSON_GetObjectItem(report, "diagnostics") : NULL, *d;
+    int shown = 0;
+    cJSON_ArrayForEach(d, dl) {
+        const char *sev = cJSON_GetStringValue(cJSON_GetObjectItem(d, "severity"));
+        const char *el = cJSON_GetStringValue(cJSON_GetObjectItem(d, "element"));
+        const char *ix = cJSON_GetStringValue(cJSON_GetObjectItem(d, "index"));
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(d, "message"));
+        const char *hint = cJSON_GetStringValue(cJSON_GetObjectItem(d, "hint"));
+        char line[1600];
+        snprintf(line, sizeof line, "- %s %s%s%s: %s%s%s%s\n", sev ? sev : "", el ? el : "",
+                 ix && *ix ? " " : "", ix ? ix : "", msg ? msg : "",
+                 hint && *hint ? " (hint: " : "", hint && *hint ? hint : "", hint && *hint ? ")" : "");
+        append(&buf, &len, &cap, line);
+        shown++;
+    }
+    const char *smsg = report ? cJSON_GetStringValue(cJSON_GetObjectItem(report, "message")) : NULL;
+    if (smsg) {
+        append(&buf, &len, &cap, "- solver: ");
+        append(&buf, &len, &cap, smsg);
+        append(&buf, &len, &cap, "\n");
+        shown++;
+    }
+    if (!shown && !extract_why) append(&buf, &len, &cap, "- (none)\n");
+    return buf;
+}
+
+static void add_message(cJSON *msgs, const char *role, const char *content)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddStringToObject(m, "content", content);
+    cJSON_AddItemToArray(msgs, m);
+}
+
+static ag_outcome outcome_of(sv_status s)
+{
+    switch (s) {
+    case SV_STATUS_OPTIMAL: return AG_OUTCOME_OK;
+    case SV_STATUS_INFEASIBLE: return AG_OUTCOME_INFEASIBLE;
+    case SV_STATUS_UNBOUNDED: case SV_STATUS_INF_OR_UNBD: return AG_OUTCOME_UNBOUNDED;
+    case SV_STATUS_FEASIBLE: case SV_STATUS_TIME_LIMIT: return AG_OUTCOME_TIME_LIMIT;
+    case SV_STATUS_UNSUPPORTED: return AG_OUTCOME_NONLINEAR;
+    default: return AG_OUTCOME_INVALID;
+    }
+}
+
+/* Checks and solves one extracted formulation; fills a->result, a->outcome. */
+static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double *solve_ms)
+{
+    double t0 = now_ms();
+    fm_diags *diags = fm_diags_new();
+    fm_code code;
+    fm_model *m = fm_model_parse(a->formulation, strlen(a->formulation), &o->limits, diags, &code);
+    sv_result *r = NULL;
+    sv_status status = SV_STATUS_INVALID;
+    if (m && code == FM_OK && !fm_model_program(m)) status = SV_STATUS_UNSUPPORTED;
+    if (m && code == FM_OK && fm_model_program(m)) {
+        sv_code sc;
+        r = sv_solve(fm_model_program(m), &o->solve, diags, &sc);
+        if (!r) {
+            a->outcome = AG_OUTCOME_SOLVER_ERROR;
+            a->result = ag_solve_report(m, diags, NULL, SV_STATUS_INVALID, 0);
+            goto out;
+        }
+        status = sv_result_status(r);
+    }
+    a->outcome = outcome_of(status);
+    a->result = ag_solve_report(m, diags, r, status, 0);
+out:
+    *solve_ms += now_ms() - t0;
+    sv_result_free(r);
+    fm_model_free(m);
+    fm_diags_free(diags);
+}
+
+static cJSON *build_messages(const char *problem, const ag_attempt *prev, char **feedback_out)
+{
+    cJSON *msgs = cJSON_CreateArray();
+    const char *sys = ag_prompt("formulate");
+    add_message(msgs, "system", sys ? sys : "");
+    char *user = ag_template_fill("Problem:\n{{problem}}", (const char *[]){ "problem" },
+                                  (const char *[]){ problem }, 1);
+    add_message(msgs, "user", user ? user : problem);
+    free(user);
+    if (prev) {
+        add_message(msgs, "assistant", prev->reply ? prev->reply : "");
+        const char *status = prev->result ? cJSON_GetStringValue(cJSON_GetObjectItem(prev->result, "status"))
+                                          : ag_outcome_name(prev->outcome);
+        if (prev->outcome == AG_OUTCOME_NO_JSON) status = "no formulation found";
+        char *diag = diagnostics_text(prev->result, prev->extract_why);
+        const char *keys[] = { "status", "guidance", "diagnostics" };
+        const char *vals[] = { status ? status : "", guidance(prev->outcome), diag ? diag : "" };
+        const char *tmpl = ag_prompt("correct");
+        char *text = ag_template_fill(tmpl ? tmpl : "{{status}}\n{{guidance}}\n{{diagnostics}}", keys, vals, 3);
+        add_message(msgs, "user", text ? text : "");
+        *feedback_out = text;
+        free(diag);
+    }
+    return msgs;
+}
+
+static ag_llm_message *to_llm_messages(const cJSON *msgs, size_t *n)
+{
+    *n = (size_t)cJSON_GetArraySize(msgs);
+    ag_llm_message *v = calloc(*n ? *n : 1, sizeof *v);
+    if (!v) return NULL;
+    size_t i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        v[i].role = cJSON_GetStringValue(cJSON_GetObjectItem(m, "role"));
+        v[i].content = cJSON_GetStringValue(cJSON_GetObjectItem(m, "content"));
+        i++;
+    }
+    return v;
+}
+
+ag_run *ag_pipeline_run(ag_llm *llm, const ag_pipeline_options *o,
+                        const char *problem, volatile int *cancel)
+{
+    ag_run *run = calloc(1, sizeof *run);
+    if (!run) return NULL;
+    run->problem = strdup(problem);
+    int rounds = 1 + (o->max_corrections > 0 ? o->max_corrections : 0);
+    run->attempts = calloc(rounds, sizeof *run->attempts);
+    if (!run->problem || !run->attempts) { ag_run_free(run); return NULL; }
+    run->outcome = AG_OUTCOME_LLM_ERROR;
+    for (int k = 0; k < rounds; k++) {
+        ag_attempt *a = &run->attempts[k];
+        ag_attempt *prev = k ? &run->attempts[k - 1] : NULL;
+        run->nattempts = k + 1;
+        a->round = k;
+        a->stage = k ? "correct" : "formulate";
+        a->prompt_tokens = a->completion_tokens = -1;
+        a->messages = build_messages(problem, prev, &a->feedback);
+        size_t n;
+        ag_llm_message *msgs = a->messages ? to_llm_messages(a->messages, &n) : NULL;
+        if (!msgs) { a->outcome = AG_OUTCOME_LLM_ERROR; a->llm_error = strdup("out of memory"); break; }
+        ag_llm_reply *reply = NULL;
+        ag_llm_code lc = ag_llm_chat(llm, a->stage, msgs, n, cancel, &reply);
+        free(msgs);
+        if (reply) {
+            a->prompt_tokens = reply->prompt_tokens;
+            a->completion_tokens = reply->completion_tokens;
+            a->latency_ms = reply->latency_ms;
+            a->http_attempts = reply->attempts;
+            run->latency_ms += reply->latency_ms;
+            if (reply->prompt_tokens > 0) run->prompt_tokens += reply->prompt_tokens;
+            if (reply->completion_tokens > 0) run->completion_tokens += reply->completion_tokens;
+        }
+        if (lc != AG_LLM_OK) {
+            a->outcome = AG_OUTCOME_LLM_ERROR;
+            a->llm_error = strdup(reply && reply->error ? reply->error : ag_llm_strerror(lc));
+            ag_llm_reply_free(reply);
+            run->outcome = a->outcome;
+            break;   /* the client already retried what can be retried */
+        }
+        a->reply = strdup(reply->content ? reply->content : "");
+        ag_llm_reply_free(reply);
+        char why[512] = "";
+        ag_extract_code ec = ag_extract_formulation(a->reply, strlen(a->reply), &a->formulation,
+                                                    NULL, why, sizeof why);
+        if (ec != AG_EXTRACT_OK) {
+            a->outcome = AG_OUTCOME_NO_JSON;
+            a->extract_why = strdup(*why ? why : ag_extract_strerror(ec));
+        } else {
+            check_and_solve(o, a, &run->solve_ms);
+        }
+        run->outcome = a->outcome;
+        if (a->outcome == AG_OUTCOME_OK) {
+            const cJSON *obj = cJSON_GetObjectItem(a->result, "objective");
+            if (cJSON_IsNumber(obj)) { run->has_objective = 1; run->objective = obj->valuedouble; }
+            break;
+        }
+        if (a->outcome == AG_OUTCOME_SOLVER_ERROR) break;
+        if (cancel && *cancel) break;
+    }
+    return run;
+}
+
+void ag_run_free(ag_run *r)
+{
+    if (!r) return;
+    for (int k = 0; k < r->nattempts; k++) {
+        ag_attempt *a = &r->attempts[k];
+        cJSON_Delete(a->messages);
+        free(a->reply); free(a->llm_error); free(a->formulation); free(a->extract_why);
+        cJSON_Delete(a->result);
+        free(a->feedback);
+    }
+    free(r->attempts);
+    free(r->problem);
+    free(r);
+}
+
+cJSON *ag_run_json(const ag_run *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "problem", r->problem);
+    cJSON_AddStringToObject(o, "outcome", ag_outcome_name(r->outcome));
+    if (r->has_objective) cJSON_AddNumberToObject(o, "objective", r->objective);
+    else cJSON_AddNullToObject(o, "objective");
+    cJSON_AddNumberToObject(o, "corrections", r->nattempts > 0 ? r->nattempts - 1 : 0);
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)r->completion_tokens);
+    cJSON_AddNumberToObject(o, "llm_ms", r->latency_ms);
+    cJSON_AddNumberToObject(o, "solve_ms", r->solve_ms);
+    const ag_attempt *last = r->nattempts ? &r->attempts[r->nattempts - 1] : NULL;
+    if (last && last->result) cJSON_AddItemToObject(o, "result", cJSON_Duplicate(last->result, 1));
+    cJSON *list = cJSON_AddArrayToObject(o, "attempts");
+    for (int k = 0; k < r->nattempts; k++) {
+        const ag_attempt *a = &r->attempts[k];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "round", a->round);
+        cJSON_AddStringToObject(j, "stage", a->stage);
+        cJSON_AddStringToObject(j, "outcome", ag_outcome_name(a->outcome));
+        cJSON_AddItemToObject(j, "messages", a->messages ? cJSON_Duplicate(a->messages, 1) : cJSON_CreateNull());
+        if (a->reply) cJSON_AddStringToObject(j, "reply", a->reply); else cJSON_AddNullToObject(j, "reply");
+        if (a->llm_error) cJSON_AddStringToObject(j, "llm_error", a->llm_error);
+        cJSON *f = a->formulation ? cJSON_Parse(a->formulation) : NULL;
+        if (f) cJSON_AddItemToObject(j, "formulation", f);
+        else cJSON_AddNullToObject(j, "formulation");
+        if (a->extract_why) cJSON_AddStringToObject(j, "extract_error", a->extract_why);
+        if (a->result) cJSON_AddItemToObject(j, "result", cJSON_Duplicate(a->result, 1));
+        if (a->feedback) cJSON_AddStringToObject(j, "feedback", a->feedback);
+        cJSON_AddNumberToObject(j, "prompt_tokens", (double)a->prompt_tokens);
+        cJSON_AddNumberToObject(j, "completion_tokens", (double)a->completion_tokens);
+        cJSON_AddNumberToObject(j, "latency_ms", a->latency_ms);
+        cJSON_AddNumberToObject(j, "http_attempts", a->http_attempts);
+        cJSON_AddItemToArray(list, j);
+    }
+    return o;
+}

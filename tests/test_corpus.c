@@ -24,13 +24,14 @@ static void fail_with(ts_str *msg)
     fail();
 }
 
-static void check_reports(const fm_model *m, const sv_result *r,
-                          const ts_expect *e, ts_str *msg)
+static void check_reports(const char *path, const fm_model *m,
+                          const sv_result *r, const ts_expect *e, ts_str *msg)
 {
     const double *x = sv_result_values(r);
     size_t nrep = fm_model_report_count(m);
     if (e->nreports > 0 && !x) {
-        ts_str_printf(msg, "report values expected but the result has no solution\n");
+        ts_str_printf(msg, "%s: report values expected but the result has no solution\n",
+                      path);
         return;
     }
     for (size_t i = 0; i < e->nreports; i++) {
@@ -44,14 +45,14 @@ static void check_reports(const fm_model *m, const sv_result *r,
             if (!rd) break;
             fm_code rc = fm_model_report_eval(m, k, x, &name, &value, rd);
             if (rc != FM_OK) {
-                ts_str_printf(msg, "report %zu: fm_model_report_eval: %s\n", k,
-                              fm_strerror(rc));
+                ts_str_printf(msg, "%s: report %zu: fm_model_report_eval: %s\n", path,
+                              k, fm_strerror(rc));
                 ts_str_diags(msg, rd);
             } else if (name && strcmp(name, want->name) == 0) {
                 found = 1;
                 if (!ts_close(value, want->value))
-                    ts_str_printf(msg, "report '%s': got %.12g, expected %.12g\n",
-                                  want->name, value, want->value);
+                    ts_str_printf(msg, "%s: report '%s': got %.12g, expected %.12g\n",
+                                  path, want->name, value, want->value);
             } else {
                 ts_str_printf(&names, "%s'%s'", names.len ? ", " : "",
                               name ? name : "(null)");
@@ -59,8 +60,8 @@ static void check_reports(const fm_model *m, const sv_result *r,
             fm_diags_free(rd);
         }
         if (!found)
-            ts_str_printf(msg, "report '%s' not found among %zu report(s): %s\n",
-                          want->name, nrep, names.s ? names.s : "(none)");
+            ts_str_printf(msg, "%s: report '%s' not found among %zu report(s): %s\n",
+                          path, want->name, nrep, names.s ? names.s : "(none)");
         ts_str_free(&names);
     }
 }
@@ -137,7 +138,7 @@ static void test_valid_file(void **state)
                           obj, e.objective);
             goto done;
         }
-        check_reports(m, r, &e, &msg);
+        check_reports(c->path, m, r, &e, &msg);
     } else if (e.nreports > 0) {
         ts_str_printf(&msg, "%s: report lines need status optimal\n", c->expect_path);
     }
@@ -157,9 +158,11 @@ static void test_valid_corpus_size(void **state)
     size_t n = 0;
     char **files = ts_list_files(g_dir, ".json", &n);
     ts_free_list(files, n);
-    if (n < MIN_VALID_FILES)
-        fail_msg("%s holds %zu .json files; at least %d expected", g_dir, n,
-                 MIN_VALID_FILES);
+    if (n < MIN_VALID_FILES) {
+        print_error("# %s holds %zu .json files; at least %d expected\n", g_dir, n,
+                    MIN_VALID_FILES);
+        fail();
+    }
 }
 
 int main(void)

@@ -146,9 +146,11 @@ static void test_invalid_corpus_size(void **state)
     size_t n = 0;
     char **files = ts_list_files(g_dir, ".json", &n);
     ts_free_list(files, n);
-    if (n < MIN_INVALID_FILES)
-        fail_msg("%s holds %zu .json files; at least %d expected", g_dir, n,
-                 MIN_INVALID_FILES);
+    if (n < MIN_INVALID_FILES) {
+        print_error("# %s holds %zu .json files; at least %d expected\n", g_dir, n,
+                    MIN_INVALID_FILES);
+        fail();
+    }
 }
 
 int main(void)

@@ -74,4 +74,9 @@ void ag_llm_reply_free(ag_llm_reply *r);
  * Tests may redirect it. The message never contains the key. */
 void ag_llm_set_log(void (*fn)(void *ctx, const char *line), void *ctx);
 
+/* Sends one printf-style line (without the prefix, cut at 1 KiB, control
+ * characters made spaces) to that sink. For the agent modules' warnings: the
+ * caller makes sure the line holds no key. */
+void ag_llm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

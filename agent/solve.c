@@ -74,7 +74,8 @@ static void print_summary(const fm_model *m, fm_diags *diags, const sv_result *r
 {
     const fm_program *p = m ? fm_model_program(m) : NULL;
     if (checked_only)
-        printf("%s\n", p || status == SV_STATUS_UNSUPPORTED ? "valid" : "invalid");
+        printf("%s\n", p ? "valid" : status == SV_STATUS_UNSUPPORTED
+                        ? "unsupported: valid, but nonlinear" : "invalid");
     else
         printf("status: %s\n", sv_status_name(status));
     if (r && sv_result_has_solution(r)) printf("objective: %.10g\n", sv_result_objective(r));

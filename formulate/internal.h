@@ -27,6 +27,9 @@ void fm_strbuf_free(fm_strbuf *b);
  * the same element (the contract's key-matching rule). */
 typedef int32_t fm_sym;
 
+/* Components of one index or tuple, at most. */
+#define FM_MAX_DIMEN 20
+
 typedef struct {
     size_t *text_off;     /* offsets into text */
     double *num;          /* numeric value when is_num */

@@ -111,6 +111,14 @@ static void indexing(writer *w, const fm_indexing *x)
         if (e->ncomp > 1) fputc(')', w->out);
         fputs(" in ", w->out);
         setexpr(w, e->set);
+        /* The set may name its own dummies in the same slots: rename ours. */
+        for (int c = 0; c < e->ncomp; c++) {
+            int s = e->slots[c];
+            if (s >= 0 && s < w->nslots) {
+                w->slot_names[s] = e->names && e->names[c] ? e->names[c] : NULL;
+                snprintf(w->gen[s], sizeof w->gen[s], "oa_d%d", s + 1);
+            }
+        }
     }
     w->fresh += nf;
     if (nf || x->cond) {

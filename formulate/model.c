@@ -189,7 +189,9 @@ static int check_name(reader *r, const char *label, const char *name, const char
         return 0;
     }
     if (fm_is_reserved(name)) {
-        err(r, label, "", "rename it, e.g. '%s_'", "'%s' is a reserved word and cannot name a %s",
+        char hint[MAX_NAME + 32];
+        snprintf(hint, sizeof hint, "rename it, e.g. '%s_'", name);
+        err(r, label, "", hint, "'%s' is a reserved word and cannot be used as a %s name",
             name, what);
         return 0;
     }
@@ -212,6 +214,13 @@ static void check_keys(reader *r, const cJSON *obj, const char *label,
                        const char *const *known)
 {
     for (const cJSON *k = obj->child; k; k = k->next) {
+        for (const cJSON *q = obj->child; q != k; q = q->next)
+            if (!strcmp(q->string, k->string)) {
+                err(r, label, "", "give each key once", "duplicate key \"%.80s\"", k->string);
+                break;
+            }
+        if (!strcmp(k->string, "description") && !cJSON_IsString(k))
+            warn(r, label, "\"description\" is not a string and is ignored");
         int ok = 0;
         for (int i = 0; known[i]; i++) if (!strcmp(k->string, known[i])) ok = 1;
         if (!ok)
@@ -408,9 +417,9 @@ static void read_set(reader *r, int i, const cJSON *o)
     }
     int dimen = 0;
     if (dm) {
-        if (!cJSON_IsNumber(dm) || dm->valuedouble != (int)dm->valuedouble || dm->valuedouble < 1
-            || dm->valuedouble > 20) {
-            err(r, d->label, "", "", "\"dimen\" expected an integer from 1 to 20");
+        if (!cJSON_IsNumber(dm) || dm->valuedouble < 1 || dm->valuedouble > FM_MAX_DIMEN
+            || dm->valuedouble != (int)dm->valuedouble) {
+            err(r, d->label, "", "", "\"dimen\" expected an integer from 1 to %d", FM_MAX_DIMEN);
             return;
         }
         dimen = (int)dm->valuedouble;
@@ -430,8 +439,8 @@ static void read_set(reader *r, int i, const cJSON *o)
             return;
         }
         d->set_dimen = dimen ? dimen : inferred;
-        if (d->set_dimen < 1 || d->set_dimen > 20) {
-            err(r, d->label, "", "", "elements must have 1 to 20 components");
+        if (d->set_dimen < 1 || d->set_dimen > FM_MAX_DIMEN) {
+            err(r, d->label, "", "", "elements must have 1 to %d components", FM_MAX_DIMEN);
             return;
         }
     } else if (rg) {
@@ -523,7 +532,8 @@ static void read_param(reader *r, int i, const cJSON *o)
         }
         if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble)) {
             err(r, d->label, "", "parameter values are numbers (there is no infinite value)",
-                "\"value\" expected a number, got %s", json_type(value));
+                cJSON_IsNumber(value) ? "\"value\" is not a finite number%.0s"
+                                      : "\"value\" expected a number, got %s", json_type(value));
             return;
         }
         d->values_json = value;
@@ -604,11 +614,12 @@ static void read_objective(reader *r, const cJSON *o)
         if (!check_name(r, d->label, name, "objective")) return;
         free(d->name);
         d->name = strdup(name);
-        fm_decl *prev = find_decl(r->m, name);
-        if (prev && prev != d)
-            err(r, d->label, "", "names are unique across sets, parameters, variables, constraints and the objective",
-                "duplicate name '%s': already used by %s", name, prev->label);
     }
+    fm_decl *prev = find_decl(r->m, name);
+    if (prev && prev != d)
+        err(r, d->label, "", nm ? "names are unique across sets, parameters, variables, constraints and the objective"
+                                : "give the objective a \"name\"",
+            "duplicate name '%s': already used by %s", name, prev->label);
     set_description(d, o);
     check_keys(r, o, d->label, obj_keys);
     const char *sense = get_string(o, "sense");
@@ -655,8 +666,8 @@ static void read_constraint(reader *r, int i, const cJSON *o)
         return;
     }
     d->expr = parse_field(r, d->label, "expression", e->valuestring, 1);
-    if (d->expr && (d->expr->op == C_LT || d->expr->op == C_GT))
-        warn(r, d->label, "strict relation read as %s", d->expr->op == C_LT ? "<=" : ">=");
+    if (d->expr && (d->expr->op == C_LT || d->expr->op == C_GT || d->expr->num))
+        warn(r, d->label, "strict relation < or > read as <= or >=");
 }
 
 static void read_report(reader *r, int i, const cJSON *o)
@@ -671,6 +682,9 @@ static void read_report(reader *r, int i, const cJSON *o)
         return;
     }
     d->expr = parse_field(r, d->label, "expression", e->valuestring, 0);
+    for (size_t k = 0; k < r->m->nreports; k++)
+        if (!strcmp(r->m->reports[k]->name, d->name))
+            err(r, d->label, "", "report names are the keys of the result", "duplicate report name '%s'", d->name);
     fm_decl **v = realloc(r->m->reports, (r->m->nreports + 1) * sizeof *v);
     if (!v) return;
     r->m->reports = v;
@@ -879,8 +893,12 @@ static void resolve_node(resolver *v, fm_node *n)
         }
         fm_decl *t = find_decl(v->r->m, n->str);
         if (!t) {
-            rerr(v, n->pos, "declare it, or check its spelling and case",
-                 "undeclared name '%s'", n->str);
+            if (!strcmp(n->str, "Infinity"))
+                rerr(v, n->pos, "there is no infinite value: leave the bound null, or drop the constraint",
+                     "undeclared name 'Infinity'");
+            else
+                rerr(v, n->pos, "declare it, or check its spelling and case",
+                     "undeclared name '%s'", n->str);
             return;
         }
         int want = t->kind == K_PARAM || t->kind == K_VAR ? t->dimen : 0;
@@ -1166,8 +1184,16 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (r->errors) goto invalid;
 
     /* Subscript counts first: resolution checks them. */
-    for (size_t k = 0; k < m->ndecls; k++)
-        m->decls[k]->dimen = index_dimen(m, m->decls[k]->index);
+    for (size_t k = 0; k < m->ndecls; k++) {
+        fm_decl *d = m->decls[k];
+        d->dimen = index_dimen(m, d->index);
+        if (d->dimen > FM_MAX_DIMEN) {
+            err(r, d->label, "", "", "the index has %d components, over the limit of %d",
+                d->dimen, FM_MAX_DIMEN);
+            r->limit = 1;
+        }
+    }
+    if (r->errors) goto invalid;
 
     deps = calloc(m->ndecls, sizeof *deps);
     order = malloc(m->ndecls * sizeof *order);

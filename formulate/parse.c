@@ -797,12 +797,17 @@ static void *run(fm_parse_ctx *ctx, want w)
                 next(&p);
                 fm_node *b = parse_arith(&p);
                 n = binary(&p, N_CMP, t->pos, a, b);
+                if (n && op == C_NE) {
+                    fail(&p, t->pos, "syntax error: a constraint's relation is <=, >= or =; != cannot be a constraint");
+                    fm_node_free(n); n = NULL;
+                }
                 if (n) {
                     n->op = op;
                     token *u = peek(&p);
                     int op2 = rel_op(u->kind);
                     if (op2 >= 0) {
                         next(&p);
+                        if (op2 == C_LT || op2 == C_GT) n->num = 1;   /* strict: warned */
                         int up = (op == C_LE || op == C_LT) && (op2 == C_LE || op2 == C_LT);
                         int down = (op == C_GE || op == C_GT) && (op2 == C_GE || op2 == C_GT);
                         if (!up && !down) {

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "formulate/internal.h"
 
 static uint64_t hash_bytes(const char *s)
@@ -83,11 +82,17 @@ int fm_sym_intern(fm_symtab *t, const char *text, fm_sym *out)
     if (fm_strbuf_add(&t->text, text, &off) != 0) return -1;
     fm_sym id = (fm_sym)t->n++;
     t->text_off[id] = off;
+    /* Numeric only in the canonical text of its value, so each number has
+     * exactly one element ("01", "3.0" and "1e3" are strings). */
     char *end;
     double v = strtod(text, &end);
-    t->is_num[id] = *text && !*end && isfinite(v) && !strchr(text, ' ')
-                    && text[0] != '+' && !(text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-                    && strcasecmp(text, "inf") && strcasecmp(text, "nan");
+    char canon[64];
+    int numeric = *text && !*end && isfinite(v);
+    if (numeric) {
+        fm_format_number(canon, sizeof canon, v);
+        numeric = !strcmp(canon, text);
+    }
+    t->is_num[id] = numeric;
     t->num[id] = t->is_num[id] ? v : 0;
     size_t h = hash_bytes(text) & (t->nslots - 1);
     while (t->slots[h] >= 0) h = (h + 1) & (t->nslots - 1);

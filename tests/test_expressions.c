@@ -86,6 +86,8 @@ static const value_case values[] = {
     { "if 'chair' = \\\"chair\\\" then 1 else 0", 1 },   /* both quote styles */
     { "sum{t in T: t in {2, 4}} t", 6 },
     { "sum{t in T: t not in {2, 4}} 1", 3 },
+    { "if '01' = 1 then 1 else 0", 0 },           /* one text per number */
+    { "if '1' = 1 then 1 else 0", 1 },
 };
 
 static void test_values(void **state)
@@ -245,6 +247,76 @@ static void test_slice_index_keeps_sums_linear(void **state)
     free(buf);
 }
 
+/* Whole-model checks found in review: each must be an error, not a crash
+ * or a silently different model. */
+typedef struct { const char *json; const char *element; const char *message; } model_case;
+
+static const model_case bad_models[] = {
+    { "{\"format\":1,\"variables\":[{\"name\":\"x\"}],\"objective\":{\"sense\":\"min\",\"expression\":\"x\"},"
+      "\"constraints\":[{\"name\":\"ne\",\"expression\":\"x != 3\"}]}",
+      "constraints[0] 'ne'", "!= cannot be a constraint" },
+    { "{\"format\":1,\"variables\":[{\"name\":\"objective\"}],\"objective\":{\"sense\":\"min\",\"expression\":\"objective\"},"
+      "\"constraints\":[]}",
+      "objective 'objective'", "duplicate name 'objective'" },
+    { "{\"format\":1,\"variables\":[{\"name\":\"x\"}],\"objective\":{\"sense\":\"min\",\"expression\":\"x\"},"
+      "\"constraints\":[],\"constraints\":[]}",
+      "model", "duplicate key \"constraints\"" },
+    { "{\"format\":1,\"variables\":[{\"name\":\"x\"}],\"objective\":{\"sense\":\"min\",\"expression\":\"x\"},"
+      "\"constraints\":[],\"report\":[{\"name\":\"a\",\"expression\":\"x\"},{\"name\":\"a\",\"expression\":\"2*x\"}]}",
+      "report[1] 'a'", "duplicate report name" },
+    { "{\"format\":1,\"parameters\":[{\"name\":\"sum\",\"value\":1}],\"variables\":[{\"name\":\"x\"}],"
+      "\"objective\":{\"sense\":\"min\",\"expression\":\"x\"},\"constraints\":[]}",
+      "parameters[0] 'sum'", "reserved word" },
+};
+
+static void test_bad_models(void **state)
+{
+    (void)state;
+    int bad = 0;
+    for (size_t i = 0; i < sizeof bad_models / sizeof *bad_models; i++) {
+        fm_diags *d = fm_diags_new();
+        fm_code code;
+        fm_model *m = fm_model_parse(bad_models[i].json, strlen(bad_models[i].json), NULL, d, &code);
+        int found = 0;
+        for (size_t k = 0; k < fm_diags_count(d); k++) {
+            const fm_diag *g = fm_diags_get(d, k);
+            if (g->severity == FM_SEV_ERROR && !strcmp(g->element, bad_models[i].element)
+                && strstr(g->message, bad_models[i].message)) {
+                found = 1;
+                if (strstr(g->hint, "%s")) found = 0;   /* hints are formatted */
+            }
+        }
+        if (code == FM_OK || !found) {
+            print_error("case %zu: expected %s: %s\n", i, bad_models[i].element, bad_models[i].message);
+            show(d);
+            bad++;
+        }
+        fm_model_free(m);
+        fm_diags_free(d);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* An index of more components than the limit is refused before anything
+ * is instantiated (it used to overflow a key buffer). */
+static void test_index_component_limit(void **state)
+{
+    (void)state;
+    char buf[4096];
+    size_t w = snprintf(buf, sizeof buf, "{\"format\":1,\"sets\":[{\"name\":\"S\",\"elements\":[\"a\"]}],"
+                        "\"variables\":[{\"name\":\"x\",\"index\":[");
+    for (int i = 0; i < 70; i++) w += snprintf(buf + w, sizeof buf - w, "%s\"S\"", i ? "," : "");
+    snprintf(buf + w, sizeof buf - w, "]}],\"objective\":{\"sense\":\"min\",\"expression\":\"0\"},\"constraints\":[]}");
+    fm_diags *d = fm_diags_new();
+    fm_code code;
+    fm_model *m = fm_model_parse(buf, strlen(buf), NULL, d, &code);
+    assert_int_equal(code, FM_ELIMIT);
+    assert_non_null(strstr(fm_diags_get(d, 0)->message, "over the limit of 20"));
+    assert_string_equal(fm_diags_get(d, 0)->element, "variables[0] 'x'");
+    fm_model_free(m);
+    fm_diags_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_lazy_if_and_lag_error),
         cmocka_unit_test(test_slice_index_keeps_sums_linear),
+        cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_index_component_limit),
     };
     return cmocka_run_group_tests_name("expressions", tests, NULL, NULL);
 }

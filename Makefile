@@ -35,13 +35,14 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support*.c))
 FAKE_LLM  := $(BUILD)/tests/fake_llm
 FAKE_SRC  := $(wildcard tests/fake_llm/*.c)
+FAKE_OBJ  := $(patsubst tests/fake_llm/%.c,$(BUILD)/tests/fake_llm-obj/%.o,$(FAKE_SRC))
 LIBA      := $(BUILD)/liboptagent.a
 AGENTA    := $(BUILD)/libagent.a
 BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench deps install clean run
+.PHONY: all test asan fuzz bench deps install clean run FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
@@ -78,8 +79,15 @@ $(BIN): $(BUILD)/agent/main.o $(AGENTA) $(LIBA)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA) $(LDLIBS) -lcmocka
 
-$(FAKE_LLM): $(FAKE_SRC:%.c=$(BUILD)/%.o)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcjson -lpthread
+# The server's objects get their own directory: $(FAKE_LLM) is the binary.
+$(FAKE_OBJ): $(BUILD)/tests/fake_llm-obj/%.o: tests/fake_llm/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# (an old build tree has a directory there: replace it)
+$(FAKE_LLM): $(FAKE_OBJ) $(if $(wildcard $(FAKE_LLM)/.),FORCE)
+	@if [ -d $@ ]; then rm -rf $@; fi
+	$(CC) $(LDFLAGS) -o $@ $(FAKE_OBJ) -lcjson -lpthread
 
 test: $(BIN) $(TEST_BIN) $(if $(FAKE_SRC),$(FAKE_LLM))
 	@OPTAGENT_BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
@@ -112,5 +120,5 @@ install: $(BIN)
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_SUPPORT_OBJ:.o=.d) $(FAKE_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_SUPPORT_OBJ:.o=.d) $(FAKE_OBJ:.o=.d)
 .SECONDARY:

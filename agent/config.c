@@ -531,12 +531,11 @@ int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
         } else if (file_ok) {
             if (!(out->api_key = strdup(fv.api_key))) goto nomem;
             src_set(src->api_key, "config file %s:%d", fv.path, fv.line_api_key);
-        } else if (ev) {
-            src_set(src->api_key, "none (OPENAI_API_KEY is not sent to a base URL from %s)",
-                    src->base_url);
-        } else if (fv.api_key) {
-            src_set(src->api_key, "none (the config file's api_key is not sent to a base "
-                    "URL from %s)", src->base_url);
+        } else if (ev || fv.api_key) {
+            src_set(src->api_key, "none (%s%s%s %s not sent to a base URL from %s)",
+                    ev ? "OPENAI_API_KEY" : "", ev && fv.api_key ? " and " : "",
+                    fv.api_key ? "the config file's api_key" : "",
+                    ev && fv.api_key ? "are" : "is", src->base_url);
         } else {
             src_set(src->api_key, "none");
         }

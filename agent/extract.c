@@ -774,6 +774,14 @@ static int try_candidate(ex_search *x, ex_ctx *c, const ex_cand *k, int g, ex_ca
         ev->inv_start = k->start;
         ev->inv_end = k->end;
         ev->inv_err = k->start + p.errpos;
+        /* cJSON reports a key or value that is not a "string" one byte
+         * after its first character ('name' or name): point at it */
+        size_t e = ev->inv_err;
+        if (e > k->start + 1 && (s[e - 1] == '\'' || is_ident((unsigned char)s[e - 1]))) {
+            size_t q = e - 1;
+            while (q > k->start && is_ws((unsigned char)s[q - 1])) q--;
+            if (q > k->start && s[q - 1] && strchr("{,:[", s[q - 1])) ev->inv_err = e - 1;
+        }
     }
     /* look inside it for formulation-like objects */
     if (n > 2) {
@@ -797,7 +805,7 @@ static ag_extract_code finish_failure(const ex_search *x, const ex_ctx *c, char 
         if (c->open_pos != EX_NOPOS && in_think(c, c->open_pos) == g) {
             why_set(why, whylen,
                     "the reply was cut off before the JSON object closed (finish_reason "
-                    "length?): the object opened at line %zu is missing %zu closing brace%s",
+                    "length?): the object opened at line %zu never closes (%zu brace%s still open)",
                     line_of(s, c->open_pos), c->open_depth, c->open_depth == 1 ? "" : "s");
             return AG_EXTRACT_TRUNCATED;
         }
@@ -815,6 +823,10 @@ static ag_extract_code finish_failure(const ex_search *x, const ex_ctx *c, char 
                 from--;
                 while (from > ev->inv_start && ((unsigned char)s[from] & 0xC0) == 0x80) from--;
             }
+            /* not from the middle of a word */
+            for (int back = 0; back < 10 && from > ev->inv_start && is_ident((unsigned char)s[from]) &&
+                               is_ident((unsigned char)s[from - 1]); back++)
+                from--;
             size_t to = ev->inv_err + 24 < ev->inv_end ? ev->inv_err + 24 : ev->inv_end;
             char excerpt[64] = "";
             append_clean(excerpt, sizeof excerpt, s + from, to - from);

@@ -2,10 +2,19 @@
 # bench/run.sh BIN — times optagent against glpsol on generated min-cost-flow
 # networks (bench/gen_network.py); see bench/README.md.
 #
+# Two stages are timed for each size, on both sides:
+#   solved      optagent solve --json model.json   vs  glpsol -m MOD
+#   generation  optagent solve --check model.json  vs  glpsol -m MOD --check
+# and glpsol runs on two MathProg models of the same network: "export", the
+# .mod that optagent --export writes from model.json, and "hand", the
+# hand-written one of gen_network.py --mathprog (the form MathProg is fastest
+# with).
+#
 #   BENCH_SIZES="2000 10000"   node counts to run (default)
 #   BENCH_KEEP=1               keep the temp dir with the models and outputs
 #
-# Exit status: 0 when every size solved and the objectives agree, 1 otherwise.
+# Exit status: 0 when every run succeeded, the sizes agree and the three
+# objectives agree, 1 otherwise.
 set -u
 
 bin=${1:-build/optagent}
@@ -32,7 +41,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # timed OUTFILE CMD... : runs CMD with stdout to OUTFILE, stderr to OUTFILE.err;
-# sets T (wall seconds), RSS (peak KiB or "-") and RC.
+# sets T (wall seconds), RSS (peak MiB or "-") and RC.
 timed() {
   local out=$1; shift
   local t0 t1
@@ -63,12 +72,52 @@ agree() {  # agree A B: |A-B| <= 1e-6 * max(1, |B|)
     exit !(d <= 1e-6 * m) }'
 }
 
-rows=()
+ratio() {  # ratio A B: A / B to 3 significant digits, "-" when unknown
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "" || b == "" || a == "-" || b == "-" || b + 0 <= 0) print "-"
+    else printf "%#.3g", a / b }'
+}
+
+# glpsol_pair TAG MOD DIR: times glpsol -m MOD -w DIR/TAG.sol (solved) and
+# glpsol -m MOD --check (generation). Sets G_T G_RSS G_ST G_OBJ for the first,
+# G_CT G_CRSS for the second, G_CST ("ok" when --check exited 0 and generated
+# the model, else why not) and G_ROWS (rows generated, objective excluded).
+glpsol_pair() {
+  local tag=$1 mod=$2 d=$3
+  echo "bench: $n nodes: glpsol -m $tag.mod" >&2
+  timed "$d/$tag.out" glpsol -m "$mod" -w "$d/$tag.sol"
+  G_T=$T; G_RSS=$RSS; G_ST=-; G_OBJ=-
+  if [ $RC -eq 0 ] && [ -s "$d/$tag.sol" ]; then
+    read -r G_ST G_OBJ < <(glpsol_status_obj "$d/$tag.sol")
+  else
+    G_ST=glpsol-failed
+    tail -5 "$d/$tag.out" >&2
+  fi
+  echo "bench: $n nodes: glpsol -m $tag.mod --check" >&2
+  timed "$d/$tag.check.out" glpsol -m "$mod" --check
+  G_CT=$T; G_CRSS=$RSS; G_ROWS=-
+  if [ $RC -ne 0 ]; then
+    G_CST=glpsol-exit-$RC
+  elif ! grep -q '^Model has been successfully generated' "$d/$tag.check.out"; then
+    G_CST=not-generated
+  else
+    G_CST=ok
+    G_ROWS=$(awk '/^Number of rows/ { print $NF - 1; exit }' "$d/$tag.check.out")
+    [ -n "$G_ROWS" ] || G_ROWS=-
+  fi
+  [ "$G_CST" = ok ] || { echo "bench: glpsol --check on $tag.mod: $G_CST" >&2; tail -5 "$d/$tag.check.out" >&2; }
+}
+
+tfmt='%-6s %6s %6s %-10s | %8s %5s | %8s %5s %8s | %8s %5s %8s\n'
+ofmt='%-6s | %-9s %-10s %8s | %-9s %-10s | %-9s %-10s | %s\n'
+trows=()
+objrows=()
 status=0
 for n in $sizes; do
   d=$tmp/n$n; mkdir -p "$d"
   echo "bench: $n nodes: generating" >&2
-  python3 "$here/gen_network.py" --nodes "$n" -o "$d/model.json" || die "generator failed"
+  python3 "$here/gen_network.py" --nodes "$n" -o "$d/model.json" \
+    --mathprog "$d/hand.mod" || die "generator failed"
 
   echo "bench: $n nodes: optagent solve --json" >&2
   timed "$d/solve.json" "$bin" solve --json "$d/model.json"
@@ -88,44 +137,68 @@ EOF
 )
   [ "$orc" = 0 ] || { echo "bench: optagent exited $orc; stderr:" >&2; tail -5 "$d/solve.json.err" >&2; }
 
-  echo "bench: $n nodes: optagent --export model.mod" >&2
-  "$bin" solve "$d/model.json" --export "$d/model.mod" >"$d/export.out" 2>&1
-  erc=$?
-  gt=-; grss=-; gst=-; gobj=-
-  if [ $erc -eq 0 ] && [ -s "$d/model.mod" ]; then
-    echo "bench: $n nodes: glpsol -m model.mod" >&2
-    timed "$d/glpsol.out" glpsol -m "$d/model.mod" -w "$d/glpsol.sol"
-    gt=$T; grss=$RSS
-    if [ $RC -eq 0 ] && [ -s "$d/glpsol.sol" ]; then
-      read -r gst gobj < <(glpsol_status_obj "$d/glpsol.sol")
-    else
-      gst=glpsol-failed
-      tail -5 "$d/glpsol.out" >&2
-    fi
+  echo "bench: $n nodes: optagent solve --check" >&2
+  timed "$d/check.out" "$bin" solve --check "$d/model.json"
+  oct=$T; ocrss=$RSS
+  if [ $RC -ne 0 ]; then
+    ocst=optagent-exit-$RC
+  elif ! grep -q '^valid' "$d/check.out"; then
+    ocst=not-valid
+  elif ! grep -q "size: ${orows:-?} rows, ${ocols:-?} columns" "$d/check.out"; then
+    ocst=size-differs
   else
-    echo "bench: export failed (exit $erc):" >&2; tail -5 "$d/export.out" >&2
-    gst=export-failed
+    ocst=ok
+  fi
+  [ "$ocst" = ok ] || { echo "bench: optagent --check: $ocst" >&2; tail -5 "$d/check.out" "$d/check.out.err" >&2; }
+
+  echo "bench: $n nodes: optagent --export model.mod" >&2
+  "$bin" solve "$d/model.json" --export "$d/export.mod" >"$d/export-run.out" 2>&1
+  erc=$?
+  gt=-; grss=-; gst=-; gobj=-; gct=-; gcrss=-; gcst=-; grows=-
+  if [ $erc -eq 0 ] && [ -s "$d/export.mod" ]; then
+    glpsol_pair export "$d/export.mod" "$d"
+    gt=$G_T; grss=$G_RSS; gst=$G_ST; gobj=$G_OBJ
+    gct=$G_CT; gcrss=$G_CRSS; gcst=$G_CST; grows=$G_ROWS
+  else
+    echo "bench: export failed (exit $erc):" >&2; tail -5 "$d/export-run.out" >&2
+    gst=export-failed; gcst=export-failed
   fi
 
-  ratio=-
-  [ "$gt" != - ] && ratio=$(awk -v a="$ot" -v b="$gt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-  if [ "$ost" != optimal ] || [ "${gst:-}" != optimal ]; then
+  glpsol_pair hand "$d/hand.mod" "$d"
+  ht=$G_T; hrss=$G_RSS; hst=$G_ST; hobj=$G_OBJ
+  hct=$G_CT; hcrss=$G_CRSS; hcst=$G_CST; hrows=$G_ROWS
+
+  if [ "$ost" != optimal ] || [ "$gst" != optimal ] || [ "$hst" != optimal ] ||
+     [ "$ocst" != ok ] || [ "$gcst" != ok ] || [ "$hcst" != ok ]; then
     verdict=FAILED; status=1
-  elif agree "$oobj" "$gobj"; then
+  elif [ "$grows" != "$orows" ] || [ "$hrows" != "$orows" ]; then
+    verdict="ROWS-DIFFER($orows/$grows/$hrows)"; status=1
+  elif agree "$oobj" "$gobj" && agree "$oobj" "$hobj"; then
     verdict=ok
   else
     verdict=MISMATCH; status=1
   fi
-  rows+=("$(printf '%-7s %6s %6s | %9s %8s %7s %-9s %-14s | %9s %7s %-9s %-14s | %6s  %s' \
-    "$n" "${orows:--}" "${ocols:--}" "$ot" "${oms:--}" "$orss" "$ost" "$oobj" \
-    "$gt" "$grss" "${gst:--}" "${gobj:--}" "$ratio" "$verdict")")
+  trows+=("$(printf "$tfmt" "$n" "${orows:--}" "${ocols:--}" solved \
+    "$ot" "$orss" "$gt" "$grss" "$(ratio "$ot" "$gt")" \
+    "$ht" "$hrss" "$(ratio "$ot" "$ht")")")
+  trows+=("$(printf "$tfmt" "$n" "${orows:--}" "${ocols:--}" generation \
+    "$oct" "$ocrss" "$gct" "$gcrss" "$(ratio "$oct" "$gct")" \
+    "$hct" "$hcrss" "$(ratio "$oct" "$hct")")")
+  objrows+=("$(printf "$ofmt" "$n" "$ost" "$oobj" "${oms:--}" "$gst" "${gobj:--}" \
+    "$hst" "${hobj:--}" "$verdict")")
 done
 
 echo
-echo "optagent: $bin solve --json model.json (wall time of the whole run: read, compile, solve, print)"
-echo "glpsol:   glpsol -m model.mod on optagent's MathProg export (translate + solve)"
-printf '%-7s %6s %6s | %9s %8s %7s %-9s %-14s | %9s %7s %-9s %-14s | %6s  %s\n' \
-  nodes rows cols "opt wall" "solve_ms" "RSS MiB" status objective \
-  "glp wall" "RSS MiB" status objective ratio check
-for r in "${rows[@]}"; do printf '%s\n' "$r"; done
+echo "solved:     optagent solve --json model.json (whole process: read, check,"
+echo "            instantiate, solve, print)  vs  glpsol -m MOD (translate, generate, solve)"
+echo "generation: optagent solve --check model.json (read, check, instantiate; no solve)"
+echo "            vs  glpsol -m MOD --check (translate, generate; no solve)"
+echo "MOD: export = optagent's --export of model.json; hand = gen_network.py --mathprog"
+echo "wall: seconds; RSS: peak resident MiB; ratio: optagent wall / glpsol wall"
+echo
+printf "$tfmt" nodes rows cols stage optagent RSS export RSS ratio hand RSS ratio
+for r in "${trows[@]}"; do printf '%s\n' "$r"; done
+echo
+printf "$ofmt" nodes optagent objective solve_ms export objective hand objective check
+for r in "${objrows[@]}"; do printf '%s\n' "$r"; done
 exit $status

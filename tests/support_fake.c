@@ -120,7 +120,8 @@ static void fake_free(ts_fake *f)
     free(f);
 }
 
-/* Reads "PORT n\n" from fd within FAKE_START_MS. Returns the port or -1. */
+/* Reads "PORT n\n" from fd within FAKE_START_MS. Returns the port, -1 on a
+ * timeout, -2 when the server closed stdout first or wrote something else. */
 static int read_port(int fd)
 {
     char line[64];
@@ -135,7 +136,7 @@ static int read_port(int fd)
         if (n <= 0) return -1;
         ssize_t r = read(fd, line + len, 1);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
+        if (r <= 0) return -2;
         len++;
         if (line[len - 1] == '\n') break;
     }
@@ -143,7 +144,7 @@ static int read_port(int fd)
     int port = -1;
     char nl = 0;
     if (sscanf(line, "PORT %d%c", &port, &nl) != 2 || nl != '\n' || port <= 0 || port > 65535)
-        return -1;
+        return -2;
     return port;
 }
 
@@ -162,6 +163,9 @@ ts_fake *ts_fake_start_args(const char *script_json, const char *const *extra_ar
     const char *build = getenv("OPTAGENT_BUILD");
     if (!build || !*build) build = "build";
     snprintf(bin, sizeof bin, "%s/tests/fake_llm", build);
+    struct stat st;
+    if (stat(bin, &st) == 0 && S_ISDIR(st.st_mode))   /* objects live in tests/fake_llm/ */
+        snprintf(bin, sizeof bin, "%s/tests/fake_llm/fake_llm", build);
     if (access(bin, X_OK) != 0) {
         fprintf(stderr, "# ts_fake_start: %s is missing (make %s)\n", bin, bin);
         goto fail;
@@ -227,8 +231,11 @@ ts_fake *ts_fake_start_args(const char *script_json, const char *const *extra_ar
     close(outp[0]);
     outp[0] = -1;
     if (f->port < 0) {
-        fprintf(stderr, "# ts_fake_start: the server did not report its port within %d s\n",
-                FAKE_START_MS / 1000);
+        if (f->port == -1)
+            fprintf(stderr, "# ts_fake_start: the server did not report its port within %d s\n",
+                    FAKE_START_MS / 1000);
+        else
+            fprintf(stderr, "# ts_fake_start: the server exited or failed before reporting its port\n");
         goto fail;
     }
     snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%d/v1", f->port);

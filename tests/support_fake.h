@@ -2,7 +2,8 @@
  * server, from a test program. Every exported symbol starts with ts_fake_.
  *
  * The server binary is $OPTAGENT_BUILD/tests/fake_llm (OPTAGENT_BUILD
- * defaults to "build"). Each ts_fake has its own temp dir holding the script,
+ * defaults to "build"), or $OPTAGENT_BUILD/tests/fake_llm/fake_llm when the
+ * former is the directory holding the server's objects. Each ts_fake has its own temp dir holding the script,
  * the request log and the server's stderr; the server's stdin is a pipe held
  * by this process, so the server also exits when the test program dies.
  * The script format is in tests/fake_llm/README.md.

@@ -53,6 +53,8 @@
 #define MAX_DELAY_MS     3600000
 #define THREAD_STACK     (1024 * 1024)
 #define SHUTDOWN_WAIT_MS 5000
+#define LINGER_MS        1000               /* draining a closing connection */
+#define LINGER_CAP       (16 * 1024 * 1024)
 
 /* ---- global state ---------------------------------------------------------- */
 
@@ -657,6 +659,7 @@ static int key_allowed(const char *k, const char *const *keys)
 
 static int header_value_ok(const char *s)
 {
+    if (strlen(s) > 1000) return 0;
     for (; *s; s++)
         if (*s == '\r' || *s == '\n') return 0;
     return 1;
@@ -1284,6 +1287,26 @@ static int handle(conn *c, const request *rq)
     return send_error(c->fd, 404, "fake_llm: unknown path", keep) == 0 && keep;
 }
 
+/* Half-closes, then reads and drops what the client still sends (up to 1 s
+ * or LINGER_CAP bytes) before closing: closing with unread input would send
+ * a reset that can destroy the response we just wrote (413, 431, ...). */
+static void lingering_close(int fd)
+{
+    char junk[4096];
+    size_t dropped = 0;
+    double end = now_ms() + LINGER_MS;
+    shutdown(fd, SHUT_WR);
+    while (dropped < LINGER_CAP) {
+        double left = end - now_ms();
+        if (left <= 0 || wait_io(fd, POLLIN, (int)left + 1) != 1) break;
+        ssize_t r = recv(fd, junk, sizeof junk, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        if (r <= 0) break;
+        dropped += (size_t)r;
+    }
+    close(fd);
+}
+
 static void *conn_main(void *arg)
 {
     conn *c = arg;
@@ -1294,7 +1317,7 @@ static void *conn_main(void *arg)
         request_free(&rq);
         if (!keep || c->fd < 0) break;
     }
-    if (c->fd >= 0) close(c->fd);
+    if (c->fd >= 0) lingering_close(c->fd);
     free(c->buf);
     free(c);
     pthread_mutex_lock(&G.mu);

@@ -22,5 +22,6 @@ cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
                        sv_status status, double parse_ms);
 
 int ag_cmd_solve(int argc, char **argv);
+int ag_cmd_ask(int argc, char **argv);
 
 #endif

@@ -441,8 +441,10 @@ static size_t repair(char *buf, size_t n, unsigned char *mask)
             i = j - 1;
         }
     }
+    /* a comma after a value, followed only by blanks and } or ] */
     in_str = 0;
     size_t comma = EX_NOPOS;
+    char last = 0;   /* the last significant character before this one */
     for (size_t i = 0; i < n; i++) {
         char ch = buf[i];
         if (in_str) {
@@ -454,7 +456,7 @@ static size_t repair(char *buf, size_t n, unsigned char *mask)
             in_str = 1;
             comma = EX_NOPOS;
         } else if (ch == ',') {
-            comma = i;
+            comma = last && !strchr("[{,:", last) ? i : EX_NOPOS;
         } else if (ch == '}' || ch == ']') {
             if (comma != EX_NOPOS) {
                 buf[comma] = ' ';
@@ -465,6 +467,7 @@ static size_t repair(char *buf, size_t n, unsigned char *mask)
         } else if (!is_ws((unsigned char)ch)) {
             comma = EX_NOPOS;
         }
+        if (!is_ws((unsigned char)ch)) last = ch;
     }
     return removed;
 }
@@ -774,13 +777,14 @@ static int try_candidate(ex_search *x, ex_ctx *c, const ex_cand *k, int g, ex_ca
         ev->inv_start = k->start;
         ev->inv_end = k->end;
         ev->inv_err = k->start + p.errpos;
-        /* cJSON reports a key or value that is not a "string" one byte
-         * after its first character ('name' or name): point at it */
+        /* cJSON reports a key that is not a "string" ('name', name, #)
+         * one byte after its first character: point at that character */
         size_t e = ev->inv_err;
-        if (e > k->start + 1 && (s[e - 1] == '\'' || is_ident((unsigned char)s[e - 1]))) {
+        unsigned char kc = e > k->start + 1 ? (unsigned char)s[e - 1] : '"';
+        if (kc != '"' && !is_ws(kc) && !(kc >= '0' && kc <= '9') && kc != '-') {
             size_t q = e - 1;
             while (q > k->start && is_ws((unsigned char)s[q - 1])) q--;
-            if (q > k->start && s[q - 1] && strchr("{,:[", s[q - 1])) ev->inv_err = e - 1;
+            if (q > k->start && (s[q - 1] == '{' || s[q - 1] == ',')) ev->inv_err = e - 1;
         }
     }
     /* look inside it for formulation-like objects */
@@ -828,8 +832,11 @@ static ag_extract_code finish_failure(const ex_search *x, const ex_ctx *c, char 
                                is_ident((unsigned char)s[from - 1]); back++)
                 from--;
             size_t to = ev->inv_err + 24 < ev->inv_end ? ev->inv_err + 24 : ev->inv_end;
-            char excerpt[64] = "";
-            append_clean(excerpt, sizeof excerpt, s + from, to - from);
+            char raw[64] = "";
+            append_clean(raw, sizeof raw, s + from, to - from);
+            const char *excerpt = raw + (raw[0] == ' ');
+            size_t el = strlen(raw);
+            if (el && raw[el - 1] == ' ') raw[el - 1] = 0;
             const char *hint = hint_at(s, ev->inv_start, ev->inv_end, ev->inv_err);
             why_set(why, whylen,
                     "the formulation JSON (reply line %zu) does not parse at line %zu, "

@@ -19,6 +19,24 @@
  * libcurl errors → AG_LLM_ECONNECT at once; a bad configuration →
  * AG_LLM_ECONFIG before anything is sent.
  *
+ * When every attempt failed, the code and the error line are the last
+ * attempt's, with " (after N attempts)" appended. The cancel flag is polled
+ * between attempts, every 50 ms while sleeping, and by libcurl's progress
+ * callback during a transfer (at least once a second).
+ *
+ * Timeouts are per attempt: connect_timeout_s (CURLOPT_CONNECTTIMEOUT_MS) and
+ * timeout_s for the whole exchange (CURLOPT_TIMEOUT_MS); a value <= 0 leaves
+ * libcurl's default (300 s to connect, no total limit). max_response_bytes 0
+ * means the 4 MiB default. Redirects are not followed (a 3xx is an
+ * AG_LLM_EHTTP); only http:// and https:// are allowed. libcurl honours the
+ * usual *_proxy variables.
+ *
+ * Requests: POST {base_url without trailing slashes}/chat/completions (a
+ * base URL already ending in /chat/completions is used as it is); a NULL
+ * task is sent as "chat"; a task must be 1..64 printable ASCII characters.
+ * Replies: choices[0].message.content as a string, or an array of text parts
+ * (joined); an empty string is a valid reply.
+ *
  * The key lives only in this client (its config copy and the Authorization
  * header line). Every error line built here is passed through redact(), which
  * replaces any occurrence of the key by "[redacted]", so even a server that

@@ -14,6 +14,8 @@ static const char usage[] =
     "commands:\n"
     "  solve FILE.json|-    check, compile and solve a five-element formulation\n"
     "                       (see 'optagent solve --help' and docs/FORMULATION.md)\n"
+    "  ask \"PROBLEM\"        have an LLM formulate the problem, then check, solve and\n"
+    "                       correct it (see 'optagent ask --help')\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
         return EXIT_SOLVED;
     }
     if (!strcmp(cmd, "solve")) return ag_cmd_solve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ask")) return ag_cmd_ask(argc - 1, argv + 1);
     fprintf(stderr, "optagent: unknown command '%s'\n%s", cmd, usage);
     return EXIT_USAGE;
 }

@@ -138,8 +138,11 @@ static void assert_no_key(const ag_llm_reply *r)
     if (strstr(logged(), KEY)) fail_msg("key in log: %s", logged());
 }
 
-static void expect_code(ag_llm_code got, ag_llm_code want, const ag_llm_reply *r)
+/* rp (may be NULL) points at the reply: read only after got was computed,
+ * whatever the order the arguments are evaluated in. */
+static void expect_code(ag_llm_code got, ag_llm_code want, ag_llm_reply *const *rp)
 {
+    const ag_llm_reply *r = rp ? *rp : NULL;
     if (got != want)
         fail_msg("expected %s, got %s (%s)", ag_llm_strerror(want), ag_llm_strerror(got),
                  r && r->error ? r->error : "no error");
@@ -181,7 +184,7 @@ static void test_reply_ok(void **state)
     ag_llm_config c = fast_config(ts_fake_base_url(f), NULL);
     ag_llm_reply *r;
     ag_llm_code code = call(&c, "formulate", NULL, &r);
-    expect_code(code, AG_LLM_OK, r);
+    expect_code(code, AG_LLM_OK, &r);
     assert_string_equal(r->content, "hello there");
     assert_string_equal(r->finish_reason, "stop");
     assert_int_equal(r->prompt_tokens, 11);
@@ -205,7 +208,7 @@ static void test_request_shape(void **state)
     c.seed = 7;
     c.max_tokens = 50;
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     ag_llm_reply_free(r);
 
     cJSON *all;
@@ -250,7 +253,7 @@ static void test_request_shape(void **state)
     c.temperature = -1;
     c.seed = -1;
     c.max_tokens = 0;
-    expect_code(call(&c, "correct", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "correct", NULL, &r), AG_LLM_OK, &r);
     ag_llm_reply_free(r);
     req = request_at(f, 1, &all);
     assert_string_equal(cJSON_GetObjectItem(req, "path")->valuestring, "/v1/chat/completions");
@@ -271,11 +274,11 @@ static void test_authorization_header(void **state)
     ts_fake *f = start("{\"default\":{\"content\":\"x\"}}");
     ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     assert_no_key(r);
     ag_llm_reply_free(r);
     c.api_key = (char *)"";                 /* empty: no header */
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     ag_llm_reply_free(r);
 
     cJSON *all;
@@ -297,7 +300,7 @@ static void test_content_parts_and_no_usage(void **state)
                        "{\\\"type\\\":\\\"text\\\",\\\"text\\\":\\\"cd\\\"}]}}]}\"}}");
     ag_llm_config c = fast_config(ts_fake_base_url(f), NULL);
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     assert_string_equal(r->content, "abcd");
     assert_null(r->finish_reason);
     assert_int_equal(r->prompt_tokens, -1);
@@ -343,7 +346,7 @@ static void test_429_retry_after(void **state)
     double t0 = now_ms();
     ag_llm_code code = call(&c, "formulate", NULL, &r);
     double el = now_ms() - t0;
-    expect_code(code, AG_LLM_OK, r);
+    expect_code(code, AG_LLM_OK, &r);
     assert_string_equal(r->content, "ok");
     assert_int_equal(r->attempts, 2);
     if (el < 1000 || r->latency_ms < 1000) fail_msg("retried after %.0f ms, before Retry-After", el);
@@ -365,7 +368,7 @@ static void test_429_retry_after_capped(void **state)
     c.backoff_max_s = 0.3;
     ag_llm_reply *r;
     double t0 = now_ms();
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     double el = now_ms() - t0;
     assert_int_equal(r->attempts, 2);
     if (el < 250 || el > 5000) fail_msg("waited %.0f ms; expected backoff_max_s (300 ms)", el);
@@ -386,7 +389,7 @@ static void retried_then_ok(const char *first, int nfail, const char *why)
     c.timeout_s = 1;
     ag_llm_reply *r;
     ag_llm_code code = call(&c, "formulate", NULL, &r);
-    expect_code(code, AG_LLM_OK, r);
+    expect_code(code, AG_LLM_OK, &r);
     assert_string_equal(r->content, "finally");
     assert_int_equal(r->attempts, nfail + 1);
     assert_int_equal(r->http_status, 200);
@@ -447,7 +450,7 @@ static void test_stall_times_out(void **state)
     double t0 = now_ms();
     ag_llm_code code = call(&c, "formulate", NULL, &r);
     double el = now_ms() - t0;
-    expect_code(code, AG_LLM_ETIMEOUT, r);
+    expect_code(code, AG_LLM_ETIMEOUT, &r);
     assert_int_equal(r->attempts, 2);
     if (el < 1900 || el > 6000) fail_msg("two 1 s attempts took %.0f ms", el);
     assert_non_null(r->error);
@@ -470,7 +473,7 @@ static void test_5xx_exhausted(void **state)
     c.backoff_max_s = 0.1;
     ag_llm_reply *r;
     ag_llm_code code = call(&c, "formulate", NULL, &r);
-    expect_code(code, AG_LLM_EHTTP, r);
+    expect_code(code, AG_LLM_EHTTP, &r);
     assert_int_equal(r->http_status, 503);
     assert_int_equal(r->attempts, 7);
     assert_non_null(strstr(r->error, "HTTP 503"));
@@ -532,7 +535,7 @@ static void test_error_object_with_200(void **state)
     ag_llm_config c = fast_config(ts_fake_base_url(f), NULL);
     c.max_retries = 0;
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_ERESPONSE, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_ERESPONSE, &r);
     assert_non_null(strstr(r->error, "upstream model crashed"));
     assert_int_equal(r->attempts, 1);
     ag_llm_reply_free(r);
@@ -557,7 +560,7 @@ static void test_connection_refused(void **state)
     ag_llm_reply *r;
     double t0 = now_ms();
     ag_llm_code code = call(&c, "formulate", NULL, &r);
-    expect_code(code, AG_LLM_ECONNECT, r);
+    expect_code(code, AG_LLM_ECONNECT, &r);
     assert_true(now_ms() - t0 < 5000);
     assert_int_equal(r->attempts, 3);
     assert_int_equal(r->http_status, 0);
@@ -583,7 +586,7 @@ static void test_4xx_not_retried(void **state)
         ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
         ag_llm_reply *r;
         ag_llm_code code = call(&c, "formulate", NULL, &r);
-        expect_code(code, AG_LLM_EHTTP, r);
+        expect_code(code, AG_LLM_EHTTP, &r);
         assert_int_equal(r->http_status, statuses[i]);
         assert_int_equal(r->attempts, 1);
         char want[64];
@@ -611,7 +614,7 @@ static void test_error_excerpt_capped(void **state)
     ts_fake *f = start(script);
     ag_llm_config c = fast_config(ts_fake_base_url(f), NULL);
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_EHTTP, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_EHTTP, &r);
     const char *colon = strstr(r->error, ": ");
     assert_non_null(colon);
     size_t n = strlen(colon + 2);
@@ -633,14 +636,14 @@ static void test_too_big(void **state)
     ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
     c.max_response_bytes = 1000;
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_ETOOBIG, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_ETOOBIG, &r);
     assert_int_equal(r->attempts, 1);
     assert_non_null(strstr(r->error, "1000 bytes"));
     assert_null(r->content);
     ag_llm_reply_free(r);
     /* the same reply fits a larger cap */
     c.max_response_bytes = 8000;
-    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, r);
+    expect_code(call(&c, "formulate", NULL, &r), AG_LLM_OK, &r);
     assert_int_equal(strlen(r->content), 5000);
     ag_llm_reply_free(r);
     ts_fake_stop(f);
@@ -732,10 +735,10 @@ static void test_too_big_without_length(void **state)
 {
     (void)state;
     ag_llm_reply *r;
-    expect_code(raw_call(200000, 10000, &r), AG_LLM_ETOOBIG, r);
+    expect_code(raw_call(200000, 10000, &r), AG_LLM_ETOOBIG, &r);
     assert_non_null(strstr(r->error, "10000 bytes"));
     ag_llm_reply_free(r);
-    expect_code(raw_call(5000, 10000, &r), AG_LLM_OK, r);
+    expect_code(raw_call(5000, 10000, &r), AG_LLM_OK, &r);
     assert_int_equal(strlen(r->content), 5000);
     ag_llm_reply_free(r);
 }
@@ -808,7 +811,7 @@ static void cancel_case(const char *script, double backoff, double timeout_s, do
     ag_llm_code code = call(&c, "formulate", &flag, &r);
     double el = now_ms() - t0;
     pthread_join(th, NULL);
-    expect_code(code, AG_LLM_ECANCELLED, r);
+    expect_code(code, AG_LLM_ECANCELLED, &r);
     if (el < 250 || el > max_ms) fail_msg("cancelled after %.0f ms", el);
     assert_non_null(strstr(r->error, "cancelled"));
     assert_true(r->attempts < 50);
@@ -838,7 +841,7 @@ static void test_cancel_before_start(void **state)
     ag_llm_config c = fast_config(ts_fake_base_url(f), NULL);
     volatile int flag = 1;
     ag_llm_reply *r;
-    expect_code(call(&c, "formulate", &flag, &r), AG_LLM_ECANCELLED, r);
+    expect_code(call(&c, "formulate", &flag, &r), AG_LLM_ECANCELLED, &r);
     assert_int_equal(r->attempts, 0);
     ag_llm_reply_free(r);
     cJSON *st = ts_fake_stats(f);
@@ -866,12 +869,12 @@ static void test_key_never_leaks(void **state)
     c.max_retries = 2;
     ag_llm_reply *r;
 
-    expect_code(call(&c, "echo", NULL, &r), AG_LLM_EHTTP, r);
+    expect_code(call(&c, "echo", NULL, &r), AG_LLM_EHTTP, &r);
     assert_non_null(strstr(r->error, "Incorrect API key provided: [redacted]. Check it."));
     assert_no_key(r);
     ag_llm_reply_free(r);
 
-    expect_code(call(&c, "other", NULL, &r), AG_LLM_ERESPONSE, r);
+    expect_code(call(&c, "other", NULL, &r), AG_LLM_ERESPONSE, &r);
     assert_non_null(strstr(r->error, "bad key [redacted]"));
     assert_no_key(r);
     ag_llm_reply_free(r);
@@ -898,7 +901,7 @@ static void test_key_never_leaks(void **state)
     ts_rmtree(dir);
     free(dir);
     assert_non_null(text);
-    expect_code(code, AG_LLM_EHTTP, r);
+    expect_code(code, AG_LLM_EHTTP, &r);
     assert_non_null(strstr(r->error, "slow down [redacted]"));
     if (!strstr(text, "optagent: retrying busy request after HTTP 429 in "))
         fail_msg("stderr lacks the retry lines: %s", text);

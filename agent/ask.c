@@ -1,0 +1,231 @@
+/* optagent ask: one problem in plain language -> a solved model. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/pipeline.h"
+
+#define MAX_PROBLEM_BYTES (1u << 20)
+
+static const char ask_usage[] =
+    "usage: optagent ask \"PROBLEM TEXT\" [options]\n"
+    "       optagent ask -f problem.txt [options]\n"
+    "       optagent ask [options] < problem.txt\n"
+    "\n"
+    "Sends the problem to an OpenAI-compatible LLM, which writes a five-element\n"
+    "formulation; optagent checks and solves it and sends the exact diagnostics\n"
+    "back until the model solves to optimality (or the correction limit).\n"
+    "\n"
+    "options:\n"
+    "  -f FILE                read the problem from FILE (- for standard input)\n"
+    "  --json                 print the full record (every attempt) as JSON\n"
+    "  --show-prompts         print every message sent to the LLM (on stderr)\n"
+    "  --max-corrections N    correction rounds after the first answer (default 3)\n"
+    "  --prompts-dir DIR      use DIR/NAME.txt instead of the built-in prompts\n"
+    "  --time-limit S         solver time limit per attempt (seconds)\n"
+    "LLM endpoint (flag > OPTAGENT_* > OPENAI_* > config file):\n"
+    "  --base-url URL         e.g. https://api.openai.com/v1\n"
+    "  --model NAME\n"
+    "  --api-key-file FILE    first line is the key (OPTAGENT_API_KEY / OPENAI_API_KEY)\n"
+    "  --config FILE          instead of $XDG_CONFIG_HOME/optagent/config\n"
+    "  --temperature T  --max-tokens N  --seed N  --timeout S\n"
+    "\n"
+    "exit status: 0 a trusted (optimal) answer, 1 none (see the outcome), 2 usage.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("optagent ask: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(ask_usage, stderr);
+    return EXIT_USAGE;
+}
+
+static int num_arg(const char *opt, const char *s, double *out, int integer)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < 0 || (integer && v != floor(v))) {
+        fprintf(stderr, "optagent ask: %s expects a non-negative %s, got '%s'\n", opt,
+                integer ? "integer" : "number", s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void print_messages(const cJSON *msgs, int round)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        fprintf(stderr, "----- round %d, %s -----\n%s\n", round,
+                cJSON_GetStringValue(cJSON_GetObjectItem(m, "role")),
+                cJSON_GetStringValue(cJSON_GetObjectItem(m, "content")));
+    }
+}
+
+static void print_run(const ag_run *run)
+{
+    const ag_attempt *last = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
+    printf("outcome: %s after %d attempt%s\n", ag_outcome_name(run->outcome), run->nattempts,
+           run->nattempts == 1 ? "" : "s");
+    if (run->has_objective) printf("answer: %.10g\n", run->objective);
+    if (!last) return;
+    if (last->llm_error) printf("llm error: %s\n", last->llm_error);
+    if (last->extract_why) printf("no formulation: %s\n", last->extract_why);
+    const cJSON *res = last->result;
+    if (res) {
+        printf("status: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(res, "status")));
+        const cJSON *v, *vars = cJSON_GetObjectItem(res, "variables");
+        int any = 0;
+        cJSON_ArrayForEach(v, vars) {
+            if (fabs(v->valuedouble) < 1e-9) continue;
+            if (!any++) printf("solution:\n");
+            printf("  %s = %.10g\n", v->string, v->valuedouble);
+        }
+        const cJSON *rep = cJSON_GetObjectItem(res, "report");
+        any = 0;
+        cJSON_ArrayForEach(v, rep) {
+            if (!any++) printf("report:\n");
+            if (cJSON_IsNumber(v)) printf("  %s = %.10g\n", v->string, v->valuedouble);
+        }
+        const cJSON *d, *dl = cJSON_GetObjectItem(res, "diagnostics");
+        any = 0;
+        cJSON_ArrayForEach(d, dl) {
+            if (!any++) printf("diagnostics:\n");
+            const char *ix = cJSON_GetStringValue(cJSON_GetObjectItem(d, "index"));
+            printf("  %s: %s%s%s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(d, "severity")),
+                   cJSON_GetStringValue(cJSON_GetObjectItem(d, "element")), ix && *ix ? " " : "",
+                   ix ? ix : "", cJSON_GetStringValue(cJSON_GetObjectItem(d, "message")));
+        }
+    }
+    if (last->formulation) {
+        cJSON *f = cJSON_Parse(last->formulation);
+        char *pretty = f ? cJSON_Print(f) : NULL;
+        printf("formulation:\n%s\n", pretty ? pretty : last->formulation);
+        free(pretty);
+        cJSON_Delete(f);
+    }
+    printf("llm: %d call%s, %ld prompt + %ld completion tokens, %.0f ms\n", run->nattempts,
+           run->nattempts == 1 ? "" : "s", run->prompt_tokens, run->completion_tokens, run->latency_ms);
+}
+
+int ag_cmd_ask(int argc, char **argv)
+{
+    ag_llm_flags flags;
+    memset(&flags, 0, sizeof flags);
+    ag_pipeline_options po;
+    ag_pipeline_options_default(&po);
+    const char *text = NULL, *file = NULL, *prompts_dir = NULL;
+    int json = 0, show = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(ask_usage, stdout); return EXIT_SOLVED; }
+        if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (!strcmp(a, "--show-prompts")) { show = 1; continue; }
+        static const char *const with_value[] = {
+            "-f", "--max-corrections", "--prompts-dir", "--time-limit", "--base-url", "--model",
+            "--api-key-file", "--config", "--temperature", "--max-tokens", "--seed", "--timeout", NULL };
+        int takes = 0;
+        for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
+        if (takes) {
+            if (i + 1 >= argc) return usage_error("%s needs a value", a);
+            const char *v = argv[++i];
+            double d;
+            if (!strcmp(a, "-f")) file = v;
+            else if (!strcmp(a, "--prompts-dir")) prompts_dir = v;
+            else if (!strcmp(a, "--base-url")) flags.base_url = v;
+            else if (!strcmp(a, "--model")) flags.model = v;
+            else if (!strcmp(a, "--api-key-file")) flags.api_key_file = v;
+            else if (!strcmp(a, "--config")) flags.config_file = v;
+            else if (!strcmp(a, "--max-corrections")) {
+                if (num_arg(a, v, &d, 1) != 0 || d > 20) return usage_error("--max-corrections is 0 to 20, got '%s'", v);
+                po.max_corrections = (int)d;
+            } else if (!strcmp(a, "--time-limit")) {
+                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
+                po.solve.time_limit_s = d;
+            } else if (!strcmp(a, "--temperature")) {
+                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
+                flags.temperature = d; flags.have_temperature = 1;
+            } else if (!strcmp(a, "--max-tokens")) {
+                if (num_arg(a, v, &d, 1) != 0) return EXIT_USAGE;
+                flags.max_tokens = (int)d; flags.have_max_tokens = 1;
+            } else if (!strcmp(a, "--seed")) {
+                if (num_arg(a, v, &d, 1) != 0) return EXIT_USAGE;
+                flags.seed = (long)d; flags.have_seed = 1;
+            } else if (!strcmp(a, "--timeout")) {
+                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
+                flags.timeout_s = d; flags.have_timeout = 1;
+            }
+            continue;
+        }
+        if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
+        if (text) return usage_error("give the problem as one argument (quote it), got another: '%s'", a);
+        text = a;
+    }
+    if (text && file) return usage_error("give the problem as text or with -f, not both%s", "");
+
+    char err[512];
+    if (prompts_dir && ag_prompts_load_dir(prompts_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return EXIT_FAILED;
+    }
+    ag_llm_config cfg;
+    if (ag_llm_config_load(&flags, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return EXIT_FAILED;
+    }
+    int rc = EXIT_FAILED;
+    char *owned = NULL;
+    ag_llm *llm = NULL;
+    ag_run *run = NULL;
+    if (!cfg.base_url || !*cfg.base_url) {
+        fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model, or set "
+                        "OPTAGENT_BASE_URL and OPTAGENT_MODEL (see README, \"Pointing it at an LLM\")\n");
+        goto out;
+    }
+    if (!cfg.model || !*cfg.model) {
+        fprintf(stderr, "optagent: no model configured: use --model or set OPTAGENT_MODEL\n");
+        goto out;
+    }
+    if (!text) {
+        size_t len;
+        owned = ag_read_file(file ? file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);
+        if (!owned) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+        text = owned;
+    }
+    if (!*text || strspn(text, " \t\r\n") == strlen(text)) {
+        fprintf(stderr, "optagent: the problem text is empty\n");
+        goto out;
+    }
+    llm = ag_llm_new(&cfg);
+    if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client\n"); goto out; }
+    run = ag_pipeline_run(llm, &po, text, NULL);
+    if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    if (show)
+        for (int k = 0; k < run->nattempts; k++) {
+            print_messages(run->attempts[k].messages, k);
+            if (run->attempts[k].reply)
+                fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
+        }
+    if (json) {
+        cJSON *o = ag_run_json(run);
+        char *s = o ? cJSON_Print(o) : NULL;
+        if (s) puts(s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        print_run(run);
+    }
+    rc = run->outcome == AG_OUTCOME_OK ? EXIT_SOLVED : EXIT_FAILED;
+out:
+    ag_run_free(run);
+    ag_llm_free(llm);
+    ag_llm_config_free(&cfg);
+    free(owned);
+    return rc;
+}

@@ -43,8 +43,9 @@
  * AG_EXTRACT_INVALID_JSON with the line, column and an excerpt.
  *
  * When nothing works the code says what was seen, in this order: the reply
- * ends inside an object or a fence (TRUNCATED: the max_tokens cut-off), or
- * inside an unclosed <think>; a formulation-like candidate does not parse
+ * ends inside a JSON object — a '{' followed by '"', or one whose text
+ * mentions "variables"/"objective" — (TRUNCATED: the max_tokens cut-off),
+ * or inside an unclosed <think>; a formulation-like candidate does not parse
  * (INVALID_JSON); JSON objects parse but none is a formulation
  * (NOT_FORMULATION, naming the keys); else NONE.
  *
@@ -611,7 +612,7 @@ static void keys_of(const cJSON *o, char *dst, size_t cap)
         append_clean(dst, cap, k, kl);
         append_clean(dst, cap, "\"", 1);
     }
-    if (!shown) append_clean(dst, cap, "none", 4);
+    if (!shown) append_clean(dst, cap, "none ({})", 9);
 }
 
 static void record_notform(ex_evidence *ev, const cJSON *root, size_t pos)
@@ -654,7 +655,8 @@ static const char *hint_at(const char *s, size_t a, size_t b, size_t pos)
         if (prev == '{' || prev == ',') return "keys need double quotes";
         return "unquoted text: strings need double quotes";
     }
-    if (c == '"' && (prev == '"' || prev == '}' || prev == ']' || (prev >= '0' && prev <= '9') ||
+    if (c == '"' && prev == '"') return "missing ',' or ':'";
+    if (c == '"' && (prev == '}' || prev == ']' || (prev >= '0' && prev <= '9') ||
                      prev == 'e' || prev == 'l'))
         return "missing comma";
     if ((c == '{' || c == '[') && (prev == '}' || prev == ']' || prev == '"'))
@@ -669,13 +671,12 @@ static const char *hint_at(const char *s, size_t a, size_t b, size_t pos)
 
 typedef struct {
     size_t start, end;
-    int fence;          /* a fenced block's content */
     int nested;         /* found inside a candidate that did not parse */
 } ex_cand;
 
 typedef struct { ex_cand *v; size_t n, cap; } ex_cands;
 
-static int cands_push(ex_cands *a, size_t start, size_t end, int fence, int nested)
+static int cands_push(ex_cands *a, size_t start, size_t end, int nested)
 {
     if (a->n == a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 64;
@@ -684,7 +685,7 @@ static int cands_push(ex_cands *a, size_t start, size_t end, int fence, int nest
         a->v = nv;
         a->cap = nc;
     }
-    ex_cand k = {start, end, fence, nested};
+    ex_cand k = {start, end, nested};
     a->v[a->n++] = k;
     return 0;
 }
@@ -794,7 +795,7 @@ static int try_candidate(ex_search *x, ex_ctx *c, const ex_cand *k, int g, ex_ca
         for (size_t i = c->inner.n; i > 0; i--) {
             const ex_span *o = &c->inner.v[i - 1];
             if (!looks_like_formulation(s + o->start, o->end - o->start)) continue;
-            if (cands_push(work, o->start, o->end, 0, 1)) { x->oom = 1; break; }
+            if (cands_push(work, o->start, o->end, 1)) { x->oom = 1; break; }
         }
     }
     return 0;
@@ -922,7 +923,7 @@ ag_extract_code ag_extract_formulation(const char *reply, size_t len, char **jso
         for (size_t i = 0; i < fences.n; i++) {
             size_t a, b;
             if (fence_candidate(reply, &fences.v[i], &a, &b) && in_think(&c, a) == g &&
-                cands_push(&order, a, b, 1, 0))
+                cands_push(&order, a, b, 0))
                 goto oom;
         }
         size_t nfence = order.n, f = first_fence;
@@ -932,14 +933,14 @@ ag_extract_code ag_extract_formulation(const char *reply, size_t len, char **jso
             /* both lists are in text order: skip a fence's content seen again */
             while (f < nfence && order.v[f].start < o->start) f++;
             int dup = f < nfence && order.v[f].start == o->start && order.v[f].end == o->end;
-            if (!dup && cands_push(&order, o->start, o->end, 0, 0)) goto oom;
+            if (!dup && cands_push(&order, o->start, o->end, 0)) goto oom;
         }
     }
 
     for (size_t i = 0; i < order.n && !x.json; i++) {
         int g = in_think(&c, order.v[i].start);
         work.n = 0;
-        if (cands_push(&work, order.v[i].start, order.v[i].end, order.v[i].fence, 0)) goto oom;
+        if (cands_push(&work, order.v[i].start, order.v[i].end, 0)) goto oom;
         while (work.n && !x.json) {
             ex_cand k = work.v[--work.n];
             try_candidate(&x, &c, &k, g, &work);

@@ -1,12 +1,17 @@
 /* agent/extract — find the format-1 formulation in an LLM reply.
  *
  * Replies hold the JSON in a ```json fence, in a bare fence, or in prose;
- * sometimes several objects (an example, then the answer), sometimes
- * truncated, sometimes with // or /+ +/ comments or trailing commas. The
- * candidates are tried in order: fenced blocks first, then balanced {...}
- * objects in the text; the first that parses as a JSON object with
- * "variables" and "objective" (a format-1 formulation) wins. Comments and
- * trailing commas outside strings are removed before parsing.
+ * sometimes several objects (a data table, a draft, then the answer),
+ * sometimes truncated, sometimes with // or /+ +/ comments or trailing
+ * commas. Candidates are tried in order: fenced blocks first, then balanced
+ * {...} objects in the text (drafts inside a <think> section last); the first
+ * that parses as a JSON object with "variables" and "objective" wins, also
+ * when it is wrapped in another object. Accepted repairs, only for a
+ * candidate that fails as written: comments and trailing commas outside
+ * strings are removed. Not repaired (reported as invalid JSON, with where):
+ * single quotes, unquoted keys, True/None/NaN, "..." placeholders, missing
+ * commas, # comments. At most 64 formulation-like candidates are parsed.
+ * The full rules are at the top of extract.c.
  */
 #ifndef OPTAGENT_AGENT_EXTRACT_H
 #define OPTAGENT_AGENT_EXTRACT_H

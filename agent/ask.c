@@ -204,7 +204,8 @@ int ag_cmd_ask(int argc, char **argv)
     }
     llm = ag_llm_new(&cfg);
     if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client\n"); goto out; }
-    run = ag_pipeline_run(llm, &po, text, NULL);
+    ag_chat chat = ag_chat_direct(llm);
+    run = ag_pipeline_run(&chat, &po, NULL, text, NULL);
     if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
     if (show)
         for (int k = 0; k < run->nattempts; k++) {

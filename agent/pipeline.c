@@ -203,15 +203,29 @@ static ag_llm_message *to_llm_messages(const cJSON *msgs, size_t *n)
     return v;
 }
 
-ag_run *ag_pipeline_run(ag_llm *llm, const ag_pipeline_options *o,
-                        const char *problem, volatile int *cancel)
+static ag_llm_code direct_chat(void *ctx, const ag_chat_call *call, const ag_llm_message *msgs,
+                               size_t nmsgs, volatile int *cancel, ag_llm_reply **out)
+{
+    return ag_llm_chat(ctx, call->task, msgs, nmsgs, cancel, out);
+}
+
+ag_chat ag_chat_direct(ag_llm *l)
+{
+    ag_chat c = { direct_chat, l };
+    return c;
+}
+
+ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
+                        const char *problem_id, const char *problem,
+                        volatile int *cancel)
 {
     ag_run *run = calloc(1, sizeof *run);
     if (!run) return NULL;
+    run->problem_id = strdup(problem_id ? problem_id : "");
     run->problem = strdup(problem);
     int rounds = 1 + (o->max_corrections > 0 ? o->max_corrections : 0);
     run->attempts = calloc(rounds, sizeof *run->attempts);
-    if (!run->problem || !run->attempts) { ag_run_free(run); return NULL; }
+    if (!run->problem || !run->problem_id || !run->attempts) { ag_run_free(run); return NULL; }
     run->outcome = AG_OUTCOME_LLM_ERROR;
     for (int k = 0; k < rounds; k++) {
         ag_attempt *a = &run->attempts[k];
@@ -225,7 +239,8 @@ ag_run *ag_pipeline_run(ag_llm *llm, const ag_pipeline_options *o,
         ag_llm_message *msgs = a->messages ? to_llm_messages(a->messages, &n) : NULL;
         if (!msgs) { a->outcome = AG_OUTCOME_LLM_ERROR; a->llm_error = strdup("out of memory"); break; }
         ag_llm_reply *reply = NULL;
-        ag_llm_code lc = ag_llm_chat(llm, a->stage, msgs, n, cancel, &reply);
+        ag_chat_call call = { run->problem_id, a->stage, k };
+        ag_llm_code lc = chat->fn(chat->ctx, &call, msgs, n, cancel, &reply);
         free(msgs);
         if (reply) {
             a->prompt_tokens = reply->prompt_tokens;
@@ -277,6 +292,7 @@ void ag_run_free(ag_run *r)
         free(a->feedback);
     }
     free(r->attempts);
+    free(r->problem_id);
     free(r->problem);
     free(r);
 }
@@ -284,6 +300,7 @@ void ag_run_free(ag_run *r)
 cJSON *ag_run_json(const ag_run *r)
 {
     cJSON *o = cJSON_CreateObject();
+    if (*r->problem_id) cJSON_AddStringToObject(o, "id", r->problem_id);
     cJSON_AddStringToObject(o, "problem", r->problem);
     cJSON_AddStringToObject(o, "outcome", ag_outcome_name(r->outcome));
     if (r->has_objective) cJSON_AddNumberToObject(o, "objective", r->objective);

@@ -69,6 +69,7 @@ typedef struct {
 } ag_attempt;
 
 typedef struct {
+    char *problem_id;
     char *problem;
     ag_attempt *attempts;
     int nattempts;
@@ -80,10 +81,32 @@ typedef struct {
     double solve_ms;
 } ag_run;
 
+/* Where replies come from: the HTTP client, or (batch) a cache or a replay
+ * file in front of it. call says which problem, stage and round it is. */
+typedef struct {
+    const char *problem_id;   /* "" when there is none (optagent ask) */
+    const char *task;         /* "formulate", "correct" */
+    int round;
+} ag_chat_call;
+
+typedef ag_llm_code (*ag_chat_fn)(void *ctx, const ag_chat_call *call,
+                                  const ag_llm_message *msgs, size_t nmsgs,
+                                  volatile int *cancel, ag_llm_reply **out);
+
+typedef struct {
+    ag_chat_fn fn;
+    void *ctx;
+} ag_chat;
+
+/* A backend that sends every call to the LLM client l. */
+ag_chat ag_chat_direct(ag_llm *l);
+
 /* Runs the loop for one problem. Returns the run (never NULL unless out of
- * memory); its outcome says how it ended. cancel may be NULL. */
-ag_run *ag_pipeline_run(ag_llm *llm, const ag_pipeline_options *o,
-                        const char *problem, volatile int *cancel);
+ * memory); its outcome says how it ended. problem_id may be NULL; cancel
+ * may be NULL. */
+ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
+                        const char *problem_id, const char *problem,
+                        volatile int *cancel);
 void ag_run_free(ag_run *r);
 
 /* The full record as JSON (caller deletes). */

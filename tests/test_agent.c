@@ -134,7 +134,8 @@ static ag_run *ask(ts_fake *f, int max_corrections, double timeout_s, int retrie
     ag_pipeline_options_default(&o);
     o.max_corrections = max_corrections;
     ag_llm *l = client(f, timeout_s, retries);
-    ag_run *r = ag_pipeline_run(l, &o, "A shop makes chairs and tables...", NULL);
+    ag_chat chat = ag_chat_direct(l);
+    ag_run *r = ag_pipeline_run(&chat, &o, "p1", "A shop makes chairs and tables...", NULL);
     ag_llm_free(l);
     assert_non_null(r);
     return r;

@@ -1114,7 +1114,9 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!doc) {
-        const char *at = cJSON_GetErrorPtr();
+        /* cJSON sets end to the error position; its global error pointer is
+         * shared between threads. */
+        const char *at = end;
         size_t off = at && at >= json && at <= json + len ? (size_t)(at - json) : len;
         int line, col;
         line_col(json, off, &line, &col);

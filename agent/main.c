@@ -16,6 +16,8 @@ static const char usage[] =
     "                       (see 'optagent solve --help' and docs/FORMULATION.md)\n"
     "  ask \"PROBLEM\"        have an LLM formulate the problem, then check, solve and\n"
     "                       correct it (see 'optagent ask --help')\n"
+    "  batch FILE...        run benchmark files through the agent into a results\n"
+    "                       database (see 'optagent batch --help')\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "solve")) return ag_cmd_solve(argc - 1, argv + 1);
     if (!strcmp(cmd, "ask")) return ag_cmd_ask(argc - 1, argv + 1);
+    if (!strcmp(cmd, "batch")) return ag_cmd_batch(argc - 1, argv + 1);
     fprintf(stderr, "optagent: unknown command '%s'\n%s", cmd, usage);
     return EXIT_USAGE;
 }

@@ -1,0 +1,690 @@
+/* optagent batch: whole benchmark files through the agent, many problems in
+ * flight, every finished problem committed to SQLite at once, a response
+ * cache, replay, resume, shards, progress, and a clean stop on Ctrl-C. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/datasets.h"
+#include "agent/evaluate.h"
+#include "agent/pipeline.h"
+#include "agent/replay.h"
+#include "db/db.h"
+
+#define MAX_FILES 256
+#define MAX_JOBS 256
+#define MAX_CALLS_PER_PROBLEM 64
+
+static const char batch_usage[] =
+    "usage: optagent batch FILE... [options]\n"
+    "\n"
+    "Runs every problem of the benchmark files through the agent and records\n"
+    "each finished problem in a SQLite database at once.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE             results database (default optagent-runs.db)\n"
+    "  --out FILE            also append one JSON line per finished problem\n"
+    "  -j N                  problems in flight at once (default 8, at most 256)\n"
+    "  --format F            auto (default), alphaopt, llmopt, optmath, optibench, plain\n"
+    "  --resume RUN          continue run RUN (id or uuid): finished problems are kept\n"
+    "  --shard K/N           only the problems of shard K of N (deterministic)\n"
+    "  --limit N             only the first N problems (after sharding)\n"
+    "  --match RULE          default | alphaopt | orlm (for the summary)\n"
+    "  --no-cache            do not read or write the LLM response cache\n"
+    "  --offline             answer only from the cache; a miss is an error\n"
+    "  --llm replay:FILE     answer from recorded replies (no endpoint needed)\n"
+    "  --max-corrections N   correction rounds after the first answer (default 3)\n"
+    "  --time-limit S        solver time limit per attempt\n"
+    "  --progress / --no-progress   force the progress display on or off\n"
+    "LLM endpoint: --base-url, --model, --api-key-file, --config, --temperature,\n"
+    "  --max-tokens, --seed, --timeout (as for optagent ask)\n";
+
+typedef struct {
+    const ag_ds *ds;
+    const ag_ds_problem *p;
+} item;
+
+typedef struct batch batch;
+
+/* One LLM call as recorded with its problem. */
+typedef struct {
+    int round;
+    char task[16];
+    char key[DB_KEY_SIZE];
+    int cached, http_status, attempts;
+    long prompt_tokens, completion_tokens;
+    double latency_ms;
+    char *error;
+} call_log;
+
+typedef struct {
+    batch *b;
+    ag_llm *llm;
+    call_log calls[MAX_CALLS_PER_PROBLEM];
+    int ncalls;
+} worker;
+
+struct batch {
+    item *items;
+    size_t nitems;
+    db *db;
+    int64_t run_id;
+    char uuid[DB_UUID_SIZE];
+    FILE *out;
+    pthread_mutex_t out_lock;
+    ag_pipeline_options po;
+    ag_llm_config cfg;
+    ag_replay *replay;
+    int use_cache, offline;
+    ag_match_rule rule;
+    atomic_size_t next, done, correct, with_gold, failed_records;
+    atomic_long tokens;
+    atomic_int exited;
+    double t0;
+    int jobs;
+};
+
+static volatile sig_atomic_t interrupted;
+static volatile int cancel_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    cancel_flag = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the chat backend: cache and offline in front of the client ---- */
+
+static void log_call(worker *w, const ag_chat_call *call, const char *key, int cached,
+                     ag_llm_code code, const ag_llm_reply *r)
+{
+    if (w->ncalls == MAX_CALLS_PER_PROBLEM) return;
+    call_log *c = &w->calls[w->ncalls++];
+    memset(c, 0, sizeof *c);
+    c->round = call->round;
+    snprintf(c->task, sizeof c->task, "%s", call->task);
+    if (key) snprintf(c->key, sizeof c->key, "%s", key);
+    c->cached = cached;
+    c->http_status = r ? r->http_status : 0;
+    c->attempts = r ? r->attempts : 0;
+    c->prompt_tokens = r ? r->prompt_tokens : -1;
+    c->completion_tokens = r ? r->completion_tokens : -1;
+    c->latency_ms = r ? r->latency_ms : 0;
+    if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
+}
+
+/* The canonical request: what decides the reply. */
+static char *request_json(const ag_llm_config *cfg, const char *task, const ag_llm_message *msgs,
+                          size_t n)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "task", task);
+    cJSON_AddStringToObject(o, "model", cfg->model ? cfg->model : "");
+    cJSON_AddNumberToObject(o, "temperature", cfg->temperature);
+    cJSON_AddNumberToObject(o, "max_tokens", cfg->max_tokens);
+    cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    cJSON *a = cJSON_AddArrayToObject(o, "messages");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", msgs[i].role);
+        cJSON_AddStringToObject(m, "content", msgs[i].content);
+        cJSON_AddItemToArray(a, m);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm_message *msgs,
+                               size_t n, volatile int *cancel, ag_llm_reply **out)
+{
+    worker *w = ctx;
+    batch *b = w->b;
+    *out = NULL;
+    if (b->replay) {
+        ag_chat rc = ag_chat_replay(b->replay);
+        ag_llm_code code = rc.fn(rc.ctx, call, msgs, n, cancel, out);
+        log_call(w, call, NULL, 0, code, *out);
+        return code;
+    }
+    char key[DB_KEY_SIZE] = "";
+    char *req = NULL;
+    if (b->use_cache) {
+        req = request_json(&b->cfg, call->task, msgs, n);
+        if (req) db_cache_key(b->cfg.base_url, b->cfg.model, req, key);
+        char *resp = NULL;
+        if (req && db_cache_get(b->db, key, &resp) == DB_OK) {
+            cJSON *j = cJSON_Parse(resp);
+            const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(j, "content"));
+            if (content) {
+                ag_llm_reply *r = calloc(1, sizeof *r);
+                if (r) {
+                    r->content = strdup(content);
+                    r->http_status = 200;
+                    r->attempts = 0;
+                    const cJSON *pt = cJSON_GetObjectItem(j, "prompt_tokens");
+                    const cJSON *ct = cJSON_GetObjectItem(j, "completion_tokens");
+                    r->prompt_tokens = cJSON_IsNumber(pt) ? (long)pt->valuedouble : -1;
+                    r->completion_tokens = cJSON_IsNumber(ct) ? (long)ct->valuedouble : -1;
+                    r->total_tokens = -1;
+                }
+                cJSON_Delete(j);
+                free(resp);
+                free(req);
+                *out = r;
+                if (!r || !r->content) return AG_LLM_ENOMEM;
+                log_call(w, call, key, 1, AG_LLM_OK, r);
+                return AG_LLM_OK;
+            }
+            cJSON_Delete(j);
+        }
+        free(resp);
+    }
+    if (b->offline) {
+        ag_llm_reply *r = calloc(1, sizeof *r);
+        *out = r;
+        if (r) r->error = strdup("offline: the reply is not in the cache");
+        log_call(w, call, key, 0, AG_LLM_ERESPONSE, r);
+        free(req);
+        return AG_LLM_ERESPONSE;
+    }
+    ag_llm_code code = ag_llm_chat(w->llm, call->task, msgs, n, cancel, out);
+    if (code == AG_LLM_OK && b->use_cache && req && *key) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "content", (*out)->content);
+        cJSON_AddNumberToObject(j, "prompt_tokens", (double)(*out)->prompt_tokens);
+        cJSON_AddNumberToObject(j, "completion_tokens", (double)(*out)->completion_tokens);
+        char *s = cJSON_PrintUnformatted(j);
+        if (s) db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s);
+        free(s);
+        cJSON_Delete(j);
+    }
+    log_call(w, call, *key ? key : NULL, 0, code, *out);
+    free(req);
+    return code;
+}
+
+/* ---- one problem ---- */
+
+static char *gold_json(const ag_ds_problem *p)
+{
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "kind", ag_gold_kind_name(p->gold_kind));
+    if (p->gold_kind == AG_GOLD_NUMBER) cJSON_AddNumberToObject(g, "value", p->gold);
+    if (p->nquantities) {
+        cJSON *q = cJSON_AddObjectToObject(g, "quantities");
+        for (size_t i = 0; i < p->nquantities; i++)
+            cJSON_AddNumberToObject(q, p->quantities[i].name, p->quantities[i].value);
+    }
+    char *s = cJSON_PrintUnformatted(g);
+    cJSON_Delete(g);
+    return s;
+}
+
+/* Judges the run against the problem's gold with the batch's rule. */
+static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
+                 ag_eval_category *cat)
+{
+    ag_eval_quantity gq[64], rq[64];
+    size_t ng = 0, nr = 0;
+    ag_eval_item it;
+    memset(&it, 0, sizeof it);
+    it.dataset = p->dataset ? p->dataset : "";
+    it.id = p->id;
+    it.outcome = run->outcome;
+    it.has_answer = run->has_objective;
+    it.answer = run->objective;
+    it.latency_ms = run->latency_ms;
+    it.gold.kind = p->gold_kind == AG_GOLD_NUMBER ? AG_EVAL_GOLD_NUMBER
+                 : p->gold_kind == AG_GOLD_NO_SOLUTION ? AG_EVAL_GOLD_NO_SOLUTION : AG_EVAL_GOLD_NONE;
+    it.gold.value = p->gold;
+    if (p->nquantities > 1) {
+        for (size_t i = 0; i < p->nquantities && ng < 64; i++) {
+            gq[ng].name = p->quantities[i].name;
+            gq[ng].value = p->quantities[i].value;
+            ng++;
+        }
+        it.gold.kind = AG_EVAL_GOLD_QUANTITIES;
+        it.gold.quantities = gq;
+        it.gold.nquantities = ng;
+        const ag_attempt *last = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
+        const cJSON *rep = last && last->result ? cJSON_GetObjectItem(last->result, "report") : NULL, *v;
+        cJSON_ArrayForEach(v, rep) {
+            if (nr < 64 && cJSON_IsNumber(v)) { rq[nr].name = v->string; rq[nr].value = v->valuedouble; nr++; }
+        }
+        it.reported = rq;
+        it.nreported = nr;
+    }
+    if (ag_eval_judge(b->rule, &it, cat) != 0) *cat = AG_CAT_NO_GOLD;
+    if (*cat == AG_CAT_NO_GOLD) return -1;
+    return *cat == AG_CAT_CORRECT;
+}
+
+static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
+{
+    batch *b = w->b;
+    const ag_ds_problem *p = x->p;
+    ag_eval_category cat;
+    int correct = judge(b, p, run, &cat);
+    char *gold = gold_json(p);
+    cJSON *full = ag_run_json(run);
+    cJSON *result = cJSON_DetachItemFromObject(full, "result");
+    char *result_s = result ? cJSON_PrintUnformatted(result) : NULL;
+    cJSON_Delete(result);
+
+    db_attempt_record at[32];
+    char *msgs[32] = { 0 }, *res[32] = { 0 };
+    size_t na = 0;
+    for (int k = 0; k < run->nattempts && na < 32; k++, na++) {
+        const ag_attempt *a = &run->attempts[k];
+        msgs[na] = a->messages ? cJSON_PrintUnformatted(a->messages) : NULL;
+        res[na] = a->result ? cJSON_PrintUnformatted(a->result) : NULL;
+        at[na] = (db_attempt_record){
+            .round = a->round, .stage = a->stage, .outcome = ag_outcome_name(a->outcome),
+            .messages_json = msgs[na], .reply = a->reply, .formulation = a->formulation,
+            .result_json = res[na], .feedback = a->feedback,
+            .prompt_tokens = a->prompt_tokens, .completion_tokens = a->completion_tokens,
+            .latency_ms = a->latency_ms };
+    }
+    db_llm_call_record calls[MAX_CALLS_PER_PROBLEM];
+    for (int i = 0; i < w->ncalls; i++) {
+        call_log *c = &w->calls[i];
+        calls[i] = (db_llm_call_record){
+            .round = c->round, .task = c->task, .model = b->replay ? "replay" : b->cfg.model,
+            .cache_key = *c->key ? c->key : NULL, .cached = c->cached, .http_status = c->http_status,
+            .attempts = c->attempts, .prompt_tokens = c->prompt_tokens,
+            .completion_tokens = c->completion_tokens, .latency_ms = c->latency_ms, .error = c->error };
+    }
+    db_problem_record rec = {
+        .run_id = b->run_id, .dataset = p->dataset ? p->dataset : "", .problem_id = p->id,
+        .question = p->question, .gold_json = gold, .status = "done",
+        .outcome = ag_outcome_name(run->outcome), .has_answer = run->has_objective,
+        .answer = run->objective, .correct = correct, .result_json = result_s,
+        .attempt_count = run->nattempts, .llm_call_count = w->ncalls,
+        .prompt_tokens = run->prompt_tokens, .completion_tokens = run->completion_tokens,
+        .llm_ms = llm_ms, .solve_ms = run->solve_ms,
+        .attempts = at, .nattempts = na, .calls = calls, .ncalls = (size_t)w->ncalls };
+    db_code dc = db_problem_record_add(b->db, &rec);
+    if (dc != DB_OK && dc != DB_ECONSTRAINT) {
+        char err[256];
+        db_errmsg(b->db, err, sizeof err);
+        fprintf(stderr, "\noptagent: could not record %s/%s: %s (%s)\n", rec.dataset, p->id,
+                db_strerror(dc), err);
+        atomic_fetch_add(&b->failed_records, 1);
+    }
+    if (b->out) {
+        cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "dataset", rec.dataset);
+        cJSON_AddStringToObject(line, "id", p->id);
+        cJSON_AddStringToObject(line, "outcome", rec.outcome);
+        cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
+        if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
+        else cJSON_AddNullToObject(line, "answer");
+        cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
+        cJSON_AddNumberToObject(line, "attempts", run->nattempts);
+        cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
+        cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
+        cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
+        char *s = cJSON_PrintUnformatted(line);
+        pthread_mutex_lock(&b->out_lock);
+        if (s) { fputs(s, b->out); fputc('\n', b->out); fflush(b->out); }
+        pthread_mutex_unlock(&b->out_lock);
+        free(s);
+        cJSON_Delete(line);
+    }
+    if (correct >= 0) {
+        atomic_fetch_add(&b->with_gold, 1);
+        if (correct) atomic_fetch_add(&b->correct, 1);
+    }
+    atomic_fetch_add(&b->tokens, (run->prompt_tokens > 0 ? run->prompt_tokens : 0)
+                     + (run->completion_tokens > 0 ? run->completion_tokens : 0));
+    for (size_t i = 0; i < na; i++) { free(msgs[i]); free(res[i]); }
+    free(result_s);
+    cJSON_Delete(full);
+    free(gold);
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    batch *b = w->b;
+    ag_chat chat = { cached_chat, w };
+    for (;;) {
+        if (interrupted) break;
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->nitems) break;
+        const item *x = &b->items[i];
+        w->ncalls = 0;
+        double t0 = now_s();
+        ag_run *run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
+        double ms = (now_s() - t0) * 1e3;
+        /* A problem cut short by Ctrl-C is not finished: it is redone on --resume. */
+        int cut = interrupted && run && run->outcome == AG_OUTCOME_LLM_ERROR;
+        if (run && !cut) {
+            record(w, x, run, run->latency_ms);
+            atomic_fetch_add(&b->done, 1);
+        }
+        (void)ms;
+        for (int k = 0; k < w->ncalls; k++) free(w->calls[k].error);
+        w->ncalls = 0;
+        ag_run_free(run);
+    }
+    atomic_fetch_add(&b->exited, 1);
+    return NULL;
+}
+
+/* ---- progress ---- */
+
+static void format_eta(double s, char *buf, size_t len)
+{
+    if (!isfinite(s) || s < 0) { snprintf(buf, len, "--"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+}
+
+static void progress(batch *b, size_t total, int tty, int final)
+{
+    size_t done = atomic_load(&b->done), ok = atomic_load(&b->correct), wg = atomic_load(&b->with_gold);
+    double el = now_s() - b->t0, rate = el > 0 ? done / el : 0;
+    char eta[32];
+    format_eta(rate > 0 ? (total - done) / rate : NAN, eta, sizeof eta);
+    char acc[32] = "-";
+    if (wg) snprintf(acc, sizeof acc, "%.1f%%", 100.0 * ok / wg);
+    if (tty) {
+        int width = 30, fill = total ? (int)(width * done / total) : width;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '-';
+        bar[width] = 0;
+        fprintf(stderr, "\r[%s] %zu/%zu  correct %zu (%s)  %.2f/s  ETA %s ", bar, done, total, ok, acc,
+                rate, eta);
+        if (final) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "optagent: %zu/%zu done, %zu correct (%s), %.2f problems/s, ETA %s\n", done,
+                total, ok, acc, rate, eta);
+    }
+    fflush(stderr);
+}
+
+/* ---- the command ---- */
+
+static int parse_shard(const char *s, int *k, int *n)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (*end != '/') return -1;
+    long c = strtol(end + 1, &end, 10);
+    if (*end || c < 1 || c > 100000 || a < 1 || a > c) return -1;
+    *k = (int)a; *n = (int)c;
+    return 0;
+}
+
+static uint64_t fnv(const char *a, const char *b)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = a; *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ULL; }
+    h ^= 0x1f; h *= 1099511628211ULL;
+    for (const char *p = b; *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ULL; }
+    return h;
+}
+
+static char *config_json(const batch *b, int argc, char **argv, const char *shard)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (b->replay) cJSON_AddStringToObject(o, "llm", "replay");
+    else {
+        cJSON_AddStringToObject(o, "base_url", b->cfg.base_url ? b->cfg.base_url : "");
+        cJSON_AddStringToObject(o, "model", b->cfg.model ? b->cfg.model : "");
+        cJSON_AddNumberToObject(o, "temperature", b->cfg.temperature);
+        cJSON_AddNumberToObject(o, "max_tokens", b->cfg.max_tokens);
+        cJSON_AddNumberToObject(o, "seed", (double)b->cfg.seed);
+    }
+    cJSON_AddNumberToObject(o, "max_corrections", b->po.max_corrections);
+    cJSON_AddStringToObject(o, "match", ag_eval_rule_name(b->rule));
+    cJSON_AddStringToObject(o, "shard", shard ? shard : "");
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-') cJSON_AddItemToArray(files, cJSON_CreateString(argv[i]));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int ag_cmd_batch(int argc, char **argv)
+{
+    ag_llm_flags flags;
+    memset(&flags, 0, sizeof flags);
+    batch b;
+    memset(&b, 0, sizeof b);
+    ag_pipeline_options_default(&b.po);
+    b.use_cache = 1;
+    b.jobs = 8;
+    b.rule = AG_MATCH_DEFAULT;
+    const char *files[MAX_FILES];
+    int nfiles = 0, progress_mode = -1, nworkers = 0;
+    const char *dbpath = "optagent-runs.db", *outpath = NULL, *resume = NULL, *shard = NULL,
+               *llm = NULL;
+    ag_ds_format fmt = AG_DS_AUTO;
+    long limit = -1;
+    int k_shard = 1, n_shard = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(batch_usage, stdout); return EXIT_SOLVED; }
+        if (!strcmp(a, "--no-cache")) { b.use_cache = 0; continue; }
+        if (!strcmp(a, "--offline")) { b.offline = 1; continue; }
+        if (!strcmp(a, "--progress")) { progress_mode = 1; continue; }
+        if (!strcmp(a, "--no-progress")) { progress_mode = 0; continue; }
+        static const char *const with_value[] = {
+            "--db", "--out", "-j", "--format", "--resume", "--shard", "--limit", "--match", "--llm",
+            "--max-corrections", "--time-limit", "--base-url", "--model", "--api-key-file",
+            "--config", "--temperature", "--max-tokens", "--seed", "--timeout", NULL };
+        int takes = 0;
+        for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
+        if (takes) {
+            if (i + 1 >= argc) { fprintf(stderr, "optagent batch: %s needs a value\n%s", a, batch_usage); return EXIT_USAGE; }
+            const char *v = argv[++i];
+            char *end;
+            double d = strtod(v, &end);
+            int num_ok = *v && !*end && isfinite(d) && d >= 0;
+            if (!strcmp(a, "--db")) dbpath = v;
+            else if (!strcmp(a, "--out")) outpath = v;
+            else if (!strcmp(a, "--resume")) resume = v;
+            else if (!strcmp(a, "--llm")) llm = v;
+            else if (!strcmp(a, "--base-url")) flags.base_url = v;
+            else if (!strcmp(a, "--model")) flags.model = v;
+            else if (!strcmp(a, "--api-key-file")) flags.api_key_file = v;
+            else if (!strcmp(a, "--config")) flags.config_file = v;
+            else if (!strcmp(a, "--format")) {
+                if (ag_ds_format_parse(v, &fmt) != 0) { fprintf(stderr, "optagent batch: unknown --format '%s'\n", v); return EXIT_USAGE; }
+            } else if (!strcmp(a, "--match")) {
+                if (ag_eval_rule_parse(v, &b.rule) != 0) { fprintf(stderr, "optagent batch: unknown --match '%s' (default, alphaopt, orlm)\n", v); return EXIT_USAGE; }
+            } else if (!strcmp(a, "--shard")) {
+                if (parse_shard(v, &k_shard, &n_shard) != 0) { fprintf(stderr, "optagent batch: --shard is K/N with 1 <= K <= N, got '%s'\n", v); return EXIT_USAGE; }
+                shard = v;
+            } else if (!num_ok) {
+                fprintf(stderr, "optagent batch: %s expects a non-negative number, got '%s'\n", a, v);
+                return EXIT_USAGE;
+            } else if (!strcmp(a, "-j")) {
+                if (d < 1 || d > MAX_JOBS || d != floor(d)) { fprintf(stderr, "optagent batch: -j is 1 to %d\n", MAX_JOBS); return EXIT_USAGE; }
+                b.jobs = (int)d;
+            } else if (!strcmp(a, "--limit")) limit = (long)d;
+            else if (!strcmp(a, "--max-corrections")) b.po.max_corrections = (int)d;
+            else if (!strcmp(a, "--time-limit")) b.po.solve.time_limit_s = d;
+            else if (!strcmp(a, "--temperature")) { flags.temperature = d; flags.have_temperature = 1; }
+            else if (!strcmp(a, "--max-tokens")) { flags.max_tokens = (int)d; flags.have_max_tokens = 1; }
+            else if (!strcmp(a, "--seed")) { flags.seed = (long)d; flags.have_seed = 1; }
+            else if (!strcmp(a, "--timeout")) { flags.timeout_s = d; flags.have_timeout = 1; }
+            continue;
+        }
+        if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent batch: unknown option '%s'\n%s", a, batch_usage); return EXIT_USAGE; }
+        if (nfiles == MAX_FILES) { fprintf(stderr, "optagent batch: at most %d files\n", MAX_FILES); return EXIT_USAGE; }
+        files[nfiles++] = a;
+    }
+    if (!nfiles) { fprintf(stderr, "optagent batch: no benchmark file given\n%s", batch_usage); return EXIT_USAGE; }
+    if (llm && strncmp(llm, "replay:", 7)) {
+        fprintf(stderr, "optagent batch: --llm takes replay:FILE.jsonl, got '%s'\n", llm);
+        return EXIT_USAGE;
+    }
+
+    int rc = EXIT_FAILED;
+    char err[1024];
+    ag_ds *sets[MAX_FILES] = { 0 };
+    worker *workers = NULL;
+    pthread_t *threads = NULL;
+    int started = 0;
+    pthread_mutex_init(&b.out_lock, NULL);
+    ag_llm_config_default(&b.cfg);
+
+    /* Everything is checked before anything is sent. */
+    for (int i = 0; i < nfiles; i++) {
+        sets[i] = ag_ds_load(files[i], fmt, err, sizeof err);
+        if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    }
+    if (llm) {
+        b.replay = ag_replay_load(llm + 7, err, sizeof err);
+        if (!b.replay) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    } else {
+        ag_llm_config_free(&b.cfg);
+        if (ag_llm_config_load(&flags, &b.cfg, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+        if (!b.offline && (!b.cfg.base_url || !*b.cfg.base_url)) {
+            fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model (or "
+                            "OPTAGENT_BASE_URL, OPTAGENT_MODEL), --offline to answer from the cache, or "
+                            "--llm replay:FILE.jsonl\n");
+            goto out;
+        }
+    }
+    size_t total = 0;
+    for (int i = 0; i < nfiles; i++) total += ag_ds_count(sets[i]);
+    b.items = calloc(total ? total : 1, sizeof *b.items);
+    if (!b.items) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    for (int i = 0; i < nfiles; i++)
+        for (size_t k = 0; k < ag_ds_count(sets[i]); k++) {
+            const ag_ds_problem *p = ag_ds_get(sets[i], k);
+            if (n_shard > 1 && fnv(p->dataset ? p->dataset : "", p->id) % (uint64_t)n_shard != (uint64_t)(k_shard - 1))
+                continue;
+            if (limit >= 0 && b.nitems >= (size_t)limit) break;
+            b.items[b.nitems++] = (item){ sets[i], p };
+        }
+
+    db_code dc;
+    b.db = db_open(dbpath, &dc, err, sizeof err);
+    if (!b.db) { fprintf(stderr, "optagent: %s: %s\n", dbpath, err); goto out; }
+    if (resume) {
+        if (db_run_find(b.db, resume, &b.run_id) != DB_OK) {
+            fprintf(stderr, "optagent: --resume: no run '%s' in %s\n", resume, dbpath);
+            goto out;
+        }
+        db_run_info info;
+        if (db_run_get(b.db, b.run_id, &info) == DB_OK) {
+            snprintf(b.uuid, sizeof b.uuid, "%s", info.uuid);
+            db_run_info_clear(&info);
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < b.nitems; i++) {
+            int done = 0;
+            const ag_ds_problem *p = b.items[i].p;
+            if (db_problem_done(b.db, b.run_id, p->dataset ? p->dataset : "", p->id, &done) == DB_OK && done)
+                continue;
+            b.items[w++] = b.items[i];
+        }
+        fprintf(stderr, "optagent: resuming run %s: %zu of %zu problems left\n", b.uuid, w, b.nitems);
+        b.nitems = w;
+        db_run_set_status(b.db, b.run_id, "running");
+    } else {
+        char *cj = config_json(&b, argc, argv, shard);
+        dc = db_run_create(b.db, "batch", cj, shard ? shard : "", &b.run_id, b.uuid);
+        free(cj);
+        if (dc != DB_OK) { fprintf(stderr, "optagent: %s: cannot create a run: %s\n", dbpath, db_strerror(dc)); goto out; }
+    }
+    if (outpath) {
+        b.out = fopen(outpath, "a");
+        if (!b.out) { fprintf(stderr, "optagent: %s: %s\n", outpath, strerror(errno)); goto out; }
+    }
+    fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s\n", b.uuid,
+            b.nitems, nfiles, nfiles == 1 ? "" : "s", b.jobs,
+            b.replay ? "replies from the replay file (no LLM endpoint)"
+                     : b.offline ? "replies from the cache only" : b.cfg.base_url);
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    nworkers = b.jobs < (int)b.nitems ? b.jobs : (int)b.nitems;
+    workers = calloc(nworkers ? nworkers : 1, sizeof *workers);
+    threads = calloc(nworkers ? nworkers : 1, sizeof *threads);
+    if (!workers || !threads) { fprintf(stderr, "optagent: out of memory\n"); goto restore; }
+    b.t0 = now_s();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 4u << 20);
+    for (int i = 0; i < nworkers; i++) {
+        workers[i].b = &b;
+        if (!b.replay && !b.offline) {
+            workers[i].llm = ag_llm_new(&b.cfg);
+            if (!workers[i].llm) { fprintf(stderr, "optagent: cannot start the LLM client\n"); break; }
+        }
+        if (pthread_create(&threads[i], &attr, work, &workers[i]) != 0) break;
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    int tty = progress_mode >= 0 ? progress_mode : isatty(2);
+    double last = now_s();
+    while (atomic_load(&b.exited) < started) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+        double t = now_s();
+        if ((tty && t - last >= 0.2) || (!tty && t - last >= 10)) { progress(&b, b.nitems, tty, 0); last = t; }
+    }
+    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    progress(&b, b.nitems, tty, 1);
+    if (interrupted) {
+        db_run_set_status(b.db, b.run_id, "interrupted");
+        fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with --resume %s\n",
+                atomic_load(&b.done), b.uuid);
+    } else {
+        db_run_set_status(b.db, b.run_id, "finished");
+        size_t wg = atomic_load(&b.with_gold), ok = atomic_load(&b.correct);
+        printf("run %s: %zu problems, %zu with a gold answer, %zu correct", b.uuid,
+               atomic_load(&b.done), wg, ok);
+        if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b.rule),
+                       ag_eval_rule_description(b.rule));
+        printf("\nreport: optagent eval --db %s %s\n", dbpath, b.uuid);
+        rc = atomic_load(&b.failed_records) ? EXIT_FAILED : EXIT_SOLVED;
+    }
+restore:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+out:
+    if (workers)
+        for (int i = 0; i < nworkers; i++) ag_llm_free(workers[i].llm);
+    free(workers);
+    free(threads);
+    if (b.out) fclose(b.out);
+    db_close(b.db);
+    ag_replay_free(b.replay);
+    ag_llm_config_free(&b.cfg);
+    free(b.items);
+    for (int i = 0; i < nfiles; i++) ag_ds_free(sets[i]);
+    pthread_mutex_destroy(&b.out_lock);
+    return rc;
+}

@@ -24,5 +24,7 @@ cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
 int ag_cmd_solve(int argc, char **argv);
 int ag_cmd_ask(int argc, char **argv);
 int ag_cmd_batch(int argc, char **argv);
+int ag_cmd_eval(int argc, char **argv);
+int ag_cmd_merge(int argc, char **argv);
 
 #endif

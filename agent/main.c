@@ -18,6 +18,9 @@ static const char usage[] =
     "                       correct it (see 'optagent ask --help')\n"
     "  batch FILE...        run benchmark files through the agent into a results\n"
     "                       database (see 'optagent batch --help')\n"
+    "  eval [RUN]           accuracy report of a run: Markdown, JSON or HTML;\n"
+    "                       --compare A B shows what changed problem by problem\n"
+    "  merge OUT.db IN.db...  join result databases (shards) into one\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -50,6 +53,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "solve")) return ag_cmd_solve(argc - 1, argv + 1);
     if (!strcmp(cmd, "ask")) return ag_cmd_ask(argc - 1, argv + 1);
     if (!strcmp(cmd, "batch")) return ag_cmd_batch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return ag_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return ag_cmd_merge(argc - 1, argv + 1);
     fprintf(stderr, "optagent: unknown command '%s'\n%s", cmd, usage);
     return EXIT_USAGE;
 }

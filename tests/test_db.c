@@ -879,7 +879,7 @@ static void test_crash_kill9(void **state)
     }
     close(fds[1]);
 
-    uint32_t last = 0, v;
+    uint32_t last = 0, v = 0;
     int killed = 0;
     for (;;) {
         struct pollfd p = {.fd = fds[0], .events = POLLIN};

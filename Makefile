@@ -109,8 +109,9 @@ fuzz: $(DEPS_OK)
 	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
-bench: $(BIN)
+bench: $(BIN) $(FAKE_LLM)
 	@bench/run.sh $(BIN)
+	@bench/batch.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent

@@ -445,7 +445,7 @@ static uint64_t fnv(const char *a, const char *b)
     return h;
 }
 
-static char *config_json(const batch *b, int argc, char **argv, const char *shard)
+static char *config_json(const batch *b, const char *const *files, int nfiles, const char *shard)
 {
     cJSON *o = cJSON_CreateObject();
     if (b->replay) cJSON_AddStringToObject(o, "llm", "replay");
@@ -458,10 +458,12 @@ static char *config_json(const batch *b, int argc, char **argv, const char *shar
     }
     cJSON_AddNumberToObject(o, "max_corrections", b->po.max_corrections);
     cJSON_AddStringToObject(o, "match", ag_eval_rule_name(b->rule));
-    cJSON_AddStringToObject(o, "shard", shard ? shard : "");
-    cJSON *files = cJSON_AddArrayToObject(o, "files");
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] != '-') cJSON_AddItemToArray(files, cJSON_CreateString(argv[i]));
+    if (shard) cJSON_AddStringToObject(o, "shard", shard);
+    cJSON *fl = cJSON_AddArrayToObject(o, "files");
+    for (int i = 0; i < nfiles; i++) {
+        const char *base = strrchr(files[i], '/');
+        cJSON_AddItemToArray(fl, cJSON_CreateString(base ? base + 1 : files[i]));
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -608,9 +610,27 @@ int ag_cmd_batch(int argc, char **argv)
         b.nitems = w;
         db_run_set_status(b.db, b.run_id, "running");
     } else {
-        char *cj = config_json(&b, argc, argv, shard);
-        dc = db_run_create(b.db, "batch", cj, shard ? shard : "", &b.run_id, b.uuid);
+        char *cj = config_json(&b, files, nfiles, shard);
+        if (shard) {
+            /* The shards of one evaluation share a run: its uuid comes from
+             * what is evaluated and how (not from the shard), so merge joins
+             * them into one run. */
+            char *unsharded = config_json(&b, files, nfiles, NULL);
+            char hex[DB_KEY_SIZE];
+            db_sha256_hex(unsharded ? unsharded : "", unsharded ? strlen(unsharded) : 0, hex);
+            free(unsharded);
+            snprintf(b.uuid, sizeof b.uuid, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 13,
+                     hex + 17, hex + 20);
+            dc = db_run_create_with_uuid(b.db, b.uuid, "batch", cj, shard, &b.run_id);
+        } else {
+            dc = db_run_create(b.db, "batch", cj, "", &b.run_id, b.uuid);
+        }
         free(cj);
+        if (dc == DB_ECONSTRAINT && shard) {
+            fprintf(stderr, "optagent: %s already holds run %s of this shard: continue it with --resume %s\n",
+                    dbpath, b.uuid, b.uuid);
+            goto out;
+        }
         if (dc != DB_OK) { fprintf(stderr, "optagent: %s: cannot create a run: %s\n", dbpath, db_strerror(dc)); goto out; }
     }
     if (outpath) {

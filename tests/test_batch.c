@@ -320,6 +320,14 @@ static void test_shards_merge_to_the_whole(void **state)
     assert_int_equal(sh(NULL, "%s/optagent merge %s %s %s 2>/dev/null", bin, all, d1, d2), 0);
     assert_int_equal(query(all, "select count(*) from problems"), n);
     assert_int_equal(query(all, "select count(distinct problem_id) from problems"), n);
+    /* the shards were one evaluation: one run, reported whole */
+    assert_int_equal(query(all, "select count(*) from runs"), 1);
+    char *o;
+    assert_int_equal(sh(&o, "%s/optagent eval --db %s --format json", bin, all), 0);
+    cJSON *j = cJSON_Parse(o);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "overall"), "problems")->valueint, n);
+    cJSON_Delete(j);
+    free(o);
     /* the same shard twice gives the same problems */
     const char *d3 = path_of("s3.db");
     assert_int_equal(sh(NULL, "%s %s/optagent batch %s --db %s --shard 1/2 --no-progress 2>/dev/null", env_for(f), bin, probs, d3), 0);

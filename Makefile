@@ -42,7 +42,7 @@ BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench deps install clean run FORCE
+.PHONY: all test asan fuzz bench deps install clean run report-png FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
@@ -97,6 +97,10 @@ asan:
 
 run: $(BIN)
 	@scripts/demo.sh $(BIN)
+
+# The HTML report rendered by headless Chromium, to look at (build/report.png).
+report-png: $(BIN)
+	@scripts/report_png.sh $(BIN)
 
 # libFuzzer needs clang; the fuzz build has its own directory.
 FUZZ_SECONDS ?= 600

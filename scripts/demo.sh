@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# The README's main command (`make run`). With no LLM endpoint configured (and
-# the LLM agent is not part of this build yet), it solves the example
-# formulations in examples/ with the in-process engine and says so.
+# The README's main command (`make run`): a batch of example problems through
+# the agent, then the accuracy report. With an LLM endpoint configured
+# (OPTAGENT_BASE_URL / OPENAI_BASE_URL / the config file) it asks that LLM;
+# without one it replays replies recorded for these problems and says so.
 set -u
 bin=${1:-build/optagent}
 cd "$(dirname "$0")/.."
-echo "optagent: no LLM endpoint is used by this build; solving the example formulations"
-echo "optagent: in examples/ with the formulation engine and GLPK instead."
+out=$(dirname "$bin")
+db=$out/demo-runs.db
+rm -f "$db" "$db-wal" "$db-shm"
+config=${XDG_CONFIG_HOME:-$HOME/.config}/optagent/config
+if [ -n "${OPTAGENT_BASE_URL:-}${OPENAI_BASE_URL:-}" ] || { [ -f "$config" ] && grep -q '^ *base_url' "$config"; }; then
+  echo "optagent: solving the 12 example problems of examples/batch with the configured LLM endpoint"
+  llm=()
+else
+  echo "optagent: no LLM endpoint is configured, so the 12 example problems of examples/batch"
+  echo "optagent: are answered from replies recorded for them (examples/batch/replies.jsonl):"
+  echo "optagent: the agent still extracts, checks, solves and corrects every formulation for real."
+  echo "optagent: set OPTAGENT_BASE_URL and OPTAGENT_MODEL (see README) to ask a real LLM instead."
+  llm=(--llm replay:examples/batch/replies.jsonl)
+fi
 echo
-status=0
-for f in examples/*.json; do
-  echo "== $f"
-  "$bin" solve "$f"
-  rc=$?
-  # exit 1 is expected for the examples that show diagnostics
-  case "$f" in *typo*|*nonlinear*) [ $rc -eq 1 ] || status=1 ;; *) [ $rc -eq 0 ] || status=1 ;; esac
-  echo
-done
-echo "optagent: try 'build/optagent solve --json examples/furniture.json' or"
-echo "optagent: 'build/optagent solve examples/transport.json --export /tmp/transport.mod'."
-exit $status
+"$bin" batch examples/batch/problems.jsonl "${llm[@]}" --db "$db" -j 8 || exit 1
+echo
+"$bin" eval --db "$db" || exit 1
+echo
+echo "optagent: the full record of every attempt is in $db;"
+echo "optagent: '$bin eval --db $db --format html -o report.html' writes the HTML report."

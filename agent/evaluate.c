@@ -1253,8 +1253,8 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
     for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
         double x = left + (marks[m].v - lo) / span * plot_w;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"mark\"/>"
-                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                x, top, x, top + plot_h, x, top - 6 + 14 * (int)m, marks[m].name);
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"start\">%s</text>\n",
+                x, top, x, top + plot_h, x + 3, top + 12 + 14 * (int)m, marks[m].name);   /* right of its line, staggered */
     }
     fputs("</svg>\n", f);
 }

@@ -183,6 +183,10 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
                     r->prompt_tokens = cJSON_IsNumber(pt) ? (long)pt->valuedouble : -1;
                     r->completion_tokens = cJSON_IsNumber(ct) ? (long)ct->valuedouble : -1;
                     r->total_tokens = -1;
+                    /* The LLM's latency when the reply was made: a cached
+                     * rerun reports what the evaluation measured. */
+                    const cJSON *lat = cJSON_GetObjectItem(j, "latency_ms");
+                    r->latency_ms = cJSON_IsNumber(lat) ? lat->valuedouble : 0;
                 }
                 cJSON_Delete(j);
                 free(resp);
@@ -210,6 +214,7 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
         cJSON_AddStringToObject(j, "content", (*out)->content);
         cJSON_AddNumberToObject(j, "prompt_tokens", (double)(*out)->prompt_tokens);
         cJSON_AddNumberToObject(j, "completion_tokens", (double)(*out)->completion_tokens);
+        cJSON_AddNumberToObject(j, "latency_ms", (*out)->latency_ms);
         char *s = cJSON_PrintUnformatted(j);
         if (s) db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s);
         free(s);

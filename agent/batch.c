@@ -38,6 +38,8 @@ static const char batch_usage[] =
     "  --shard K/N           only the problems of shard K of N (deterministic)\n"
     "  --limit N             only the first N problems (after sharding)\n"
     "  --match RULE          default | alphaopt | orlm (for the summary)\n"
+    "  --samples K           answer every problem K times, for pass@k (use a\n"
+    "                        temperature above 0); ids are recorded as ID#1..ID#K\n"
     "  --no-cache            do not read or write the LLM response cache\n"
     "  --offline             answer only from the cache; a miss is an error\n"
     "  --llm replay:FILE     answer from recorded replies (no endpoint needed)\n"
@@ -50,6 +52,7 @@ static const char batch_usage[] =
 typedef struct {
     const ag_ds *ds;
     const ag_ds_problem *p;
+    int sample;             /* 1..samples; 0 when one sample per problem */
 } item;
 
 typedef struct batch batch;
@@ -68,6 +71,7 @@ typedef struct {
 typedef struct {
     batch *b;
     ag_llm *llm;
+    int sample;             /* of the problem in progress */
     call_log calls[MAX_CALLS_PER_PROBLEM];
     int ncalls;
 } worker;
@@ -85,6 +89,7 @@ struct batch {
     ag_replay *replay;
     int use_cache, offline;
     ag_match_rule rule;
+    int samples;
     atomic_size_t next, done, correct, with_gold, failed_records;
     atomic_long tokens;
     atomic_int exited;
@@ -130,11 +135,12 @@ static void log_call(worker *w, const ag_chat_call *call, const char *key, int c
 }
 
 /* The canonical request: what decides the reply. */
-static char *request_json(const ag_llm_config *cfg, const char *task, const ag_llm_message *msgs,
-                          size_t n)
+static char *request_json(const ag_llm_config *cfg, const char *task, int sample,
+                          const ag_llm_message *msgs, size_t n)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", task);
+    if (sample) cJSON_AddNumberToObject(o, "sample", sample);   /* samples are cached apart */
     cJSON_AddStringToObject(o, "model", cfg->model ? cfg->model : "");
     cJSON_AddNumberToObject(o, "temperature", cfg->temperature);
     cJSON_AddNumberToObject(o, "max_tokens", cfg->max_tokens);
@@ -166,7 +172,7 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
     char key[DB_KEY_SIZE] = "";
     char *req = NULL;
     if (b->use_cache) {
-        req = request_json(&b->cfg, call->task, msgs, n);
+        req = request_json(&b->cfg, call->task, w->sample, msgs, n);
         if (req) db_cache_key(b->cfg.base_url, b->cfg.model, req, key);
         char *resp = NULL;
         if (req && db_cache_get(b->db, key, &resp) == DB_OK) {
@@ -316,8 +322,11 @@ static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
             .attempts = c->attempts, .prompt_tokens = c->prompt_tokens,
             .completion_tokens = c->completion_tokens, .latency_ms = c->latency_ms, .error = c->error };
     }
+    char sid[600];
+    if (x->sample) snprintf(sid, sizeof sid, "%s#%d", p->id, x->sample);
+    else snprintf(sid, sizeof sid, "%s", p->id);
     db_problem_record rec = {
-        .run_id = b->run_id, .dataset = p->dataset ? p->dataset : "", .problem_id = p->id,
+        .run_id = b->run_id, .dataset = p->dataset ? p->dataset : "", .problem_id = sid,
         .question = p->question, .gold_json = gold, .status = "done",
         .outcome = ag_outcome_name(run->outcome), .has_answer = run->has_objective,
         .answer = run->objective, .correct = correct, .result_json = result_s,
@@ -329,14 +338,14 @@ static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
     if (dc != DB_OK && dc != DB_ECONSTRAINT) {
         char err[256];
         db_errmsg(b->db, err, sizeof err);
-        fprintf(stderr, "\noptagent: could not record %s/%s: %s (%s)\n", rec.dataset, p->id,
+        fprintf(stderr, "\noptagent: could not record %s/%s: %s (%s)\n", rec.dataset, sid,
                 db_strerror(dc), err);
         atomic_fetch_add(&b->failed_records, 1);
     }
     if (b->out) {
         cJSON *line = cJSON_CreateObject();
         cJSON_AddStringToObject(line, "dataset", rec.dataset);
-        cJSON_AddStringToObject(line, "id", p->id);
+        cJSON_AddStringToObject(line, "id", sid);
         cJSON_AddStringToObject(line, "outcome", rec.outcome);
         cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
         if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
@@ -376,6 +385,7 @@ static void *work(void *arg)
         if (i >= b->nitems) break;
         const item *x = &b->items[i];
         w->ncalls = 0;
+        w->sample = x->sample;
         double t0 = now_s();
         ag_run *run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
         double ms = (now_s() - t0) * 1e3;
@@ -463,6 +473,7 @@ static char *config_json(const batch *b, const char *const *files, int nfiles, c
     }
     cJSON_AddNumberToObject(o, "max_corrections", b->po.max_corrections);
     cJSON_AddStringToObject(o, "match", ag_eval_rule_name(b->rule));
+    cJSON_AddNumberToObject(o, "samples", b->samples);
     if (shard) cJSON_AddStringToObject(o, "shard", shard);
     cJSON *fl = cJSON_AddArrayToObject(o, "files");
     for (int i = 0; i < nfiles; i++) {
@@ -484,6 +495,7 @@ int ag_cmd_batch(int argc, char **argv)
     b.use_cache = 1;
     b.jobs = 8;
     b.rule = AG_MATCH_DEFAULT;
+    b.samples = 1;
     const char *files[MAX_FILES];
     int nfiles = 0, progress_mode = -1, nworkers = 0;
     const char *dbpath = "optagent-runs.db", *outpath = NULL, *resume = NULL, *shard = NULL,
@@ -499,7 +511,7 @@ int ag_cmd_batch(int argc, char **argv)
         if (!strcmp(a, "--progress")) { progress_mode = 1; continue; }
         if (!strcmp(a, "--no-progress")) { progress_mode = 0; continue; }
         static const char *const with_value[] = {
-            "--db", "--out", "-j", "--format", "--resume", "--shard", "--limit", "--match", "--llm",
+            "--db", "--out", "-j", "--format", "--samples", "--resume", "--shard", "--limit", "--match", "--llm",
             "--max-corrections", "--time-limit", "--base-url", "--model", "--api-key-file",
             "--config", "--temperature", "--max-tokens", "--seed", "--timeout", NULL };
         int takes = 0;
@@ -531,6 +543,9 @@ int ag_cmd_batch(int argc, char **argv)
             } else if (!strcmp(a, "-j")) {
                 if (d < 1 || d > MAX_JOBS || d != floor(d)) { fprintf(stderr, "optagent batch: -j is 1 to %d\n", MAX_JOBS); return EXIT_USAGE; }
                 b.jobs = (int)d;
+            } else if (!strcmp(a, "--samples")) {
+                if (d < 1 || d > 100 || d != floor(d)) { fprintf(stderr, "optagent batch: --samples is 1 to 100\n"); return EXIT_USAGE; }
+                b.samples = (int)d;
             } else if (!strcmp(a, "--limit")) limit = (long)d;
             else if (!strcmp(a, "--max-corrections")) b.po.max_corrections = (int)d;
             else if (!strcmp(a, "--time-limit")) b.po.solve.time_limit_s = d;
@@ -579,15 +594,16 @@ int ag_cmd_batch(int argc, char **argv)
     }
     size_t total = 0;
     for (int i = 0; i < nfiles; i++) total += ag_ds_count(sets[i]);
-    b.items = calloc(total ? total : 1, sizeof *b.items);
+    b.items = calloc(total ? total * (size_t)b.samples : 1, sizeof *b.items);
     if (!b.items) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
     for (int i = 0; i < nfiles; i++)
         for (size_t k = 0; k < ag_ds_count(sets[i]); k++) {
             const ag_ds_problem *p = ag_ds_get(sets[i], k);
             if (n_shard > 1 && fnv(p->dataset ? p->dataset : "", p->id) % (uint64_t)n_shard != (uint64_t)(k_shard - 1))
                 continue;
-            if (limit >= 0 && b.nitems >= (size_t)limit) break;
-            b.items[b.nitems++] = (item){ sets[i], p };
+            if (limit >= 0 && b.nitems >= (size_t)limit * (size_t)b.samples) break;
+            for (int sm = 1; sm <= b.samples; sm++)
+                b.items[b.nitems++] = (item){ sets[i], p, b.samples > 1 ? sm : 0 };
         }
 
     db_code dc;
@@ -607,7 +623,10 @@ int ag_cmd_batch(int argc, char **argv)
         for (size_t i = 0; i < b.nitems; i++) {
             int done = 0;
             const ag_ds_problem *p = b.items[i].p;
-            if (db_problem_done(b.db, b.run_id, p->dataset ? p->dataset : "", p->id, &done) == DB_OK && done)
+            char sid[600];
+            if (b.items[i].sample) snprintf(sid, sizeof sid, "%s#%d", p->id, b.items[i].sample);
+            else snprintf(sid, sizeof sid, "%s", p->id);
+            if (db_problem_done(b.db, b.run_id, p->dataset ? p->dataset : "", sid, &done) == DB_OK && done)
                 continue;
             b.items[w++] = b.items[i];
         }

@@ -91,6 +91,81 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
     return e;
 }
 
+/* ---- pass@k over samples (batch --samples K records ids as ID#s) ---- */
+
+typedef struct { int ks[16]; double v[16]; int nk; int samples; size_t problems; } pass_table;
+
+static int run_samples(db *d, int64_t run)
+{
+    db_run_info info;
+    int k = 1;
+    if (db_run_get(d, run, &info) != DB_OK) return 1;
+    cJSON *c = info.config_json ? cJSON_Parse(info.config_json) : NULL;
+    const cJSON *sm = cJSON_GetObjectItem(c, "samples");
+    if (cJSON_IsNumber(sm) && sm->valuedouble >= 1) k = (int)sm->valuedouble;
+    cJSON_Delete(c);
+    db_run_info_clear(&info);
+    return k;
+}
+
+/* Groups the samples of each problem (graded ones only) and computes pass@k
+ * for k = 1, 2, 5, 10, ... up to the number of samples. */
+static int pass_at_k(const ag_eval *e, int samples, pass_table *t)
+{
+    size_t n = ag_eval_count(e);
+    int *nn = calloc(n ? n : 1, sizeof *nn), *cc = calloc(n ? n : 1, sizeof *cc);
+    char **keys = calloc(n ? n : 1, sizeof *keys);
+    size_t m = 0;
+    if (!nn || !cc || !keys) { free(nn); free(cc); free(keys); return -1; }
+    for (size_t i = 0; i < n; i++) {
+        const ag_eval_record *r = ag_eval_get(e, i);
+        if (r->category == AG_CAT_NO_GOLD) continue;
+        const char *hash = strrchr(r->id, '#');
+        size_t base = hash ? (size_t)(hash - r->id) : strlen(r->id);
+        char key[1200];
+        snprintf(key, sizeof key, "%s\x1f%.*s", r->dataset, (int)base, r->id);
+        size_t g = 0;
+        while (g < m && strcmp(keys[g], key)) g++;
+        if (g == m) { keys[m] = strdup(key); m++; }
+        nn[g]++;
+        if (r->category == AG_CAT_CORRECT) cc[g]++;
+    }
+    memset(t, 0, sizeof *t);
+    t->samples = samples;
+    t->problems = m;
+    static const int candidates[] = { 1, 2, 3, 5, 10, 20, 50, 100 };
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
+        int k = candidates[i];
+        if (k > samples) break;
+        /* a problem with fewer samples than k (an unfinished run) is left out */
+        int *n2 = malloc((m ? m : 1) * sizeof *n2), *c2 = malloc((m ? m : 1) * sizeof *c2);
+        size_t w = 0;
+        for (size_t g = 0; n2 && c2 && g < m; g++)
+            if (nn[g] >= k) { n2[w] = nn[g]; c2[w] = cc[g]; w++; }
+        t->ks[t->nk] = k;
+        t->v[t->nk] = w ? ag_eval_pass_at_k_mean(n2, c2, w, k) : NAN;
+        t->nk++;
+        free(n2); free(c2);
+    }
+    for (size_t g = 0; g < m; g++) free(keys[g]);
+    free(keys); free(nn); free(cc);
+    return 0;
+}
+
+static void pass_markdown(const pass_table *t, FILE *out)
+{
+    fprintf(out, "\n## pass@k (%d samples per problem, %zu problems with a gold)\n\n| k |", t->samples, t->problems);
+    for (int i = 0; i < t->nk; i++) fprintf(out, " %d |", t->ks[i]);
+    fputs("\n|---|", out);
+    for (int i = 0; i < t->nk; i++) fputs("---:|", out);
+    fputs("\n| pass@k |", out);
+    for (int i = 0; i < t->nk; i++) {
+        if (isnan(t->v[i])) fputs(" n/a |", out);
+        else fprintf(out, " %.1f%% |", 100 * t->v[i]);
+    }
+    fputs("\n\nUnbiased estimator 1 - C(n-c, k)/C(n, k) over the samples of each problem, averaged.\n", out);
+}
+
 static int find_run(db *d, const char *which, int64_t *run, char *err, size_t errlen)
 {
     if (which) {
@@ -159,13 +234,55 @@ int ag_cmd_eval(int argc, char **argv)
     }
     if (outpath && !(out = fopen(outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", outpath); out = stdout; goto out; }
     int wr;
-    if (eb) {
+    pass_table pt;
+    int samples = eb ? 1 : run_samples(d, ra);
+    int with_pass = samples > 1 && pass_at_k(ea, samples, &pt) == 0;
+    if (with_pass && strcmp(format, "markdown") && strcmp(format, "md")) {
+        /* JSON and HTML: the writer's output, with pass@k added */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        if (!mem) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+        wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
+        fclose(mem);
+        if (wr == 0 && !strcmp(format, "json")) {
+            cJSON *j = cJSON_Parse(buf);
+            cJSON *pk = cJSON_CreateObject();
+            cJSON_AddNumberToObject(pk, "samples", pt.samples);
+            for (int i = 0; i < pt.nk; i++) {
+                char k[16];
+                snprintf(k, sizeof k, "%d", pt.ks[i]);
+                if (isnan(pt.v[i])) cJSON_AddNullToObject(pk, k); else cJSON_AddNumberToObject(pk, k, pt.v[i]);
+            }
+            cJSON_AddItemToObject(j, "pass_at_k", pk);
+            char *s2 = j ? cJSON_Print(j) : NULL;
+            if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
+            free(s2);
+            cJSON_Delete(j);
+        } else if (wr == 0) {
+            char *end = strstr(buf, "</body>");
+            fwrite(buf, 1, end ? (size_t)(end - buf) : len, out);
+            fprintf(out, "<h2>pass@k (%d samples per problem)</h2>\n<table><tr><th>k</th>", pt.samples);
+            for (int i = 0; i < pt.nk; i++) fprintf(out, "<th>%d</th>", pt.ks[i]);
+            fputs("</tr>\n<tr><th>pass@k</th>", out);
+            for (int i = 0; i < pt.nk; i++) {
+                if (isnan(pt.v[i])) fputs("<td>n/a</td>", out);
+                else fprintf(out, "<td>%.1f%%</td>", 100 * pt.v[i]);
+            }
+            fputs("</tr></table>\n", out);
+            if (end) fputs(end, out);
+        }
+        free(buf);
+    } else if (eb) {
         ag_eval_comparison *c = ag_eval_compare(ea, eb);
         wr = c ? ag_eval_write_compare_markdown(c, out) : -1;
         ag_eval_comparison_free(c);
     } else if (!strcmp(format, "json")) wr = ag_eval_write_json(ea, out);
     else if (!strcmp(format, "html")) wr = ag_eval_write_html(ea, out);
-    else wr = ag_eval_write_markdown(ea, out);
+    else {
+        wr = ag_eval_write_markdown(ea, out);
+        if (wr == 0 && with_pass) pass_markdown(&pt, out);
+    }
     if (wr != 0 || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
     rc = EXIT_SOLVED;
 out:

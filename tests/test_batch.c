@@ -358,6 +358,55 @@ static void test_bad_input_sends_nothing(void **state)
     ts_fake_stop(f);
 }
 
+/* --samples K: every problem answered K times, pass@k in the report. */
+static void test_samples_pass_at_k(void **state)
+{
+    (void)state;
+    const char *probs = write_problems("pk.jsonl", 2);
+    /* problem 1: right, wrong, right; problem 2: always wrong (x <= 9) */
+    const char *right = GOOD("1"), *wrong = GOOD("9");
+    cJSON *script = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(script, "rules");
+    cJSON *r1 = cJSON_CreateObject();
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(r1, "match"), "content_contains", "Problem number 1:");
+    cJSON *seq = cJSON_AddArrayToObject(r1, "sequence");
+    cJSON_AddItemToArray(seq, cJSON_CreateString(right));
+    cJSON_AddItemToArray(seq, cJSON_CreateString(wrong));
+    cJSON_AddItemToArray(seq, cJSON_CreateString(right));
+    cJSON_AddItemToArray(rules, r1);
+    cJSON_AddItemToObject(script, "default", cJSON_CreateString(wrong));
+    char *text = cJSON_PrintUnformatted(script);
+    ts_fake *f = ts_fake_start(text);
+    free(text);
+    cJSON_Delete(script);
+    assert_non_null(f);
+    const char *db = path_of("pk.db");
+    assert_int_equal(sh(NULL, "%s %s/optagent batch %s --db %s --samples 3 -j 1 --max-corrections 0 --no-progress 2>/dev/null",
+                        env_for(f), bin, probs, db), 0);
+    assert_int_equal(query(db, "select count(*) from problems"), 6);
+    assert_int_equal(query(db, "select count(*) from problems where problem_id = 'q1#3'"), 1);
+    assert_int_equal(fake_requests(f), 6);      /* samples are not served from one cache entry */
+    char *o;
+    assert_int_equal(sh(&o, "%s/optagent eval --db %s --format json", bin, db), 0);
+    cJSON *j = cJSON_Parse(o);
+    cJSON *pk = cJSON_GetObjectItem(j, "pass_at_k");
+    assert_non_null(pk);
+    assert_int_equal(cJSON_GetObjectItem(pk, "samples")->valueint, 3);
+    assert_true(ts_close(cJSON_GetObjectItem(pk, "1")->valuedouble, 1.0 / 3));
+    assert_true(ts_close(cJSON_GetObjectItem(pk, "2")->valuedouble, 0.5));
+    assert_true(ts_close(cJSON_GetObjectItem(pk, "3")->valuedouble, 0.5));
+    cJSON_Delete(j);
+    free(o);
+    assert_int_equal(sh(&o, "%s/optagent eval --db %s", bin, db), 0);
+    assert_non_null(strstr(o, "## pass@k (3 samples per problem, 2 problems with a gold)"));
+    assert_non_null(strstr(o, "| pass@k | 33.3% | 50.0% | 50.0% |"));
+    free(o);
+    assert_int_equal(sh(&o, "%s/optagent eval --db %s --format html", bin, db), 0);
+    assert_non_null(strstr(o, "<h2>pass@k (3 samples per problem)</h2>"));
+    assert_non_null(strstr(o, "</html>"));
+    free(o);
+    ts_fake_stop(f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -385,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_sigint_stops_cleanly),
         cmocka_unit_test(test_shards_merge_to_the_whole),
         cmocka_unit_test(test_bad_input_sends_nothing),
+        cmocka_unit_test(test_samples_pass_at_k),
     };
     return cmocka_run_group_tests_name("batch", tests, setup, teardown);
 }

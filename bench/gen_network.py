@@ -25,7 +25,8 @@ each balance row reads only its own arcs,
 
     sum{j in OUT[n]} f[n,j] - sum{i in IN[n]} f[i,n] = supply[n]
 
-(glpsol -m FILE solves it; bench/run.sh compares it with optagent's export).
+(glpsol -m FILE solves it; bench/run.sh times glpsol on it next to
+optagent's own MathProg export).
 """
 import argparse
 import json

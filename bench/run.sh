@@ -151,7 +151,7 @@ EOF
   fi
   [ "$ocst" = ok ] || { echo "bench: optagent --check: $ocst" >&2; tail -5 "$d/check.out" "$d/check.out.err" >&2; }
 
-  echo "bench: $n nodes: optagent --export model.mod" >&2
+  echo "bench: $n nodes: optagent --export export.mod" >&2
   "$bin" solve "$d/model.json" --export "$d/export.mod" >"$d/export-run.out" 2>&1
   erc=$?
   gt=-; grss=-; gst=-; gobj=-; gct=-; gcrss=-; gcst=-; grows=-

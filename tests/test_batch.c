@@ -152,6 +152,19 @@ static void test_replay_batch_and_report(void **state)
     assert_int_equal(query(db, "select count(*) from problems"), 3);
     assert_int_equal(query(db, "select count(*) from problems where correct = 1"), 1);
     assert_int_equal(query(db, "select count(*) from problems where outcome = 'llm_error'"), 1);
+    /* a second run where q2 is fixed and q1 broken: --compare tells */
+    const char *rep2 = path_of("r2.jsonl");
+    FILE *f2 = fopen(rep2, "w");
+    fprintf(f2, "{\"id\":\"q1\",\"task\":\"formulate\",\"content\":%s}\n", "\"```json\\n{\\\"format\\\":1,\\\"variables\\\":[{\\\"name\\\":\\\"x\\\",\\\"upper\\\":7}],\\\"objective\\\":{\\\"sense\\\":\\\"max\\\",\\\"expression\\\":\\\"x\\\"},\\\"constraints\\\":[]}\\n```\"");
+    fprintf(f2, "{\"id\":\"q2\",\"task\":\"formulate\",\"content\":%s}\n", "\"```json\\n{\\\"format\\\":1,\\\"variables\\\":[{\\\"name\\\":\\\"x\\\",\\\"upper\\\":2}],\\\"objective\\\":{\\\"sense\\\":\\\"max\\\",\\\"expression\\\":\\\"x\\\"},\\\"constraints\\\":[]}\\n```\"");
+    fclose(f2);
+    assert_int_equal(sh(NULL, "%s %s/optagent batch %s --llm replay:%s --db %s --no-progress 2>/dev/null",
+                        env_for(NULL), bin, probs, rep2, db), 0);
+    char *cmp;
+    assert_int_equal(sh(&cmp, "%s/optagent eval --db %s --compare 1 2", bin, db), 0);
+    assert_non_null(strstr(cmp, "| fixed | 1 |"));
+    assert_non_null(strstr(cmp, "| broken | 1 |"));
+    free(cmp);
     size_t len;
     char *lines = ts_read_file(out, &len);
     assert_non_null(lines);
@@ -160,7 +173,7 @@ static void test_replay_batch_and_report(void **state)
     assert_int_equal(n, 3);
     free(lines);
 
-    code = sh(&o, "%s/optagent eval --db %s --format json", bin, db);
+    code = sh(&o, "%s/optagent eval --db %s 1 --format json", bin, db);
     assert_int_equal(code, 0);
     cJSON *j = cJSON_Parse(o);
     assert_non_null(j);

@@ -437,7 +437,8 @@ static void test_ask_command(void **state)
 
     /* -f FILE, --json, --show-prompts */
     snprintf(path, sizeof path, "%s/problem.txt", dir);
-    ts_write_file(path, "A shop makes chairs and tables.\n", 32);
+    const char *problem = "A shop makes chairs and tables.\n";
+    ts_write_file(path, problem, strlen(problem));
     snprintf(args, sizeof args, "-f %s --json --show-prompts", path);
     out = run_ask(f, dir, args, &code, &err);
     assert_int_equal(code, 0);
@@ -456,7 +457,8 @@ static void test_ask_command(void **state)
     snprintf(pdir, sizeof pdir, "%s/prompts", dir);
     assert_int_equal(mkdir(pdir, 0700), 0);
     snprintf(path, sizeof path, "%s/formulate.txt", pdir);
-    ts_write_file(path, "CUSTOM-PROMPT-MARKER: answer in format 1.\n", 42);
+    const char *prompt = "CUSTOM-PROMPT-MARKER: answer in format 1.\n";
+    ts_write_file(path, prompt, strlen(prompt));
     snprintf(args, sizeof args, "--prompts-dir %s < %s/problem.txt", pdir, dir);
     out = run_ask(f, dir, args, &code, &err);
     assert_int_equal(code, 0);

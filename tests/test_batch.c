@@ -354,7 +354,8 @@ static void test_bad_input_sends_nothing(void **state)
     ts_fake *f = start_fake(1, 0);
     const char *good = write_problems("g.jsonl", 2);
     const char *bad = path_of("bad.jsonl");
-    ts_write_file(bad, "{\"id\":\"a\",\"question\":\"x\",\"answer\":1}\n{\"id\":\"b\",\"question\":\n", 63);
+    const char *broken = "{\"id\":\"a\",\"question\":\"x\",\"answer\":1}\n{\"id\":\"b\",\"question\":\n";
+    ts_write_file(bad, broken, strlen(broken));
     char *o;
     const char *errp = path_of("bad.err");
     int code = sh(&o, "%s %s/optagent batch %s %s --db %s --no-progress 2>%s", env_for(f), bin, good, bad,

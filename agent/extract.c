@@ -38,7 +38,7 @@
  * skipped. The returned text keeps the model's layout minus what was
  * removed (lines left empty are dropped). Nothing else is repaired:
  * single-quoted strings, unquoted keys, Python literals (True, None), NaN,
- * "..." placeholders and missing commas leave the candidate invalid, and a
+ * "..." elisions and missing commas leave the candidate invalid, and a
  * candidate mentioning "variables" or "objective" then gives
  * AG_EXTRACT_INVALID_JSON with the line, column and an excerpt.
  *

@@ -9,7 +9,7 @@
  * when it is wrapped in another object. Accepted repairs, only for a
  * candidate that fails as written: comments and trailing commas outside
  * strings are removed. Not repaired (reported as invalid JSON, with where):
- * single quotes, unquoted keys, True/None/NaN, "..." placeholders, missing
+ * single quotes, unquoted keys, True/None/NaN, "..." elisions, missing
  * commas, # comments. At most 64 formulation-like candidates are parsed.
  * The full rules are at the top of extract.c.
  */

@@ -127,9 +127,13 @@ int ag_cmd_ask(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(ask_usage, stdout); return EXIT_SOLVED; }
         if (!strcmp(a, "--json")) { json = 1; continue; }
         if (!strcmp(a, "--show-prompts")) { show = 1; continue; }
-        static const char *const with_value[] = {
-            "-f", "--max-corrections", "--prompts-dir", "--time-limit", "--base-url", "--model",
-            "--api-key-file", "--config", "--temperature", "--max-tokens", "--seed", "--timeout", NULL };
+        if (ag_llm_flag_takes_value(a)) {
+            if (i + 1 >= argc) return usage_error("%s needs a value", a);
+            char err[200];
+            if (ag_llm_flag_set(&flags, a, argv[++i], err, sizeof err) != 0) return usage_error("%s", err);
+            continue;
+        }
+        static const char *const with_value[] = { "-f", "--max-corrections", "--prompts-dir", "--time-limit", NULL };
         int takes = 0;
         for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
         if (takes) {
@@ -138,28 +142,12 @@ int ag_cmd_ask(int argc, char **argv)
             double d;
             if (!strcmp(a, "-f")) file = v;
             else if (!strcmp(a, "--prompts-dir")) prompts_dir = v;
-            else if (!strcmp(a, "--base-url")) flags.base_url = v;
-            else if (!strcmp(a, "--model")) flags.model = v;
-            else if (!strcmp(a, "--api-key-file")) flags.api_key_file = v;
-            else if (!strcmp(a, "--config")) flags.config_file = v;
             else if (!strcmp(a, "--max-corrections")) {
                 if (num_arg(a, v, &d, 1) != 0 || d > 20) return usage_error("--max-corrections is 0 to 20, got '%s'", v);
                 po.max_corrections = (int)d;
-            } else if (!strcmp(a, "--time-limit")) {
+            } else {
                 if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
                 po.solve.time_limit_s = d;
-            } else if (!strcmp(a, "--temperature")) {
-                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
-                flags.temperature = d; flags.have_temperature = 1;
-            } else if (!strcmp(a, "--max-tokens")) {
-                if (num_arg(a, v, &d, 1) != 0) return EXIT_USAGE;
-                flags.max_tokens = (int)d; flags.have_max_tokens = 1;
-            } else if (!strcmp(a, "--seed")) {
-                if (num_arg(a, v, &d, 1) != 0) return EXIT_USAGE;
-                flags.seed = (long)d; flags.have_seed = 1;
-            } else if (!strcmp(a, "--timeout")) {
-                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
-                flags.timeout_s = d; flags.have_timeout = 1;
             }
             continue;
         }

@@ -510,10 +510,18 @@ int ag_cmd_batch(int argc, char **argv)
         if (!strcmp(a, "--offline")) { b.offline = 1; continue; }
         if (!strcmp(a, "--progress")) { progress_mode = 1; continue; }
         if (!strcmp(a, "--no-progress")) { progress_mode = 0; continue; }
+        if (ag_llm_flag_takes_value(a)) {
+            if (i + 1 >= argc) { fprintf(stderr, "optagent batch: %s needs a value\n%s", a, batch_usage); return EXIT_USAGE; }
+            char ferr[200];
+            if (ag_llm_flag_set(&flags, a, argv[++i], ferr, sizeof ferr) != 0) {
+                fprintf(stderr, "optagent batch: %s\n", ferr);
+                return EXIT_USAGE;
+            }
+            continue;
+        }
         static const char *const with_value[] = {
             "--db", "--out", "-j", "--format", "--samples", "--resume", "--shard", "--limit", "--match", "--llm",
-            "--max-corrections", "--time-limit", "--base-url", "--model", "--api-key-file",
-            "--config", "--temperature", "--max-tokens", "--seed", "--timeout", NULL };
+            "--max-corrections", "--time-limit", NULL };
         int takes = 0;
         for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
         if (takes) {
@@ -526,10 +534,6 @@ int ag_cmd_batch(int argc, char **argv)
             else if (!strcmp(a, "--out")) outpath = v;
             else if (!strcmp(a, "--resume")) resume = v;
             else if (!strcmp(a, "--llm")) llm = v;
-            else if (!strcmp(a, "--base-url")) flags.base_url = v;
-            else if (!strcmp(a, "--model")) flags.model = v;
-            else if (!strcmp(a, "--api-key-file")) flags.api_key_file = v;
-            else if (!strcmp(a, "--config")) flags.config_file = v;
             else if (!strcmp(a, "--format")) {
                 if (ag_ds_format_parse(v, &fmt) != 0) { fprintf(stderr, "optagent batch: unknown --format '%s'\n", v); return EXIT_USAGE; }
             } else if (!strcmp(a, "--match")) {
@@ -549,10 +553,6 @@ int ag_cmd_batch(int argc, char **argv)
             } else if (!strcmp(a, "--limit")) limit = (long)d;
             else if (!strcmp(a, "--max-corrections")) b.po.max_corrections = (int)d;
             else if (!strcmp(a, "--time-limit")) b.po.solve.time_limit_s = d;
-            else if (!strcmp(a, "--temperature")) { flags.temperature = d; flags.have_temperature = 1; }
-            else if (!strcmp(a, "--max-tokens")) { flags.max_tokens = (int)d; flags.have_max_tokens = 1; }
-            else if (!strcmp(a, "--seed")) { flags.seed = (long)d; flags.have_seed = 1; }
-            else if (!strcmp(a, "--timeout")) { flags.timeout_s = d; flags.have_timeout = 1; }
             continue;
         }
         if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent batch: unknown option '%s'\n%s", a, batch_usage); return EXIT_USAGE; }

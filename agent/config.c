@@ -689,3 +689,40 @@ int ag_llm_config_describe_sources(const ag_llm_config *c, const ag_llm_sources 
         app(buf, len, &n, "config file: %s\n", src->config_file[0] ? src->config_file : "(none)");
     return n > (size_t)0x7fffffff ? 0x7fffffff : (int)n;
 }
+
+/* ---- the LLM options shared by ask and batch ---- */
+
+static const char *const llm_flag_names[] = {
+    "--base-url", "--model", "--api-key-file", "--config", "--temperature", "--max-tokens",
+    "--seed", "--timeout", NULL
+};
+
+int ag_llm_flag_takes_value(const char *opt)
+{
+    for (int i = 0; llm_flag_names[i]; i++)
+        if (!strcmp(opt, llm_flag_names[i])) return 1;
+    return 0;
+}
+
+int ag_llm_flag_set(ag_llm_flags *f, const char *opt, const char *value, char *err, size_t errlen)
+{
+    if (!strcmp(opt, "--base-url")) { f->base_url = value; return 0; }
+    if (!strcmp(opt, "--model")) { f->model = value; return 0; }
+    if (!strcmp(opt, "--api-key-file")) { f->api_key_file = value; return 0; }
+    if (!strcmp(opt, "--config")) { f->config_file = value; return 0; }
+    char *end;
+    errno = 0;
+    double d = strtod(value, &end);
+    int integer = !strcmp(opt, "--max-tokens") || !strcmp(opt, "--seed");
+    if (!*value || *end || errno || !isfinite(d) || d < 0 || (integer && d != floor(d)) || d > 1e12) {
+        snprintf(err, errlen, "%s expects a non-negative %s, got '%.60s'", opt,
+                 integer ? "integer" : "number", value);
+        return -1;
+    }
+    if (!strcmp(opt, "--temperature")) { f->temperature = d; f->have_temperature = 1; }
+    else if (!strcmp(opt, "--max-tokens")) { f->max_tokens = (int)d; f->have_max_tokens = 1; }
+    else if (!strcmp(opt, "--seed")) { f->seed = (long)d; f->have_seed = 1; }
+    else if (!strcmp(opt, "--timeout")) { f->timeout_s = d; f->have_timeout = 1; }
+    else { snprintf(err, errlen, "%s is not an LLM option", opt); return -1; }
+    return 0;
+}

@@ -96,6 +96,14 @@ int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
  * snprintf: >= len means it was cut), or -1 when c or buf is NULL. */
 int ag_llm_config_describe(const ag_llm_config *c, char *buf, size_t len);
 
+/* The command-line options every LLM command takes: --base-url, --model,
+ * --api-key-file, --config, --temperature, --max-tokens, --seed, --timeout.
+ * 1 when opt is one of them (it takes a value), else 0. */
+int ag_llm_flag_takes_value(const char *opt);
+/* Stores opt's value in f (strings are borrowed). Returns 0, or -1 with a
+ * one-line reason in err for a bad number. */
+int ag_llm_flag_set(ag_llm_flags *f, const char *opt, const char *value, char *err, size_t errlen);
+
 /* The same, with " (from SOURCE)" after base URL, model and key and the
  * config file read. src may be NULL. */
 int ag_llm_config_describe_sources(const ag_llm_config *c, const ag_llm_sources *src,

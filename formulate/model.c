@@ -298,17 +298,21 @@ static fm_indexing *index_from_list(reader *r, const char *label, const cJSON *l
     return x;
 }
 
-static fm_indexing *read_index(reader *r, const char *label, const cJSON *idx)
+/* Reads d's "index" into d->index (NULL: scalar). Returns 0, or -1 when an
+ * index was given but could not be read (the reason is a diagnostic). */
+static int read_index(reader *r, fm_decl *d, const cJSON *idx)
 {
-    if (!idx || cJSON_IsNull(idx)) return NULL;
-    if (cJSON_IsString(idx)) return parse_index_field(r, label, "index", idx->valuestring);
-    if (cJSON_IsArray(idx)) {
-        if (cJSON_GetArraySize(idx) == 0) return NULL;
-        return index_from_list(r, label, idx);
+    d->index = NULL;
+    if (!idx || cJSON_IsNull(idx)) return 0;
+    if (cJSON_IsString(idx)) d->index = parse_index_field(r, d->label, "index", idx->valuestring);
+    else if (cJSON_IsArray(idx)) {
+        if (cJSON_GetArraySize(idx) == 0) return 0;
+        d->index = index_from_list(r, d->label, idx);
+    } else {
+        err(r, d->label, "", "write \"index\": [\"P\"] or \"index\": \"{p in P}\"",
+            "\"index\" expected a list of set names or an indexing string, got %s", json_type(idx));
     }
-    err(r, label, "", "write \"index\": [\"P\"] or \"index\": \"{p in P}\"",
-        "\"index\" expected a list of set names or an indexing string, got %s", json_type(idx));
-    return NULL;
+    return d->index ? 0 : -1;
 }
 
 /* A number or an expression string (bounds, range ends, defaults). */
@@ -495,9 +499,7 @@ static void read_param(reader *r, int i, const cJSON *o)
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(o, "rows");
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(o, "default");
     const cJSON *expr = cJSON_GetObjectItemCaseSensitive(o, "expression");
-    d->index = read_index(r, d->label, idx);
-    if (idx && !cJSON_IsNull(idx) && !d->index && !(cJSON_IsArray(idx) && !cJSON_GetArraySize(idx)))
-        return;
+    if (read_index(r, d, idx) != 0) return;
     if (def) {
         if (!cJSON_IsNumber(def) || !isfinite(def->valuedouble)) {
             err(r, d->label, "", "", "\"default\" expected a number, got %s", json_type(def));
@@ -561,9 +563,7 @@ static void read_var(reader *r, int i, const cJSON *o)
     if (!d) return;
     check_keys(r, o, d->label, var_keys);
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(o, "index");
-    d->index = read_index(r, d->label, idx);
-    if (idx && !cJSON_IsNull(idx) && !d->index && !(cJSON_IsArray(idx) && !cJSON_GetArraySize(idx)))
-        return;
+    if (read_index(r, d, idx) != 0) return;
     const char *type = get_string(o, "type");
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(o, "type");
     if (tj && !type) {
@@ -656,9 +656,7 @@ static void read_constraint(reader *r, int i, const cJSON *o)
     if (!d) return;
     check_keys(r, o, d->label, con_keys);
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(o, "index");
-    d->index = read_index(r, d->label, idx);
-    if (idx && !cJSON_IsNull(idx) && !d->index && !(cJSON_IsArray(idx) && !cJSON_GetArraySize(idx)))
-        return;
+    if (read_index(r, d, idx) != 0) return;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "expression");
     if (!cJSON_IsString(e)) {
         err(r, d->label, "", "", e ? "\"expression\" expected a string, got %s"

@@ -1,11 +1,14 @@
 # optagent — build, test, sanitizer, fuzz and bench targets.
-#   make            build build/optagent (installs missing Debian packages first)
-#   make test       build and run every test; ends with "N passed, N failed"
-#   make asan       the same under address+undefined sanitizers (build-asan/)
+#   make            build build/optagent (names missing packages; installs nothing)
+#   make test       install missing packages, build and run every test;
+#                   ends with "N passed, N failed"
+#   make run        install missing packages, build and run the demo
+#   make asan       the tests under address+undefined sanitizers (build-asan/);
+#                   any target takes SAN=1 for the same build
 #   make fuzz       libFuzzer on the JSON+expression front end (FUZZ_SECONDS)
 #   make bench      the benchmarks under bench/
 #   make deps       install the Debian packages (or list them without root)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install / make uninstall    PREFIX=/usr/local DESTDIR=
 
 BUILD   ?= build
 SAN     ?=
@@ -14,16 +17,38 @@ DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
+# Only the goals that are the README's set-up commands install packages;
+# every other goal checks and names what is missing.
+DEPS_MODE := $(if $(filter test run asan bench deps,$(MAKECMDGOALS)),--ensure,--check)
+
+# pkg-config where a package ships a .pc file, with the Debian paths as the
+# fallback (GLPK ships none: its header is probed by scripts/deps.sh).
+PKG_CONFIG ?= pkg-config
+pkg = $(shell $(PKG_CONFIG) $(1) 2>/dev/null)
+CJSON_CFLAGS  := $(call pkg,--cflags libcjson)
+CJSON_LIBS    := $(or $(call pkg,--libs libcjson),-lcjson)
+CURL_CFLAGS   := $(call pkg,--cflags libcurl)
+SQLITE_CFLAGS := $(call pkg,--cflags sqlite3)
+# SQLite is linked statically when its archive is there (Debian's
+# libsqlite3-dev ships it): its 1,600 symbol relocations are most of what the
+# dynamic loader does at start-up, and `optagent solve` never opens a
+# database. libcurl is not linked at all: agent/curl_dl.c loads it on first use.
+SQLITE_LIBDIR := $(or $(call pkg,--variable=libdir sqlite3),/usr/lib/$(shell $(CC) -dumpmachine))
+SQLITE_LIBS   := $(if $(wildcard $(SQLITE_LIBDIR)/libsqlite3.a),\
+                   $(SQLITE_LIBDIR)/libsqlite3.a $(filter-out -lsqlite3,$(or $(call pkg,--static --libs sqlite3),-lm -lz)),\
+                   $(or $(call pkg,--libs sqlite3),-lsqlite3))
+
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DOPTAGENT_VERSION='"$(VERSION)"' -I. -MMD -MP
+CPPFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS)
 ifeq ($(SAN),1)
   OPT     = -O1 -g -fno-omit-frame-pointer
   SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 CFLAGS  += $(WARN) $(OPT) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS   = -lglpk -lcjson -lsqlite3 -lcurl -lm -lpthread
+LDLIBS   = -lglpk $(CJSON_LIBS) $(SQLITE_LIBS) -lm -lpthread -ldl
 
 LIB_SRC   := $(wildcard db/*.c library/*.c formulate/*.c solver/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
@@ -42,12 +67,12 @@ BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench deps install clean run report-png FORCE
+.PHONY: all test asan fuzz bench deps install uninstall clean run report-png FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p $(BUILD)
-	@scripts/deps.sh --ensure
+	@scripts/deps.sh $(DEPS_MODE)
 	@touch $@
 
 deps:
@@ -114,6 +139,7 @@ fuzz: $(DEPS_OK)
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
 bench: $(BIN) $(FAKE_LLM)
+	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
 
@@ -121,6 +147,10 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/optagent
 	install -m 0644 README.md docs/FORMULATION.md $(DESTDIR)$(PREFIX)/share/doc/optagent/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/optagent
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/optagent
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "agent/curl_dl.h"
 #include "agent/pipeline.h"
 
 #define MAX_PROBLEM_BYTES (1u << 20)
@@ -191,7 +192,7 @@ int ag_cmd_ask(int argc, char **argv)
         goto out;
     }
     llm = ag_llm_new(&cfg);
-    if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client\n"); goto out; }
+    if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", ag_curl_load_error() ? ": " : "", ag_curl_load_error() ? ag_curl_load_error() : ""); goto out; }
     ag_chat chat = ag_chat_direct(llm);
     run = ag_pipeline_run(&chat, &po, NULL, text, NULL);
     if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }

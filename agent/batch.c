@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "agent/curl_dl.h"
 #include "agent/datasets.h"
 #include "agent/evaluate.h"
 #include "agent/pipeline.h"
@@ -685,7 +686,7 @@ int ag_cmd_batch(int argc, char **argv)
         workers[i].b = &b;
         if (!b.replay && !b.offline) {
             workers[i].llm = ag_llm_new(&b.cfg);
-            if (!workers[i].llm) { fprintf(stderr, "optagent: cannot start the LLM client\n"); break; }
+            if (!workers[i].llm) { fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", ag_curl_load_error() ? ": " : "", ag_curl_load_error() ? ag_curl_load_error() : ""); break; }
         }
         if (pthread_create(&threads[i], &attr, work, &workers[i]) != 0) break;
         started++;

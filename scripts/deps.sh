@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs (or, without root, lists) the Debian packages optagent builds and
-# tests with. `make` calls it with --ensure before the first compile, so a fresh
-# Debian machine gets from clone to green `make test` with no other step.
+# The Debian packages optagent builds and tests with.
+#   --ensure  install the missing ones (as root or with password-less sudo;
+#             otherwise print the apt-get line): `make test`, `make run` and
+#             `make deps` use it, so a fresh Debian machine gets from clone to
+#             a green `make test` with no other step
+#   --check   name the missing ones and fail: what plain `make` does, since a
+#             build alone never installs anything
+#   --list    print the missing ones (or that none is)
 set -u
 mode=${1:---ensure}
 
@@ -29,6 +34,12 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 [ "$mode" = --list ] && { echo "${missing[*]}"; exit 0; }
+if [ "$mode" = --check ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: 'make deps' (or 'make test' / 'make run') installs them, or run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
 
 echo "deps: installing missing Debian packages: ${missing[*]}" >&2
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else

@@ -138,6 +138,30 @@ static void test_version_lists_libraries(void **state)
     run_free(&r);
 }
 
+/* solve never opens a connection, so it must not load libcurl (agent/curl_dl.c:
+ * libcurl and its dependencies were most of a small solve's start-up). The
+ * dynamic loader names every library it loads under LD_DEBUG=files. */
+static void test_solve_does_not_load_libcurl(void **state)
+{
+    (void)state;
+    run_result r = run(NULL, "solve %s", write_case("shop_nocurl.json", shop));
+    run_free(&r);
+    char cmd[2048];
+    size_t len;
+    int st;
+    snprintf(cmd, sizeof cmd, "LD_DEBUG=files %s solve %s 2>&1 >/dev/null", bin, path_in("shop_nocurl.json"));
+    char *log = ts_run_capture(cmd, &len, &st);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "libglpk"));      /* the log is there ... */
+    assert_null(strstr(log, "libcurl"));          /* ... and names no libcurl */
+    free(log);
+    snprintf(cmd, sizeof cmd, "LD_DEBUG=files %s --version 2>&1 >/dev/null", bin);
+    log = ts_run_capture(cmd, &len, &st);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "libcurl"));      /* loaded on first use */
+    free(log);
+}
+
 static void test_missing_file_exit_1(void **state)
 {
     (void)state;
@@ -379,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_help_on_stdout),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_version_lists_libraries),
+        cmocka_unit_test(test_solve_does_not_load_libcurl),
         cmocka_unit_test(test_missing_file_exit_1),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_json_report),

@@ -11,6 +11,15 @@
  *  - GLPK's environment, hooks included, is per thread. All hook state lives
  *    in a per-call context handed to GLPK as the hooks' info pointer, so
  *    concurrent calls from different threads do not interfere.
+ * Cancellation (sv_options.cancel): GLPK's branch-and-cut has a callback,
+ * which stops the search with glp_ios_terminate. Its simplex method has
+ * none, so every solve asks GLPK for progress output every CANCEL_POLL_MS
+ * and the terminal hook, which GLPK then calls regularly, checks the flag
+ * and longjmps out through the same path as the error hook: glp_free_env()
+ * frees everything GLPK holds (all its memory is tracked by the
+ * environment), so abandoning a solve midway leaks nothing. Re-entering the
+ * simplex method in time slices was rejected: with the presolver on, each
+ * slice would start again from scratch.
  * When the calling thread had no GLPK environment, the call creates one and
  * frees it before returning, which leaves the thread as it was. When it had
  * one, GLPK offers no way to read the hooks installed before ours, so they
@@ -163,6 +172,9 @@ struct glpk_ctx {
     double *obj;         /* objective coefficients, duplicates summed */
     struct timespec t0;
     double limit_ms;     /* <= 0: no time limit */
+    volatile int *cancel;/* the caller's flag, or NULL */
+    int solving;         /* inside glp_simplex/glp_intopt: the hook may jump */
+    int cancelled;       /* the flag stopped the solve */
     sv_code rc;          /* outcome of the call; set after setjmp, so here */
     char fail[320];      /* why the backend failed, when rc is SV_EBACKEND */
 };
@@ -185,7 +197,35 @@ static int term_hook(void *info, const char *s)
 {
     struct glpk_ctx *c = info;
     log_append(&c->log, s, strlen(s));
+    if (c->solving && c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        longjmp(c->jb, 2);   /* see the file comment: as safe as the error hook */
+    }
     return 1;
+}
+
+/* How often (ms) GLPK reports progress while solving, i.e. how often the
+ * terminal hook gets a chance to see the cancel flag. */
+#define CANCEL_POLL_MS 100
+
+/* Stops before a GLPK call when the flag is already set (the jump lands in
+ * run_guarded, which frees the environment). */
+static void check_cancel(struct glpk_ctx *c)
+{
+    if (c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        longjmp(c->jb, 2);
+    }
+}
+
+/* glp_intopt's callback: ask the search to stop when the flag is set. */
+static void mip_callback(glp_tree *tree, void *info)
+{
+    struct glpk_ctx *c = info;
+    if (c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        glp_ios_terminate(tree);
+    }
 }
 
 /* GLPK's error hook: GLPK calls abort() if this returns, so jump back to the
@@ -243,6 +283,17 @@ static void after_glpk_error(struct glpk_ctx *c)
     free(text);
     snprintf(c->fail, sizeof c->fail, "GLPK stopped with an internal error%s%s",
              line[0] ? ": " : "", line);
+}
+
+/* Called after a cancel's longjmp: as after an error, GLPK's state is
+ * dropped whole; the caller reports SV_STATUS_INTERRUPTED. */
+static void after_cancel(struct glpk_ctx *c)
+{
+    glp_free_env();
+    c->lp = NULL;
+    c->hooked = 0;
+    c->solving = 0;
+    c->rc = SV_OK;
 }
 
 static double elapsed_ms(const struct glpk_ctx *c)
@@ -718,7 +769,13 @@ static int run_simplex(struct glpk_ctx *c, int presolve)
     parm.msg_lev = GLP_MSG_ALL;
     parm.presolve = presolve ? GLP_ON : GLP_OFF;
     parm.tm_lim = tm_lim(c);
-    return glp_simplex(c->lp, &parm);
+    if (c->cancel)
+        parm.out_frq = CANCEL_POLL_MS;
+    check_cancel(c);
+    c->solving = 1;
+    int ret = glp_simplex(c->lp, &parm);
+    c->solving = 0;
+    return ret;
 }
 
 static int run_intopt(struct glpk_ctx *c, int presolve, double gap)
@@ -730,7 +787,18 @@ static int run_intopt(struct glpk_ctx *c, int presolve, double gap)
     parm.tm_lim = tm_lim(c);
     if (gap >= 0)                     /* also false for NaN */
         parm.mip_gap = gap;
-    return glp_intopt(c->lp, &parm);
+    if (c->cancel) {
+        parm.out_frq = CANCEL_POLL_MS;
+        parm.cb_func = mip_callback;
+        parm.cb_info = c;
+    }
+    check_cancel(c);
+    c->solving = 1;
+    int ret = glp_intopt(c->lp, &parm);
+    c->solving = 0;
+    if (c->cancelled)   /* glp_ios_terminate: GLP_ESTOP, maybe an incumbent */
+        longjmp(c->jb, 2);
+    return ret;
 }
 
 /* Classifies the outcome ret of glp_simplex on c->lp into r. pre is the
@@ -962,7 +1030,10 @@ static void run_guarded(struct glpk_ctx *c, const fm_program *p,
                         sv_code (*work)(struct glpk_ctx *, void *), void *arg)
 {
     if (setjmp(c->jb) != 0) {
-        after_glpk_error(c);
+        if (c->cancelled)
+            after_cancel(c);
+        else
+            after_glpk_error(c);
         return;
     }
     if (hooks_install(c) != 0) {
@@ -1032,6 +1103,7 @@ sv_result *sv_solve(const fm_program *p, const sv_options *opt,
     }
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     c->limit_ms = o.time_limit_s > 0 ? o.time_limit_s * 1e3 : 0.0;
+    c->cancel = o.cancel;
     r->objective = NAN;
 
     check_program(p, &k);
@@ -1052,7 +1124,22 @@ sv_result *sv_solve(const fm_program *p, const sv_options *opt,
     }
 
     struct solve_args args = {.o = &o, .r = r, .mip = has_integers(p)};
-    run_guarded(c, p, solve_work, &args);
+    if (o.cancel && *o.cancel)
+        c->cancelled = 1;
+    else
+        run_guarded(c, p, solve_work, &args);
+    if (c->cancelled) {
+        /* Whatever a stopped search had found is not a result. */
+        free(r->values);
+        free(r->activities);
+        free(r->duals);
+        free(r->redcosts);
+        r->values = r->activities = r->duals = r->redcosts = NULL;
+        r->has_solution = 0;
+        r->objective = NAN;
+        set_outcome(r, SV_STATUS_INTERRUPTED, "the solve was interrupted "
+                    "(cancelled) after %.0f ms", elapsed_ms(c));
+    }
 
 out:
     r->time_ms = elapsed_ms(c);

@@ -1286,6 +1286,30 @@ static void negate_for_mps(struct glpk_ctx *c)
     glp_set_prob_name(lp, "optagent_negated_maximization");
 }
 
+/* Reads the written file back with GLPK's own reader: names that the
+ * writer had to adjust (our cleaning of control bytes and long names, the
+ * LP format's own character rules) can collide, and a file whose names
+ * collide is either refused by readers or read as a different model (two
+ * columns merged). Returns SV_OK when the file reads back with the same
+ * number of rows, columns and nonzeros. */
+static sv_code export_verify(struct glpk_ctx *c, const struct export_args *a)
+{
+    /* The LP writer turns a ranged row into an equality with one extra
+     * column (~r_K) of its own. */
+    int extra = 0, m = glp_get_num_rows(c->lp);
+    if (a->fmt == SV_EXPORT_LP)
+        for (int i = 1; i <= m; i++)
+            extra += glp_get_row_type(c->lp, i) == GLP_DB;
+    glp_prob *q = glp_create_prob();
+    int ret = a->fmt == SV_EXPORT_LP ? glp_read_lp(q, NULL, a->path)
+                                     : glp_read_mps(q, GLP_MPS_FILE, NULL, a->path);
+    int same = ret == 0 && glp_get_num_rows(q) == m &&
+               glp_get_num_cols(q) == glp_get_num_cols(c->lp) + extra &&
+               glp_get_num_nz(q) == glp_get_num_nz(c->lp) + extra;
+    glp_delete_prob(q);
+    return same ? SV_OK : SV_ENAME;
+}
+
 static sv_code export_work(struct glpk_ctx *c, void *arg)
 {
     struct export_args *a = arg;
@@ -1297,7 +1321,9 @@ static sv_code export_work(struct glpk_ctx *c, void *arg)
             negate_for_mps(c);
         ret = glp_write_mps(c->lp, GLP_MPS_FILE, NULL, a->path);
     }
-    return ret == 0 ? SV_OK : SV_EIO;
+    if (ret != 0)
+        return SV_EIO;
+    return export_verify(c, a);
 }
 
 /* Ownership: p and path are only read; errbuf is the caller's. A program with
@@ -1344,6 +1370,18 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         /* GLPK's last line says why, e.g. "Unable to create 'x' - ...". */
         set_err(errbuf, errlen, "cannot write %s: %s", path,
                 line[0] ? line : "GLPK's writer failed");
+    } else if (c->rc == SV_ENAME) {
+        char line[256];
+        char *text = log_text(&c->log);
+        last_line(text, line, sizeof line);
+        free(text);
+        remove(path);   /* a file that reads back as another model must not stay */
+        set_err(errbuf, errlen, "cannot export to %s: variable or constraint names "
+                "collide once written in the %s format (names differing only in "
+                "control characters, characters the format does not allow, or "
+                "beyond 255 bytes)%s%.*s; rename the elements, or export to .mod",
+                path, fmt == SV_EXPORT_LP ? "CPLEX LP" : "MPS",
+                line[0] ? "; GLPK's reader said: " : "", 120, line);
     } else if (c->rc != SV_OK) {
         set_err(errbuf, errlen, "%s", sv_strerror(c->rc));
     }

@@ -339,6 +339,20 @@ void sv_test_glpk_fail_next(int on)
 #define GLPK_MAX_NNZ 500000000u
 #define GLPK_NAME_MAX 255
 #define CHECK_MAX_DIAGS 20
+/* Nonzero coefficients GLPK cannot work with: its scaling computes factors
+ * from the extreme magnitudes, and beyond these it produces a zero or
+ * infinite scale factor ("glp_set_sjj: invalid scale factor") or fails an
+ * assertion in the simplex method. Such numbers are unit mistakes in
+ * practice, so they are reported, naming the coefficient, before GLPK
+ * starts. */
+#define COEF_MAX 1e30
+#define COEF_MIN 1e-30
+
+static int coef_out_of_range(double a)
+{
+    double m = fabs(a);
+    return m != 0.0 && (m > COEF_MAX || m < COEF_MIN);
+}
 
 /* GLPK rejects (through its error hook) names over 255 bytes and names with
  * control characters. Names only label GLPK's output and exports, so GLPK
@@ -510,6 +524,15 @@ static void check_program(const fm_program *p, checker *k)
                          "coefficients must be finite numbers", coefs[t],
                          fm_program_col_name(p, (size_t)cols[t]));
             break;
+        } else if (coef_out_of_range(coefs[t])) {
+            check_report(k, 1, "objective", "",
+                         "rescale the units (thousands, millions) so that "
+                         "coefficients stay within 1e-30..1e+30",
+                         "the objective has the coefficient %.10g for %s; GLPK "
+                         "cannot scale coefficients of magnitude above %g or "
+                         "below %g", coefs[t],
+                         fm_program_col_name(p, (size_t)cols[t]), COEF_MAX, COEF_MIN);
+            break;
         }
     if (!isfinite(fm_program_objective_constant(p)))
         check_report(k, 1, "objective", "", "",
@@ -545,6 +568,16 @@ static void check_program(const fm_program *p, checker *k)
                              "constraint %s has the coefficient %g for %s; "
                              "coefficients must be finite numbers", name,
                              coefs[t], fm_program_col_name(p, (size_t)cols[t]));
+                break;
+            } else if (coef_out_of_range(coefs[t])) {
+                check_report(k, 1, element, index,
+                             "rescale the units (thousands, millions) so that "
+                             "coefficients stay within 1e-30..1e+30",
+                             "constraint %s has the coefficient %.10g for %s; "
+                             "GLPK cannot scale coefficients of magnitude above "
+                             "%g or below %g", name, coefs[t],
+                             fm_program_col_name(p, (size_t)cols[t]), COEF_MAX,
+                             COEF_MIN);
                 break;
             }
     }

@@ -8,7 +8,8 @@
 #include "solver/solver.h"
 
 /* Exit codes of every command. */
-enum { EXIT_SOLVED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+enum { EXIT_SOLVED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2,
+       EXIT_INTERRUPTED = 130 /* 128 + SIGINT, as a shell reports it */ };
 
 /* Reads a whole file ("-" is standard input) into a NUL-terminated buffer
  * the caller frees. Refuses more than max bytes. Returns NULL with a one-line

@@ -1,6 +1,7 @@
 /* optagent ask: one problem in plain language -> a solved model. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static const char ask_usage[] =
     "  --show-prompts         print every message sent to the LLM (on stderr)\n"
     "  --max-corrections N    correction rounds after the first answer (default 3)\n"
     "  --prompts-dir DIR      use DIR/NAME.txt instead of the built-in prompts\n"
-    "  --time-limit S         solver time limit per attempt (seconds)\n"
+    "  --time-limit S         solver time limit per attempt (seconds; default 60, 0 none)\n"
     "LLM endpoint (flag > OPTAGENT_* > OPENAI_* > config file):\n"
     "  --base-url URL         e.g. https://api.openai.com/v1\n"
     "  --model NAME\n"
@@ -35,6 +36,17 @@ static const char ask_usage[] =
     "  --temperature T  --max-tokens N  --seed N  --timeout S\n"
     "\n"
     "exit status: 0 a trusted (optimal) answer, 1 none (see the outcome), 2 usage.\n";
+
+/* Set by Ctrl-C: the LLM call or the GLPK solve in progress stops and the
+ * run ends "interrupted". The handler is one-shot (SA_RESETHAND), so a
+ * second Ctrl-C kills the process the usual way. */
+static volatile int ask_cancel;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    ask_cancel = 1;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -121,6 +133,11 @@ int ag_cmd_ask(int argc, char **argv)
     memset(&flags, 0, sizeof flags);
     ag_pipeline_options po;
     ag_pipeline_options_default(&po);
+    char env_err[200];
+    if (ag_pipeline_options_env(&po, env_err, sizeof env_err) != 0) {
+        fprintf(stderr, "optagent: %s\n", env_err);
+        return EXIT_USAGE;
+    }
     const char *text = NULL, *file = NULL, *prompts_dir = NULL;
     int json = 0, show = 0;
     for (int i = 1; i < argc; i++) {
@@ -194,7 +211,15 @@ int ag_cmd_ask(int argc, char **argv)
     llm = ag_llm_new(&cfg);
     if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", ag_curl_load_error() ? ": " : "", ag_curl_load_error() ? ag_curl_load_error() : ""); goto out; }
     ag_chat chat = ag_chat_direct(llm);
-    run = ag_pipeline_run(&chat, &po, NULL, text, NULL);
+    struct sigaction sa, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    ask_cancel = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    run = ag_pipeline_run(&chat, &po, NULL, text, &ask_cancel);
+    sigaction(SIGINT, &old_int, NULL);
     if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
     if (show)
         for (int k = 0; k < run->nattempts; k++) {
@@ -212,6 +237,10 @@ int ag_cmd_ask(int argc, char **argv)
         print_run(run);
     }
     rc = run->outcome == AG_OUTCOME_OK ? EXIT_SOLVED : EXIT_FAILED;
+    if (run->outcome == AG_OUTCOME_INTERRUPTED) {
+        fprintf(stderr, "optagent: interrupted\n");
+        rc = EXIT_INTERRUPTED;
+    }
 out:
     ag_run_free(run);
     ag_llm_free(llm);

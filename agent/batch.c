@@ -45,7 +45,7 @@ static const char batch_usage[] =
     "  --offline             answer only from the cache; a miss is an error\n"
     "  --llm replay:FILE     answer from recorded replies (no endpoint needed)\n"
     "  --max-corrections N   correction rounds after the first answer (default 3)\n"
-    "  --time-limit S        solver time limit per attempt\n"
+    "  --time-limit S        solver time limit per attempt (seconds; default 60, 0 none)\n"
     "  --progress / --no-progress   force the progress display on or off\n"
     "LLM endpoint: --base-url, --model, --api-key-file, --config, --temperature,\n"
     "  --max-tokens, --seed, --timeout (as for optagent ask)\n";
@@ -390,8 +390,10 @@ static void *work(void *arg)
         double t0 = now_s();
         ag_run *run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
         double ms = (now_s() - t0) * 1e3;
-        /* A problem cut short by Ctrl-C is not finished: it is redone on --resume. */
-        int cut = interrupted && run && run->outcome == AG_OUTCOME_LLM_ERROR;
+        /* A problem cut short by Ctrl-C (its LLM call or its solve) is not
+         * finished: it is redone on --resume. */
+        int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
+                                         run->outcome == AG_OUTCOME_INTERRUPTED);
         if (run && !cut) {
             record(w, x, run, run->latency_ms);
             atomic_fetch_add(&b->done, 1);
@@ -499,6 +501,8 @@ int ag_cmd_batch(int argc, char **argv)
     b.samples = 1;
     const char *files[MAX_FILES];
     int nfiles = 0, progress_mode = -1, nworkers = 0;
+    int time_limit_flag = 0;   /* --time-limit given: OPTAGENT_TIME_LIMIT is ignored */
+    char tl_err[200];
     const char *dbpath = "optagent-runs.db", *outpath = NULL, *resume = NULL, *shard = NULL,
                *llm = NULL;
     ag_ds_format fmt = AG_DS_AUTO;
@@ -553,7 +557,7 @@ int ag_cmd_batch(int argc, char **argv)
                 b.samples = (int)d;
             } else if (!strcmp(a, "--limit")) limit = (long)d;
             else if (!strcmp(a, "--max-corrections")) b.po.max_corrections = (int)d;
-            else if (!strcmp(a, "--time-limit")) b.po.solve.time_limit_s = d;
+            else if (!strcmp(a, "--time-limit")) { b.po.solve.time_limit_s = d; time_limit_flag = 1; }
             continue;
         }
         if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent batch: unknown option '%s'\n%s", a, batch_usage); return EXIT_USAGE; }
@@ -561,6 +565,10 @@ int ag_cmd_batch(int argc, char **argv)
         files[nfiles++] = a;
     }
     if (!nfiles) { fprintf(stderr, "optagent batch: no benchmark file given\n%s", batch_usage); return EXIT_USAGE; }
+    if (!time_limit_flag && ag_pipeline_options_env(&b.po, tl_err, sizeof tl_err) != 0) {
+        fprintf(stderr, "optagent: %s\n", tl_err);
+        return EXIT_USAGE;
+    }
     if (llm && strncmp(llm, "replay:", 7)) {
         fprintf(stderr, "optagent batch: --llm takes replay:FILE.jsonl, got '%s'\n", llm);
         return EXIT_USAGE;

@@ -117,6 +117,7 @@ static ag_eval_category outcome_category(ag_outcome o)
     case AG_OUTCOME_UNBOUNDED: return AG_CAT_UNBOUNDED;
     case AG_OUTCOME_TIME_LIMIT: return AG_CAT_TIME_LIMIT;
     case AG_OUTCOME_SOLVER_ERROR: return AG_CAT_SOLVER_ERROR;
+    case AG_OUTCOME_INTERRUPTED: return AG_CAT_SOLVER_ERROR;   /* never recorded */
     }
     return AG_CAT_SOLVER_ERROR;
 }

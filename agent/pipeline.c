@@ -1,6 +1,7 @@
 /* The self-correction loop: formulate, extract, check, solve; anything short
  * of an optimal solution goes back to the LLM with the exact diagnostics and
  * the previous reply, up to max_corrections rounds. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,23 @@ void ag_pipeline_options_default(ag_pipeline_options *o)
     memset(o, 0, sizeof *o);
     o->max_corrections = 3;
     sv_options_default(&o->solve);
+    o->solve.time_limit_s = AG_DEFAULT_TIME_LIMIT_S;
     fm_limits_default(&o->limits);
+}
+
+int ag_pipeline_options_env(ag_pipeline_options *o, char *err, size_t errlen)
+{
+    const char *v = getenv("OPTAGENT_TIME_LIMIT");
+    if (!v || !*v) return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(d) || d < 0) {
+        snprintf(err, errlen, "OPTAGENT_TIME_LIMIT expects seconds (a number >= 0, 0 for none), got '%.64s'", v);
+        return -1;
+    }
+    o->solve.time_limit_s = d;
+    return 0;
 }
 
 const char *ag_outcome_name(ag_outcome o)
@@ -31,6 +48,7 @@ const char *ag_outcome_name(ag_outcome o)
     case AG_OUTCOME_UNBOUNDED: return "unbounded";
     case AG_OUTCOME_TIME_LIMIT: return "time_limit";
     case AG_OUTCOME_SOLVER_ERROR: return "solver_error";
+    case AG_OUTCOME_INTERRUPTED: return "interrupted";
     }
     return "unknown";
 }
@@ -129,13 +147,17 @@ static ag_outcome outcome_of(sv_status s)
     case SV_STATUS_UNBOUNDED: case SV_STATUS_INF_OR_UNBD: return AG_OUTCOME_UNBOUNDED;
     case SV_STATUS_FEASIBLE: case SV_STATUS_TIME_LIMIT: return AG_OUTCOME_TIME_LIMIT;
     case SV_STATUS_UNSUPPORTED: return AG_OUTCOME_NONLINEAR;
+    case SV_STATUS_INTERRUPTED: return AG_OUTCOME_INTERRUPTED;
     default: return AG_OUTCOME_INVALID;
     }
 }
 
 /* Checks and solves one extracted formulation; fills a->result, a->outcome. */
-static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double *solve_ms)
+static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double *solve_ms,
+                            volatile int *cancel)
 {
+    sv_options so = o->solve;
+    if (!so.cancel) so.cancel = cancel;
     double t0 = now_ms();
     fm_diags *diags = fm_diags_new();
     fm_code code;
@@ -145,7 +167,7 @@ static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double 
     if (m && code == FM_OK && !fm_model_program(m)) status = SV_STATUS_UNSUPPORTED;
     if (m && code == FM_OK && fm_model_program(m)) {
         sv_code sc;
-        r = sv_solve(fm_model_program(m), &o->solve, diags, &sc);
+        r = sv_solve(fm_model_program(m), &so, diags, &sc);
         if (!r) {
             a->outcome = AG_OUTCOME_SOLVER_ERROR;
             a->result = ag_solve_report(m, diags, NULL, SV_STATUS_INVALID, 0);
@@ -252,7 +274,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
             if (reply->completion_tokens > 0) run->completion_tokens += reply->completion_tokens;
         }
         if (lc != AG_LLM_OK) {
-            a->outcome = AG_OUTCOME_LLM_ERROR;
+            a->outcome = lc == AG_LLM_ECANCELLED ? AG_OUTCOME_INTERRUPTED : AG_OUTCOME_LLM_ERROR;
             a->llm_error = strdup(reply && reply->error ? reply->error : ag_llm_strerror(lc));
             ag_llm_reply_free(reply);
             run->outcome = a->outcome;
@@ -267,7 +289,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
             a->outcome = AG_OUTCOME_NO_JSON;
             a->extract_why = strdup(*why ? why : ag_extract_strerror(ec));
         } else {
-            check_and_solve(o, a, &run->solve_ms);
+            check_and_solve(o, a, &run->solve_ms, cancel);
         }
         run->outcome = a->outcome;
         if (a->outcome == AG_OUTCOME_OK) {
@@ -275,8 +297,8 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
             if (cJSON_IsNumber(obj)) { run->has_objective = 1; run->objective = obj->valuedouble; }
             break;
         }
-        if (a->outcome == AG_OUTCOME_SOLVER_ERROR) break;
-        if (cancel && *cancel) break;
+        if (a->outcome == AG_OUTCOME_SOLVER_ERROR || a->outcome == AG_OUTCOME_INTERRUPTED) break;
+        if (cancel && *cancel) { run->outcome = AG_OUTCOME_INTERRUPTED; break; }
     }
     return run;
 }

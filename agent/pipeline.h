@@ -29,13 +29,22 @@ char *ag_template_fill(const char *tmpl, const char *const *keys,
 
 /* ---- the self-correction loop ---- */
 
+/* The solver time limit of every attempt unless set otherwise (seconds):
+ * one hard MILP in a reply must not hold a worker forever. */
+#define AG_DEFAULT_TIME_LIMIT_S 60.0
+
 typedef struct {
     int max_corrections;      /* rounds after the first; default 3 */
-    sv_options solve;
+    sv_options solve;         /* time limit AG_DEFAULT_TIME_LIMIT_S; its cancel
+                                 flag is the run's when left NULL */
     fm_limits limits;
 } ag_pipeline_options;
 
 void ag_pipeline_options_default(ag_pipeline_options *o);
+/* Applies OPTAGENT_TIME_LIMIT (seconds, 0 = none) when it is set. Returns 0,
+ * or -1 with a one-line reason in err when its value is not a number >= 0.
+ * Call before the command-line flags, which win. */
+int ag_pipeline_options_env(ag_pipeline_options *o, char *err, size_t errlen);
 
 /* Why an attempt was not trusted, or "ok". */
 typedef enum {
@@ -47,7 +56,8 @@ typedef enum {
     AG_OUTCOME_INFEASIBLE,
     AG_OUTCOME_UNBOUNDED,     /* also infeasible_or_unbounded */
     AG_OUTCOME_TIME_LIMIT,    /* time_limit or feasible (limit hit) */
-    AG_OUTCOME_SOLVER_ERROR
+    AG_OUTCOME_SOLVER_ERROR,
+    AG_OUTCOME_INTERRUPTED    /* the cancel flag stopped the LLM call or solve */
 } ag_outcome;
 
 const char *ag_outcome_name(ag_outcome o);
@@ -103,7 +113,8 @@ ag_chat ag_chat_direct(ag_llm *l);
 
 /* Runs the loop for one problem. Returns the run (never NULL unless out of
  * memory); its outcome says how it ended. problem_id may be NULL; cancel
- * may be NULL. */
+ * may be NULL. When *cancel becomes nonzero the LLM call or the solve in
+ * progress stops and the run ends with AG_OUTCOME_INTERRUPTED. */
 ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
                         const char *problem_id, const char *problem,
                         volatile int *cancel);

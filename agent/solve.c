@@ -57,9 +57,11 @@ static int export_model(const fm_model *m, const char *path, char *err, size_t e
     if (!strcmp(ext, "mod")) {
         FILE *f = fopen(path, "w");
         if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-        fm_code c = fm_model_write_mathprog(m, f);
+        char why[400];
+        fm_code c = fm_model_export_mathprog(m, f, why, sizeof why);
         if (fclose(f) != 0 || c != FM_OK) {
-            snprintf(err, errlen, "%s: %s", path, c != FM_OK ? fm_strerror(c) : strerror(errno));
+            snprintf(err, errlen, "%s: %s", path, c != FM_OK ? (*why ? why : fm_strerror(c)) : strerror(errno));
+            if (c != FM_OK) remove(path);   /* nothing was written: leave no empty file */
             return -1;
         }
         return 0;

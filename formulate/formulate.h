@@ -147,5 +147,10 @@ fm_code fm_model_report_eval(const fm_model *m, size_t k, const double *x,
 /* Writes a GNU MathProg model with its data section that `glpsol -m`
  * solves to the same optimum. Returns FM_OK or FM_EIO / FM_EINVALID. */
 fm_code fm_model_write_mathprog(const fm_model *m, FILE *out);
+/* The same, with the reason of a failure in err (may be NULL): FM_EINVALID
+ * also when a text cannot be written safely in MathProg (an element with a
+ * control character or over 100 bytes), naming it. Nothing is written to
+ * out then. */
+fm_code fm_model_export_mathprog(const fm_model *m, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,20 @@
  * parameters, bounds, the objective and constraints are written as algebra.
  * Tuple components that filter (a bound dummy or an expression) become a
  * fresh dummy plus an equality in the condition, which MathProg accepts.
+ *
+ * Nothing from the formulation reaches the file unchecked, since a .mod is
+ * a program that glpsol runs (its `table ... OUT` statement writes files):
+ *  - the model name only goes into the header comment, with control bytes
+ *    and the comment terminator defused (put_comment);
+ *  - declaration names and dummies are ASCII identifiers already; those
+ *    MathProg cannot take verbatim (its built-in function names, more than
+ *    MP_NAME_MAX bytes, or our reserved prefix "oa_") are written as
+ *    oa_nK (declaration K) or oa_dK (dummy slot K), which cannot collide;
+ *  - element texts and string literals are quoted with ' doubled; one that
+ *    MathProg cannot hold (a control byte other than tab, or more than
+ *    MP_NAME_MAX bytes) makes the export fail with a message naming it.
+ * The text is built in memory and written out only when all of it is
+ * valid, so a refused export leaves no partial program behind.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,9 +33,15 @@
 #define OPTAGENT_VERSION "dev"
 #endif
 
+/* MathProg's limit on symbolic names and string literals (MAX_LENGTH in
+ * GLPK's mpl.h): longer ones are "too long" errors in glpsol. */
+#define MP_NAME_MAX 100
+
 typedef struct {
     const fm_model *m;
     FILE *out;
+    const char *where;      /* the declaration being written, for errors */
+    char *err;              /* the first reason the export fails, or NULL */
     const char **slot_names;
     char (*gen)[32];        /* generated dummy names, per slot */
     int nslots;
@@ -36,11 +56,48 @@ static const char *const mathprog_builtins[] = {
     "Normal01", "Normal", NULL
 };
 
-static void put_name(writer *w, const char *name)
+/* 1 when MathProg reads name verbatim as the name we mean. */
+static int name_safe(const char *name)
 {
-    fputs(name, w->out);
+    if (!name || !fm_is_valid_name(name) || strlen(name) > MP_NAME_MAX) return 0;
+    if (!strncmp(name, "oa_", 3)) return 0;   /* our generated names */
     for (int i = 0; mathprog_builtins[i]; i++)
-        if (!strcmp(name, mathprog_builtins[i])) { fputc('_', w->out); break; }
+        if (!strcmp(name, mathprog_builtins[i])) return 0;
+    return 1;
+}
+
+/* Declaration id's name, or oa_n<id+1> when it cannot be written as it is. */
+static void put_name(writer *w, size_t id)
+{
+    const char *name = w->m->decls[id]->name;
+    if (name_safe(name)) fputs(name, w->out);
+    else fprintf(w->out, "oa_n%zu", id + 1);
+}
+
+/* Records the first reason the export fails (the message is kept short). */
+static void refuse(writer *w, const char *text, const char *why)
+{
+    if (w->err) return;
+    char shown[48];
+    size_t k = 0;
+    for (const char *t = text; *t && k + 4 < sizeof shown; t++)
+        shown[k++] = (unsigned char)*t < 0x20 || *t == 0x7F ? '?' : *t;
+    shown[k] = '\0';
+    size_t n = strlen(shown) + strlen(why) + strlen(w->where) + 96;
+    w->err = malloc(n);
+    if (w->err)
+        snprintf(w->err, n, "%s: the text '%s%s' cannot be written in MathProg: %s", w->where,
+                 shown, strlen(text) > k ? "..." : "", why);
+}
+
+/* A comment's text: no control bytes, and never the end of the comment. */
+static void put_comment(FILE *out, const char *s)
+{
+    for (char prev = 0; *s; prev = *s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7F) fputc('?', out);
+        else if (*s == '/' && prev == '*') fputs(" /", out);
+        else fputc(*s, out);
+    }
 }
 
 static void put_number(writer *w, double v)
@@ -51,8 +108,17 @@ static void put_number(writer *w, double v)
     else fputs(buf, w->out);
 }
 
-static void put_quoted(FILE *out, const char *s)
+static void put_quoted(writer *w, const char *s)
 {
+    FILE *out = w->out;
+    size_t len = strlen(s);
+    if (len > MP_NAME_MAX)
+        refuse(w, s, "MathProg strings hold at most 100 bytes");
+    for (const char *t = s; *t; t++)
+        if (((unsigned char)*t < 0x20 && *t != '\t') || *t == 0x7F) {
+            refuse(w, s, "MathProg strings cannot hold control characters (newline, ...)");
+            break;
+        }
     fputc('\'', out);
     for (; *s; s++) {
         if (*s == '\'') fputc('\'', out);
@@ -66,14 +132,14 @@ static void put_sym(writer *w, fm_sym s)
 {
     const fm_symtab *t = &w->m->syms;
     if (t->is_num[s]) fputs(fm_sym_text(t, s), w->out);
-    else put_quoted(w->out, fm_sym_text(t, s));
+    else put_quoted(w, fm_sym_text(t, s));
 }
 
 static void put_literal(writer *w, const char *text)
 {
     fm_sym s = fm_sym_find(&w->m->syms, text);
     if (s >= 0 && w->m->syms.is_num[s]) fputs(text, w->out);
-    else put_quoted(w->out, text);
+    else put_quoted(w, text);
 }
 
 static void expr(writer *w, const fm_node *n);
@@ -82,7 +148,8 @@ static void setexpr(writer *w, const fm_node *s);
 static const char *dummy_name(writer *w, int slot)
 {
     if (slot < 0 || slot >= w->nslots) return "?";
-    return w->slot_names[slot] ? w->slot_names[slot] : w->gen[slot];
+    return w->slot_names[slot] && name_safe(w->slot_names[slot]) ? w->slot_names[slot]
+                                                                  : w->gen[slot];
 }
 
 /* Writes "{...}" for an indexing, naming its dummies in slot_names. */
@@ -146,7 +213,7 @@ static void indexing(writer *w, const fm_indexing *x)
 static void setexpr(writer *w, const fm_node *s)
 {
     switch (s->kind) {
-    case N_SETNAME: put_name(w, w->m->decls[s->id]->name); return;
+    case N_SETNAME: put_name(w, (size_t)s->id); return;
     case S_RANGE:
         fputc('(', w->out);
         expr(w, s->kids[0]);
@@ -202,7 +269,7 @@ static void expr(writer *w, const fm_node *n)
     case N_STR: put_literal(w, n->str); return;
     case N_DUMMY: fputs(dummy_name(w, n->id), o); return;
     case N_PARAM: case N_VAR:
-        put_name(w, w->m->decls[n->id]->name);
+        put_name(w, (size_t)n->id);
         if (n->nkids) {
             fputc('[', o);
             for (int i = 0; i < n->nkids; i++) { if (i) fputc(',', o); expr(w, n->kids[i]); }
@@ -269,11 +336,13 @@ static void data_key(writer *w, const fm_sym *key, int dimen)
     for (int k = 0; k < dimen; k++) { fputc(' ', w->out); put_sym(w, key[k]); }
 }
 
-static void write_set(writer *w, const fm_decl *d)
+static void write_set(writer *w, size_t id)
 {
+    const fm_decl *d = w->m->decls[id];
+    w->where = d->label ? d->label : d->name;
     FILE *o = w->out;
     fputs("set ", o);
-    put_name(w, d->name);
+    put_name(w, id);
     if (d->set_dimen > 1) fprintf(o, " dimen %d", d->set_dimen);
     if (d->form == SF_RANGE) {
         fputs(" := ", o);
@@ -302,11 +371,13 @@ static void write_set(writer *w, const fm_decl *d)
     fputs(";\n", o);
 }
 
-static void write_param(writer *w, const fm_decl *d)
+static void write_param(writer *w, size_t id)
 {
+    const fm_decl *d = w->m->decls[id];
+    w->where = d->label ? d->label : d->name;
     FILE *o = w->out;
     fputs("param ", o);
-    put_name(w, d->name);
+    put_name(w, id);
     if (d->index) indexing(w, d->index);
     if (d->expr) {
         fputs(" := ", o);
@@ -334,11 +405,13 @@ static void write_bound(writer *w, const fm_decl *d, int upper)
     if (d->var_type == 1) fputc(')', o);
 }
 
-static void write_var(writer *w, const fm_decl *d)
+static void write_var(writer *w, size_t id)
 {
+    const fm_decl *d = w->m->decls[id];
+    w->where = d->label ? d->label : d->name;
     FILE *o = w->out;
     fputs("var ", o);
-    put_name(w, d->name);
+    put_name(w, id);
     if (d->index) indexing(w, d->index);
     if (d->var_type == 1) fputs(" integer", o);
     if (d->var_type == 2) { fputs(" binary;\n", o); return; }
@@ -348,12 +421,14 @@ static void write_var(writer *w, const fm_decl *d)
     fputs(";\n", o);
 }
 
-static void write_constraint(writer *w, const fm_decl *d)
+static void write_constraint(writer *w, size_t id)
 {
+    const fm_decl *d = w->m->decls[id];
+    w->where = d->label ? d->label : d->name;
     FILE *o = w->out;
     const fm_node *e = d->expr;
     fputs("s.t. ", o);
-    put_name(w, d->name);
+    put_name(w, id);
     if (d->index) indexing(w, d->index);
     fputs(": ", o);
     int op = e->op == C_LT ? C_LE : e->op == C_GT ? C_GE : e->op;
@@ -370,9 +445,10 @@ static void write_data(writer *w)
     const fm_model *m = w->m;
     for (size_t i = 0; i < m->ndecls; i++) {
         const fm_decl *d = m->decls[i];
+        w->where = d->label ? d->label : d->name;
         if (d->kind == K_SET && d->form == SF_ELEMENTS) {
             fputs("set ", o);
-            put_name(w, d->name);
+            put_name(w, i);
             fputs(" :=", o);
             const fm_tmap *t = &d->setval.members;
             for (size_t k = 0; k < t->n; k++) {
@@ -388,7 +464,7 @@ static void write_data(writer *w)
         }
         if (d->kind == K_PARAM && d->index && !d->expr && d->pvals.n) {
             fputs("param ", o);
-            put_name(w, d->name);
+            put_name(w, i);
             fputs(" :=", o);
             for (size_t k = 0; k < d->pvals.n; k++) {
                 fputs("\n", o);
@@ -403,42 +479,75 @@ static void write_data(writer *w)
     }
 }
 
-fm_code fm_model_write_mathprog(const fm_model *m, FILE *out)
+/* Ownership: m and out are the caller's; err (may be NULL) receives the
+ * reason of an FM_EINVALID. Writes nothing to out unless the whole program
+ * is valid MathProg. */
+fm_code fm_model_export_mathprog(const fm_model *m, FILE *out, char *err, size_t errlen)
 {
-    if (!m || !m->program || !m->objective) return FM_EINVALID;
+    if (err && errlen) err[0] = '\0';
+    if (!m || !m->program || !m->objective) {
+        if (err) snprintf(err, errlen, "the model is not a valid linear model");
+        return FM_EINVALID;
+    }
     int maxslots = 1;
     for (size_t i = 0; i < m->ndecls; i++)
         if (m->decls[i]->nslots > maxslots) maxslots = m->decls[i]->nslots;
-    writer w = { .m = m, .out = out, .nslots = maxslots };
+    char *text = NULL;
+    size_t textlen = 0;
+    fm_code rc = FM_ENOMEM;
+    writer w = { .m = m, .nslots = maxslots, .where = "model" };
     w.slot_names = calloc(maxslots, sizeof *w.slot_names);
     w.gen = calloc(maxslots, sizeof *w.gen);
-    if (!w.slot_names || !w.gen) { free(w.slot_names); free(w.gen); return FM_ENOMEM; }
+    w.out = open_memstream(&text, &textlen);
+    if (!w.slot_names || !w.gen || !w.out) goto out;
 
-    fprintf(out, "/* exported by optagent %s from the format-1 model '%s' */\n\n",
-            OPTAGENT_VERSION, fm_model_name(m));
+    fprintf(w.out, "/* exported by optagent %s from the format-1 model '", OPTAGENT_VERSION);
+    put_comment(w.out, fm_model_name(m));
+    fputs("' */\n\n", w.out);
     for (size_t i = 0; i < m->norder; i++) {   /* MathProg wants use after declaration */
-        const fm_decl *d = m->decls[m->order[i]];
-        if (d->kind == K_SET) write_set(&w, d);
-        else write_param(&w, d);
+        size_t id = (size_t)m->order[i];
+        if (m->decls[id]->kind == K_SET) write_set(&w, id);
+        else write_param(&w, id);
     }
-    for (size_t i = 0; i < m->ndecls; i++) {
-        const fm_decl *d = m->decls[i];
-        if (d->kind == K_VAR) write_var(&w, d);
-    }
+    for (size_t i = 0; i < m->ndecls; i++)
+        if (m->decls[i]->kind == K_VAR) write_var(&w, i);
     const fm_decl *o = m->objective;
-    fprintf(out, "%s ", o->maximize ? "maximize" : "minimize");
-    put_name(&w, o->name);
-    fputs(": ", out);
+    w.where = o->label ? o->label : "objective";
+    fprintf(w.out, "%s ", o->maximize ? "maximize" : "minimize");
+    size_t oid = m->ndecls;
+    for (size_t i = 0; i < m->ndecls; i++)
+        if (m->decls[i] == o) oid = i;
+    if (oid < m->ndecls) put_name(&w, oid);
+    else fputs(name_safe(o->name) ? o->name : "oa_objective", w.out);
+    fputs(": ", w.out);
     expr(&w, o->expr);
-    fputs(";\n", out);
-    for (size_t i = 0; i < m->ndecls; i++) {
-        const fm_decl *d = m->decls[i];
-        if (d->kind == K_CON) write_constraint(&w, d);
-    }
-    fputs("solve;\n\ndata;\n", out);
+    fputs(";\n", w.out);
+    for (size_t i = 0; i < m->ndecls; i++)
+        if (m->decls[i]->kind == K_CON) write_constraint(&w, i);
+    fputs("solve;\n\ndata;\n", w.out);
     write_data(&w);
-    fputs("end;\n", out);
+    fputs("end;\n", w.out);
+    int bad = fclose(w.out) != 0;
+    w.out = NULL;
+    if (bad) goto out;
+    if (w.err) {
+        if (err) snprintf(err, errlen, "%s", w.err);
+        rc = FM_EINVALID;
+        goto out;
+    }
+    rc = fwrite(text, 1, textlen, out) == textlen && !ferror(out) ? FM_OK : FM_EIO;
+    if (rc != FM_OK && err) snprintf(err, errlen, "the MathProg text could not be written");
+out:
+    if (rc == FM_ENOMEM && err) snprintf(err, errlen, "%s", fm_strerror(FM_ENOMEM));
+    if (w.out) fclose(w.out);
+    free(text);
+    free(w.err);
     free(w.slot_names);
     free(w.gen);
-    return ferror(out) ? FM_EIO : FM_OK;
+    return rc;
+}
+
+fm_code fm_model_write_mathprog(const fm_model *m, FILE *out)
+{
+    return fm_model_export_mathprog(m, out, NULL, 0);
 }

@@ -11,6 +11,15 @@
  *  - GLPK's environment, hooks included, is per thread. All hook state lives
  *    in a per-call context handed to GLPK as the hooks' info pointer, so
  *    concurrent calls from different threads do not interfere.
+ * Cancellation (sv_options.cancel): GLPK's branch-and-cut has a callback,
+ * which stops the search with glp_ios_terminate. Its simplex method has
+ * none, so every solve asks GLPK for progress output every CANCEL_POLL_MS
+ * and the terminal hook, which GLPK then calls regularly, checks the flag
+ * and longjmps out through the same path as the error hook: glp_free_env()
+ * frees everything GLPK holds (all its memory is tracked by the
+ * environment), so abandoning a solve midway leaks nothing. Re-entering the
+ * simplex method in time slices was rejected: with the presolver on, each
+ * slice would start again from scratch.
  * When the calling thread had no GLPK environment, the call creates one and
  * frees it before returning, which leaves the thread as it was. When it had
  * one, GLPK offers no way to read the hooks installed before ours, so they
@@ -163,6 +172,9 @@ struct glpk_ctx {
     double *obj;         /* objective coefficients, duplicates summed */
     struct timespec t0;
     double limit_ms;     /* <= 0: no time limit */
+    volatile int *cancel;/* the caller's flag, or NULL */
+    int solving;         /* inside glp_simplex/glp_intopt: the hook may jump */
+    int cancelled;       /* the flag stopped the solve */
     sv_code rc;          /* outcome of the call; set after setjmp, so here */
     char fail[320];      /* why the backend failed, when rc is SV_EBACKEND */
 };
@@ -185,7 +197,35 @@ static int term_hook(void *info, const char *s)
 {
     struct glpk_ctx *c = info;
     log_append(&c->log, s, strlen(s));
+    if (c->solving && c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        longjmp(c->jb, 2);   /* see the file comment: as safe as the error hook */
+    }
     return 1;
+}
+
+/* How often (ms) GLPK reports progress while solving, i.e. how often the
+ * terminal hook gets a chance to see the cancel flag. */
+#define CANCEL_POLL_MS 100
+
+/* Stops before a GLPK call when the flag is already set (the jump lands in
+ * run_guarded, which frees the environment). */
+static void check_cancel(struct glpk_ctx *c)
+{
+    if (c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        longjmp(c->jb, 2);
+    }
+}
+
+/* glp_intopt's callback: ask the search to stop when the flag is set. */
+static void mip_callback(glp_tree *tree, void *info)
+{
+    struct glpk_ctx *c = info;
+    if (c->cancel && *c->cancel) {
+        c->cancelled = 1;
+        glp_ios_terminate(tree);
+    }
 }
 
 /* GLPK's error hook: GLPK calls abort() if this returns, so jump back to the
@@ -245,6 +285,17 @@ static void after_glpk_error(struct glpk_ctx *c)
              line[0] ? ": " : "", line);
 }
 
+/* Called after a cancel's longjmp: as after an error, GLPK's state is
+ * dropped whole; the caller reports SV_STATUS_INTERRUPTED. */
+static void after_cancel(struct glpk_ctx *c)
+{
+    glp_free_env();
+    c->lp = NULL;
+    c->hooked = 0;
+    c->solving = 0;
+    c->rc = SV_OK;
+}
+
 static double elapsed_ms(const struct glpk_ctx *c)
 {
     struct timespec t;
@@ -288,6 +339,20 @@ void sv_test_glpk_fail_next(int on)
 #define GLPK_MAX_NNZ 500000000u
 #define GLPK_NAME_MAX 255
 #define CHECK_MAX_DIAGS 20
+/* Nonzero coefficients GLPK cannot work with: its scaling computes factors
+ * from the extreme magnitudes, and beyond these it produces a zero or
+ * infinite scale factor ("glp_set_sjj: invalid scale factor") or fails an
+ * assertion in the simplex method. Such numbers are unit mistakes in
+ * practice, so they are reported, naming the coefficient, before GLPK
+ * starts. */
+#define COEF_MAX 1e30
+#define COEF_MIN 1e-30
+
+static int coef_out_of_range(double a)
+{
+    double m = fabs(a);
+    return m != 0.0 && (m > COEF_MAX || m < COEF_MIN);
+}
 
 /* GLPK rejects (through its error hook) names over 255 bytes and names with
  * control characters. Names only label GLPK's output and exports, so GLPK
@@ -459,6 +524,15 @@ static void check_program(const fm_program *p, checker *k)
                          "coefficients must be finite numbers", coefs[t],
                          fm_program_col_name(p, (size_t)cols[t]));
             break;
+        } else if (coef_out_of_range(coefs[t])) {
+            check_report(k, 1, "objective", "",
+                         "rescale the units (thousands, millions) so that "
+                         "coefficients stay within 1e-30..1e+30",
+                         "the objective has the coefficient %.10g for %s; GLPK "
+                         "cannot scale coefficients of magnitude above %g or "
+                         "below %g", coefs[t],
+                         fm_program_col_name(p, (size_t)cols[t]), COEF_MAX, COEF_MIN);
+            break;
         }
     if (!isfinite(fm_program_objective_constant(p)))
         check_report(k, 1, "objective", "", "",
@@ -494,6 +568,16 @@ static void check_program(const fm_program *p, checker *k)
                              "constraint %s has the coefficient %g for %s; "
                              "coefficients must be finite numbers", name,
                              coefs[t], fm_program_col_name(p, (size_t)cols[t]));
+                break;
+            } else if (coef_out_of_range(coefs[t])) {
+                check_report(k, 1, element, index,
+                             "rescale the units (thousands, millions) so that "
+                             "coefficients stay within 1e-30..1e+30",
+                             "constraint %s has the coefficient %.10g for %s; "
+                             "GLPK cannot scale coefficients of magnitude above "
+                             "%g or below %g", name, coefs[t],
+                             fm_program_col_name(p, (size_t)cols[t]), COEF_MAX,
+                             COEF_MIN);
                 break;
             }
     }
@@ -718,7 +802,13 @@ static int run_simplex(struct glpk_ctx *c, int presolve)
     parm.msg_lev = GLP_MSG_ALL;
     parm.presolve = presolve ? GLP_ON : GLP_OFF;
     parm.tm_lim = tm_lim(c);
-    return glp_simplex(c->lp, &parm);
+    if (c->cancel)
+        parm.out_frq = CANCEL_POLL_MS;
+    check_cancel(c);
+    c->solving = 1;
+    int ret = glp_simplex(c->lp, &parm);
+    c->solving = 0;
+    return ret;
 }
 
 static int run_intopt(struct glpk_ctx *c, int presolve, double gap)
@@ -730,7 +820,18 @@ static int run_intopt(struct glpk_ctx *c, int presolve, double gap)
     parm.tm_lim = tm_lim(c);
     if (gap >= 0)                     /* also false for NaN */
         parm.mip_gap = gap;
-    return glp_intopt(c->lp, &parm);
+    if (c->cancel) {
+        parm.out_frq = CANCEL_POLL_MS;
+        parm.cb_func = mip_callback;
+        parm.cb_info = c;
+    }
+    check_cancel(c);
+    c->solving = 1;
+    int ret = glp_intopt(c->lp, &parm);
+    c->solving = 0;
+    if (c->cancelled)   /* glp_ios_terminate: GLP_ESTOP, maybe an incumbent */
+        longjmp(c->jb, 2);
+    return ret;
 }
 
 /* Classifies the outcome ret of glp_simplex on c->lp into r. pre is the
@@ -962,7 +1063,10 @@ static void run_guarded(struct glpk_ctx *c, const fm_program *p,
                         sv_code (*work)(struct glpk_ctx *, void *), void *arg)
 {
     if (setjmp(c->jb) != 0) {
-        after_glpk_error(c);
+        if (c->cancelled)
+            after_cancel(c);
+        else
+            after_glpk_error(c);
         return;
     }
     if (hooks_install(c) != 0) {
@@ -1032,6 +1136,7 @@ sv_result *sv_solve(const fm_program *p, const sv_options *opt,
     }
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     c->limit_ms = o.time_limit_s > 0 ? o.time_limit_s * 1e3 : 0.0;
+    c->cancel = o.cancel;
     r->objective = NAN;
 
     check_program(p, &k);
@@ -1052,7 +1157,22 @@ sv_result *sv_solve(const fm_program *p, const sv_options *opt,
     }
 
     struct solve_args args = {.o = &o, .r = r, .mip = has_integers(p)};
-    run_guarded(c, p, solve_work, &args);
+    if (o.cancel && *o.cancel)
+        c->cancelled = 1;
+    else
+        run_guarded(c, p, solve_work, &args);
+    if (c->cancelled) {
+        /* Whatever a stopped search had found is not a result. */
+        free(r->values);
+        free(r->activities);
+        free(r->duals);
+        free(r->redcosts);
+        r->values = r->activities = r->duals = r->redcosts = NULL;
+        r->has_solution = 0;
+        r->objective = NAN;
+        set_outcome(r, SV_STATUS_INTERRUPTED, "the solve was interrupted "
+                    "(cancelled) after %.0f ms", elapsed_ms(c));
+    }
 
 out:
     r->time_ms = elapsed_ms(c);
@@ -1199,6 +1319,30 @@ static void negate_for_mps(struct glpk_ctx *c)
     glp_set_prob_name(lp, "optagent_negated_maximization");
 }
 
+/* Reads the written file back with GLPK's own reader: names that the
+ * writer had to adjust (our cleaning of control bytes and long names, the
+ * LP format's own character rules) can collide, and a file whose names
+ * collide is either refused by readers or read as a different model (two
+ * columns merged). Returns SV_OK when the file reads back with the same
+ * number of rows, columns and nonzeros. */
+static sv_code export_verify(struct glpk_ctx *c, const struct export_args *a)
+{
+    /* The LP writer turns a ranged row into an equality with one extra
+     * column (~r_K) of its own. */
+    int extra = 0, m = glp_get_num_rows(c->lp);
+    if (a->fmt == SV_EXPORT_LP)
+        for (int i = 1; i <= m; i++)
+            extra += glp_get_row_type(c->lp, i) == GLP_DB;
+    glp_prob *q = glp_create_prob();
+    int ret = a->fmt == SV_EXPORT_LP ? glp_read_lp(q, NULL, a->path)
+                                     : glp_read_mps(q, GLP_MPS_FILE, NULL, a->path);
+    int same = ret == 0 && glp_get_num_rows(q) == m &&
+               glp_get_num_cols(q) == glp_get_num_cols(c->lp) + extra &&
+               glp_get_num_nz(q) == glp_get_num_nz(c->lp) + extra;
+    glp_delete_prob(q);
+    return same ? SV_OK : SV_ENAME;
+}
+
 static sv_code export_work(struct glpk_ctx *c, void *arg)
 {
     struct export_args *a = arg;
@@ -1210,7 +1354,9 @@ static sv_code export_work(struct glpk_ctx *c, void *arg)
             negate_for_mps(c);
         ret = glp_write_mps(c->lp, GLP_MPS_FILE, NULL, a->path);
     }
-    return ret == 0 ? SV_OK : SV_EIO;
+    if (ret != 0)
+        return SV_EIO;
+    return export_verify(c, a);
 }
 
 /* Ownership: p and path are only read; errbuf is the caller's. A program with
@@ -1257,6 +1403,18 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         /* GLPK's last line says why, e.g. "Unable to create 'x' - ...". */
         set_err(errbuf, errlen, "cannot write %s: %s", path,
                 line[0] ? line : "GLPK's writer failed");
+    } else if (c->rc == SV_ENAME) {
+        char line[256];
+        char *text = log_text(&c->log);
+        last_line(text, line, sizeof line);
+        free(text);
+        remove(path);   /* a file that reads back as another model must not stay */
+        set_err(errbuf, errlen, "cannot export to %s: variable or constraint names "
+                "collide once written in the %s format (names differing only in "
+                "control characters, characters the format does not allow, or "
+                "beyond 255 bytes)%s%.*s; rename the elements, or export to .mod",
+                path, fmt == SV_EXPORT_LP ? "CPLEX LP" : "MPS",
+                line[0] ? "; GLPK's reader said: " : "", 120, line);
     } else if (c->rc != SV_OK) {
         set_err(errbuf, errlen, "%s", sv_strerror(c->rc));
     }

@@ -11,6 +11,7 @@ const char *sv_strerror(sv_code code)
     case SV_ENOMEM:   return "out of memory";
     case SV_EIO:      return "a file could not be written";
     case SV_EARG:     return "invalid argument";
+    case SV_ENAME:    return "a name cannot be written in the export format";
     }
     return "unknown error";
 }
@@ -28,12 +29,13 @@ const char *sv_status_name(sv_status s)
     case SV_STATUS_TIME_LIMIT:  return "time_limit";
     case SV_STATUS_INVALID:     return "invalid";
     case SV_STATUS_UNSUPPORTED: return "unsupported";
+    case SV_STATUS_INTERRUPTED: return "interrupted";
     }
     return "invalid";
 }
 
 /* Fills *o (caller's storage): no time limit, GLPK's default MIP gap, presolve
- * on. */
+ * on, no cancel flag. */
 void sv_options_default(sv_options *o)
 {
     if (!o)
@@ -41,4 +43,5 @@ void sv_options_default(sv_options *o)
     o->time_limit_s = 0.0;
     o->mip_gap = -1.0;
     o->presolve = 1;
+    o->cancel = NULL;
 }

@@ -18,7 +18,8 @@ typedef enum {
     SV_EBACKEND,    /* the backend failed internally (GLPK error hook) */
     SV_ENOMEM,
     SV_EIO,         /* an export file could not be written */
-    SV_EARG         /* bad argument (unknown export format, ...) */
+    SV_EARG,        /* bad argument (unknown export format, ...) */
+    SV_ENAME        /* a name cannot be written in the export format */
 } sv_code;
 
 const char *sv_strerror(sv_code code);
@@ -32,7 +33,8 @@ typedef enum {
     SV_STATUS_INF_OR_UNBD,     /* infeasible_or_unbounded */
     SV_STATUS_TIME_LIMIT,      /* a limit was reached with no incumbent */
     SV_STATUS_INVALID,         /* the formulation failed its checks */
-    SV_STATUS_UNSUPPORTED      /* valid, but no backend handles its class */
+    SV_STATUS_UNSUPPORTED,     /* valid, but no backend handles its class */
+    SV_STATUS_INTERRUPTED      /* the cancel flag stopped the solve */
 } sv_status;
 
 /* "optimal", "feasible", ..., "infeasible_or_unbounded", ... */
@@ -42,6 +44,11 @@ typedef struct {
     double time_limit_s;   /* <= 0: none */
     double mip_gap;        /* relative; < 0: backend default */
     int presolve;          /* 1 (default) to use the backend's presolver */
+    /* NULL (default), or a flag the caller (a signal handler, another
+     * thread) sets nonzero to stop the solve: it then ends within about a
+     * tenth of a second of GLPK's work with status SV_STATUS_INTERRUPTED
+     * and no solution. Borrowed; only read. */
+    volatile int *cancel;
 } sv_options;
 
 void sv_options_default(sv_options *o);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "formulate/formulate.h"
@@ -116,7 +118,9 @@ static void test_names(void **state)
     assert_string_equal(sv_status_name(SV_STATUS_TIME_LIMIT), "time_limit");
     assert_string_equal(sv_status_name(SV_STATUS_INVALID), "invalid");
     assert_string_equal(sv_status_name(SV_STATUS_UNSUPPORTED), "unsupported");
-    const sv_code codes[] = {SV_OK, SV_EBACKEND, SV_ENOMEM, SV_EIO, SV_EARG};
+    assert_string_equal(sv_status_name(SV_STATUS_INTERRUPTED), "interrupted");
+    const sv_code codes[] = {SV_OK, SV_EBACKEND, SV_ENOMEM, SV_EIO, SV_EARG,
+                             SV_ENAME};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         assert_non_null(sv_strerror(codes[i]));
         assert_true(strlen(sv_strerror(codes[i])) > 0);
@@ -131,6 +135,7 @@ static void test_names(void **state)
     assert_true(o.time_limit_s <= 0);
     assert_true(o.mip_gap < 0);
     assert_int_equal(o.presolve, 1);
+    assert_null(o.cancel);
 }
 
 static void test_lp_optimum_duals(void **state)
@@ -695,6 +700,117 @@ static void test_lp_time_limit(void **state)
     fm_program_free(p);
 }
 
+/* A dense N x N LP (rows r[i]: sum a_ij x_j <= 1000, a_ij in 1..100). */
+static fm_program *dense_lp(int n)
+{
+    unsigned long long s = 99;
+    fm_program *p = fm_program_new();
+    int *cols = malloc((size_t)n * sizeof *cols);
+    double *val = malloc((size_t)n * sizeof *val);
+    assert_non_null(cols);
+    assert_non_null(val);
+    char name[32];
+    for (int j = 0; j < n; j++) {
+        snprintf(name, sizeof name, "x[%d]", j);
+        cols[j] = col(p, name, FM_COL_CONTINUOUS, 0, HUGE_VAL);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            val[j] = (double)(1 + (s >> 33) % 100);
+        }
+        snprintf(name, sizeof name, "r[%d]", i);
+        row(p, name, NULL, -HUGE_VAL, 1000, (size_t)n, cols, val);
+    }
+    for (int j = 0; j < n; j++)
+        val[j] = (double)(1 + (j * 37) % 101);
+    objective(p, FM_MAXIMIZE, 0, (size_t)n, cols, val);
+    free(cols);
+    free(val);
+    return p;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+struct canceller {
+    volatile int *flag;
+    int delay_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+    struct canceller *k = arg;
+    struct timespec ts = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *k->flag = 1;
+    return NULL;
+}
+
+/* Solves p with a cancel flag that another thread sets after 200 ms: the
+ * result must be interrupted (never a solution, never optimal), soon. */
+static void expect_cancelled(const fm_program *p, int presolve)
+{
+    volatile int flag = 0;
+    struct canceller k = {&flag, 200};
+    sv_options o = opts(presolve, 0);
+    o.cancel = &flag;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cancel_later, &k), 0);
+    double t0 = now_ms();
+    sv_result *r = solve(p, &o, NULL);
+    double ms = now_ms() - t0;
+    pthread_join(th, NULL);
+    if (getenv("SV_TEST_VERBOSE"))
+        fprintf(stderr, "# cancelled after %.0f ms (presolve %d)\n", ms, presolve);
+    expect_status(r, SV_STATUS_INTERRUPTED);
+    assert_false(sv_result_has_solution(r));
+    assert_null(sv_result_values(r));
+    assert_true(isnan(sv_result_objective(r)));
+    assert_non_null(strstr(sv_result_message(r), "interrupted"));
+    /* The real promise is "within a second or two"; generous for slow CI. */
+    if (ms > 20000)
+        fail_msg("the cancelled solve took %.0f ms", ms);
+    sv_result_free(r);
+}
+
+/* A hard MILP (branch-and-cut: the callback's glp_ios_terminate) and a big
+ * LP (simplex: the terminal hook) both stop when the flag is set; a flag set
+ * before the call stops it before GLPK starts; and a solve with a flag that
+ * stays 0 is unaffected. */
+static void test_cancel(void **state)
+{
+    (void)state;
+    fm_program *p = market_split();
+    expect_cancelled(p, 1);
+    expect_cancelled(p, 0);
+    fm_program_free(p);
+
+    p = dense_lp(1000);   /* GLPK needs 2-4 s for it uncancelled */
+    expect_cancelled(p, 1);
+    expect_cancelled(p, 0);
+    volatile int set = 1;
+    sv_options o = opts(1, 0);
+    o.cancel = &set;
+    sv_result *r = solve(p, &o, NULL);
+    expect_status(r, SV_STATUS_INTERRUPTED);
+    sv_result_free(r);
+    fm_program_free(p);
+
+    volatile int unset = 0;
+    p = classic_lp();
+    o = opts(1, 0);
+    o.cancel = &unset;
+    r = solve(p, &o, NULL);
+    expect_status(r, SV_STATUS_OPTIMAL);
+    sv_result_free(r);
+    fm_program_free(p);
+}
+
 /* A thread without a GLPK environment is left without one; one with an
  * environment keeps it, with its terminal-output switch as it was. */
 static void test_glpk_env_restored(void **state)
@@ -1018,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_glpk_error_hook),
         cmocka_unit_test(test_invalid_numbers),
         cmocka_unit_test(test_duplicates_and_odd_names),
+        cmocka_unit_test(test_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent/agent.h"
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 #include "agent/pipeline.h"
 #include "db/db.h"
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent/datasets.h"
+#include "agent/eval/eval.h"
 #include "tests/support.h"
 
 static char g_data[4096];     /* tests/data/datasets */

@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 #include "tests/support.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -1,10 +1,10 @@
-/* agent/evaluate — grading, aggregates and reports (see evaluate.h). */
+/* agent/eval/evaluate — grading, aggregates and reports (see eval.h). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 
 #define NOUTCOMES (AG_OUTCOME_SOLVER_ERROR + 1)
 

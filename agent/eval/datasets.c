@@ -1,5 +1,5 @@
 /* Benchmark files -> problems with golds. The rules (formats, detection, ids,
- * golds, caps, error form) are in agent/datasets.h.
+ * golds, caps, error form) are in agent/eval/eval.h.
  *
  * JSON Lines are streamed: one line is read (capped), parsed with cJSON and
  * turned into a problem before the next. A JSON array is read whole (capped)
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
-#include "agent/datasets.h"
+#include "agent/eval/eval.h"
 
 /* Golds that mean "no answer" (LLMOPT). */
 static const double SENTINELS[] = {-99999.0, 4.08e35};

@@ -62,14 +62,14 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
         cJSON *g = r->gold_json ? cJSON_Parse(r->gold_json) : NULL;
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(g, "kind"));
         const cJSON *q = cJSON_GetObjectItem(g, "quantities"), *v;
-        it.gold.kind = AG_EVAL_GOLD_NONE;
+        it.gold.kind = AG_GOLD_NONE;
         if (kind && !strcmp(kind, "number")) {
-            it.gold.kind = AG_EVAL_GOLD_NUMBER;
+            it.gold.kind = AG_GOLD_NUMBER;
             it.gold.value = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "value"));
-        } else if (kind && !strcmp(kind, "no_solution")) it.gold.kind = AG_EVAL_GOLD_NO_SOLUTION;
+        } else if (kind && !strcmp(kind, "no_solution")) it.gold.kind = AG_GOLD_NO_SOLUTION;
         if (cJSON_GetArraySize(q) > 1) {
             cJSON_ArrayForEach(v, q) if (ng < MAX_QUANTITIES) { gq[ng].name = v->string; gq[ng].value = v->valuedouble; ng++; }
-            it.gold.kind = AG_EVAL_GOLD_QUANTITIES;
+            it.gold.kind = AG_GOLD_QUANTITIES;
             it.gold.quantities = gq;
             it.gold.nquantities = ng;
         }

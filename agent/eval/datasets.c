@@ -72,9 +72,10 @@ int ag_ds_format_parse(const char *s, ag_ds_format *out)
 const char *ag_gold_kind_name(ag_gold_kind k)
 {
     switch (k) {
-    case AG_GOLD_NUMBER: return "number";
     case AG_GOLD_NONE: return "none";
+    case AG_GOLD_NUMBER: return "number";
     case AG_GOLD_NO_SOLUTION: return "no_solution";
+    case AG_GOLD_QUANTITIES: return "quantities";
     }
     return "unknown";
 }

@@ -103,13 +103,21 @@ const char *ag_ds_format_name(ag_ds_format f);
 /* The inverse (exact, lower case). Returns 0, or -1 for an unknown name. */
 int ag_ds_format_parse(const char *s, ag_ds_format *out);
 
+/* The kind of a gold answer: one enum for the loaders and the evaluator.
+ * The loaders give NONE, NUMBER or NO_SOLUTION (an OptiBench gold is its
+ * last quantity, NUMBER, with every quantity beside it); QUANTITIES is the
+ * form the evaluator grades when every quantity is to be matched (see
+ * "Golds" under Evaluation below). */
 typedef enum {
-    AG_GOLD_NUMBER,
     AG_GOLD_NONE,          /* no gold: null, sentinel, missing */
-    AG_GOLD_NO_SOLUTION    /* "No Best Solution": infeasible/unbounded expected */
+    AG_GOLD_NUMBER,
+    AG_GOLD_NO_SOLUTION,   /* "No Best Solution": infeasible/unbounded expected */
+    AG_GOLD_QUANTITIES     /* named quantities, every one graded */
 } ag_gold_kind;
 
-/* "number", "none", "no_solution". */
+/* "none", "number", "no_solution", "quantities" ("unknown" out of range).
+ * Results databases store these names (the "kind" of a problem's
+ * gold_json), never the numbers: they do not change. */
 const char *ag_gold_kind_name(ag_gold_kind k);
 
 typedef struct {
@@ -187,15 +195,15 @@ void ag_ds_free(ag_ds *ds);
  *
  * ---- Golds ----
  *
- *   AG_EVAL_GOLD_NONE         no gold: the problem is not graded (category
+ *   AG_GOLD_NONE         no gold: the problem is not graded (category
  *                        no_gold), excluded from accuracy, counted apart.
- *   AG_EVAL_GOLD_NUMBER       the objective value; graded against the answer
+ *   AG_GOLD_NUMBER       the objective value; graded against the answer
  *                        (the objective) only.
- *   AG_EVAL_GOLD_NO_SOLUTION  "No Best Solution": correct when the outcome is
+ *   AG_GOLD_NO_SOLUTION  "No Best Solution": correct when the outcome is
  *                        infeasible or unbounded (AG_OUTCOME_UNBOUNDED also
  *                        covers infeasible_or_unbounded) and no answer is
  *                        given; an answer (outcome ok) is a wrong_answer.
- *   AG_EVAL_GOLD_QUANTITIES   named quantities (OptiBench "results": name ->
+ *   AG_GOLD_QUANTITIES   named quantities (OptiBench "results": name ->
  *                        value). Correct when EVERY gold quantity is matched
  *                        by its own reported quantity under the rule. The
  *                        candidates are the objective (named "objective")
@@ -265,14 +273,7 @@ const char *ag_eval_rule_description(ag_match_rule r);
 /* 1 when answer matches gold under r, else 0 (see the rules above). */
 int ag_eval_match(ag_match_rule r, double answer, double gold);
 
-/* ---- golds, items, categories ---- */
-
-typedef enum {
-    AG_EVAL_GOLD_NONE,
-    AG_EVAL_GOLD_NUMBER,
-    AG_EVAL_GOLD_NO_SOLUTION,
-    AG_EVAL_GOLD_QUANTITIES
-} ag_eval_gold_kind;
+/* ---- golds (ag_gold_kind above), items, categories ---- */
 
 typedef struct {
     const char *name;   /* may be NULL: matched by value only */
@@ -280,9 +281,9 @@ typedef struct {
 } ag_eval_quantity;
 
 typedef struct {
-    ag_eval_gold_kind kind;
-    double value;                       /* AG_EVAL_GOLD_NUMBER */
-    const ag_eval_quantity *quantities; /* AG_EVAL_GOLD_QUANTITIES: 1..MAX_QUANTITIES */
+    ag_gold_kind kind;
+    double value;                       /* AG_GOLD_NUMBER */
+    const ag_eval_quantity *quantities; /* AG_GOLD_QUANTITIES: 1..MAX_QUANTITIES */
     size_t nquantities;
 } ag_eval_gold;
 
@@ -352,9 +353,9 @@ typedef struct ag_eval ag_eval;
 /* One graded problem, as kept. */
 typedef struct {
     const char *dataset, *id;
-    ag_eval_gold_kind gold_kind;
-    double gold;               /* AG_EVAL_GOLD_NUMBER */
-    size_t gold_quantities;    /* AG_EVAL_GOLD_QUANTITIES */
+    ag_gold_kind gold_kind;
+    double gold;               /* AG_GOLD_NUMBER */
+    size_t gold_quantities;    /* AG_GOLD_QUANTITIES */
     ag_outcome outcome;
     int has_answer;
     double answer;

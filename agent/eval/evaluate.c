@@ -83,17 +83,6 @@ const char *ag_eval_category_name(ag_eval_category c)
     return "unknown";
 }
 
-static const char *gold_kind_name(ag_eval_gold_kind k)
-{
-    switch (k) {
-    case AG_EVAL_GOLD_NONE: return "none";
-    case AG_EVAL_GOLD_NUMBER: return "number";
-    case AG_EVAL_GOLD_NO_SOLUTION: return "no_solution";
-    case AG_EVAL_GOLD_QUANTITIES: return "quantities";
-    }
-    return "unknown";
-}
-
 static int outcome_valid(ag_outcome o)
 {
     return (int)o >= (int)AG_OUTCOME_OK && (int)o <= (int)AG_OUTCOME_SOLVER_ERROR;
@@ -151,16 +140,16 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
         return -1;
     }
     switch (it->gold.kind) {
-    case AG_EVAL_GOLD_NONE:
-    case AG_EVAL_GOLD_NO_SOLUTION:
+    case AG_GOLD_NONE:
+    case AG_GOLD_NO_SOLUTION:
         break;
-    case AG_EVAL_GOLD_NUMBER:
+    case AG_GOLD_NUMBER:
         if (!isfinite(it->gold.value)) {
             snprintf(err, errlen, "gold is not a finite number");
             return -1;
         }
         break;
-    case AG_EVAL_GOLD_QUANTITIES:
+    case AG_GOLD_QUANTITIES:
         if (it->gold.nquantities < 1 || it->gold.nquantities > AG_EVAL_MAX_QUANTITIES ||
             !it->gold.quantities) {
             snprintf(err, errlen, "gold quantities: need 1 to %d, got %zu",
@@ -315,18 +304,18 @@ static ag_eval_category judge(ag_match_rule r, const ag_eval_item *it, int *oom)
 {
     *oom = 0;
     switch (it->gold.kind) {
-    case AG_EVAL_GOLD_NONE:
+    case AG_GOLD_NONE:
         return AG_CAT_NO_GOLD;
-    case AG_EVAL_GOLD_NO_SOLUTION:
+    case AG_GOLD_NO_SOLUTION:
         if (it->outcome == AG_OUTCOME_INFEASIBLE || it->outcome == AG_OUTCOME_UNBOUNDED)
             return it->has_answer ? AG_CAT_WRONG_ANSWER : AG_CAT_CORRECT;
         if (it->outcome == AG_OUTCOME_OK) return AG_CAT_WRONG_ANSWER;
         return outcome_category(it->outcome);
-    case AG_EVAL_GOLD_NUMBER:
+    case AG_GOLD_NUMBER:
         if (it->outcome != AG_OUTCOME_OK) return outcome_category(it->outcome);
         return it->has_answer && ag_eval_match(r, it->answer, it->gold.value)
                    ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
-    case AG_EVAL_GOLD_QUANTITIES: {
+    case AG_GOLD_QUANTITIES: {
         if (it->outcome != AG_OUTCOME_OK) return outcome_category(it->outcome);
         int m = quantities_match(r, it);
         if (m < 0) *oom = 1;
@@ -585,8 +574,8 @@ int ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.id = id;
     id = NULL;
     r->pub.gold_kind = it->gold.kind;
-    r->pub.gold = it->gold.kind == AG_EVAL_GOLD_NUMBER ? it->gold.value : NAN;
-    r->pub.gold_quantities = it->gold.kind == AG_EVAL_GOLD_QUANTITIES ? it->gold.nquantities : 0;
+    r->pub.gold = it->gold.kind == AG_GOLD_NUMBER ? it->gold.value : NAN;
+    r->pub.gold_quantities = it->gold.kind == AG_GOLD_QUANTITIES ? it->gold.nquantities : 0;
     r->pub.outcome = it->outcome;
     r->pub.has_answer = it->has_answer ? 1 : 0;
     r->pub.answer = it->has_answer ? it->answer : NAN;
@@ -645,7 +634,7 @@ static int compute_totals(const ag_eval *e, ag_eval_totals *t)
         for (int k = 0; k < 2; k++) {
             ag_eval_totals *x = pair[k];
             x->problems++;
-            if (r->gold_kind != AG_EVAL_GOLD_NONE) x->with_gold++;
+            if (r->gold_kind != AG_GOLD_NONE) x->with_gold++;
             if (r->category == AG_CAT_CORRECT) x->correct++;
             x->category[r->category]++;
             x->outcome[r->outcome]++;
@@ -845,9 +834,9 @@ static cJSON *record_json(const ag_eval_record *r)
     cJSON_AddStringToObject(o, "id", r->id);
     cJSON_AddStringToObject(o, "category", ag_eval_category_name(r->category));
     cJSON_AddStringToObject(o, "outcome", ag_outcome_name(r->outcome));
-    cJSON_AddStringToObject(o, "gold_kind", gold_kind_name(r->gold_kind));
-    if (r->gold_kind == AG_EVAL_GOLD_NUMBER) add_num(o, "gold", r->gold);
-    else if (r->gold_kind == AG_EVAL_GOLD_QUANTITIES) add_num(o, "gold_quantities", (double)r->gold_quantities);
+    cJSON_AddStringToObject(o, "gold_kind", ag_gold_kind_name(r->gold_kind));
+    if (r->gold_kind == AG_GOLD_NUMBER) add_num(o, "gold", r->gold);
+    else if (r->gold_kind == AG_GOLD_QUANTITIES) add_num(o, "gold_quantities", (double)r->gold_quantities);
     if (r->has_answer) add_num(o, "answer", r->answer);
     else cJSON_AddNullToObject(o, "answer");
     add_num(o, "tokens", (double)r->tokens);
@@ -978,10 +967,10 @@ static void fmt_num(char *buf, size_t n, double v, int decimals)
 static void fmt_gold(char *buf, size_t n, const ag_eval_record *r)
 {
     switch (r->gold_kind) {
-    case AG_EVAL_GOLD_NONE: snprintf(buf, n, "none"); break;
-    case AG_EVAL_GOLD_NUMBER: snprintf(buf, n, "%.10g", r->gold); break;
-    case AG_EVAL_GOLD_NO_SOLUTION: snprintf(buf, n, "No Best Solution"); break;
-    case AG_EVAL_GOLD_QUANTITIES: snprintf(buf, n, "%zu quantities", r->gold_quantities); break;
+    case AG_GOLD_NONE: snprintf(buf, n, "none"); break;
+    case AG_GOLD_NUMBER: snprintf(buf, n, "%.10g", r->gold); break;
+    case AG_GOLD_NO_SOLUTION: snprintf(buf, n, "No Best Solution"); break;
+    case AG_GOLD_QUANTITIES: snprintf(buf, n, "%zu quantities", r->gold_quantities); break;
     default: snprintf(buf, n, "?"); break;
     }
 }

@@ -1,0 +1,57 @@
+/* Internal to agent/eval/: what its source files share and nothing else
+ * includes. The public interface is agent/eval/eval.h.
+ *
+ * Names here carry the ag_ev_ prefix: they are global symbols of libagent.a
+ * but not part of its interface.
+ */
+#ifndef OPTAGENT_AGENT_EVAL_INTERNAL_H
+#define OPTAGENT_AGENT_EVAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "agent/eval/eval.h"
+
+#define AG_EV_NOUTCOMES (AG_OUTCOME_SOLVER_ERROR + 1)
+
+/* ---- the aggregate (aggregate.c); the writers read it directly ---- */
+
+/* A record as kept: the public part, and its dataset's index in ds[]. */
+typedef struct {
+    ag_eval_record pub;
+    size_t ds;
+} ag_ev_rec;
+
+struct ag_eval {
+    ag_match_rule rule;
+    ag_ev_rec *recs;        /* in the order added */
+    size_t nrecs, caprecs;
+    char **ds;              /* dataset names, in the order first seen */
+    size_t nds, capds;
+    size_t *slots;          /* record index + 1; 0 = empty */
+    size_t nslots;          /* power of two */
+    char err[256];
+};
+
+/* Totals of every dataset, then the overall ones: ag_eval_dataset_count(e)
+ * + 1 entries the caller frees. NULL when out of memory. */
+ag_eval_totals *ag_ev_all_totals(const ag_eval *e);
+
+/* ---- text helpers (report_text.c) ---- */
+
+/* Markdown table cell text: entities for < > &, backslash before markup
+ * characters, a space for control characters. */
+void ag_ev_md_esc(FILE *f, const char *s);
+/* HTML text or attribute value; at most max bytes of s (0 = all), cut at a
+ * UTF-8 character boundary and marked with an ellipsis. */
+void ag_ev_html_esc_n(FILE *f, const char *s, size_t max);
+void ag_ev_html_esc(FILE *f, const char *s);
+/* "12.5%", or "n/a" for NaN. */
+void ag_ev_fmt_pct(char *buf, size_t n, double acc);
+/* v with the given decimals, or "n/a" when not finite. */
+void ag_ev_fmt_num(char *buf, size_t n, double v, int decimals);
+/* A record's gold ("none", the number, "No Best Solution", "N quantities")
+ * and answer (the number, or "-"). */
+void ag_ev_fmt_gold(char *buf, size_t n, const ag_eval_record *r);
+void ag_ev_fmt_answer(char *buf, size_t n, const ag_eval_record *r);
+
+#endif

@@ -13,6 +13,18 @@
 
 #define AG_EV_NOUTCOMES (AG_OUTCOME_SOLVER_ERROR + 1)
 
+/* ---- grading (grade.c) ---- */
+
+int ag_ev_rule_valid(ag_match_rule r);
+/* The category of an item that passed ag_eval_check_item; *oom is set when
+ * out of memory (the category is then not to be used). */
+ag_eval_category ag_ev_judge(ag_match_rule r, const ag_eval_item *it, int *oom);
+/* qsort comparison of doubles, ascending (no NaN given). */
+int ag_ev_cmp_double(const void *x, const void *y);
+/* Nearest rank over n sorted values: rank ceil(pct * n / 100), at least 1;
+ * NaN when n = 0 or pct is outside 0..100. */
+double ag_ev_rank_sorted(const double *s, size_t n, int pct);
+
 /* ---- the aggregate (aggregate.c); the writers read it directly ---- */
 
 /* A record as kept: the public part, and its dataset's index in ds[]. */

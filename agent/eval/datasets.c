@@ -1,4 +1,4 @@
-/* Benchmark files -> problems with golds. The rules (formats, detection, ids,
+/* agent/eval/datasets — benchmark files -> problems with golds. The rules (formats, detection, ids,
  * golds, caps, error form) are in agent/eval/eval.h.
  *
  * JSON Lines are streamed: one line is read (capped), parsed with cJSON and

@@ -1,6 +1,18 @@
-/* agent/eval/evaluate — grading, aggregates and reports (see eval.h). */
+/* agent/eval/grade — grading one answer against its gold.
+ *
+ * The rules themselves (matching rules, gold kinds, categories, pass@k,
+ * nearest-rank percentiles) are stated in agent/eval/eval.h; this file is
+ * their one implementation, used by ag_eval_add (aggregate.c), by batch for
+ * the live "correct" column, and by the tests.
+ *
+ * Grading is pure: no state, no output, and the only allocation is the
+ * matching table of a multi-quantity gold (about 20 KB, kept off the small
+ * stacks of batch workers). A multi-quantity gold is graded as a maximum
+ * bipartite matching between gold quantities and candidates (Kuhn's
+ * augmenting paths; at most 64 gold quantities and 1025 candidates, so the
+ * quadratic search is bounded).
+ */
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

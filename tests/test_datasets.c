@@ -1,4 +1,4 @@
-/* tests/test_datasets — agent/eval (datasets.c): the five formats, gold kinds, ids,
+/* tests/test_datasets — agent/eval/datasets.c: the five formats, gold kinds, ids,
  * format detection, every error naming file, line/record and field, the caps,
  * and (when present) the published benchmark files under ../shared/benchmarks
  * ($OPTAGENT_SHARED overrides; skipped when absent).

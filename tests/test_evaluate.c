@@ -1,5 +1,6 @@
-/* tests/test_evaluate — agent/eval (grading and reports): matching rules, golds, categories,
- * pass@k, percentiles, the aggregate, comparison and the three writers.
+/* tests/test_evaluate — agent/eval grading and reports: matching rules, golds,
+ * categories, pass@k, percentiles, the aggregate, comparison and the three
+ * writers.
  *
  * Boundary cases are built from values whose difference is exactly the
  * tolerance in IEEE doubles (each such construction is asserted first, so a

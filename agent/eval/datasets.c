@@ -1,5 +1,5 @@
-/* agent/eval/datasets — benchmark files -> problems with golds. The rules (formats, detection, ids,
- * golds, caps, error form) are in agent/eval/eval.h.
+/* agent/eval/datasets — benchmark files -> problems with golds. The rules
+ * (formats, detection, ids, golds, caps, error form) are in agent/eval/eval.h.
  *
  * JSON Lines are streamed: one line is read (capped), parsed with cJSON and
  * turned into a problem before the next. A JSON array is read whole (capped)

@@ -66,4 +66,37 @@ void ag_ev_fmt_num(char *buf, size_t n, double v, int decimals);
 void ag_ev_fmt_gold(char *buf, size_t n, const ag_eval_record *r);
 void ag_ev_fmt_answer(char *buf, size_t n, const ag_eval_record *r);
 
+/* ---- what the Markdown and HTML reports say alike (report_text.c) ----
+ * The two writers differ in markup only: the words, the columns and the
+ * formatting of every value come from here. */
+
+/* The cells of a totals row after its name (problems, with gold, correct,
+ * accuracy, no gold, tokens/problem, LLM calls/problem, p50, p90, p99). */
+#define AG_EV_TOTALS_CELLS 10
+typedef struct {
+    char cell[AG_EV_TOTALS_CELLS][32];
+} ag_ev_totals_text;
+void ag_ev_totals_cells(const ag_eval_totals *t, ag_ev_totals_text *out);
+/* The heading of column i of the totals table (0 is the name column, 1..10
+ * the cells); the accuracy column names the rule. */
+void ag_ev_totals_head(char *buf, size_t n, int i, const char *rule);
+
+/* "Accuracy (rule R): <em>12.5%<end_em> — ... (excluded from accuracy)."
+ * with no line end: the caller's markup goes around it. */
+void ag_ev_write_accuracy(FILE *f, const char *rule, const ag_eval_totals *all, const char *em,
+                          const char *end_em);
+/* The count of a listed section: "N", or "N; the first AG_EVAL_LIST_CAP
+ * listed" when the list is cut. */
+void ag_ev_write_listed_count(FILE *f, size_t n);
+
+/* A problem not correct, as listed in the reports. */
+typedef struct {
+    const char *category, *outcome;
+    char gold[64], answer[64];
+} ag_ev_problem_text;
+typedef void (*ag_ev_problem_row_fn)(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *t);
+/* Calls row for each graded problem that is not correct, in the order added,
+ * at most AG_EVAL_LIST_CAP times. Returns the number of rows. */
+size_t ag_ev_each_not_correct(const ag_eval *e, FILE *f, ag_ev_problem_row_fn row);
+
 #endif

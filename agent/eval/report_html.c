@@ -133,31 +133,42 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
 
 static void html_totals_row(FILE *f, const char *name, const ag_eval_totals *t)
 {
-    char acc[32], tok[32], calls[32], p50[32], p90[32], p99[32];
-    ag_ev_fmt_pct(acc, sizeof acc, t->accuracy);
-    ag_ev_fmt_num(tok, sizeof tok, t->tokens_mean, 1);
-    ag_ev_fmt_num(calls, sizeof calls, t->calls_mean, 2);
-    ag_ev_fmt_num(p50, sizeof p50, t->latency_p50, 0);
-    ag_ev_fmt_num(p90, sizeof p90, t->latency_p90, 0);
-    ag_ev_fmt_num(p99, sizeof p99, t->latency_p99, 0);
+    ag_ev_totals_text x;
+    ag_ev_totals_cells(t, &x);
     fputs("<tr><th scope=\"row\">", f);
     ag_ev_html_esc(f, name);
-    fprintf(f, "</th><td>%zu</td><td>%zu</td><td>%zu</td><td>%s</td><td>%zu</td><td>%s</td>"
-               "<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-            t->problems, t->with_gold, t->correct, acc, t->category[AG_CAT_NO_GOLD], tok, calls,
-            p50, p90, p99);
+    fputs("</th>", f);
+    for (int i = 0; i < AG_EV_TOTALS_CELLS; i++) fprintf(f, "<td>%s</td>", x.cell[i]);
+    fputs("</tr>\n", f);
 }
 
-int ag_eval_write_html(const ag_eval *e, FILE *f)
+static void html_totals_table(FILE *f, const ag_eval *e, const ag_eval_totals *t, const char *rule)
 {
-    if (!e || !f) return -1;
-    ag_eval_totals *t = ag_ev_all_totals(e);
-    if (!t) return -1;
-    const ag_eval_totals *all = &t[e->nds];
-    const char *rule = ag_eval_rule_name(e->rule);
-    char acc[32];
-    ag_ev_fmt_pct(acc, sizeof acc, all->accuracy);
+    char head[64];
+    fputs("<table>\n<tr>", f);
+    for (int i = 0; i <= AG_EV_TOTALS_CELLS; i++) {
+        ag_ev_totals_head(head, sizeof head, i, rule);
+        fprintf(f, "<th>%s</th>", head);
+    }
+    fputs("</tr>\n", f);
+    for (size_t d = 0; d < e->nds; d++) html_totals_row(f, e->ds[d], &t[d]);
+    html_totals_row(f, "all", &t[e->nds]);
+    fputs("</table>\n", f);
+}
 
+static void html_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *pt)
+{
+    fputs("<tr><td class=\"t\">", f);
+    ag_ev_html_esc(f, r->dataset);
+    fputs("</td><td class=\"t\">", f);
+    ag_ev_html_esc(f, r->id);
+    fprintf(f, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td>%s</td><td>%s</td></tr>\n",
+            pt->category, pt->outcome, pt->gold, pt->answer);
+}
+
+static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
+{
+    const char *rule = ag_eval_rule_name(r);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<title>optagent evaluation</title>\n<style>\n"
           "body{font-family:sans-serif;margin:2em;color:#212121;max-width:1100px}\n"
@@ -171,22 +182,15 @@ int ag_eval_write_html(const ag_eval *e, FILE *f)
           "svg .mark{stroke:#c62828;stroke-dasharray:4 3}\n"
           "</style>\n</head>\n<body>\n<h1>optagent evaluation</h1>\n", f);
     fprintf(f, "<p class=\"rule\">Matching rule: <b>%s</b> — ", rule);
-    ag_ev_html_esc(f, ag_eval_rule_description(e->rule));
+    ag_ev_html_esc(f, ag_eval_rule_description(r));
+    fputs("</p>\n<p>", f);
+    ag_ev_write_accuracy(f, rule, all, "<b>", "</b>");
     fputs("</p>\n", f);
-    fprintf(f, "<p>Accuracy (rule %s): <b>%s</b> — %zu correct of %zu problems with a gold "
-               "answer; %zu problems in all, %zu without a gold (excluded from accuracy).</p>\n",
-            rule, acc, all->correct, all->with_gold, all->problems, all->category[AG_CAT_NO_GOLD]);
+}
 
-    fprintf(f, "<h2>Accuracy per dataset (rule %s)</h2>\n", rule);
-    svg_accuracy(f, e, t);
-    fprintf(f, "<table>\n<tr><th>dataset</th><th>problems</th><th>with gold</th><th>correct</th>"
-               "<th>accuracy (%s)</th><th>no gold</th><th>tokens/problem</th>"
-               "<th>LLM calls/problem</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr>\n",
-            rule);
-    for (size_t d = 0; d < e->nds; d++) html_totals_row(f, e->ds[d], &t[d]);
-    html_totals_row(f, "all", all);
-    fputs("</table>\n", f);
-
+static void html_categories(FILE *f, const ag_eval *e, const ag_eval_totals *t)
+{
+    const ag_eval_totals *all = &t[e->nds];
     fputs("<h2>Failure categories</h2>\n", f);
     svg_categories(f, all);
     fputs("<table>\n<tr><th>category</th><th>all</th>", f);
@@ -203,45 +207,52 @@ int ag_eval_write_html(const ag_eval *e, FILE *f)
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+}
 
+static void html_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
     fputs("<h2>Latency</h2>\n", f);
-    if (all->latency_known) {
-        char p50[32], p90[32], p99[32];
-        ag_ev_fmt_num(p50, sizeof p50, all->latency_p50, 0);
-        ag_ev_fmt_num(p90, sizeof p90, all->latency_p90, 0);
-        ag_ev_fmt_num(p99, sizeof p99, all->latency_p99, 0);
-        fprintf(f, "<p>%zu problems with a recorded latency; p50 %s ms, p90 %s ms, p99 %s ms "
-                   "(nearest rank).</p>\n", all->latency_known, p50, p90, p99);
-        svg_latency(f, e, all);
-    } else {
+    if (!all->latency_known) {
         fputs("<p>No latency recorded.</p>\n", f);
+        return;
     }
+    ag_ev_totals_text x;   /* cells 7..9: p50, p90, p99 as in the table */
+    ag_ev_totals_cells(all, &x);
+    fprintf(f, "<p>%zu problems with a recorded latency; p50 %s ms, p90 %s ms, p99 %s ms "
+               "(nearest rank).</p>\n", all->latency_known, x.cell[7], x.cell[8], x.cell[9]);
+    svg_latency(f, e, all);
+}
 
-    size_t wrong = all->with_gold - all->correct, listed = 0;
-    fprintf(f, "<h2>Problems not correct (%zu", wrong);
-    if (wrong > AG_EVAL_LIST_CAP) fprintf(f, "; the first %d listed", AG_EVAL_LIST_CAP);
+static void html_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
+    size_t wrong = all->with_gold - all->correct;
+    fputs("<h2>Problems not correct (", f);
+    ag_ev_write_listed_count(f, wrong);
     fputs(")</h2>\n", f);
-    if (wrong) {
-        fputs("<table>\n<tr><th>dataset</th><th>id</th><th>category</th><th>outcome</th>"
-              "<th>gold</th><th>answer</th></tr>\n", f);
-        for (size_t i = 0; i < e->nrecs && listed < AG_EVAL_LIST_CAP; i++) {
-            const ag_eval_record *r = &e->recs[i].pub;
-            if (r->category == AG_CAT_CORRECT || r->category == AG_CAT_NO_GOLD) continue;
-            char g[64], a[64];
-            ag_ev_fmt_gold(g, sizeof g, r);
-            ag_ev_fmt_answer(a, sizeof a, r);
-            fputs("<tr><td class=\"t\">", f);
-            ag_ev_html_esc(f, r->dataset);
-            fputs("</td><td class=\"t\">", f);
-            ag_ev_html_esc(f, r->id);
-            fprintf(f, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td>%s</td><td>%s</td></tr>\n",
-                    ag_eval_category_name(r->category), ag_outcome_name(r->outcome), g, a);
-            listed++;
-        }
-        fputs("</table>\n", f);
-    } else {
+    if (!wrong) {
         fputs("<p>None.</p>\n", f);
+        return;
     }
+    fputs("<table>\n<tr><th>dataset</th><th>id</th><th>category</th><th>outcome</th>"
+          "<th>gold</th><th>answer</th></tr>\n", f);
+    ag_ev_each_not_correct(e, f, html_problem_row);
+    fputs("</table>\n", f);
+}
+
+int ag_eval_write_html(const ag_eval *e, FILE *f)
+{
+    if (!e || !f) return -1;
+    ag_eval_totals *t = ag_ev_all_totals(e);
+    if (!t) return -1;
+    const ag_eval_totals *all = &t[e->nds];
+    const char *rule = ag_eval_rule_name(e->rule);
+    html_head(f, e->rule, all);
+    fprintf(f, "<h2>Accuracy per dataset (rule %s)</h2>\n", rule);
+    svg_accuracy(f, e, t);
+    html_totals_table(f, e, t, rule);
+    html_categories(f, e, t);
+    html_latency(f, e, all);
+    html_not_correct(f, e, all);
     fputs("</body>\n</html>\n", f);
     free(t);
     return ferror(f) ? -1 : 0;

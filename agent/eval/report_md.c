@@ -13,42 +13,41 @@
 
 static void md_totals_row(FILE *f, const char *name, int bold, const ag_eval_totals *t)
 {
-    char acc[32], tok[32], calls[32], p50[32], p90[32], p99[32];
-    ag_ev_fmt_pct(acc, sizeof acc, t->accuracy);
-    ag_ev_fmt_num(tok, sizeof tok, t->tokens_mean, 1);
-    ag_ev_fmt_num(calls, sizeof calls, t->calls_mean, 2);
-    ag_ev_fmt_num(p50, sizeof p50, t->latency_p50, 0);
-    ag_ev_fmt_num(p90, sizeof p90, t->latency_p90, 0);
-    ag_ev_fmt_num(p99, sizeof p99, t->latency_p99, 0);
+    ag_ev_totals_text x;
+    ag_ev_totals_cells(t, &x);
     fputs(bold ? "| **" : "| ", f);
     ag_ev_md_esc(f, name);
-    fprintf(f, "%s | %zu | %zu | %zu | %s | %zu | %s | %s | %s | %s | %s |\n", bold ? "**" : "",
-            t->problems, t->with_gold, t->correct, acc, t->category[AG_CAT_NO_GOLD], tok, calls,
-            p50, p90, p99);
+    fputs(bold ? "**" : "", f);
+    for (int i = 0; i < AG_EV_TOTALS_CELLS; i++) fprintf(f, " | %s", x.cell[i]);
+    fputs(" |\n", f);
 }
 
-int ag_eval_write_markdown(const ag_eval *e, FILE *f)
+static void md_totals_table(FILE *f, const ag_eval *e, const ag_eval_totals *t, const char *rule)
 {
-    if (!e || !f) return -1;
-    ag_eval_totals *t = ag_ev_all_totals(e);
-    if (!t) return -1;
-    const ag_eval_totals *all = &t[e->nds];
-    const char *rule = ag_eval_rule_name(e->rule);
-    char acc[32];
-    ag_ev_fmt_pct(acc, sizeof acc, all->accuracy);
-
-    fputs("# optagent evaluation\n\n", f);
-    fprintf(f, "Matching rule: **%s** — %s\n\n", rule, ag_eval_rule_description(e->rule));
-    fprintf(f, "Accuracy (rule %s): **%s** — %zu correct of %zu problems with a gold answer; "
-               "%zu problems in all, %zu without a gold (excluded from accuracy).\n\n",
-            rule, acc, all->correct, all->with_gold, all->problems, all->category[AG_CAT_NO_GOLD]);
-    fprintf(f, "| dataset | problems | with gold | correct | accuracy (%s) | no gold | "
-               "tokens/problem | LLM calls/problem | p50 ms | p90 ms | p99 ms |\n", rule);
-    fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+    char head[64];
+    for (int i = 0; i <= AG_EV_TOTALS_CELLS; i++) {
+        ag_ev_totals_head(head, sizeof head, i, rule);
+        fprintf(f, "| %s ", head);
+    }
+    fputs("|\n|---|", f);
+    for (int i = 0; i < AG_EV_TOTALS_CELLS; i++) fputs("---:|", f);
+    fputc('\n', f);
     for (size_t d = 0; d < e->nds; d++) md_totals_row(f, e->ds[d], 0, &t[d]);
-    md_totals_row(f, "all", 1, all);
-    fputs("\nLatency percentiles are nearest-rank over the problems with a recorded latency.\n\n", f);
+    md_totals_row(f, "all", 1, &t[e->nds]);
+}
 
+static void md_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *pt)
+{
+    fputs("| ", f);
+    ag_ev_md_esc(f, r->dataset);
+    fputs(" | ", f);
+    ag_ev_md_esc(f, r->id);
+    fprintf(f, " | %s | %s | %s | %s |\n", pt->category, pt->outcome, pt->gold, pt->answer);
+}
+
+static void md_categories(FILE *f, const ag_eval *e, const ag_eval_totals *t)
+{
+    const ag_eval_totals *all = &t[e->nds];
     fputs("## Failure categories\n\n| category | all", f);
     for (size_t d = 0; d < e->nds; d++) {
         fputs(" | ", f);
@@ -62,30 +61,37 @@ int ag_eval_write_markdown(const ag_eval *e, FILE *f)
         for (size_t d = 0; d < e->nds; d++) fprintf(f, " | %zu", t[d].category[k]);
         fputs(" |\n", f);
     }
+}
 
-    size_t wrong = all->with_gold - all->correct, listed = 0;
-    fprintf(f, "\n## Problems not correct (%zu", wrong);
-    if (wrong > AG_EVAL_LIST_CAP) fprintf(f, "; the first %d listed", AG_EVAL_LIST_CAP);
+static void md_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
+    size_t wrong = all->with_gold - all->correct;
+    fputs("\n## Problems not correct (", f);
+    ag_ev_write_listed_count(f, wrong);
     fputs(")\n\n", f);
-    if (wrong) {
-        fputs("| dataset | id | category | outcome | gold | answer |\n|---|---|---|---|---:|---:|\n", f);
-        for (size_t i = 0; i < e->nrecs && listed < AG_EVAL_LIST_CAP; i++) {
-            const ag_eval_record *r = &e->recs[i].pub;
-            if (r->category == AG_CAT_CORRECT || r->category == AG_CAT_NO_GOLD) continue;
-            char g[64], a[64];
-            ag_ev_fmt_gold(g, sizeof g, r);
-            ag_ev_fmt_answer(a, sizeof a, r);
-            fputs("| ", f);
-            ag_ev_md_esc(f, r->dataset);
-            fputs(" | ", f);
-            ag_ev_md_esc(f, r->id);
-            fprintf(f, " | %s | %s | %s | %s |\n", ag_eval_category_name(r->category),
-                    ag_outcome_name(r->outcome), g, a);
-            listed++;
-        }
-    } else {
+    if (!wrong) {
         fputs("None.\n", f);
+        return;
     }
+    fputs("| dataset | id | category | outcome | gold | answer |\n|---|---|---|---|---:|---:|\n", f);
+    ag_ev_each_not_correct(e, f, md_problem_row);
+}
+
+int ag_eval_write_markdown(const ag_eval *e, FILE *f)
+{
+    if (!e || !f) return -1;
+    ag_eval_totals *t = ag_ev_all_totals(e);
+    if (!t) return -1;
+    const ag_eval_totals *all = &t[e->nds];
+    const char *rule = ag_eval_rule_name(e->rule);
+    fputs("# optagent evaluation\n\n", f);
+    fprintf(f, "Matching rule: **%s** — %s\n\n", rule, ag_eval_rule_description(e->rule));
+    ag_ev_write_accuracy(f, rule, all, "**", "**");
+    fputs("\n\n", f);
+    md_totals_table(f, e, t, rule);
+    fputs("\nLatency percentiles are nearest-rank over the problems with a recorded latency.\n\n", f);
+    md_categories(f, e, t);
+    md_not_correct(f, e, all);
     free(t);
     return ferror(f) ? -1 : 0;
 }
@@ -132,8 +138,8 @@ int ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f)
                                                         AG_CHANGE_STILL_WRONG };
     for (size_t s = 0; s < sizeof listed_kinds / sizeof listed_kinds[0]; s++) {
         ag_eval_change_kind k = listed_kinds[s];
-        fprintf(f, "\n## %s (%zu", ag_eval_change_name(k), c->count[k]);
-        if (c->count[k] > AG_EVAL_LIST_CAP) fprintf(f, "; the first %d listed", AG_EVAL_LIST_CAP);
+        fprintf(f, "\n## %s (", ag_eval_change_name(k));
+        ag_ev_write_listed_count(f, c->count[k]);
         fputs(")\n\n", f);
         if (!c->count[k]) {
             fputs("None.\n", f);

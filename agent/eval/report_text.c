@@ -90,3 +90,66 @@ void ag_ev_fmt_answer(char *buf, size_t n, const ag_eval_record *r)
     if (!r->has_answer) snprintf(buf, n, "-");
     else snprintf(buf, n, "%.10g", r->answer);
 }
+
+/* ---- what the Markdown and HTML reports say alike ---- */
+
+static const char *const TOTALS_HEADS[AG_EV_TOTALS_CELLS + 1] = {
+    "dataset", "problems", "with gold", "correct", "accuracy", "no gold",
+    "tokens/problem", "LLM calls/problem", "p50 ms", "p90 ms", "p99 ms",
+};
+
+void ag_ev_totals_head(char *buf, size_t n, int i, const char *rule)
+{
+    if (i < 0 || i > AG_EV_TOTALS_CELLS) snprintf(buf, n, "?");
+    else if (i == 4) snprintf(buf, n, "%s (%s)", TOTALS_HEADS[i], rule);
+    else snprintf(buf, n, "%s", TOTALS_HEADS[i]);
+}
+
+void ag_ev_totals_cells(const ag_eval_totals *t, ag_ev_totals_text *out)
+{
+    char (*c)[sizeof out->cell[0]] = out->cell;
+    snprintf(c[0], sizeof c[0], "%zu", t->problems);
+    snprintf(c[1], sizeof c[1], "%zu", t->with_gold);
+    snprintf(c[2], sizeof c[2], "%zu", t->correct);
+    ag_ev_fmt_pct(c[3], sizeof c[3], t->accuracy);
+    snprintf(c[4], sizeof c[4], "%zu", t->category[AG_CAT_NO_GOLD]);
+    ag_ev_fmt_num(c[5], sizeof c[5], t->tokens_mean, 1);
+    ag_ev_fmt_num(c[6], sizeof c[6], t->calls_mean, 2);
+    ag_ev_fmt_num(c[7], sizeof c[7], t->latency_p50, 0);
+    ag_ev_fmt_num(c[8], sizeof c[8], t->latency_p90, 0);
+    ag_ev_fmt_num(c[9], sizeof c[9], t->latency_p99, 0);
+}
+
+void ag_ev_write_accuracy(FILE *f, const char *rule, const ag_eval_totals *all, const char *em,
+                          const char *end_em)
+{
+    char acc[32];
+    ag_ev_fmt_pct(acc, sizeof acc, all->accuracy);
+    fprintf(f, "Accuracy (rule %s): %s%s%s — %zu correct of %zu problems with a gold answer; "
+               "%zu problems in all, %zu without a gold (excluded from accuracy).",
+            rule, em, acc, end_em, all->correct, all->with_gold, all->problems,
+            all->category[AG_CAT_NO_GOLD]);
+}
+
+void ag_ev_write_listed_count(FILE *f, size_t n)
+{
+    fprintf(f, "%zu", n);
+    if (n > AG_EVAL_LIST_CAP) fprintf(f, "; the first %d listed", AG_EVAL_LIST_CAP);
+}
+
+size_t ag_ev_each_not_correct(const ag_eval *e, FILE *f, ag_ev_problem_row_fn row)
+{
+    size_t listed = 0;
+    for (size_t i = 0; i < e->nrecs && listed < AG_EVAL_LIST_CAP; i++) {
+        const ag_eval_record *r = &e->recs[i].pub;
+        if (r->category == AG_CAT_CORRECT || r->category == AG_CAT_NO_GOLD) continue;
+        ag_ev_problem_text pt;
+        pt.category = ag_eval_category_name(r->category);
+        pt.outcome = ag_outcome_name(r->outcome);
+        ag_ev_fmt_gold(pt.gold, sizeof pt.gold, r);
+        ag_ev_fmt_answer(pt.answer, sizeof pt.answer, r);
+        row(f, r, &pt);
+        listed++;
+    }
+    return listed;
+}

@@ -51,7 +51,10 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS   = -lglpk $(CJSON_LIBS) $(SQLITE_LIBS) -lm -lpthread -ldl
 
 LIB_SRC   := $(wildcard db/*.c library/*.c formulate/*.c solver/*.c)
-AGENT_SRC := $(wildcard agent/*.c)
+# agent/ and one level of job folders below it (agent/eval/, ...): every
+# source but agent/main.c goes into libagent.a; objects mirror the sources
+# under $(BUILD).
+AGENT_SRC := $(wildcard agent/*.c agent/*/*.c)
 TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/agent/prompts_embedded.o

@@ -14,8 +14,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/curl_dl.h"
-#include "agent/datasets.h"
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 #include "agent/pipeline.h"
 #include "agent/replay.h"
 #include "db/db.h"
@@ -263,8 +262,7 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     it.has_answer = run->has_objective;
     it.answer = run->objective;
     it.latency_ms = run->latency_ms;
-    it.gold.kind = p->gold_kind == AG_GOLD_NUMBER ? AG_EVAL_GOLD_NUMBER
-                 : p->gold_kind == AG_GOLD_NO_SOLUTION ? AG_EVAL_GOLD_NO_SOLUTION : AG_EVAL_GOLD_NONE;
+    it.gold.kind = p->gold_kind;
     it.gold.value = p->gold;
     if (p->nquantities > 1) {
         for (size_t i = 0; i < p->nquantities && ng < 64; i++) {
@@ -272,7 +270,7 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
             gq[ng].value = p->quantities[i].value;
             ng++;
         }
-        it.gold.kind = AG_EVAL_GOLD_QUANTITIES;
+        it.gold.kind = AG_GOLD_QUANTITIES;
         it.gold.quantities = gq;
         it.gold.nquantities = ng;
         const ag_attempt *last = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent/agent.h"
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 #include "agent/pipeline.h"
 #include "db/db.h"
 
@@ -62,14 +62,14 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
         cJSON *g = r->gold_json ? cJSON_Parse(r->gold_json) : NULL;
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(g, "kind"));
         const cJSON *q = cJSON_GetObjectItem(g, "quantities"), *v;
-        it.gold.kind = AG_EVAL_GOLD_NONE;
+        it.gold.kind = AG_GOLD_NONE;
         if (kind && !strcmp(kind, "number")) {
-            it.gold.kind = AG_EVAL_GOLD_NUMBER;
+            it.gold.kind = AG_GOLD_NUMBER;
             it.gold.value = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "value"));
-        } else if (kind && !strcmp(kind, "no_solution")) it.gold.kind = AG_EVAL_GOLD_NO_SOLUTION;
+        } else if (kind && !strcmp(kind, "no_solution")) it.gold.kind = AG_GOLD_NO_SOLUTION;
         if (cJSON_GetArraySize(q) > 1) {
             cJSON_ArrayForEach(v, q) if (ng < MAX_QUANTITIES) { gq[ng].name = v->string; gq[ng].value = v->valuedouble; ng++; }
-            it.gold.kind = AG_EVAL_GOLD_QUANTITIES;
+            it.gold.kind = AG_GOLD_QUANTITIES;
             it.gold.quantities = gq;
             it.gold.nquantities = ng;
         }
@@ -186,11 +186,19 @@ static int find_run(db *d, const char *which, int64_t *run, char *err, size_t er
     return 0;
 }
 
-int ag_cmd_eval(int argc, char **argv)
+typedef struct {
+    const char *dbpath, *format, *outpath, *run_arg, *cmp_a, *cmp_b;
+    ag_match_rule rule;
+} eval_opts;
+
+/* Parses the command line into o. Returns -1 to go on, or the exit code
+ * (--help, a usage error). */
+static int eval_args(int argc, char **argv, eval_opts *o)
 {
-    const char *dbpath = "optagent-runs.db", *format = "markdown", *outpath = NULL, *run_arg = NULL;
-    const char *cmp_a = NULL, *cmp_b = NULL;
-    ag_match_rule rule = AG_MATCH_DEFAULT;
+    memset(o, 0, sizeof *o);
+    o->dbpath = "optagent-runs.db";
+    o->format = "markdown";
+    o->rule = AG_MATCH_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(eval_usage, stdout); return EXIT_SOLVED; }
@@ -199,80 +207,81 @@ int ag_cmd_eval(int argc, char **argv)
         if (one || two) {
             if (i + 1 + two >= argc) { fprintf(stderr, "optagent eval: %s needs %s\n%s", a, two ? "two runs" : "a value", eval_usage); return EXIT_USAGE; }
             const char *v = argv[++i];
-            if (two) { cmp_a = v; cmp_b = argv[++i]; }
-            else if (!strcmp(a, "--db")) dbpath = v;
-            else if (!strcmp(a, "-o")) outpath = v;
+            if (two) { o->cmp_a = v; o->cmp_b = argv[++i]; }
+            else if (!strcmp(a, "--db")) o->dbpath = v;
+            else if (!strcmp(a, "-o")) o->outpath = v;
             else if (!strcmp(a, "--format")) {
                 if (strcmp(v, "markdown") && strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "html")) {
                     fprintf(stderr, "optagent eval: --format is markdown, json or html, got '%s'\n", v);
                     return EXIT_USAGE;
                 }
-                format = v;
-            } else if (ag_eval_rule_parse(v, &rule) != 0) {
+                o->format = v;
+            } else if (ag_eval_rule_parse(v, &o->rule) != 0) {
                 fprintf(stderr, "optagent eval: unknown --match '%s' (default, alphaopt, orlm)\n", v);
                 return EXIT_USAGE;
             }
             continue;
         }
         if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent eval: unknown option '%s'\n%s", a, eval_usage); return EXIT_USAGE; }
-        if (run_arg) { fprintf(stderr, "optagent eval: one run at a time (or --compare A B)\n"); return EXIT_USAGE; }
-        run_arg = a;
+        if (o->run_arg) { fprintf(stderr, "optagent eval: one run at a time (or --compare A B)\n"); return EXIT_USAGE; }
+        o->run_arg = a;
     }
-    char err[1024];
-    db_code dc;
-    int rc = EXIT_FAILED;
-    ag_eval *ea = NULL, *eb = NULL;
-    FILE *out = stdout;
-    db *d = db_open(dbpath, &dc, err, sizeof err);
-    if (!d) { fprintf(stderr, "optagent: %s: %s\n", dbpath, err); return EXIT_FAILED; }
-    int64_t ra, rb;
-    if (find_run(d, cmp_a ? cmp_a : run_arg, &ra, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", dbpath, err); goto out; }
-    if (!(ea = load_eval(d, ra, rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
-    if (cmp_b) {
-        if (find_run(d, cmp_b, &rb, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", dbpath, err); goto out; }
-        if (!(eb = load_eval(d, rb, rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    return -1;
+}
+
+/* JSON and HTML with pass@k: the writer's output, with pass@k added.
+ * Returns 0, -1 on a write error, -2 when out of memory (said here). */
+static int write_with_pass(const ag_eval *ea, const char *format, const pass_table *pt, FILE *out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) { fprintf(stderr, "optagent: out of memory\n"); return -2; }
+    int wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
+    fclose(mem);
+    if (wr == 0 && !strcmp(format, "json")) {
+        cJSON *j = cJSON_Parse(buf);
+        cJSON *pk = cJSON_CreateObject();
+        cJSON_AddNumberToObject(pk, "samples", pt->samples);
+        for (int i = 0; i < pt->nk; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "%d", pt->ks[i]);
+            if (isnan(pt->v[i])) cJSON_AddNullToObject(pk, k); else cJSON_AddNumberToObject(pk, k, pt->v[i]);
+        }
+        cJSON_AddItemToObject(j, "pass_at_k", pk);
+        char *s2 = j ? cJSON_Print(j) : NULL;
+        if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
+        free(s2);
+        cJSON_Delete(j);
+    } else if (wr == 0) {
+        char *end = strstr(buf, "</body>");
+        fwrite(buf, 1, end ? (size_t)(end - buf) : len, out);
+        fprintf(out, "<h2>pass@k (%d samples per problem)</h2>\n<table><tr><th>k</th>", pt->samples);
+        for (int i = 0; i < pt->nk; i++) fprintf(out, "<th>%d</th>", pt->ks[i]);
+        fputs("</tr>\n<tr><th>pass@k</th>", out);
+        for (int i = 0; i < pt->nk; i++) {
+            if (isnan(pt->v[i])) fputs("<td>n/a</td>", out);
+            else fprintf(out, "<td>%.1f%%</td>", 100 * pt->v[i]);
+        }
+        fputs("</tr></table>\n", out);
+        if (end) fputs(end, out);
     }
-    if (outpath && !(out = fopen(outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", outpath); out = stdout; goto out; }
+    free(buf);
+    return wr;
+}
+
+/* The report of run ea (or of the comparison ea -> eb) in the chosen format.
+ * Returns as write_with_pass. */
+static int write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
+                        const char *format, FILE *out)
+{
     int wr;
     pass_table pt;
     int samples = eb ? 1 : run_samples(d, ra);
     int with_pass = samples > 1 && pass_at_k(ea, samples, &pt) == 0;
-    if (with_pass && strcmp(format, "markdown") && strcmp(format, "md")) {
-        /* JSON and HTML: the writer's output, with pass@k added */
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&buf, &len);
-        if (!mem) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-        wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
-        fclose(mem);
-        if (wr == 0 && !strcmp(format, "json")) {
-            cJSON *j = cJSON_Parse(buf);
-            cJSON *pk = cJSON_CreateObject();
-            cJSON_AddNumberToObject(pk, "samples", pt.samples);
-            for (int i = 0; i < pt.nk; i++) {
-                char k[16];
-                snprintf(k, sizeof k, "%d", pt.ks[i]);
-                if (isnan(pt.v[i])) cJSON_AddNullToObject(pk, k); else cJSON_AddNumberToObject(pk, k, pt.v[i]);
-            }
-            cJSON_AddItemToObject(j, "pass_at_k", pk);
-            char *s2 = j ? cJSON_Print(j) : NULL;
-            if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
-            free(s2);
-            cJSON_Delete(j);
-        } else if (wr == 0) {
-            char *end = strstr(buf, "</body>");
-            fwrite(buf, 1, end ? (size_t)(end - buf) : len, out);
-            fprintf(out, "<h2>pass@k (%d samples per problem)</h2>\n<table><tr><th>k</th>", pt.samples);
-            for (int i = 0; i < pt.nk; i++) fprintf(out, "<th>%d</th>", pt.ks[i]);
-            fputs("</tr>\n<tr><th>pass@k</th>", out);
-            for (int i = 0; i < pt.nk; i++) {
-                if (isnan(pt.v[i])) fputs("<td>n/a</td>", out);
-                else fprintf(out, "<td>%.1f%%</td>", 100 * pt.v[i]);
-            }
-            fputs("</tr></table>\n", out);
-            if (end) fputs(end, out);
-        }
-        free(buf);
+    int markdown = !strcmp(format, "markdown") || !strcmp(format, "md");
+    if (with_pass && !markdown) {
+        wr = write_with_pass(ea, format, &pt, out);
     } else if (eb) {
         ag_eval_comparison *c = ag_eval_compare(ea, eb);
         wr = c ? ag_eval_write_compare_markdown(c, out) : -1;
@@ -283,6 +292,31 @@ int ag_cmd_eval(int argc, char **argv)
         wr = ag_eval_write_markdown(ea, out);
         if (wr == 0 && with_pass) pass_markdown(&pt, out);
     }
+    return wr;
+}
+
+int ag_cmd_eval(int argc, char **argv)
+{
+    eval_opts o;
+    int rc = eval_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    char err[1024];
+    db_code dc;
+    rc = EXIT_FAILED;
+    ag_eval *ea = NULL, *eb = NULL;
+    FILE *out = stdout;
+    db *d = db_open(o.dbpath, &dc, err, sizeof err);
+    if (!d) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); return EXIT_FAILED; }
+    int64_t ra, rb;
+    if (find_run(d, o.cmp_a ? o.cmp_a : o.run_arg, &ra, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); goto out; }
+    if (!(ea = load_eval(d, ra, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    if (o.cmp_b) {
+        if (find_run(d, o.cmp_b, &rb, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); goto out; }
+        if (!(eb = load_eval(d, rb, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    }
+    if (o.outpath && !(out = fopen(o.outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", o.outpath); out = stdout; goto out; }
+    int wr = write_report(d, ra, ea, eb, o.format, out);
+    if (wr == -2) goto out;
     if (wr != 0 || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
     rc = EXIT_SOLVED;
 out:

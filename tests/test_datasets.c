@@ -1,4 +1,4 @@
-/* tests/test_datasets — agent/datasets: the five formats, gold kinds, ids,
+/* tests/test_datasets — agent/eval/datasets.c: the five formats, gold kinds, ids,
  * format detection, every error naming file, line/record and field, the caps,
  * and (when present) the published benchmark files under ../shared/benchmarks
  * ($OPTAGENT_SHARED overrides; skipped when absent).
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent/datasets.h"
+#include "agent/eval/eval.h"
 #include "tests/support.h"
 
 static char g_data[4096];     /* tests/data/datasets */
@@ -284,6 +284,44 @@ static void test_optmath_jsonl(void **state)
     check_kind(by_id(ds, "3"), AG_GOLD_NO_SOLUTION);      /* any letter case */
     check_number(by_id(ds, "4"), 0);
     assert_true(!strncmp(by_id(ds, "1")->question, "A farmer plants oats", 20));
+    ag_ds_free(ds);
+}
+
+/* The loaders and the evaluator share one gold kind: a loaded problem's gold
+ * goes into an evaluation item as it is, and the names (stored in results
+ * databases) include the evaluator's "quantities". */
+static ag_eval_category judge_loaded(const ag_ds_problem *p, ag_outcome o, int has_answer,
+                                     double answer)
+{
+    ag_eval_item it;
+    memset(&it, 0, sizeof it);
+    it.dataset = p->dataset;
+    it.id = p->id;
+    it.gold.kind = p->gold_kind;
+    it.gold.value = p->gold;
+    it.outcome = o;
+    it.has_answer = has_answer;
+    it.answer = answer;
+    it.latency_ms = NAN;
+    ag_eval_category c = AG_CAT_COUNT;
+    assert_int_equal(ag_eval_judge(AG_MATCH_DEFAULT, &it, &c), 0);
+    return c;
+}
+
+static void test_gold_kind_shared_with_evaluator(void **state)
+{
+    (void)state;
+    assert_string_equal(ag_gold_kind_name(AG_GOLD_QUANTITIES), "quantities");
+    assert_string_equal(ag_gold_kind_name((ag_gold_kind)42), "unknown");
+    ag_ds *ds = load_ok("optmath.jsonl", AG_DS_AUTO);
+    const ag_ds_problem *num = by_id(ds, "1"), *nosol = by_id(ds, "2");
+    assert_int_equal(judge_loaded(num, AG_OUTCOME_OK, 1, 310), AG_CAT_CORRECT);
+    assert_int_equal(judge_loaded(num, AG_OUTCOME_OK, 1, 311), AG_CAT_WRONG_ANSWER);
+    assert_int_equal(judge_loaded(nosol, AG_OUTCOME_INFEASIBLE, 0, 0), AG_CAT_CORRECT);
+    assert_int_equal(judge_loaded(nosol, AG_OUTCOME_OK, 1, 310), AG_CAT_WRONG_ANSWER);
+    ag_ds_free(ds);
+    ds = load_ok("alphaopt.json", AG_DS_AUTO);
+    assert_int_equal(judge_loaded(ag_ds_get(ds, 2), AG_OUTCOME_OK, 1, 1), AG_CAT_NO_GOLD);
     ag_ds_free(ds);
 }
 
@@ -892,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_alphaopt),
         cmocka_unit_test(test_llmopt),
         cmocka_unit_test(test_optmath_jsonl),
+        cmocka_unit_test(test_gold_kind_shared_with_evaluator),
         cmocka_unit_test(test_optmath_array),
         cmocka_unit_test(test_optibench),
         cmocka_unit_test(test_plain),

@@ -1,5 +1,6 @@
-/* tests/test_evaluate — agent/evaluate: matching rules, golds, categories,
- * pass@k, percentiles, the aggregate, comparison and the three writers.
+/* tests/test_evaluate — agent/eval grading and reports: matching rules, golds,
+ * categories, pass@k, percentiles, the aggregate, comparison and the three
+ * writers.
  *
  * Boundary cases are built from values whose difference is exactly the
  * tolerance in IEEE doubles (each such construction is asserted first, so a
@@ -18,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/evaluate.h"
+#include "agent/eval/eval.h"
 #include "tests/support.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -30,7 +31,7 @@ static ag_eval_item item_number(const char *ds, const char *id, double gold, ag_
     memset(&it, 0, sizeof it);
     it.dataset = ds;
     it.id = id;
-    it.gold.kind = AG_EVAL_GOLD_NUMBER;
+    it.gold.kind = AG_GOLD_NUMBER;
     it.gold.value = gold;
     it.outcome = o;
     it.has_answer = has_answer;
@@ -284,7 +285,7 @@ static void test_no_best_solution(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ag_eval_item it = item_number("d", "p", 0, cases[i].o, cases[i].has_answer, 17.02);
-        it.gold.kind = AG_EVAL_GOLD_NO_SOLUTION;
+        it.gold.kind = AG_GOLD_NO_SOLUTION;
         for (int r = 0; r < 3; r++) {
             ag_eval_category c = judge(&it, (ag_match_rule)r);
             if (c != cases[i].want)
@@ -326,7 +327,7 @@ static void test_categories_number_gold(void **state)
     /* no gold: whatever the outcome */
     for (int o = AG_OUTCOME_OK; o <= AG_OUTCOME_SOLVER_ERROR; o++) {
         ag_eval_item n = item_number("d", "p", 0, (ag_outcome)o, 1, 1);
-        n.gold.kind = AG_EVAL_GOLD_NONE;
+        n.gold.kind = AG_GOLD_NONE;
         assert_int_equal(judge(&n, AG_MATCH_DEFAULT), AG_CAT_NO_GOLD);
     }
     /* every category has a distinct name */
@@ -346,9 +347,9 @@ static void test_no_gold_excluded(void **state)
     ag_eval_item a = item_number("d", "right", 5, AG_OUTCOME_OK, 1, 5);
     ag_eval_item b = item_number("d", "wrong", 5, AG_OUTCOME_OK, 1, 6);
     ag_eval_item c = item_number("d", "nogold", 0, AG_OUTCOME_OK, 1, 6);
-    c.gold.kind = AG_EVAL_GOLD_NONE;
+    c.gold.kind = AG_GOLD_NONE;
     ag_eval_item d = item_number("d", "nogold2", 0, AG_OUTCOME_NO_JSON, 0, 0);
-    d.gold.kind = AG_EVAL_GOLD_NONE;
+    d.gold.kind = AG_GOLD_NONE;
     add_ok(e, &a);
     add_ok(e, &b);
     add_ok(e, &c);
@@ -381,7 +382,7 @@ static ag_eval_item item_quantities(const ag_eval_quantity *gold, size_t ngold,
                                     double obj)
 {
     ag_eval_item it = item_number("optibench", "q", 0, AG_OUTCOME_OK, has_obj, obj);
-    it.gold.kind = AG_EVAL_GOLD_QUANTITIES;
+    it.gold.kind = AG_GOLD_QUANTITIES;
     it.gold.quantities = gold;
     it.gold.nquantities = ngold;
     it.reported = rep;
@@ -522,7 +523,7 @@ static void test_check_item(void **state)
     it.latency_ms = INFINITY;
     assert_int_equal(ag_eval_check_item(&it, err, sizeof err), -1);
     it = ok;
-    it.gold.kind = AG_EVAL_GOLD_QUANTITIES;   /* no quantities */
+    it.gold.kind = AG_GOLD_QUANTITIES;   /* no quantities */
     assert_int_equal(ag_eval_check_item(&it, err, sizeof err), -1);
     ag_eval_quantity many[AG_EVAL_MAX_QUANTITIES + 1];
     for (size_t i = 0; i < N(many); i++) {
@@ -580,7 +581,7 @@ static void test_totals_aggregate(void **state)
         item_number("mamo", "2", 7, AG_OUTCOME_NO_JSON, 0, 0),
         item_number("mamo", "3", 0, AG_OUTCOME_OK, 1, 3),
     };
-    it[5].gold.kind = AG_EVAL_GOLD_NONE;
+    it[5].gold.kind = AG_GOLD_NONE;
     const long tokens[6] = { 100, 200, 300, 1000, 2000, 3000 };
     const int calls[6] = { 1, 1, 4, 1, 2, 3 };
     const double lat[6] = { 10, 20, 30, 40, NAN, 60 };
@@ -774,7 +775,7 @@ static void test_compare(void **state)
         item_number("d", "ungraded", 0, AG_OUTCOME_OK, 1, 1),
         item_number("d", "onlyA", 1, AG_OUTCOME_OK, 1, 1),
     };
-    ia[5].gold.kind = AG_EVAL_GOLD_NONE;
+    ia[5].gold.kind = AG_GOLD_NONE;
     ag_eval_item ib[] = {
         item_number("d", "onlyB", 1, AG_OUTCOME_OK, 1, 1),
         item_number("d", "right", 1, AG_OUTCOME_OK, 1, 1),
@@ -784,7 +785,7 @@ static void test_compare(void **state)
         item_number("d", "same", 1, AG_OUTCOME_INVALID, 0, 0),
         item_number("d", "ungraded", 0, AG_OUTCOME_OK, 1, 1),
     };
-    ib[6].gold.kind = AG_EVAL_GOLD_NONE;
+    ib[6].gold.kind = AG_GOLD_NONE;
     for (size_t i = 0; i < N(ia); i++) add_ok(a, &ia[i]);
     for (size_t i = 0; i < N(ib); i++) add_ok(b, &ib[i]);
     ag_eval_comparison *c = ag_eval_compare(a, b);
@@ -872,7 +873,7 @@ static ag_eval *sample_eval(ag_match_rule r)
         item_number("mamo", "a|b", 0, AG_OUTCOME_OK, 1, 0),
         item_number("<b>set</b>", "x", 0, AG_OUTCOME_OK, 1, 1),
     };
-    it[4].gold.kind = AG_EVAL_GOLD_NONE;
+    it[4].gold.kind = AG_GOLD_NONE;
     for (size_t i = 0; i < N(it); i++) {
         it[i].tokens = 1000 * (long)(i + 1);
         it[i].llm_calls = (int)i + 1;

@@ -1,5 +1,5 @@
-/* Benchmark files -> problems with golds. The rules (formats, detection, ids,
- * golds, caps, error form) are in agent/datasets.h.
+/* agent/eval/datasets — benchmark files -> problems with golds. The rules
+ * (formats, detection, ids, golds, caps, error form) are in agent/eval/eval.h.
  *
  * JSON Lines are streamed: one line is read (capped), parsed with cJSON and
  * turned into a problem before the next. A JSON array is read whole (capped)
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
-#include "agent/datasets.h"
+#include "agent/eval/eval.h"
 
 /* Golds that mean "no answer" (LLMOPT). */
 static const double SENTINELS[] = {-99999.0, 4.08e35};
@@ -72,9 +72,10 @@ int ag_ds_format_parse(const char *s, ag_ds_format *out)
 const char *ag_gold_kind_name(ag_gold_kind k)
 {
     switch (k) {
-    case AG_GOLD_NUMBER: return "number";
     case AG_GOLD_NONE: return "none";
+    case AG_GOLD_NUMBER: return "number";
     case AG_GOLD_NO_SOLUTION: return "no_solution";
+    case AG_GOLD_QUANTITIES: return "quantities";
     }
     return "unknown";
 }
@@ -716,12 +717,100 @@ static char *stem_of(const char *path)
     return s;
 }
 
+/* Opens path for reading: not a directory, not over the size limit.
+ * *size_hint is its size when it is a regular file, else 0. NULL on error
+ * (reported in L). */
+static FILE *open_input(loader *L, const char *path, size_t *size_hint)
+{
+    FILE *f = fopen(path, "rb");
+    *size_hint = 0;
+    if (!f) {
+        fail_at(L, 0, 0, NULL, "%s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            fail_at(L, 0, 0, NULL, "is a directory");
+            goto fail;
+        }
+        if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > AG_DS_MAX_FILE_BYTES) {
+            fail_at(L, 0, 0, NULL, "%jd bytes, larger than the limit of %zu bytes",
+                    (intmax_t)st.st_size, AG_DS_MAX_FILE_BYTES);
+            goto fail;
+        }
+        if (S_ISREG(st.st_mode)) *size_hint = (size_t)st.st_size;
+    }
+    return f;
+fail:
+    fclose(f);
+    return NULL;
+}
+
+/* Skips an optional UTF-8 BOM and white space, counting the bytes (*total)
+ * and newlines skipped. Returns the first significant character, '[' or
+ * '{', left unread in f; -1 on anything else (reported in L). */
+static int container_start(loader *L, FILE *f, size_t *total, size_t *newlines)
+{
+    int c = getc_unlocked(f);
+    if (c == 0xEF) {
+        int c2 = getc_unlocked(f), c3 = c2 == 0xBB ? getc_unlocked(f) : EOF;
+        if (c2 != 0xBB || c3 != 0xBF) {
+            fail_at(L, 0, 1, NULL, "expected a JSON array or JSON Lines, found byte 0xEF");
+            return -1;
+        }
+        *total += 3;
+        c = getc_unlocked(f);
+    }
+    while (c != EOF && is_space((char)c)) {
+        (*total)++;
+        if (c == '\n') (*newlines)++;
+        c = getc_unlocked(f);
+    }
+    if (ferror(f)) {
+        fail_at(L, 0, 0, NULL, "read error: %s", strerror(errno));
+        return -1;
+    }
+    if (c == EOF) {
+        fail_at(L, 0, 0, NULL, "empty file (no records)");
+        return -1;
+    }
+    if (c != '[' && c != '{') {
+        if (c >= 0x20 && c < 0x7f)
+            fail_at(L, 0, *newlines + 1, NULL, "expected a JSON array ('[') or JSON Lines "
+                    "(one '{...}' object per line), found '%c'", c);
+        else
+            fail_at(L, 0, *newlines + 1, NULL, "expected a JSON array ('[') or JSON Lines "
+                    "(one '{...}' object per line), found byte 0x%02X", (unsigned)c);
+        return -1;
+    }
+    ungetc(c, f);
+    return c;
+}
+
+/* Once loaded: the problems array trimmed to size, the id set dropped (it
+ * only served the duplicate check). */
+static void loaded_trim(ag_ds *ds)
+{
+    if (ds->n < ds->cap) {
+        ag_ds_problem *np = realloc(ds->p, ds->n * sizeof *np);
+        if (np) {
+            ds->p = np;
+            ds->cap = ds->n;
+        }
+    }
+    free(ds->slots);
+    ds->slots = NULL;
+    ds->nslots = 0;
+}
+
 ag_ds *ag_ds_load(const char *path, ag_ds_format fmt, char *err, size_t errlen)
 {
     loader L = {.path = path ? path : "(null)", .err = err, .errlen = errlen};
     ag_ds *ds = NULL;
     FILE *f = NULL;
     int ok = 0;
+    size_t size_hint = 0, total = 0, newlines = 0;
     if (err && errlen) err[0] = 0;
     if (!path || !*path) {
         fail_at(&L, 0, 0, NULL, "no file name");
@@ -731,67 +820,16 @@ ag_ds *ag_ds_load(const char *path, ag_ds_format fmt, char *err, size_t errlen)
         fail_at(&L, 0, 0, NULL, "unknown format %d", (int)fmt);
         goto out;
     }
-    f = fopen(path, "rb");
-    if (!f) {
-        fail_at(&L, 0, 0, NULL, "%s", strerror(errno));
-        goto out;
-    }
-    struct stat st;
-    size_t size_hint = 0;
-    if (fstat(fileno(f), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            fail_at(&L, 0, 0, NULL, "is a directory");
-            goto out;
-        }
-        if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > AG_DS_MAX_FILE_BYTES) {
-            fail_at(&L, 0, 0, NULL, "%jd bytes, larger than the limit of %zu bytes",
-                    (intmax_t)st.st_size, AG_DS_MAX_FILE_BYTES);
-            goto out;
-        }
-        if (S_ISREG(st.st_mode)) size_hint = (size_t)st.st_size;
-    }
+    if (!(f = open_input(&L, path, &size_hint))) goto out;
     ds = calloc(1, sizeof *ds);
     if (!ds || !(ds->path = strdup(path)) || !(ds->name = stem_of(path))) {
         fail_at(&L, 0, 0, NULL, "out of memory");
         goto out;
     }
     ds->format = fmt;
-
     /* The first significant character decides the container. */
-    size_t total = 0, newlines = 0;
-    int c = getc_unlocked(f);
-    if (c == 0xEF) {
-        int c2 = getc_unlocked(f), c3 = c2 == 0xBB ? getc_unlocked(f) : EOF;
-        if (c2 != 0xBB || c3 != 0xBF) {
-            fail_at(&L, 0, 1, NULL, "expected a JSON array or JSON Lines, found byte 0xEF");
-            goto out;
-        }
-        total += 3;
-        c = getc_unlocked(f);
-    }
-    while (c != EOF && is_space((char)c)) {
-        total++;
-        if (c == '\n') newlines++;
-        c = getc_unlocked(f);
-    }
-    if (ferror(f)) {
-        fail_at(&L, 0, 0, NULL, "read error: %s", strerror(errno));
-        goto out;
-    }
-    if (c == EOF) {
-        fail_at(&L, 0, 0, NULL, "empty file (no records)");
-        goto out;
-    }
-    if (c != '[' && c != '{') {
-        if (c >= 0x20 && c < 0x7f)
-            fail_at(&L, 0, newlines + 1, NULL, "expected a JSON array ('[') or JSON Lines "
-                    "(one '{...}' object per line), found '%c'", c);
-        else
-            fail_at(&L, 0, newlines + 1, NULL, "expected a JSON array ('[') or JSON Lines "
-                    "(one '{...}' object per line), found byte 0x%02X", (unsigned)c);
-        goto out;
-    }
-    ungetc(c, f);
+    int c = container_start(&L, f, &total, &newlines);
+    if (c < 0) goto out;
     ds->jsonl = L.jsonl = c == '{';
     if (ds->jsonl) {
         L.line = newlines;
@@ -804,16 +842,7 @@ ag_ds *ag_ds_load(const char *path, ag_ds_format fmt, char *err, size_t errlen)
         fail_at(&L, 0, 0, NULL, "no records");
         goto out;
     }
-    if (ds->n < ds->cap) {
-        ag_ds_problem *np = realloc(ds->p, ds->n * sizeof *np);
-        if (np) {
-            ds->p = np;
-            ds->cap = ds->n;
-        }
-    }
-    free(ds->slots);
-    ds->slots = NULL;
-    ds->nslots = 0;
+    loaded_trim(ds);
     ok = 1;
 out:
     if (f) fclose(f);

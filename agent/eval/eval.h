@@ -1,4 +1,163 @@
-/* agent/evaluate — grading answers against benchmark golds, and the reports.
+/* agent/eval — benchmark evaluation: the public header of agent/eval/.
+ *
+ * Two halves, one header: the dataset loaders turn benchmark files into
+ * problems with gold answers (ag_ds_*, agent/eval/datasets.c), and the
+ * evaluator grades results against those golds, aggregates them and writes
+ * the reports (ag_eval_*, the other files of agent/eval/). The folder's
+ * layout and dependencies are in agent/eval/README.md.
+ */
+#ifndef OPTAGENT_AGENT_EVAL_H
+#define OPTAGENT_AGENT_EVAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "agent/pipeline.h"
+
+/* ==== Datasets: load optimization benchmark files as a list of problems
+ * with their gold answers (ag_ds_*).
+ *
+ * Formats (detected from the content, never from the file name):
+ *
+ *   format     keys used (others ignored)              container
+ *   alphaopt   task_id, description, ground_truth      array or JSON Lines
+ *   llmopt     question, answer, index (ori ignored)   array or JSON Lines
+ *   optmath    en_question, en_answer, id              array or JSON Lines
+ *   optibench  question, results, index, type          array or JSON Lines
+ *   plain      id, question, answer                    array or JSON Lines
+ *
+ * Container: the first non-space character (after an optional UTF-8 BOM)
+ * decides: '[' is one JSON array of objects, '{' is JSON Lines (one object
+ * per line, streamed; blank lines skipped, CRLF accepted). A pretty-printed
+ * single object is therefore an error on its first line.
+ *
+ * Format detection (AG_DS_AUTO) looks at the keys of the first record, most
+ * specific family first:
+ *   "results"                         -> optibench
+ *   "en_question" or "en_answer"      -> optmath
+ *   "task_id" or "ground_truth", or "description" without "question"
+ *                                     -> alphaopt
+ *   "question" with "index" or "ori"  -> llmopt
+ *   "question" with "id"              -> plain
+ *   "question" with "answer"          -> llmopt (ids are record numbers)
+ *   anything else                     -> error listing the keys found.
+ * Every later record is then read with the rules of that format.
+ *
+ * Ids (text; unique within a file, a duplicate is an error naming both
+ * records): alphaopt task_id and plain id are required; llmopt index,
+ * optmath id and optibench index are optional and default to the 1-based
+ * record number. A number id is written without a fraction when it is an
+ * integer ("7", not "7.0"); a string id is kept as written (1-256 bytes).
+ *
+ * Golds (the answer field of the format):
+ *   JSON number                          -> NUMBER
+ *   numeric string, surrounding white space trimmed (decimal digits, one
+ *     optional '.', optional sign and exponent: "700.0", " 172666.667")
+ *                                        -> NUMBER
+ *   "No Best Solution" (any letter case, trimmed) -> NO_SOLUTION
+ *   null or missing                      -> NONE
+ *   -99999 or 4.08e35 (number or string, relative tolerance 1e-6: LLMOPT
+ *     writes the latter as 407999995500002257060344751334621184, 1.1e-8 away)
+ *                                        -> NONE
+ *   any other string ("1,234.5", "infeasible", "about 12"), a boolean, an
+ *   array or an object                   -> error naming the field.
+ * Only the strings the published files hold are accepted; thousands
+ * separators and words other than "No Best Solution" are refused rather than
+ * guessed. Zero is a real gold.
+ *
+ * OptiBench: every entry of "results" becomes a quantity (name, value parsed
+ * from its numeric string, or a JSON number); a value that is not numeric is
+ * an error naming the key. The gold is the LAST quantity, kind NUMBER (the
+ * objective is usually, not always, the last key: an evaluator should score
+ * every quantity). Empty or missing results give kind NONE.
+ *
+ * Errors: ag_ds_load returns NULL and one line in err:
+ *   JSON Lines:  "FILE:LINE: field "answer": an array is not a gold answer"
+ *   array:       "FILE: record N (line L): field "description": missing"
+ * A malformed record is never skipped.
+ *
+ * Hard caps: file 512 MiB, 1,000,000 records, question 1 MiB, one JSON Lines
+ * line 16 MiB, 100,000 quantities per record.
+ *
+ * Ownership: an ag_ds owns every problem and every string they point to;
+ * pointers from ag_ds_get live until ag_ds_free. Nothing here prints.
+ */
+#define AG_DS_MAX_FILE_BYTES   ((size_t)512 << 20)
+#define AG_DS_MAX_RECORDS      1000000u
+#define AG_DS_MAX_QUESTION     ((size_t)1 << 20)
+#define AG_DS_MAX_LINE_BYTES   ((size_t)16 << 20)
+#define AG_DS_MAX_QUANTITIES   100000u
+#define AG_DS_MAX_ID_BYTES     256u
+
+typedef enum {
+    AG_DS_AUTO,
+    AG_DS_ALPHAOPT,
+    AG_DS_LLMOPT,
+    AG_DS_OPTMATH,
+    AG_DS_OPTIBENCH,
+    AG_DS_PLAIN
+} ag_ds_format;
+
+/* "auto", "alphaopt", "llmopt", "optmath", "optibench", "plain". */
+const char *ag_ds_format_name(ag_ds_format f);
+/* The inverse (exact, lower case). Returns 0, or -1 for an unknown name. */
+int ag_ds_format_parse(const char *s, ag_ds_format *out);
+
+/* The kind of a gold answer: one enum for the loaders and the evaluator.
+ * The loaders give NONE, NUMBER or NO_SOLUTION (an OptiBench gold is its
+ * last quantity, NUMBER, with every quantity beside it); QUANTITIES is the
+ * form the evaluator grades when every quantity is to be matched (see
+ * "Golds" under Evaluation below). */
+typedef enum {
+    AG_GOLD_NONE,          /* no gold: null, sentinel, missing */
+    AG_GOLD_NUMBER,
+    AG_GOLD_NO_SOLUTION,   /* "No Best Solution": infeasible/unbounded expected */
+    AG_GOLD_QUANTITIES     /* named quantities, every one graded */
+} ag_gold_kind;
+
+/* "none", "number", "no_solution", "quantities" ("unknown" out of range).
+ * Results databases store these names (the "kind" of a problem's
+ * gold_json), never the numbers: they do not change. */
+const char *ag_gold_kind_name(ag_gold_kind k);
+
+typedef struct {
+    char *name;
+    double value;
+} ag_ds_quantity;      /* OptiBench results entries */
+
+typedef struct {
+    char *id;
+    char *question;
+    ag_gold_kind gold_kind;
+    double gold;                 /* 0 unless gold_kind is AG_GOLD_NUMBER */
+    ag_ds_quantity *quantities;  /* OptiBench only, in file order */
+    size_t nquantities;
+    char *dataset;               /* file stem ("nl4opt_test"), shared by all */
+    size_t record;               /* JSON Lines: line number; array: 1-based element */
+    char *type;                  /* OptiBench "type", or NULL */
+} ag_ds_problem;
+
+typedef struct ag_ds ag_ds;
+
+/* Loads path. fmt AG_DS_AUTO detects the format; any other value forces it
+ * (the container is still detected). Returns NULL with a one-line reason in
+ * err (may be NULL). */
+ag_ds *ag_ds_load(const char *path, ag_ds_format fmt, char *err, size_t errlen);
+
+size_t ag_ds_count(const ag_ds *ds);
+/* NULL when i >= count. */
+const ag_ds_problem *ag_ds_get(const ag_ds *ds, size_t i);
+/* The format used (detected or forced). */
+ag_ds_format ag_ds_detected(const ag_ds *ds);
+/* 1 when the file was JSON Lines, 0 for a JSON array. */
+int ag_ds_is_jsonl(const ag_ds *ds);
+const char *ag_ds_path(const ag_ds *ds);
+/* The file stem (base name without its last extension). */
+const char *ag_ds_name(const ag_ds *ds);
+void ag_ds_free(ag_ds *ds);
+
+/* ==== Evaluation: grading answers against benchmark golds, aggregates and
+ * reports (ag_eval_*).
  *
  * Ownership, once for the whole file: an ag_eval (ag_eval_new) and an
  * ag_eval_comparison (ag_eval_compare) are owned by the caller and freed with
@@ -36,15 +195,15 @@
  *
  * ---- Golds ----
  *
- *   AG_EVAL_GOLD_NONE         no gold: the problem is not graded (category
+ *   AG_GOLD_NONE         no gold: the problem is not graded (category
  *                        no_gold), excluded from accuracy, counted apart.
- *   AG_EVAL_GOLD_NUMBER       the objective value; graded against the answer
+ *   AG_GOLD_NUMBER       the objective value; graded against the answer
  *                        (the objective) only.
- *   AG_EVAL_GOLD_NO_SOLUTION  "No Best Solution": correct when the outcome is
+ *   AG_GOLD_NO_SOLUTION  "No Best Solution": correct when the outcome is
  *                        infeasible or unbounded (AG_OUTCOME_UNBOUNDED also
  *                        covers infeasible_or_unbounded) and no answer is
  *                        given; an answer (outcome ok) is a wrong_answer.
- *   AG_EVAL_GOLD_QUANTITIES   named quantities (OptiBench "results": name ->
+ *   AG_GOLD_QUANTITIES   named quantities (OptiBench "results": name ->
  *                        value). Correct when EVERY gold quantity is matched
  *                        by its own reported quantity under the rule. The
  *                        candidates are the objective (named "objective")
@@ -91,13 +250,6 @@
  * values is the value of rank ceil(p/100 * N) (at least 1) — always one of
  * the data, never interpolated; p50 of 1..10 is 5, p90 is 9, p99 is 10.
  */
-#ifndef OPTAGENT_AGENT_EVALUATE_H
-#define OPTAGENT_AGENT_EVALUATE_H
-
-#include <stddef.h>
-#include <stdio.h>
-#include <cjson/cJSON.h>
-#include "agent/pipeline.h"
 
 /* Hard caps. */
 #define AG_EVAL_MAX_PROBLEMS   1000000  /* problems in one evaluation */
@@ -121,14 +273,7 @@ const char *ag_eval_rule_description(ag_match_rule r);
 /* 1 when answer matches gold under r, else 0 (see the rules above). */
 int ag_eval_match(ag_match_rule r, double answer, double gold);
 
-/* ---- golds, items, categories ---- */
-
-typedef enum {
-    AG_EVAL_GOLD_NONE,
-    AG_EVAL_GOLD_NUMBER,
-    AG_EVAL_GOLD_NO_SOLUTION,
-    AG_EVAL_GOLD_QUANTITIES
-} ag_eval_gold_kind;
+/* ---- golds (ag_gold_kind above), items, categories ---- */
 
 typedef struct {
     const char *name;   /* may be NULL: matched by value only */
@@ -136,9 +281,9 @@ typedef struct {
 } ag_eval_quantity;
 
 typedef struct {
-    ag_eval_gold_kind kind;
-    double value;                       /* AG_EVAL_GOLD_NUMBER */
-    const ag_eval_quantity *quantities; /* AG_EVAL_GOLD_QUANTITIES: 1..MAX_QUANTITIES */
+    ag_gold_kind kind;
+    double value;                       /* AG_GOLD_NUMBER */
+    const ag_eval_quantity *quantities; /* AG_GOLD_QUANTITIES: 1..MAX_QUANTITIES */
     size_t nquantities;
 } ag_eval_gold;
 
@@ -208,9 +353,9 @@ typedef struct ag_eval ag_eval;
 /* One graded problem, as kept. */
 typedef struct {
     const char *dataset, *id;
-    ag_eval_gold_kind gold_kind;
-    double gold;               /* AG_EVAL_GOLD_NUMBER */
-    size_t gold_quantities;    /* AG_EVAL_GOLD_QUANTITIES */
+    ag_gold_kind gold_kind;
+    double gold;               /* AG_GOLD_NUMBER */
+    size_t gold_quantities;    /* AG_GOLD_QUANTITIES */
     ag_outcome outcome;
     int has_answer;
     double answer;

@@ -1,0 +1,404 @@
+/* agent/eval/grade — grading one answer against its gold.
+ *
+ * The rules themselves (matching rules, gold kinds, categories, pass@k,
+ * nearest-rank percentiles) are stated in agent/eval/eval.h; this file is
+ * their one implementation, used by ag_eval_add (aggregate.c), by batch for
+ * the live "correct" column, and by the tests.
+ *
+ * Grading is pure: no state, no output, and the only allocation is the
+ * matching table of a multi-quantity gold (about 20 KB, kept off the small
+ * stacks of batch workers). A multi-quantity gold is graded as a maximum
+ * bipartite matching between gold quantities and candidates (Kuhn's
+ * augmenting paths; at most 64 gold quantities and 1025 candidates, so the
+ * quadratic search is bounded).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agent/eval/internal.h"
+
+/* ---- rules ------------------------------------------------------------------ */
+
+const char *ag_eval_rule_name(ag_match_rule r)
+{
+    switch (r) {
+    case AG_MATCH_DEFAULT: return "default";
+    case AG_MATCH_ALPHAOPT: return "alphaopt";
+    case AG_MATCH_ORLM: return "orlm";
+    }
+    return "unknown";
+}
+
+int ag_eval_rule_parse(const char *s, ag_match_rule *out)
+{
+    static const ag_match_rule all[] = { AG_MATCH_DEFAULT, AG_MATCH_ALPHAOPT, AG_MATCH_ORLM };
+    if (!s || !out) return -1;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(s, ag_eval_rule_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+const char *ag_eval_rule_description(ag_match_rule r)
+{
+    switch (r) {
+    case AG_MATCH_DEFAULT:
+        return "|a - g| <= 1e-4 * max(1, |g|) (relative 1e-4, absolute near zero)";
+    case AG_MATCH_ALPHAOPT:
+        return "|a - g| <= 0.1 (absolute, as AlphaOPT)";
+    case AG_MATCH_ORLM:
+        return "round a and g to integers (half away from zero), then "
+               "|ra - rg| <= 0.05 * |rg|; a zero gold needs ra = 0 (as ORLM/OptMATH)";
+    }
+    return "unknown rule";
+}
+
+int ag_eval_match(ag_match_rule r, double answer, double gold)
+{
+    if (!isfinite(answer) || !isfinite(gold)) return 0;
+    switch (r) {
+    case AG_MATCH_DEFAULT:
+        return fabs(answer - gold) <= 1e-4 * fmax(1.0, fabs(gold));
+    case AG_MATCH_ALPHAOPT:
+        return fabs(answer - gold) <= 0.1;
+    case AG_MATCH_ORLM: {
+        double ra = round(answer), rg = round(gold);
+        return fabs(ra - rg) <= 0.05 * fabs(rg);
+    }
+    }
+    return 0;
+}
+
+/* ---- categories --------------------------------------------------------------- */
+
+const char *ag_eval_category_name(ag_eval_category c)
+{
+    switch (c) {
+    case AG_CAT_CORRECT: return "correct";
+    case AG_CAT_WRONG_ANSWER: return "wrong_answer";
+    case AG_CAT_NO_JSON: return "no_json";
+    case AG_CAT_INVALID: return "invalid";
+    case AG_CAT_NONLINEAR: return "nonlinear";
+    case AG_CAT_INFEASIBLE: return "infeasible";
+    case AG_CAT_UNBOUNDED: return "unbounded";
+    case AG_CAT_TIME_LIMIT: return "time_limit";
+    case AG_CAT_LLM_ERROR: return "llm_error";
+    case AG_CAT_SOLVER_ERROR: return "solver_error";
+    case AG_CAT_NO_GOLD: return "no_gold";
+    case AG_CAT_COUNT: break;
+    }
+    return "unknown";
+}
+
+static int outcome_valid(ag_outcome o)
+{
+    return (int)o >= (int)AG_OUTCOME_OK && (int)o <= (int)AG_OUTCOME_SOLVER_ERROR;
+}
+
+int ag_ev_rule_valid(ag_match_rule r)
+{
+    return r == AG_MATCH_DEFAULT || r == AG_MATCH_ALPHAOPT || r == AG_MATCH_ORLM;
+}
+
+/* The category of a non-ok outcome. */
+static ag_eval_category outcome_category(ag_outcome o)
+{
+    switch (o) {
+    case AG_OUTCOME_OK: return AG_CAT_WRONG_ANSWER;   /* not used for ok */
+    case AG_OUTCOME_LLM_ERROR: return AG_CAT_LLM_ERROR;
+    case AG_OUTCOME_NO_JSON: return AG_CAT_NO_JSON;
+    case AG_OUTCOME_INVALID: return AG_CAT_INVALID;
+    case AG_OUTCOME_NONLINEAR: return AG_CAT_NONLINEAR;
+    case AG_OUTCOME_INFEASIBLE: return AG_CAT_INFEASIBLE;
+    case AG_OUTCOME_UNBOUNDED: return AG_CAT_UNBOUNDED;
+    case AG_OUTCOME_TIME_LIMIT: return AG_CAT_TIME_LIMIT;
+    case AG_OUTCOME_SOLVER_ERROR: return AG_CAT_SOLVER_ERROR;
+    case AG_OUTCOME_INTERRUPTED: return AG_CAT_SOLVER_ERROR;   /* never recorded */
+    }
+    return AG_CAT_SOLVER_ERROR;
+}
+
+static int name_ok(const char *s)
+{
+    return s && strnlen(s, AG_EVAL_MAX_NAME + 1) <= AG_EVAL_MAX_NAME;
+}
+
+int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = 0;
+    if (!it) {
+        snprintf(err, errlen, "no item");
+        return -1;
+    }
+    if (!name_ok(it->dataset)) {
+        snprintf(err, errlen, "dataset name missing or longer than %d bytes", AG_EVAL_MAX_NAME);
+        return -1;
+    }
+    if (!name_ok(it->id)) {
+        snprintf(err, errlen, "problem id missing or longer than %d bytes", AG_EVAL_MAX_NAME);
+        return -1;
+    }
+    if (!outcome_valid(it->outcome)) {
+        snprintf(err, errlen, "unknown outcome %d", (int)it->outcome);
+        return -1;
+    }
+    switch (it->gold.kind) {
+    case AG_GOLD_NONE:
+    case AG_GOLD_NO_SOLUTION:
+        break;
+    case AG_GOLD_NUMBER:
+        if (!isfinite(it->gold.value)) {
+            snprintf(err, errlen, "gold is not a finite number");
+            return -1;
+        }
+        break;
+    case AG_GOLD_QUANTITIES:
+        if (it->gold.nquantities < 1 || it->gold.nquantities > AG_EVAL_MAX_QUANTITIES ||
+            !it->gold.quantities) {
+            snprintf(err, errlen, "gold quantities: need 1 to %d, got %zu",
+                     AG_EVAL_MAX_QUANTITIES, it->gold.quantities ? it->gold.nquantities : 0);
+            return -1;
+        }
+        for (size_t i = 0; i < it->gold.nquantities; i++) {
+            const ag_eval_quantity *q = &it->gold.quantities[i];
+            if (!isfinite(q->value)) {
+                snprintf(err, errlen, "gold quantity %zu is not a finite number", i + 1);
+                return -1;
+            }
+            if (q->name && !name_ok(q->name)) {
+                snprintf(err, errlen, "gold quantity %zu: name longer than %d bytes", i + 1,
+                         AG_EVAL_MAX_NAME);
+                return -1;
+            }
+        }
+        break;
+    default:
+        snprintf(err, errlen, "unknown gold kind %d", (int)it->gold.kind);
+        return -1;
+    }
+    if (it->nreported > AG_EVAL_MAX_REPORTED || (it->nreported && !it->reported)) {
+        snprintf(err, errlen, "reported quantities: at most %d, got %zu", AG_EVAL_MAX_REPORTED,
+                 it->nreported);
+        return -1;
+    }
+    for (size_t i = 0; i < it->nreported; i++)
+        if (it->reported[i].name && !name_ok(it->reported[i].name)) {
+            snprintf(err, errlen, "reported quantity %zu: name longer than %d bytes", i + 1,
+                     AG_EVAL_MAX_NAME);
+            return -1;
+        }
+    if (it->tokens < 0 || it->llm_calls < 0) {
+        snprintf(err, errlen, "negative tokens or LLM calls");
+        return -1;
+    }
+    if (!isnan(it->latency_ms) && !(it->latency_ms >= 0 && isfinite(it->latency_ms))) {
+        snprintf(err, errlen, "latency must be >= 0 and finite, or NaN when unknown");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- multi-quantity matching ---------------------------------------------------- */
+
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Equal once everything but ASCII letters and digits is dropped and case is
+ * folded; a name with no letter or digit equals nothing. */
+static int loose_eq(const char *a, const char *b)
+{
+    if (!a || !b) return 0;
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    int any = 0;
+    for (;;) {
+        while (*p && !ascii_alnum(*p)) p++;
+        while (*q && !ascii_alnum(*q)) q++;
+        if (!*p || !*q) return !*p && !*q && any;
+        if (ascii_lower(*p) != ascii_lower(*q)) return 0;
+        any = 1;
+        p++;
+        q++;
+    }
+}
+
+typedef struct {
+    ag_match_rule rule;
+    const ag_eval_quantity *gold;
+    size_t ngold;
+    ag_eval_quantity cand[AG_EVAL_MAX_REPORTED + 1];
+    size_t ncand;
+    unsigned char gold_named[AG_EVAL_MAX_QUANTITIES];   /* some candidate shares its name */
+    unsigned char reserved[AG_EVAL_MAX_REPORTED + 1];   /* its name is a gold name */
+    unsigned char seen[AG_EVAL_MAX_REPORTED + 1];
+    int owner[AG_EVAL_MAX_REPORTED + 1];                /* gold index, or -1 */
+} qmatch;
+
+static int q_edge(const qmatch *m, size_t i, size_t j)
+{
+    if (m->gold_named[i]) {
+        if (!loose_eq(m->gold[i].name, m->cand[j].name)) return 0;
+    } else if (m->reserved[j]) {
+        return 0;
+    }
+    return ag_eval_match(m->rule, m->cand[j].value, m->gold[i].value);
+}
+
+/* Kuhn's augmenting path from gold i; depth is at most ngold. */
+static int q_augment(qmatch *m, size_t i)
+{
+    for (size_t j = 0; j < m->ncand; j++) {
+        if (m->seen[j] || !q_edge(m, i, j)) continue;
+        m->seen[j] = 1;
+        if (m->owner[j] < 0 || q_augment(m, (size_t)m->owner[j])) {
+            m->owner[j] = (int)i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when every gold quantity has its own matching candidate, 0 when not,
+ * -1 when out of memory. */
+static int quantities_match(ag_match_rule r, const ag_eval_item *it)
+{
+    /* About 20 KB: kept off the stack of threads with small stacks. */
+    qmatch *m = malloc(sizeof *m);
+    int all = 0;
+    if (!m) return -1;
+    m->rule = r;
+    m->gold = it->gold.quantities;
+    m->ngold = it->gold.nquantities;
+    m->ncand = 0;
+    if (it->has_answer) {
+        m->cand[m->ncand].name = "objective";
+        m->cand[m->ncand++].value = it->answer;
+    }
+    for (size_t j = 0; j < it->nreported; j++) m->cand[m->ncand++] = it->reported[j];
+    for (size_t i = 0; i < m->ngold; i++) {
+        m->gold_named[i] = 0;
+        for (size_t j = 0; j < m->ncand && !m->gold_named[i]; j++)
+            m->gold_named[i] = (unsigned char)loose_eq(m->gold[i].name, m->cand[j].name);
+    }
+    for (size_t j = 0; j < m->ncand; j++) {
+        m->reserved[j] = 0;
+        m->owner[j] = -1;
+        for (size_t i = 0; i < m->ngold && !m->reserved[j]; i++)
+            m->reserved[j] = (unsigned char)loose_eq(m->gold[i].name, m->cand[j].name);
+    }
+    for (size_t i = 0; i < m->ngold; i++) {
+        memset(m->seen, 0, m->ncand);
+        if (!q_augment(m, i)) goto out;
+    }
+    all = 1;
+out:
+    free(m);
+    return all;
+}
+
+/* The category of a checked item; *oom set when out of memory. */
+ag_eval_category ag_ev_judge(ag_match_rule r, const ag_eval_item *it, int *oom)
+{
+    *oom = 0;
+    switch (it->gold.kind) {
+    case AG_GOLD_NONE:
+        return AG_CAT_NO_GOLD;
+    case AG_GOLD_NO_SOLUTION:
+        if (it->outcome == AG_OUTCOME_INFEASIBLE || it->outcome == AG_OUTCOME_UNBOUNDED)
+            return it->has_answer ? AG_CAT_WRONG_ANSWER : AG_CAT_CORRECT;
+        if (it->outcome == AG_OUTCOME_OK) return AG_CAT_WRONG_ANSWER;
+        return outcome_category(it->outcome);
+    case AG_GOLD_NUMBER:
+        if (it->outcome != AG_OUTCOME_OK) return outcome_category(it->outcome);
+        return it->has_answer && ag_eval_match(r, it->answer, it->gold.value)
+                   ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
+    case AG_GOLD_QUANTITIES: {
+        if (it->outcome != AG_OUTCOME_OK) return outcome_category(it->outcome);
+        int m = quantities_match(r, it);
+        if (m < 0) *oom = 1;
+        return m > 0 ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
+    }
+    }
+    return AG_CAT_NO_GOLD;
+}
+
+int ag_eval_judge(ag_match_rule r, const ag_eval_item *it, ag_eval_category *out)
+{
+    if (!out || !ag_ev_rule_valid(r) || ag_eval_check_item(it, NULL, 0) != 0) return -1;
+    int oom;
+    ag_eval_category c = ag_ev_judge(r, it, &oom);
+    if (oom) return -1;
+    *out = c;
+    return 0;
+}
+
+/* ---- pass@k ---------------------------------------------------------------------- */
+
+double ag_eval_pass_at_k(int n, int c, int k)
+{
+    if (n < 1 || k < 1 || k > n || c < 0 || c > n) return NAN;
+    if (c == 0) return 0.0;
+    if (n - c < k) return 1.0;
+    double prod = 1.0;
+    for (int i = n - c + 1; i <= n; i++) prod *= 1.0 - (double)k / (double)i;
+    return 1.0 - prod;
+}
+
+double ag_eval_pass_at_k_mean(const int *n, const int *c, size_t m, int k)
+{
+    if (m == 0 || !n || !c) return NAN;
+    double sum = 0;
+    for (size_t i = 0; i < m; i++) {
+        double p = ag_eval_pass_at_k(n[i], c[i], k);
+        if (isnan(p)) return NAN;
+        sum += p;
+    }
+    return sum / (double)m;
+}
+
+/* ---- percentiles ----------------------------------------------------------------- */
+
+int ag_ev_cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Nearest rank over n sorted values: rank ceil(pct * n / 100), at least 1. */
+double ag_ev_rank_sorted(const double *s, size_t n, int pct)
+{
+    if (n == 0 || pct < 0 || pct > 100) return NAN;
+    size_t rank = ((size_t)pct * n + 99) / 100;
+    if (rank < 1) rank = 1;
+    return s[rank - 1];
+}
+
+double ag_eval_percentile(const double *v, size_t n, int pct)
+{
+    double r = NAN, *s = NULL;
+    size_t m = 0;
+    if (!v || n == 0 || pct < 0 || pct > 100) goto out;
+    s = malloc(n * sizeof *s);
+    if (!s) goto out;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i])) s[m++] = v[i];
+    qsort(s, m, sizeof *s, ag_ev_cmp_double);
+    r = ag_ev_rank_sorted(s, m, pct);
+out:
+    free(s);
+    return r;
+}

@@ -1,0 +1,259 @@
+/* agent/eval/report_html — the HTML report of one evaluation
+ * (ag_eval_write_html), with its SVG charts.
+ *
+ * One self-contained page: inline CSS, inline SVG, no script and no URL, so
+ * it can be mailed or archived as it is. The sections follow the Markdown
+ * report; the charts are drawn here by hand (bars of accuracy per dataset,
+ * problems per category, a latency histogram with the p50/p90/p99 marks).
+ * Every input string goes through ag_ev_html_esc, and labels drawn in a
+ * chart are cut to SVG_LABEL_MAX bytes (the full text stays in <title>).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "agent/eval/internal.h"
+
+#define SVG_LABEL_W 190
+#define SVG_BAR_W   420
+#define SVG_ROW_H   22
+#define SVG_LABEL_MAX 28    /* bytes of a label drawn; the full text is in <title> */
+#define HIST_BINS   20
+
+static const char *cat_color(int k)
+{
+    switch (k) {
+    case AG_CAT_CORRECT: return "#2e7d32";
+    case AG_CAT_WRONG_ANSWER: return "#c62828";
+    case AG_CAT_NO_GOLD: return "#9e9e9e";
+    case AG_CAT_LLM_ERROR: case AG_CAT_SOLVER_ERROR: return "#6d4c41";
+    default: return "#ef6c00";
+    }
+}
+
+static void svg_accuracy(FILE *f, const ag_eval *e, const ag_eval_totals *t)
+{
+    size_t rows = e->nds + 1;
+    int w = SVG_LABEL_W + SVG_BAR_W + 70, h = (int)rows * SVG_ROW_H + 30;
+    fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+               "aria-label=\"accuracy per dataset\">\n", w, h, w, h);
+    for (int q = 0; q <= 4; q++) {
+        int x = SVG_LABEL_W + q * SVG_BAR_W / 4;
+        fprintf(f, "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
+                   "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%d%%</text>\n",
+                x, x, (int)rows * SVG_ROW_H, x, (int)rows * SVG_ROW_H + 16, q * 25);
+    }
+    for (size_t d = 0; d < rows; d++) {
+        const ag_eval_totals *x = &t[d];
+        const char *name = d < e->nds ? e->ds[d] : "all";
+        int y = (int)d * SVG_ROW_H;
+        char pct[32];
+        ag_ev_fmt_pct(pct, sizeof pct, x->accuracy);
+        fputs("<g><title>", f);
+        ag_ev_html_esc(f, name);
+        fprintf(f, ": %s (%zu/%zu)</title>", pct, x->correct, x->with_gold);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\"%s>", SVG_LABEL_W - 6, y + 15,
+                d < e->nds ? "" : " font-weight=\"bold\"");
+        ag_ev_html_esc_n(f, name, SVG_LABEL_MAX);
+        fputs("</text>", f);
+        double bw = isnan(x->accuracy) ? 0 : x->accuracy * SVG_BAR_W;
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", SVG_LABEL_W,
+                y + 3, bw, SVG_ROW_H - 6, d < e->nds ? "#1565c0" : "#0d47a1");
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\">%s</text></g>\n", SVG_LABEL_W + bw + 4, y + 15, pct);
+    }
+    fputs("</svg>\n", f);
+}
+
+static void svg_categories(FILE *f, const ag_eval_totals *all)
+{
+    size_t max = 0;
+    for (int k = 0; k < AG_CAT_COUNT; k++)
+        if (all->category[k] > max) max = all->category[k];
+    int w = SVG_LABEL_W + SVG_BAR_W + 70, h = AG_CAT_COUNT * SVG_ROW_H + 8;
+    fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+               "aria-label=\"problems per category\">\n", w, h, w, h);
+    for (int k = 0; k < AG_CAT_COUNT; k++) {
+        int y = k * SVG_ROW_H;
+        double bw = max ? (double)all->category[k] / (double)max * SVG_BAR_W : 0;
+        const char *name = ag_eval_category_name((ag_eval_category)k);
+        fprintf(f, "<g><title>%s: %zu</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>"
+                   "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
+                   "<text x=\"%.1f\" y=\"%d\">%zu</text></g>\n",
+                name, all->category[k], SVG_LABEL_W - 6, y + 15, name, SVG_LABEL_W, y + 3, bw,
+                SVG_ROW_H - 6, cat_color(k), SVG_LABEL_W + bw + 4, y + 15, all->category[k]);
+    }
+    fputs("</svg>\n", f);
+}
+
+static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
+    size_t bins[HIST_BINS] = { 0 };
+    double lo = all->latency_min, hi = all->latency_max;
+    int nb = hi > lo ? HIST_BINS : 1;
+    double width = hi > lo ? (hi - lo) / nb : 1;
+    for (size_t i = 0; i < e->nrecs; i++) {
+        double v = e->recs[i].pub.latency_ms;
+        if (isnan(v)) continue;
+        int b = (int)((v - lo) / width);
+        if (b < 0) b = 0;
+        if (b >= nb) b = nb - 1;
+        bins[b]++;
+    }
+    size_t max = 1;
+    for (int b = 0; b < nb; b++)
+        if (bins[b] > max) max = bins[b];
+    const int left = 50, plot_w = 600, plot_h = 180, top = 20;
+    int w = left + plot_w + 20, h = top + plot_h + 40;
+    fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+               "aria-label=\"latency histogram\">\n", w, h, w, h);
+    double bar = (double)plot_w / nb;
+    for (int b = 0; b < nb; b++) {
+        double bh = (double)bins[b] / (double)max * plot_h;
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#5c6bc0\">"
+                   "<title>%.0f to %.0f ms: %zu</title></rect>\n",
+                left + b * bar + 1, top + plot_h - bh, bar - 2, bh, lo + b * width,
+                lo + (b + 1) * width, bins[b]);
+    }
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left,
+            top + plot_h, left + plot_w, top + plot_h);
+    fprintf(f, "<text x=\"%d\" y=\"%d\">%.0f ms</text>", left, top + plot_h + 16, lo);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.0f ms</text>\n", left + plot_w,
+            top + plot_h + 16, hi > lo ? hi : lo + width);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>\n", left - 4, top + 10, max);
+    const struct { const char *name; double v; } marks[] = {
+        { "p50", all->latency_p50 }, { "p90", all->latency_p90 }, { "p99", all->latency_p99 } };
+    double span = hi > lo ? hi - lo : width;
+    for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
+        double x = left + (marks[m].v - lo) / span * plot_w;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"mark\"/>"
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"start\">%s</text>\n",
+                x, top, x, top + plot_h, x + 3, top + 12 + 14 * (int)m, marks[m].name);   /* right of its line, staggered */
+    }
+    fputs("</svg>\n", f);
+}
+
+static void html_totals_row(FILE *f, const char *name, const ag_eval_totals *t)
+{
+    ag_ev_totals_text x;
+    ag_ev_totals_cells(t, &x);
+    fputs("<tr><th scope=\"row\">", f);
+    ag_ev_html_esc(f, name);
+    fputs("</th>", f);
+    for (int i = 0; i < AG_EV_TOTALS_CELLS; i++) fprintf(f, "<td>%s</td>", x.cell[i]);
+    fputs("</tr>\n", f);
+}
+
+static void html_totals_table(FILE *f, const ag_eval *e, const ag_eval_totals *t, const char *rule)
+{
+    char head[64];
+    fputs("<table>\n<tr>", f);
+    for (int i = 0; i <= AG_EV_TOTALS_CELLS; i++) {
+        ag_ev_totals_head(head, sizeof head, i, rule);
+        fprintf(f, "<th>%s</th>", head);
+    }
+    fputs("</tr>\n", f);
+    for (size_t d = 0; d < e->nds; d++) html_totals_row(f, e->ds[d], &t[d]);
+    html_totals_row(f, "all", &t[e->nds]);
+    fputs("</table>\n", f);
+}
+
+static void html_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *pt)
+{
+    fputs("<tr><td class=\"t\">", f);
+    ag_ev_html_esc(f, r->dataset);
+    fputs("</td><td class=\"t\">", f);
+    ag_ev_html_esc(f, r->id);
+    fprintf(f, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td>%s</td><td>%s</td></tr>\n",
+            pt->category, pt->outcome, pt->gold, pt->answer);
+}
+
+static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
+{
+    const char *rule = ag_eval_rule_name(r);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<title>optagent evaluation</title>\n<style>\n"
+          "body{font-family:sans-serif;margin:2em;color:#212121;max-width:1100px}\n"
+          "table{border-collapse:collapse;margin:1em 0}\n"
+          "th,td{border:1px solid #ccc;padding:3px 8px}\n"
+          "td{text-align:right}\nth{background:#f5f5f5;text-align:left}\n"
+          "td.t{text-align:left;word-break:break-all}\n"
+          ".rule{background:#e3f2fd;padding:.6em 1em;border-left:4px solid #1565c0}\n"
+          "svg{display:block;margin:1em 0;font:12px sans-serif}\n"
+          "svg .grid{stroke:#ddd}\nsvg .axis{stroke:#555}\n"
+          "svg .mark{stroke:#c62828;stroke-dasharray:4 3}\n"
+          "</style>\n</head>\n<body>\n<h1>optagent evaluation</h1>\n", f);
+    fprintf(f, "<p class=\"rule\">Matching rule: <b>%s</b> — ", rule);
+    ag_ev_html_esc(f, ag_eval_rule_description(r));
+    fputs("</p>\n<p>", f);
+    ag_ev_write_accuracy(f, rule, all, "<b>", "</b>");
+    fputs("</p>\n", f);
+}
+
+static void html_categories(FILE *f, const ag_eval *e, const ag_eval_totals *t)
+{
+    const ag_eval_totals *all = &t[e->nds];
+    fputs("<h2>Failure categories</h2>\n", f);
+    svg_categories(f, all);
+    fputs("<table>\n<tr><th>category</th><th>all</th>", f);
+    for (size_t d = 0; d < e->nds; d++) {
+        fputs("<th>", f);
+        ag_ev_html_esc(f, e->ds[d]);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+    for (int k = 0; k < AG_CAT_COUNT; k++) {
+        fprintf(f, "<tr><th scope=\"row\">%s</th><td>%zu</td>",
+                ag_eval_category_name((ag_eval_category)k), all->category[k]);
+        for (size_t d = 0; d < e->nds; d++) fprintf(f, "<td>%zu</td>", t[d].category[k]);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static void html_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
+    fputs("<h2>Latency</h2>\n", f);
+    if (!all->latency_known) {
+        fputs("<p>No latency recorded.</p>\n", f);
+        return;
+    }
+    ag_ev_totals_text x;   /* cells 7..9: p50, p90, p99 as in the table */
+    ag_ev_totals_cells(all, &x);
+    fprintf(f, "<p>%zu problems with a recorded latency; p50 %s ms, p90 %s ms, p99 %s ms "
+               "(nearest rank).</p>\n", all->latency_known, x.cell[7], x.cell[8], x.cell[9]);
+    svg_latency(f, e, all);
+}
+
+static void html_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *all)
+{
+    size_t wrong = all->with_gold - all->correct;
+    fputs("<h2>Problems not correct (", f);
+    ag_ev_write_listed_count(f, wrong);
+    fputs(")</h2>\n", f);
+    if (!wrong) {
+        fputs("<p>None.</p>\n", f);
+        return;
+    }
+    fputs("<table>\n<tr><th>dataset</th><th>id</th><th>category</th><th>outcome</th>"
+          "<th>gold</th><th>answer</th></tr>\n", f);
+    ag_ev_each_not_correct(e, f, html_problem_row);
+    fputs("</table>\n", f);
+}
+
+int ag_eval_write_html(const ag_eval *e, FILE *f)
+{
+    if (!e || !f) return -1;
+    ag_eval_totals *t = ag_ev_all_totals(e);
+    if (!t) return -1;
+    const ag_eval_totals *all = &t[e->nds];
+    const char *rule = ag_eval_rule_name(e->rule);
+    html_head(f, e->rule, all);
+    fprintf(f, "<h2>Accuracy per dataset (rule %s)</h2>\n", rule);
+    svg_accuracy(f, e, t);
+    html_totals_table(f, e, t, rule);
+    html_categories(f, e, t);
+    html_latency(f, e, all);
+    html_not_correct(f, e, all);
+    fputs("</body>\n</html>\n", f);
+    free(t);
+    return ferror(f) ? -1 : 0;
+}

@@ -7,6 +7,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/pipeline.h"
+#include "agent/text.h"
 
 #define MAX_PROBLEM_BYTES (1u << 20)
 
@@ -204,7 +205,11 @@ int ag_cmd_ask(int argc, char **argv)
     if (json) {
         cJSON *o = ag_run_json(run);
         char *s = o ? cJSON_Print(o) : NULL;
+        /* Replies are repaired by the client, but the problem text is the
+         * user's bytes: the JSON printed is valid UTF-8 whatever came in. */
+        if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
         if (s) puts(s);
+        else fprintf(stderr, "optagent: out of memory\n");
         free(s);
         cJSON_Delete(o);
     } else {

@@ -41,6 +41,9 @@
  * header line). Every error line built here is passed through redact(), which
  * replaces any occurrence of the key by "[redacted]", so even a server that
  * echoes the Authorization header back cannot make it appear in a reply.
+ * The reply content itself goes through ag_reply_clean (invalid UTF-8 made
+ * U+FFFD, a key of AG_REDACT_MIN_KEY or more bytes made "[REDACTED]") as
+ * soon as it is parsed, before it is returned to anyone.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +59,7 @@
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include "agent/llm.h"
+#include "agent/text.h"
 
 #ifndef OPTAGENT_VERSION
 #define OPTAGENT_VERSION "dev"
@@ -599,6 +603,17 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
         code = AG_LLM_ENOMEM;
         goto out;
     }
+    /* The one choke point for reply text: everything downstream (pipeline,
+     * cache, db, --out, ask --json, --show-prompts) sees only a repaired,
+     * key-free reply. The tree is freed first so the large reply is not held
+     * twice while it is rewritten. */
+    cJSON_Delete(root);
+    root = NULL;
+    if (ag_reply_clean(&r->content, l->cfg.api_key) != 0
+        || ag_reply_clean(&r->finish_reason, l->cfg.api_key) != 0) {
+        code = AG_LLM_ENOMEM;
+        goto out;
+    }
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
     r->prompt_tokens = usage_num(usage, "prompt_tokens");
     r->completion_tokens = usage_num(usage, "completion_tokens");
@@ -612,6 +627,13 @@ out:
     }
     cJSON_Delete(root);
     return code;
+}
+
+int ag_reply_clean(char **text, const char *key)
+{
+    if (!*text) return 0;
+    if (ag_utf8_fix(text) != 0) return -1;
+    return ag_redact_key(text, key);
 }
 
 /* ---- one attempt -------------------------------------------------------- */

@@ -70,6 +70,13 @@ ag_llm_code ag_llm_chat(ag_llm *l, const char *task, const ag_llm_message *msgs,
                         size_t nmsgs, volatile int *cancel, ag_llm_reply **out);
 void ag_llm_reply_free(ag_llm_reply *r);
 
+/* What every reply text goes through before it leaves the client: invalid
+ * UTF-8 replaced by U+FFFD, then key (when at least AG_REDACT_MIN_KEY = 8
+ * bytes) replaced by "[REDACTED]" (also in its '\/'-escaped spelling). For
+ * replies that come from elsewhere (the cache). *text may be replaced (see
+ * agent/text.h); 0, or -1 when out of memory. */
+int ag_reply_clean(char **text, const char *key);
+
 /* The default warning/log sink is stderr with the prefix "optagent: ".
  * Tests may redirect it. The message never contains the key. */
 void ag_llm_set_log(void (*fn)(void *ctx, const char *line), void *ctx);

@@ -161,6 +161,11 @@ static db_code fail_sq(db *d, const char *what)
     int rc = sqlite3_extended_errcode(d->sq);
     db_code c = map_rc(rc);
     if (c == DB_OK) c = DB_EIO;
+    /* A full disk is SQLITE_FULL or SQLITE_IOERR: the OS error says which
+     * (ENOSPC, EFBIG, EIO...), so the user knows what to fix. */
+    int os = sqlite3_system_errno(d->sq);
+    if (os && (c == DB_EIO || (rc & 0xff) == SQLITE_FULL))
+        return fail(d, c, "%s: %s (%s)", what, sqlite3_errmsg(d->sq), strerror(os));
     return fail(d, c, "%s: %s", what, sqlite3_errmsg(d->sq));
 }
 

@@ -170,7 +170,7 @@ static char *request_json(const ag_llm_config *cfg, const char *task, int sample
     for (size_t i = 0; i < n; i++) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", msgs[i].role);
-        cJSON_AddStringToObject(m, "content", msgs[i].content);
+        cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(msgs[i].content));   /* no copy */
         cJSON_AddItemToArray(a, m);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -202,7 +202,8 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
             if (content) {
                 ag_llm_reply *r = calloc(1, sizeof *r);
                 if (r) {
-                    r->content = strdup(content);
+                    r->content = (char *)content;      /* taken out of the tree, not copied */
+                    cJSON_GetObjectItem(j, "content")->valuestring = NULL;
                     r->http_status = 200;
                     r->attempts = 0;
                     const cJSON *pt = cJSON_GetObjectItem(j, "prompt_tokens");
@@ -284,6 +285,33 @@ static char *gold_json(const ag_ds_problem *p)
 }
 
 /* Judges the run against the problem's gold with the batch's rule. */
+/* An attempt's messages as stored: the assistant message that repeats the
+ * previous attempt's reply (already stored as that attempt's reply) is
+ * written {"role":"assistant","content":null,"reply_of_round":K} instead of
+ * a second copy of a possibly multi-megabyte reply. NULL when out of memory. */
+static char *messages_for_db(const ag_run *run, int k)
+{
+    const ag_attempt *a = &run->attempts[k];
+    const char *prev = k ? run->attempts[k - 1].reply : NULL;
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, a->messages) {
+        const cJSON *c = cJSON_GetObjectItem(m, "content");
+        if (prev && cJSON_IsString(c) && c->valuestring == prev) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "role", "assistant");
+            cJSON_AddNullToObject(o, "content");
+            cJSON_AddNumberToObject(o, "reply_of_round", run->attempts[k - 1].round);
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            cJSON_AddItemToArray(arr, cJSON_CreateObjectReference(m->child));
+        }
+    }
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    return s;
+}
+
 static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
                  ag_eval_category *cat)
 {
@@ -341,7 +369,7 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
     size_t na = 0;
     for (int k = 0; k < run->nattempts && na < 32; k++, na++) {
         const ag_attempt *a = &run->attempts[k];
-        msgs[na] = a->messages ? cJSON_PrintUnformatted(a->messages) : NULL;
+        msgs[na] = a->messages ? messages_for_db(run, k) : NULL;
         res[na] = a->result ? cJSON_PrintUnformatted(a->result) : NULL;
         at[na] = (db_attempt_record){
             .round = a->round, .stage = a->stage, .outcome = ag_outcome_name(a->outcome),

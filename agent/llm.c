@@ -467,9 +467,11 @@ static char *build_body(const ag_llm *l, const ag_llm_message *msgs, size_t nmsg
         cJSON *m = cJSON_CreateObject();
         if (!m) goto out;
         cJSON_AddItemToArray(arr, m);
-        if (!cJSON_AddStringToObject(m, "role", msgs[i].role) ||
-            !cJSON_AddStringToObject(m, "content", msgs[i].content))
-            goto out;
+        /* The content by reference: a multi-megabyte previous reply is not
+         * copied into the tree, only printed into the body. */
+        cJSON *c = cJSON_CreateStringReference(msgs[i].content);
+        if (!cJSON_AddStringToObject(m, "role", msgs[i].role) || !c) { cJSON_Delete(c); goto out; }
+        cJSON_AddItemToObject(m, "content", c);
     }
     if (l->cfg.temperature >= 0 && isfinite(l->cfg.temperature) &&
         !cJSON_AddNumberToObject(root, "temperature", l->cfg.temperature))
@@ -590,8 +592,9 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c0, "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
     if (cJSON_IsString(content)) {
-        r->content = strdup(content->valuestring);
-        if (!r->content) { code = AG_LLM_ENOMEM; goto out; }
+        /* Taken out of the tree, not copied: one copy of the reply less. */
+        r->content = content->valuestring;
+        ((cJSON *)content)->valuestring = NULL;
     } else if (cJSON_IsArray(content) && (r->content = join_parts(content))) {
         /* text parts joined */
     } else {
@@ -603,6 +606,10 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
         code = AG_LLM_ENOMEM;
         goto out;
     }
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    r->prompt_tokens = usage_num(usage, "prompt_tokens");
+    r->completion_tokens = usage_num(usage, "completion_tokens");
+    r->total_tokens = usage_num(usage, "total_tokens");
     /* The one choke point for reply text: everything downstream (pipeline,
      * cache, db, --out, ask --json, --show-prompts) sees only a repaired,
      * key-free reply. The tree is freed first so the large reply is not held
@@ -614,10 +621,6 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
         code = AG_LLM_ENOMEM;
         goto out;
     }
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    r->prompt_tokens = usage_num(usage, "prompt_tokens");
-    r->completion_tokens = usage_num(usage, "completion_tokens");
-    r->total_tokens = usage_num(usage, "total_tokens");
     code = AG_LLM_OK;
 out:
     if (code != AG_LLM_OK) {

@@ -116,6 +116,7 @@ fuzz: $(DEPS_OK)
 bench: $(BIN) $(FAKE_LLM)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
+	@bench/reply_rss.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent

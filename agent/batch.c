@@ -406,6 +406,7 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
     int ok = 0;
     if (b->out) {
         cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "run", b->uuid);
         cJSON_AddStringToObject(line, "dataset", rec.dataset);
         cJSON_AddStringToObject(line, "id", sid);
         cJSON_AddStringToObject(line, "outcome", rec.outcome);
@@ -681,12 +682,46 @@ static uint64_t line_key(const char *ds, const char *id)
     return h ? h : 1;
 }
 
-/* On --resume: rewrites the --out file to hold exactly one line per problem
- * of this run that the db holds (the first such line; lines of problems not
- * committed — cut short by a full disk — torn lines and duplicates go;
- * lines of other runs, i.e. of problems not in this run, go too). Written to
- * PATH.tmp, synced and renamed over PATH. Returns 0 or -1 (message printed,
- * naming the file). A missing file is fine. */
+/* A set of 64-bit keys (open addressing, 0 is free). */
+typedef struct { uint64_t *v; size_t cap, n; } keyset;
+
+/* Adds k; 1 when it was new, 0 when present, -1 when out of memory. */
+static int keyset_add(keyset *s, uint64_t k)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        uint64_t *nv = calloc(nc, sizeof *nv);
+        if (!nv) return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i]) { size_t h = s->v[i] % nc; while (nv[h]) h = (h + 1) % nc; nv[h] = s->v[i]; }
+        free(s->v);
+        s->v = nv;
+        s->cap = nc;
+    }
+    size_t h = k % s->cap;
+    while (s->v[h] && s->v[h] != k) h = (h + 1) % s->cap;
+    if (s->v[h]) return 0;
+    s->v[h] = k;
+    s->n++;
+    return 1;
+}
+
+static int keyset_has(const keyset *s, uint64_t k)
+{
+    if (!s->cap) return 0;
+    size_t h = k % s->cap;
+    while (s->v[h] && s->v[h] != k) h = (h + 1) % s->cap;
+    return s->v[h] != 0;
+}
+
+/* On --resume: rewrites the --out file so that each problem of this run that
+ * the db holds has exactly one line (the first; later duplicates go), and
+ * lines of this run's problems that were not committed (cut short by a full
+ * disk) and a torn last line go. Lines of other runs (another "run" uuid, or
+ * no uuid and a problem this run does not have) are kept: a 64-bit key
+ * collision could drop one, at 2^-64 per pair. Written to PATH.tmp, synced
+ * and renamed over PATH. Returns 0 or -1 (message printed, naming the
+ * file). A missing file is fine. */
 static int out_rewrite(batch *b)
 {
     FILE *in = fopen(b->outpath, "r");
@@ -700,33 +735,38 @@ static int out_rewrite(batch *b)
     FILE *out = fopen(tmp, "w");
     int rc = -1;
     char *line = NULL;
-    size_t cap = 0, nseen = 0, tcap = 1024;
-    uint64_t *seen = calloc(tcap, sizeof *seen);
+    size_t cap = 0;
+    keyset seen = { 0 }, left = { 0 };
     if (!out) { fprintf(stderr, "optagent: %s: %s\n", tmp, strerror(errno)); goto out; }
-    if (!seen) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    /* b->items holds the problems still to do: their lines are stale */
+    for (size_t i = 0; i < b->nitems; i++) {
+        const ag_ds_problem *p = b->items[i].p;
+        char sid[600];
+        if (b->items[i].sample) snprintf(sid, sizeof sid, "%s#%d", p->id, b->items[i].sample);
+        else snprintf(sid, sizeof sid, "%s", p->id);
+        if (keyset_add(&left, line_key(p->dataset ? p->dataset : "", sid)) < 0) {
+            fprintf(stderr, "optagent: out of memory\n");
+            goto out;
+        }
+    }
     ssize_t n;
-    errno = 0;
     while ((n = getline(&line, &cap, in)) > 0) {
         if (line[n - 1] != '\n') break;                 /* torn last line */
         cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
         const char *ds = cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset"));
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
-        int keep = 0, done = 0;
-        if (ds && id && db_problem_done(b->db, b->run_id, ds, id, &done) == DB_OK && done) {
-            if (2 * (nseen + 1) > tcap) {               /* grow the open-addressing set */
-                uint64_t *ns = calloc(tcap * 2, sizeof *ns);
-                if (!ns) { cJSON_Delete(j); fprintf(stderr, "optagent: out of memory\n"); goto out; }
-                for (size_t i = 0; i < tcap; i++)
-                    if (seen[i]) { size_t h = seen[i] % (tcap * 2); while (ns[h]) h = (h + 1) % (tcap * 2); ns[h] = seen[i]; }
-                free(seen);
-                seen = ns;
-                tcap *= 2;
-            }
-            /* A 64-bit hash collision would drop a line; at 2^-64 per pair it is ignored. */
+        const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(j, "run"));
+        int keep = 1, done = 0;
+        if (!ds || !id) keep = 0;
+        else if (!run || !strcmp(run, b->uuid)) {
             uint64_t k = line_key(ds, id);
-            size_t h = k % tcap;
-            while (seen[h] && seen[h] != k) h = (h + 1) % tcap;
-            if (!seen[h]) { seen[h] = k; nseen++; keep = 1; }
+            if (db_problem_done(b->db, b->run_id, ds, id, &done) == DB_OK && done) {
+                int r = keyset_add(&seen, k);
+                if (r < 0) { cJSON_Delete(j); fprintf(stderr, "optagent: out of memory\n"); goto out; }
+                keep = r;
+            } else {
+                keep = !run && !keyset_has(&left, k);
+            }
         }
         cJSON_Delete(j);
         if (keep && fwrite(line, 1, (size_t)n, out) != (size_t)n) {
@@ -752,7 +792,8 @@ out:
     if (rc && !out) remove(tmp);
     fclose(in);
     free(line);
-    free(seen);
+    free(seen.v);
+    free(left.v);
     return rc;
 }
 

@@ -124,14 +124,22 @@ static void test_resume_dedupes_out(void **state)
     FILE *fp = fopen(out, "a");
     assert_non_null(fp);
     fputs(s, fp);
+    /* lines of other runs stay: another run's uuid, or a problem not in this run */
+    fputs("{\"run\":\"another\",\"dataset\":\"r\",\"id\":\"q1\"}\n{\"dataset\":\"zz\",\"id\":\"z1\"}\n", fp);
     fputs("{\"dataset\":\"r\",\"id\":\"q5\",\"outcome\":\"ok\"}\n{\"dataset\":\"r\",\"id\":\"q6\",\"outc", fp);
     fclose(fp);
     free(s);
     assert_int_equal(ts_cli_sh(NULL, "%s %s/optagent batch %s --db %s --out %s --resume 1 --no-progress 2>/dev/null",
                                ts_cli_env(f), ts_cli_bin(), probs, db, out), 0);
     int distinct;
-    assert_int_equal(ts_cli_lines(out, &distinct), n);
-    assert_int_equal(distinct, n);
+    assert_int_equal(ts_cli_lines(out, &distinct), n + 2);
+    assert_int_equal(distinct, n + 1);                   /* q1..q6 and z1 */
+    s = ts_read_file(out, &len);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "{\"run\":\"another\",\"dataset\":\"r\",\"id\":\"q1\"}\n"));
+    assert_non_null(strstr(s, "{\"dataset\":\"zz\",\"id\":\"z1\"}\n"));
+    assert_null(strstr(s, "\"id\":\"q5\",\"outcome\":\"ok\"}"));  /* the uncommitted q5 line went */
+    free(s);
     assert_int_equal(ts_cli_query(db, "select count(*) from problems"), n);
     ts_fake_stop(f);
 }

@@ -202,8 +202,7 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
             if (content) {
                 ag_llm_reply *r = calloc(1, sizeof *r);
                 if (r) {
-                    r->content = (char *)content;      /* taken out of the tree, not copied */
-                    cJSON_GetObjectItem(j, "content")->valuestring = NULL;
+                    r->content = strdup(content);
                     r->http_status = 200;
                     r->attempts = 0;
                     const cJSON *pt = cJSON_GetObjectItem(j, "prompt_tokens");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent/evaluate.h"
+#include "agent/text.h"
 
 #define NOUTCOMES (AG_OUTCOME_SOLVER_ERROR + 1)
 
@@ -901,6 +902,8 @@ int ag_eval_write_json(const ag_eval *e, FILE *f)
     cJSON *o = ag_eval_json(e);
     char *s = o ? cJSON_Print(o) : NULL;
     int rc = -1;
+    /* Problem ids and datasets are the files' bytes: valid UTF-8 out. */
+    if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
     if (!s) goto out;
     if (fputs(s, f) == EOF || fputc('\n', f) == EOF) goto out;
     rc = ferror(f) ? -1 : 0;

@@ -567,12 +567,17 @@ static long usage_num(const cJSON *usage, const char *name)
 
 /* Fills r->content, finish_reason and the token counts from a 2xx body.
  * Returns AG_LLM_OK, AG_LLM_ERESPONSE (err says why) or AG_LLM_ENOMEM. */
-static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size_t errlen)
+static ag_llm_code parse_reply(ag_llm *l, ag_llm_reply *r, char *err, size_t errlen)
 {
     ag_llm_code code = AG_LLM_ERESPONSE;
     cJSON *root = cJSON_ParseWithLength(l->body ? l->body : "", l->len);
     if (!root) { snprintf(err, errlen, "response body is not JSON (%zu bytes)", l->len); goto out; }
     if (!cJSON_IsObject(root)) { snprintf(err, errlen, "response body is not a JSON object"); goto out; }
+    if (l->cap > 65536) {   /* the tree has it all: do not hold a large body twice */
+        free(l->body);
+        l->body = NULL;
+        l->len = l->cap = 0;
+    }
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
         const char *m = error_message(root);
@@ -592,9 +597,10 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c0, "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
     if (cJSON_IsString(content)) {
-        /* Taken out of the tree, not copied: one copy of the reply less. */
-        r->content = content->valuestring;
-        ((cJSON *)content)->valuestring = NULL;
+        /* Copied, not taken out of the tree: cJSON's allocator (its hooks
+         * may count) must free what it allocated. The tree goes right after. */
+        r->content = strdup(content->valuestring);
+        if (!r->content) { code = AG_LLM_ENOMEM; goto out; }
     } else if (cJSON_IsArray(content) && (r->content = join_parts(content))) {
         /* text parts joined */
     } else {

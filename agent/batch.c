@@ -155,9 +155,15 @@ static void log_call(worker *w, const ag_chat_call *call, const char *key, int c
     if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
 }
 
-/* The canonical request: what decides the reply. */
+#define STORED_CONTENT_MAX 65536
+
+/* The canonical request: what decides the reply; its SHA-256 is the cache
+ * key. stored != 0 gives the copy kept in the cache's request_json column,
+ * for people to read: assistant contents (earlier replies, stored as those
+ * attempts' replies already) over STORED_CONTENT_MAX bytes are written as
+ * "[N bytes, sha256 HEX]" so a large reply is not stored once more. */
 static char *request_json(const ag_llm_config *cfg, const char *task, int sample,
-                          const ag_llm_message *msgs, size_t n)
+                          const ag_llm_message *msgs, size_t n, int stored)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", task);
@@ -170,7 +176,15 @@ static char *request_json(const ag_llm_config *cfg, const char *task, int sample
     for (size_t i = 0; i < n; i++) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", msgs[i].role);
-        cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(msgs[i].content));   /* no copy */
+        size_t len = msgs[i].content ? strlen(msgs[i].content) : 0;
+        if (stored && len > STORED_CONTENT_MAX && !strcmp(msgs[i].role, "assistant")) {
+            char hex[DB_KEY_SIZE], text[128];
+            db_sha256_hex(msgs[i].content, len, hex);
+            snprintf(text, sizeof text, "[%zu bytes, sha256 %s]", len, hex);
+            cJSON_AddStringToObject(m, "content", text);
+        } else {
+            cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(msgs[i].content));   /* no copy */
+        }
         cJSON_AddItemToArray(a, m);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -193,7 +207,7 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
     char key[DB_KEY_SIZE] = "";
     char *req = NULL;
     if (b->use_cache) {
-        req = request_json(&b->cfg, call->task, w->sample, msgs, n);
+        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 0);
         if (req) db_cache_key(b->cfg.base_url, b->cfg.model, req, key);
         char *resp = NULL;
         if (req && db_cache_get(b->db, key, &resp) == DB_OK) {
@@ -240,15 +254,18 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
         free(req);
         return AG_LLM_ERESPONSE;
     }
+    free(req);    /* the key is made: do not hold the request during the call */
+    req = NULL;
     ag_llm_code code = ag_llm_chat(w->llm, call->task, msgs, n, cancel, out);
-    if (code == AG_LLM_OK && b->use_cache && req && *key) {
+    if (code == AG_LLM_OK && b->use_cache && *key) {
+        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 1);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "content", (*out)->content);
         cJSON_AddNumberToObject(j, "prompt_tokens", (double)(*out)->prompt_tokens);
         cJSON_AddNumberToObject(j, "completion_tokens", (double)(*out)->completion_tokens);
         cJSON_AddNumberToObject(j, "latency_ms", (*out)->latency_ms);
         char *s = cJSON_PrintUnformatted(j);
-        db_code pc = s ? db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s)
+        db_code pc = s && req ? db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s)
                        : DB_ENOMEM;
         /* A request the cache refuses (DB_EARG: it looks like it holds a key)
          * is just not cached; a failed write stops the batch. */

@@ -3,7 +3,9 @@
  * Ownership, once for the whole file: ag_llm_new copies the config it is
  * given; replies (ag_llm_reply) are owned by the caller and freed with
  * ag_llm_reply_free. The API key is kept only in the client and the request
- * header: it never appears in errors, logs, replies or anything returned.
+ * header: it never appears in errors, logs, replies or anything returned
+ * (in reply content only keys of 8 or more bytes are replaced: see
+ * ag_reply_clean).
  * A client may be used from one thread at a time; make one per thread.
  */
 #ifndef OPTAGENT_AGENT_LLM_H

@@ -145,6 +145,7 @@ bench: $(BIN) $(FAKE_LLM)
 	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
+	@bench/reply_rss.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent

@@ -9,6 +9,7 @@
 #include "agent/config.h"
 #include "agent/curl_dl.h"
 #include "agent/pipeline.h"
+#include "agent/text.h"
 
 #define MAX_PROBLEM_BYTES (1u << 20)
 
@@ -127,6 +128,49 @@ static void print_run(const ag_run *run)
            run->nattempts == 1 ? "" : "s", run->prompt_tokens, run->completion_tokens, run->latency_ms);
 }
 
+/* Prints the record of ag_run_json one attempt at a time (the same JSON,
+ * attempts indented less than cJSON_Print would), so multi-megabyte replies
+ * are printed one attempt's worth at a time instead of all in one string.
+ * Replies are repaired by the client, but the problem text is the user's
+ * bytes: each piece is made valid UTF-8. 0, or -1 when out of memory. */
+static int print_piece(char *s)
+{
+    if (!s || ag_utf8_fix(&s) != 0) { free(s); return -1; }
+    fputs(s, stdout);
+    free(s);
+    return 0;
+}
+
+static int print_json(const ag_run *run)
+{
+    cJSON *o = ag_run_json(run);
+    if (!o) return -1;
+    cJSON *list = cJSON_DetachItemFromObject(o, "attempts");
+    char *head = cJSON_Print(o);
+    int rc = -1;
+    size_t n = head ? strlen(head) : 0;
+    if (n < 2 || head[n - 1] != '}') { free(head); goto out; }
+    size_t m = n - 1;                       /* "{...}" without "}" and the newline */
+    head[m] = 0;
+    while (m && head[m - 1] == '\n') head[--m] = 0;
+    int empty = !o->child;
+    if (print_piece(head) != 0) goto out;
+    printf("%s\n\t\"attempts\":\t[", empty ? "" : ",");
+    const cJSON *a;
+    int first = 1;
+    cJSON_ArrayForEach(a, list) {
+        if (!first) fputs(", ", stdout);
+        first = 0;
+        if (print_piece(cJSON_Print(a)) != 0) goto out;
+    }
+    fputs("]\n}\n", stdout);
+    rc = 0;
+out:
+    cJSON_Delete(list);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int ag_cmd_ask(int argc, char **argv)
 {
     ag_llm_flags flags;
@@ -228,11 +272,7 @@ int ag_cmd_ask(int argc, char **argv)
                 fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
         }
     if (json) {
-        cJSON *o = ag_run_json(run);
-        char *s = o ? cJSON_Print(o) : NULL;
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(o);
+        if (print_json(run) != 0) fprintf(stderr, "optagent: out of memory\n");
     } else {
         print_run(run);
     }

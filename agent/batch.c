@@ -2,9 +2,11 @@
  * flight, every finished problem committed to SQLite at once, a response
  * cache, replay, resume, shards, progress, and a clean stop on Ctrl-C. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "agent/eval/eval.h"
 #include "agent/pipeline.h"
 #include "agent/replay.h"
+#include "agent/text.h"
 #include "db/db.h"
 
 #define MAX_FILES 256
@@ -90,7 +93,11 @@ struct batch {
     int use_cache, offline;
     ag_match_rule rule;
     int samples;
-    atomic_size_t next, done, correct, with_gold, failed_records;
+    atomic_size_t next, done, correct, with_gold;
+    /* Set by the first failed write (db commit, --out, cache): no problem is
+     * taken or recorded after it, and the run is not marked finished. */
+    atomic_int write_failed;
+    const char *dbpath, *outpath;
     atomic_long tokens;
     atomic_int exited;
     double t0;
@@ -114,6 +121,20 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Stops the batch after a failed write: says what failed (the message names
+ * the file and the OS error) once, for the first failure only. */
+static void batch_fail(batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void batch_fail(batch *b, const char *fmt, ...)
+{
+    if (atomic_exchange(&b->write_failed, 1)) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\noptagent: %s\n", line);
+}
+
 /* ---- the chat backend: cache and offline in front of the client ---- */
 
 static void log_call(worker *w, const ag_chat_call *call, const char *key, int cached,
@@ -134,9 +155,15 @@ static void log_call(worker *w, const ag_chat_call *call, const char *key, int c
     if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
 }
 
-/* The canonical request: what decides the reply. */
+#define STORED_CONTENT_MAX 65536
+
+/* The canonical request: what decides the reply; its SHA-256 is the cache
+ * key. stored != 0 gives the copy kept in the cache's request_json column,
+ * for people to read: assistant contents (earlier replies, stored as those
+ * attempts' replies already) over STORED_CONTENT_MAX bytes are written as
+ * "[N bytes, sha256 HEX]" so a large reply is not stored once more. */
 static char *request_json(const ag_llm_config *cfg, const char *task, int sample,
-                          const ag_llm_message *msgs, size_t n)
+                          const ag_llm_message *msgs, size_t n, int stored)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", task);
@@ -149,7 +176,15 @@ static char *request_json(const ag_llm_config *cfg, const char *task, int sample
     for (size_t i = 0; i < n; i++) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", msgs[i].role);
-        cJSON_AddStringToObject(m, "content", msgs[i].content);
+        size_t len = msgs[i].content ? strlen(msgs[i].content) : 0;
+        if (stored && len > STORED_CONTENT_MAX && !strcmp(msgs[i].role, "assistant")) {
+            char hex[DB_KEY_SIZE], text[128];
+            db_sha256_hex(msgs[i].content, len, hex);
+            snprintf(text, sizeof text, "[%zu bytes, sha256 %s]", len, hex);
+            cJSON_AddStringToObject(m, "content", text);
+        } else {
+            cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(msgs[i].content));   /* no copy */
+        }
         cJSON_AddItemToArray(a, m);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -172,7 +207,7 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
     char key[DB_KEY_SIZE] = "";
     char *req = NULL;
     if (b->use_cache) {
-        req = request_json(&b->cfg, call->task, w->sample, msgs, n);
+        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 0);
         if (req) db_cache_key(b->cfg.base_url, b->cfg.model, req, key);
         char *resp = NULL;
         if (req && db_cache_get(b->db, key, &resp) == DB_OK) {
@@ -198,6 +233,11 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
                 free(resp);
                 free(req);
                 *out = r;
+                /* A cache written before replies were cleaned may still hold the key. */
+                if (r && r->content && ag_reply_clean(&r->content, b->cfg.api_key) != 0) {
+                    free(r->content);
+                    r->content = NULL;
+                }
                 if (!r || !r->content) return AG_LLM_ENOMEM;
                 log_call(w, call, key, 1, AG_LLM_OK, r);
                 return AG_LLM_OK;
@@ -214,15 +254,27 @@ static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm
         free(req);
         return AG_LLM_ERESPONSE;
     }
+    free(req);    /* the key is made: do not hold the request during the call */
+    req = NULL;
     ag_llm_code code = ag_llm_chat(w->llm, call->task, msgs, n, cancel, out);
-    if (code == AG_LLM_OK && b->use_cache && req && *key) {
+    if (code == AG_LLM_OK && b->use_cache && *key) {
+        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 1);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "content", (*out)->content);
         cJSON_AddNumberToObject(j, "prompt_tokens", (double)(*out)->prompt_tokens);
         cJSON_AddNumberToObject(j, "completion_tokens", (double)(*out)->completion_tokens);
         cJSON_AddNumberToObject(j, "latency_ms", (*out)->latency_ms);
         char *s = cJSON_PrintUnformatted(j);
-        if (s) db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s);
+        db_code pc = s && req ? db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s)
+                       : DB_ENOMEM;
+        /* A request the cache refuses (DB_EARG: it looks like it holds a key)
+         * is just not cached; a failed write stops the batch. */
+        if (pc != DB_OK && pc != DB_EARG && pc != DB_ECONSTRAINT) {
+            char err[512];
+            db_errmsg(b->db, err, sizeof err);
+            batch_fail(b, "%s: could not store a reply in the response cache: %s (%s)",
+                       b->dbpath, db_strerror(pc), err);
+        }
         free(s);
         cJSON_Delete(j);
     }
@@ -249,6 +301,33 @@ static char *gold_json(const ag_ds_problem *p)
 }
 
 /* Judges the run against the problem's gold with the batch's rule. */
+/* An attempt's messages as stored: the assistant message that repeats the
+ * previous attempt's reply (already stored as that attempt's reply) is
+ * written {"role":"assistant","content":null,"reply_of_round":K} instead of
+ * a second copy of a possibly multi-megabyte reply. NULL when out of memory. */
+static char *messages_for_db(const ag_run *run, int k)
+{
+    const ag_attempt *a = &run->attempts[k];
+    const char *prev = k ? run->attempts[k - 1].reply : NULL;
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, a->messages) {
+        const cJSON *c = cJSON_GetObjectItem(m, "content");
+        if (prev && cJSON_IsString(c) && c->valuestring == prev) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "role", "assistant");
+            cJSON_AddNullToObject(o, "content");
+            cJSON_AddNumberToObject(o, "reply_of_round", run->attempts[k - 1].round);
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            cJSON_AddItemToArray(arr, cJSON_CreateObjectReference(m->child));
+        }
+    }
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    return s;
+}
+
 static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
                  ag_eval_category *cat)
 {
@@ -286,7 +365,9 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     return *cat == AG_CAT_CORRECT;
 }
 
-static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
+/* Writes the problem's --out line and commits it; 1 when recorded, 0 when a
+ * write failed (the batch is then stopping). */
+static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
 {
     batch *b = w->b;
     const ag_ds_problem *p = x->p;
@@ -303,7 +384,7 @@ static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
     size_t na = 0;
     for (int k = 0; k < run->nattempts && na < 32; k++, na++) {
         const ag_attempt *a = &run->attempts[k];
-        msgs[na] = a->messages ? cJSON_PrintUnformatted(a->messages) : NULL;
+        msgs[na] = a->messages ? messages_for_db(run, k) : NULL;
         res[na] = a->result ? cJSON_PrintUnformatted(a->result) : NULL;
         at[na] = (db_attempt_record){
             .round = a->round, .stage = a->stage, .outcome = ag_outcome_name(a->outcome),
@@ -333,16 +414,14 @@ static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
         .prompt_tokens = run->prompt_tokens, .completion_tokens = run->completion_tokens,
         .llm_ms = llm_ms, .solve_ms = run->solve_ms,
         .attempts = at, .nattempts = na, .calls = calls, .ncalls = (size_t)w->ncalls };
-    db_code dc = db_problem_record_add(b->db, &rec);
-    if (dc != DB_OK && dc != DB_ECONSTRAINT) {
-        char err[256];
-        db_errmsg(b->db, err, sizeof err);
-        fprintf(stderr, "\noptagent: could not record %s/%s: %s (%s)\n", rec.dataset, sid,
-                db_strerror(dc), err);
-        atomic_fetch_add(&b->failed_records, 1);
-    }
+    /* The --out line is written (and flushed) first and the problem is
+     * committed only after it: a problem is in the db only when its line
+     * reached the file, and a resume drops the lines of problems that are not
+     * in the db (out_rewrite), so each problem ends up once in both. */
+    int ok = 0;
     if (b->out) {
         cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "run", b->uuid);
         cJSON_AddStringToObject(line, "dataset", rec.dataset);
         cJSON_AddStringToObject(line, "id", sid);
         cJSON_AddStringToObject(line, "outcome", rec.outcome);
@@ -355,22 +434,48 @@ static void record(worker *w, const item *x, const ag_run *run, double llm_ms)
         cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
         cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
         char *s = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+        if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
+        if (!s) { batch_fail(b, "%s: out of memory building a line", b->outpath); goto done; }
         pthread_mutex_lock(&b->out_lock);
-        if (s) { fputs(s, b->out); fputc('\n', b->out); fflush(b->out); }
+        int bad = 0, e = 0;
+        if (!atomic_load(&b->write_failed)) {
+            errno = 0;
+            bad = fputs(s, b->out) == EOF || fputc('\n', b->out) == EOF || fflush(b->out) == EOF;
+            e = errno;
+        }
+        int stopped = atomic_load(&b->write_failed);
         pthread_mutex_unlock(&b->out_lock);
         free(s);
-        cJSON_Delete(line);
+        if (bad) {
+            batch_fail(b, "%s: cannot write the results file: %s", b->outpath,
+                       strerror(e ? e : EIO));
+            goto done;
+        }
+        if (stopped) goto done;
     }
+    if (atomic_load(&b->write_failed)) goto done;
+    db_code dc = db_problem_record_add(b->db, &rec);
+    if (dc != DB_OK && dc != DB_ECONSTRAINT) {
+        char err[512];
+        db_errmsg(b->db, err, sizeof err);
+        batch_fail(b, "%s: could not record %s/%s: %s (%s)", b->dbpath, rec.dataset, sid,
+                   db_strerror(dc), err);
+        goto done;
+    }
+    ok = 1;
     if (correct >= 0) {
         atomic_fetch_add(&b->with_gold, 1);
         if (correct) atomic_fetch_add(&b->correct, 1);
     }
     atomic_fetch_add(&b->tokens, (run->prompt_tokens > 0 ? run->prompt_tokens : 0)
                      + (run->completion_tokens > 0 ? run->completion_tokens : 0));
+done:
     for (size_t i = 0; i < na; i++) { free(msgs[i]); free(res[i]); }
     free(result_s);
     cJSON_Delete(full);
     free(gold);
+    return ok;
 }
 
 static void *work(void *arg)
@@ -379,7 +484,7 @@ static void *work(void *arg)
     batch *b = w->b;
     ag_chat chat = { cached_chat, w };
     for (;;) {
-        if (interrupted) break;
+        if (interrupted || atomic_load(&b->write_failed)) break;
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->nitems) break;
         const item *x = &b->items[i];
@@ -392,10 +497,8 @@ static void *work(void *arg)
          * finished: it is redone on --resume. */
         int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
                                          run->outcome == AG_OUTCOME_INTERRUPTED);
-        if (run && !cut) {
-            record(w, x, run, run->latency_ms);
+        if (run && !cut && record(w, x, run, run->latency_ms))
             atomic_fetch_add(&b->done, 1);
-        }
         (void)ms;
         for (int k = 0; k < w->ncalls; k++) free(w->calls[k].error);
         w->ncalls = 0;
@@ -461,7 +564,31 @@ static uint64_t fnv(const char *a, const char *b)
     return h;
 }
 
-static char *config_json(const batch *b, const char *const *files, int nfiles, const char *shard)
+/* SHA-256 of a file's bytes as hex into hex; -1 with errno when it cannot
+ * be read. Streams: any size. */
+static int file_sha256(const char *path, char hex[DB_KEY_SIZE])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    db_sha256_ctx c;
+    db_sha256_init(&c);
+    unsigned char buf[65536], d[32];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) db_sha256_update(&c, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { errno = EIO; return -1; }
+    db_sha256_final(&c, d);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+/* What decides the answers of a run, stored with it and compared on
+ * --resume (check_resume): endpoint and sampling, corrections, match rule,
+ * samples, format, time limit, shard, and each input file's name and
+ * SHA-256 (its content: the same name with other problems is refused). */
+static char *config_json(const batch *b, const char *const *files, int nfiles, const char *shard,
+                         const char *const *hashes, ag_ds_format fmt)
 {
     cJSON *o = cJSON_CreateObject();
     if (b->replay) cJSON_AddStringToObject(o, "llm", "replay");
@@ -475,15 +602,227 @@ static char *config_json(const batch *b, const char *const *files, int nfiles, c
     cJSON_AddNumberToObject(o, "max_corrections", b->po.max_corrections);
     cJSON_AddStringToObject(o, "match", ag_eval_rule_name(b->rule));
     cJSON_AddNumberToObject(o, "samples", b->samples);
+    cJSON_AddStringToObject(o, "format", ag_ds_format_name(fmt));
+    if (b->po.solve.time_limit_s > 0) cJSON_AddNumberToObject(o, "time_limit", b->po.solve.time_limit_s);
     if (shard) cJSON_AddStringToObject(o, "shard", shard);
     cJSON *fl = cJSON_AddArrayToObject(o, "files");
+    cJSON *hl = cJSON_AddArrayToObject(o, "files_sha256");
     for (int i = 0; i < nfiles; i++) {
         const char *base = strrchr(files[i], '/');
         cJSON_AddItemToArray(fl, cJSON_CreateString(base ? base + 1 : files[i]));
+        cJSON_AddItemToArray(hl, cJSON_CreateString(hashes[i] ? hashes[i] : ""));
     }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* Compares the stored config of the run being resumed with this
+ * invocation's. Keys the stored config lacks (runs made by older builds)
+ * are not compared; "shard" always is. Returns 0 when they agree, else -1
+ * with the differences ("model: the run has "a", this invocation "b"; ...")
+ * in why. */
+static int check_resume(const char *stored, const char *now, char *why, size_t len)
+{
+    cJSON *a = cJSON_Parse(stored ? stored : "{}"), *c = cJSON_Parse(now ? now : "{}");
+    size_t o = 0;
+    why[0] = 0;
+    int rc = 0;
+    if (!a || !c) { rc = -1; snprintf(why, len, "the run's configuration cannot be read"); goto out; }
+    const cJSON *k;
+    /* A run made by this build stores every key, so a key only one side has
+     * is a difference; an older run stored fewer, and only "shard" counts. */
+    int complete = cJSON_GetObjectItemCaseSensitive(a, "files_sha256") != NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        const cJSON *side = pass ? c : a;
+        cJSON_ArrayForEach(k, side) {
+            const char *name = k->string;
+            const cJSON *was = pass ? cJSON_GetObjectItemCaseSensitive(a, name) : k;
+            const cJSON *v = pass ? k : cJSON_GetObjectItemCaseSensitive(c, name);
+            if (pass && (was || (!complete && strcmp(name, "shard")))) continue;
+            if (!pass && v && cJSON_Compare(was, v, 1)) continue;
+            char *ws = was ? cJSON_PrintUnformatted(was) : NULL, *vs = v ? cJSON_PrintUnformatted(v) : NULL;
+            if (o < len)
+                o += (size_t)snprintf(why + o, len - o, "%s%s: the run has %.200s, this invocation %.200s",
+                                      rc ? "; " : "", name, ws ? ws : "none", vs ? vs : "none");
+            free(ws);
+            free(vs);
+            rc = -1;
+        }
+    }
+out:
+    cJSON_Delete(a);
+    cJSON_Delete(c);
+    return rc;
+}
+
+/* Locks run run_id against a second optagent resuming it at the same time:
+ * a POSIX record lock on byte run_id of DBPATH.lock. The kernel drops it
+ * when the process ends, even by kill -9, so a lock is never stale; it is
+ * meant for a database on a local file system (shards on other machines use
+ * their own databases and are joined with merge). Returns the descriptor
+ * (keep it open while working), -1 when another process holds the lock
+ * (*holder its pid, or 0), or -2 with errno when the lock file failed. */
+static int run_lock(const char *dbpath, int64_t run_id, long *holder)
+{
+    char path[4200];
+    *holder = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s.lock", dbpath) >= sizeof path) { errno = ENAMETOOLONG; return -2; }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -2;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)run_id;
+    fl.l_len = 1;
+    if (fcntl(fd, F_SETLK, &fl) == 0) return fd;
+    int e = errno;
+    if (e == EACCES || e == EAGAIN) {
+        struct flock q = fl;
+        if (fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK) *holder = (long)q.l_pid;
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    errno = e;
+    return -2;
+}
+
+/* Key of one --out line for the duplicate check. */
+static uint64_t line_key(const char *ds, const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = ds; *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ULL; }
+    h ^= 0x1f; h *= 1099511628211ULL;
+    for (const char *p = id; *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ULL; }
+    return h ? h : 1;
+}
+
+/* A set of 64-bit keys (open addressing, 0 is free). */
+typedef struct { uint64_t *v; size_t cap, n; } keyset;
+
+/* Adds k; 1 when it was new, 0 when present, -1 when out of memory. */
+static int keyset_add(keyset *s, uint64_t k)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        uint64_t *nv = calloc(nc, sizeof *nv);
+        if (!nv) return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i]) { size_t h = s->v[i] % nc; while (nv[h]) h = (h + 1) % nc; nv[h] = s->v[i]; }
+        free(s->v);
+        s->v = nv;
+        s->cap = nc;
+    }
+    size_t h = k % s->cap;
+    while (s->v[h] && s->v[h] != k) h = (h + 1) % s->cap;
+    if (s->v[h]) return 0;
+    s->v[h] = k;
+    s->n++;
+    return 1;
+}
+
+static int keyset_has(const keyset *s, uint64_t k)
+{
+    if (!s->cap) return 0;
+    size_t h = k % s->cap;
+    while (s->v[h] && s->v[h] != k) h = (h + 1) % s->cap;
+    return s->v[h] != 0;
+}
+
+/* On --resume: rewrites the --out file so that each problem of this run that
+ * the db holds has exactly one line (the first; later duplicates go), and
+ * lines of this run's problems that were not committed (cut short by a full
+ * disk) and a torn last line go. Lines of other runs (another "run" uuid, or
+ * no uuid and a problem this run does not have) are kept: a 64-bit key
+ * collision could drop one, at 2^-64 per pair. Written to PATH.tmp, synced
+ * and renamed over PATH. Returns 0 or -1 (message printed, naming the
+ * file). A missing file is fine. */
+static int out_rewrite(batch *b)
+{
+    FILE *in = fopen(b->outpath, "r");
+    if (!in) {
+        if (errno == ENOENT) return 0;
+        fprintf(stderr, "optagent: %s: %s\n", b->outpath, strerror(errno));
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", b->outpath);
+    FILE *out = fopen(tmp, "w");
+    int rc = -1;
+    char *line = NULL;
+    size_t cap = 0;
+    keyset seen = { 0 }, left = { 0 };
+    if (!out) { fprintf(stderr, "optagent: %s: %s\n", tmp, strerror(errno)); goto out; }
+    /* b->items holds the problems still to do: their lines are stale */
+    for (size_t i = 0; i < b->nitems; i++) {
+        const ag_ds_problem *p = b->items[i].p;
+        char sid[600];
+        if (b->items[i].sample) snprintf(sid, sizeof sid, "%s#%d", p->id, b->items[i].sample);
+        else snprintf(sid, sizeof sid, "%s", p->id);
+        if (keyset_add(&left, line_key(p->dataset ? p->dataset : "", sid)) < 0) {
+            fprintf(stderr, "optagent: out of memory\n");
+            goto out;
+        }
+    }
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) > 0) {
+        if (line[n - 1] != '\n') break;                 /* torn last line */
+        cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
+        const char *ds = cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
+        const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(j, "run"));
+        int keep = 1, done = 0;
+        if (!ds || !id) keep = 0;
+        else if (!run || !strcmp(run, b->uuid)) {
+            uint64_t k = line_key(ds, id);
+            if (db_problem_done(b->db, b->run_id, ds, id, &done) == DB_OK && done) {
+                int r = keyset_add(&seen, k);
+                if (r < 0) { cJSON_Delete(j); fprintf(stderr, "optagent: out of memory\n"); goto out; }
+                keep = r;
+            } else {
+                keep = !run && !keyset_has(&left, k);
+            }
+        }
+        cJSON_Delete(j);
+        if (keep && fwrite(line, 1, (size_t)n, out) != (size_t)n) {
+            fprintf(stderr, "optagent: %s: %s\n", tmp, strerror(errno));
+            goto out;
+        }
+    }
+    if (ferror(in)) { fprintf(stderr, "optagent: %s: read error\n", b->outpath); goto out; }
+    if (fflush(out) == EOF || fsync(fileno(out)) != 0) {
+        fprintf(stderr, "optagent: %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    int e = fclose(out);
+    out = NULL;
+    if (e == EOF) { fprintf(stderr, "optagent: %s: %s\n", tmp, strerror(errno)); goto out; }
+    if (rename(tmp, b->outpath) != 0) {
+        fprintf(stderr, "optagent: %s: cannot replace it: %s\n", b->outpath, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (out) { fclose(out); remove(tmp); }
+    if (rc && !out) remove(tmp);
+    fclose(in);
+    free(line);
+    free(seen.v);
+    free(left.v);
+    return rc;
+}
+
+/* Syncs and closes --out; a failure stops the run like a failed write. */
+static void out_close(batch *b)
+{
+    if (!b->out) return;
+    int bad = fflush(b->out) == EOF || fsync(fileno(b->out)) != 0;
+    int e = errno;
+    if (fclose(b->out) == EOF && !bad) { bad = 1; e = errno; }
+    b->out = NULL;
+    if (bad) batch_fail(b, "%s: cannot write the results file: %s", b->outpath, strerror(e));
 }
 
 int ag_cmd_batch(int argc, char **argv)
@@ -577,7 +916,11 @@ int ag_cmd_batch(int argc, char **argv)
     ag_ds *sets[MAX_FILES] = { 0 };
     worker *workers = NULL;
     pthread_t *threads = NULL;
-    int started = 0;
+    int started = 0, lock_fd = -1;
+    static char hash_buf[MAX_FILES][DB_KEY_SIZE];   /* one batch per process */
+    const char *hashes[MAX_FILES] = { 0 };
+    b.dbpath = dbpath;
+    b.outpath = outpath;
     pthread_mutex_init(&b.out_lock, NULL);
     ag_llm_config_default(&b.cfg);
 
@@ -585,6 +928,13 @@ int ag_cmd_batch(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) {
         sets[i] = ag_ds_load(files[i], fmt, err, sizeof err);
         if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+        if (strcmp(files[i], "-")) {
+            if (file_sha256(files[i], hash_buf[i]) != 0) {
+                fprintf(stderr, "optagent: %s: %s\n", files[i], strerror(errno));
+                goto out;
+            }
+            hashes[i] = hash_buf[i];
+        }
     }
     if (llm) {
         b.replay = ag_replay_load(llm + 7, err, sizeof err);
@@ -621,10 +971,31 @@ int ag_cmd_batch(int argc, char **argv)
             fprintf(stderr, "optagent: --resume: no run '%s' in %s\n", resume, dbpath);
             goto out;
         }
+        long holder;
+        lock_fd = run_lock(dbpath, b.run_id, &holder);
+        if (lock_fd == -1) {
+            fprintf(stderr, "optagent: --resume: run '%s' is being worked on by another optagent "
+                            "(process %ld, lock on %s.lock); wait for it to end or stop it first\n",
+                    resume, holder, dbpath);
+            goto out;
+        }
+        if (lock_fd < 0) { fprintf(stderr, "optagent: %s.lock: %s\n", dbpath, strerror(errno)); goto out; }
         db_run_info info;
-        if (db_run_get(b.db, b.run_id, &info) == DB_OK) {
-            snprintf(b.uuid, sizeof b.uuid, "%s", info.uuid);
-            db_run_info_clear(&info);
+        if (db_run_get(b.db, b.run_id, &info) != DB_OK) {
+            fprintf(stderr, "optagent: --resume: cannot read run '%s' from %s\n", resume, dbpath);
+            goto out;
+        }
+        snprintf(b.uuid, sizeof b.uuid, "%s", info.uuid);
+        char *now = config_json(&b, files, nfiles, shard, hashes, fmt);
+        char why[2048];
+        int differs = check_resume(info.config_json, now, why, sizeof why);
+        free(now);
+        db_run_info_clear(&info);
+        if (differs) {
+            fprintf(stderr, "optagent: --resume %s: this invocation does not match the run (%s); "
+                            "resume with the run's files and options, or start a new run\n",
+                    resume, why);
+            goto out;
         }
         size_t w = 0;
         for (size_t i = 0; i < b.nitems; i++) {
@@ -641,12 +1012,12 @@ int ag_cmd_batch(int argc, char **argv)
         b.nitems = w;
         db_run_set_status(b.db, b.run_id, "running");
     } else {
-        char *cj = config_json(&b, files, nfiles, shard);
+        char *cj = config_json(&b, files, nfiles, shard, hashes, fmt);
         if (shard) {
             /* The shards of one evaluation share a run: its uuid comes from
              * what is evaluated and how (not from the shard), so merge joins
              * them into one run. */
-            char *unsharded = config_json(&b, files, nfiles, NULL);
+            char *unsharded = config_json(&b, files, nfiles, NULL, hashes, fmt);
             char hex[DB_KEY_SIZE];
             db_sha256_hex(unsharded ? unsharded : "", unsharded ? strlen(unsharded) : 0, hex);
             free(unsharded);
@@ -663,7 +1034,15 @@ int ag_cmd_batch(int argc, char **argv)
             goto out;
         }
         if (dc != DB_OK) { fprintf(stderr, "optagent: %s: cannot create a run: %s\n", dbpath, db_strerror(dc)); goto out; }
+        long holder;
+        lock_fd = run_lock(dbpath, b.run_id, &holder);
+        if (lock_fd < 0) {
+            fprintf(stderr, "optagent: %s.lock: cannot lock the new run: %s\n", dbpath,
+                    lock_fd == -1 ? "held by another process" : strerror(errno));
+            goto out;
+        }
     }
+    if (outpath && resume && out_rewrite(&b) != 0) goto out;
     if (outpath) {
         b.out = fopen(outpath, "a");
         if (!b.out) { fprintf(stderr, "optagent: %s: %s\n", outpath, strerror(errno)); goto out; }
@@ -708,19 +1087,30 @@ int ag_cmd_batch(int argc, char **argv)
     }
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
     progress(&b, b.nitems, tty, 1);
-    if (interrupted) {
+    out_close(&b);
+    if (atomic_load(&b.write_failed)) {
+        /* Never "finished": the status update may itself fail on a full
+         * disk, leaving "running" — not finished either. */
+        db_run_set_status(b.db, b.run_id, "interrupted");
+        fprintf(stderr, "optagent: stopped after a failed write: %zu problems recorded; make room, "
+                        "then continue with --resume %s\n", atomic_load(&b.done), b.uuid);
+    } else if (interrupted) {
         db_run_set_status(b.db, b.run_id, "interrupted");
         fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with --resume %s\n",
                 atomic_load(&b.done), b.uuid);
     } else {
-        db_run_set_status(b.db, b.run_id, "finished");
+        if (db_run_set_status(b.db, b.run_id, "finished") != DB_OK) {
+            db_errmsg(b.db, err, sizeof err);
+            fprintf(stderr, "optagent: %s: cannot mark run %s finished: %s\n", dbpath, b.uuid, err);
+            goto restore;
+        }
         size_t wg = atomic_load(&b.with_gold), ok = atomic_load(&b.correct);
         printf("run %s: %zu problems, %zu with a gold answer, %zu correct", b.uuid,
                atomic_load(&b.done), wg, ok);
         if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b.rule),
                        ag_eval_rule_description(b.rule));
         printf("\nreport: optagent eval --db %s %s\n", dbpath, b.uuid);
-        rc = atomic_load(&b.failed_records) ? EXIT_FAILED : EXIT_SOLVED;
+        rc = EXIT_SOLVED;
     }
 restore:
     sigaction(SIGINT, &old_int, NULL);
@@ -731,6 +1121,7 @@ out:
     free(workers);
     free(threads);
     if (b.out) fclose(b.out);
+    if (lock_fd >= 0) close(lock_fd);    /* after the last write */
     db_close(b.db);
     ag_replay_free(b.replay);
     ag_llm_config_free(&b.cfg);

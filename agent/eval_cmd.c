@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "agent/text.h"
 #include "agent/agent.h"
 #include "agent/eval/eval.h"
 #include "agent/pipeline.h"
@@ -250,6 +251,7 @@ static int write_with_pass(const ag_eval *ea, const char *format, const pass_tab
         }
         cJSON_AddItemToObject(j, "pass_at_k", pk);
         char *s2 = j ? cJSON_Print(j) : NULL;
+        if (s2 && ag_utf8_fix(&s2) != 0) { free(s2); s2 = NULL; }   /* valid UTF-8 out */
         if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
         free(s2);
         cJSON_Delete(j);

@@ -41,6 +41,9 @@
  * header line). Every error line built here is passed through redact(), which
  * replaces any occurrence of the key by "[redacted]", so even a server that
  * echoes the Authorization header back cannot make it appear in a reply.
+ * The reply content itself goes through ag_reply_clean (invalid UTF-8 made
+ * U+FFFD, a key of AG_REDACT_MIN_KEY or more bytes made "[REDACTED]") as
+ * soon as it is parsed, before it is returned to anyone.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +59,7 @@
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include "agent/llm.h"
+#include "agent/text.h"
 
 #ifndef OPTAGENT_VERSION
 #define OPTAGENT_VERSION "dev"
@@ -463,9 +467,11 @@ static char *build_body(const ag_llm *l, const ag_llm_message *msgs, size_t nmsg
         cJSON *m = cJSON_CreateObject();
         if (!m) goto out;
         cJSON_AddItemToArray(arr, m);
-        if (!cJSON_AddStringToObject(m, "role", msgs[i].role) ||
-            !cJSON_AddStringToObject(m, "content", msgs[i].content))
-            goto out;
+        /* The content by reference: a multi-megabyte previous reply is not
+         * copied into the tree, only printed into the body. */
+        cJSON *c = cJSON_CreateStringReference(msgs[i].content);
+        if (!cJSON_AddStringToObject(m, "role", msgs[i].role) || !c) { cJSON_Delete(c); goto out; }
+        cJSON_AddItemToObject(m, "content", c);
     }
     if (l->cfg.temperature >= 0 && isfinite(l->cfg.temperature) &&
         !cJSON_AddNumberToObject(root, "temperature", l->cfg.temperature))
@@ -561,12 +567,17 @@ static long usage_num(const cJSON *usage, const char *name)
 
 /* Fills r->content, finish_reason and the token counts from a 2xx body.
  * Returns AG_LLM_OK, AG_LLM_ERESPONSE (err says why) or AG_LLM_ENOMEM. */
-static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size_t errlen)
+static ag_llm_code parse_reply(ag_llm *l, ag_llm_reply *r, char *err, size_t errlen)
 {
     ag_llm_code code = AG_LLM_ERESPONSE;
     cJSON *root = cJSON_ParseWithLength(l->body ? l->body : "", l->len);
     if (!root) { snprintf(err, errlen, "response body is not JSON (%zu bytes)", l->len); goto out; }
     if (!cJSON_IsObject(root)) { snprintf(err, errlen, "response body is not a JSON object"); goto out; }
+    if (l->cap > 65536) {   /* the tree has it all: do not hold a large body twice */
+        free(l->body);
+        l->body = NULL;
+        l->len = l->cap = 0;
+    }
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
         const char *m = error_message(root);
@@ -586,6 +597,8 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c0, "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
     if (cJSON_IsString(content)) {
+        /* Copied, not taken out of the tree: cJSON's allocator (its hooks
+         * may count) must free what it allocated. The tree goes right after. */
         r->content = strdup(content->valuestring);
         if (!r->content) { code = AG_LLM_ENOMEM; goto out; }
     } else if (cJSON_IsArray(content) && (r->content = join_parts(content))) {
@@ -603,6 +616,17 @@ static ag_llm_code parse_reply(const ag_llm *l, ag_llm_reply *r, char *err, size
     r->prompt_tokens = usage_num(usage, "prompt_tokens");
     r->completion_tokens = usage_num(usage, "completion_tokens");
     r->total_tokens = usage_num(usage, "total_tokens");
+    /* The one choke point for reply text: everything downstream (pipeline,
+     * cache, db, --out, ask --json, --show-prompts) sees only a repaired,
+     * key-free reply. The tree is freed first so the large reply is not held
+     * twice while it is rewritten. */
+    cJSON_Delete(root);
+    root = NULL;
+    if (ag_reply_clean(&r->content, l->cfg.api_key) != 0
+        || ag_reply_clean(&r->finish_reason, l->cfg.api_key) != 0) {
+        code = AG_LLM_ENOMEM;
+        goto out;
+    }
     code = AG_LLM_OK;
 out:
     if (code != AG_LLM_OK) {
@@ -612,6 +636,13 @@ out:
     }
     cJSON_Delete(root);
     return code;
+}
+
+int ag_reply_clean(char **text, const char *key)
+{
+    if (!*text) return 0;
+    if (ag_utf8_fix(text) != 0) return -1;
+    return ag_redact_key(text, key);
 }
 
 /* ---- one attempt -------------------------------------------------------- */

@@ -3,7 +3,9 @@
  * Ownership, once for the whole file: ag_llm_new copies the config it is
  * given; replies (ag_llm_reply) are owned by the caller and freed with
  * ag_llm_reply_free. The API key is kept only in the client and the request
- * header: it never appears in errors, logs, replies or anything returned.
+ * header: it never appears in errors, logs, replies or anything returned
+ * (in reply content only keys of 8 or more bytes are replaced: see
+ * ag_reply_clean).
  * A client may be used from one thread at a time; make one per thread.
  */
 #ifndef OPTAGENT_AGENT_LLM_H
@@ -69,6 +71,13 @@ void ag_llm_free(ag_llm *l);
 ag_llm_code ag_llm_chat(ag_llm *l, const char *task, const ag_llm_message *msgs,
                         size_t nmsgs, volatile int *cancel, ag_llm_reply **out);
 void ag_llm_reply_free(ag_llm_reply *r);
+
+/* What every reply text goes through before it leaves the client: invalid
+ * UTF-8 replaced by U+FFFD, then key (when at least AG_REDACT_MIN_KEY = 8
+ * bytes) replaced by "[REDACTED]" (also in its '\/'-escaped spelling). For
+ * replies that come from elsewhere (the cache). *text may be replaced (see
+ * agent/text.h); 0, or -1 when out of memory. */
+int ag_reply_clean(char **text, const char *key);
 
 /* The default warning/log sink is stderr with the prefix "optagent: ".
  * Tests may redirect it. The message never contains the key. */

@@ -194,7 +194,12 @@ static cJSON *build_messages(const char *problem, const ag_attempt *prev, char *
     add_message(msgs, "user", user ? user : problem);
     free(user);
     if (prev) {
-        add_message(msgs, "assistant", prev->reply ? prev->reply : "");
+        /* The previous reply by reference (it lives in prev, freed after
+         * these messages): a large reply is held once, not once per round. */
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(prev->reply ? prev->reply : ""));
+        cJSON_AddItemToArray(msgs, m);
         const char *status = prev->result ? cJSON_GetStringValue(cJSON_GetObjectItem(prev->result, "status"))
                                           : ag_outcome_name(prev->outcome);
         if (prev->outcome == AG_OUTCOME_NO_JSON) status = "no formulation found";
@@ -280,7 +285,8 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
             run->outcome = a->outcome;
             break;   /* the client already retried what can be retried */
         }
-        a->reply = strdup(reply->content ? reply->content : "");
+        a->reply = reply->content ? reply->content : strdup("");   /* taken over, not copied */
+        reply->content = NULL;
         ag_llm_reply_free(reply);
         char why[512] = "";
         ag_extract_code ec = ag_extract_formulation(a->reply, strlen(a->reply), &a->formulation,
@@ -341,8 +347,12 @@ cJSON *ag_run_json(const ag_run *r)
         cJSON_AddNumberToObject(j, "round", a->round);
         cJSON_AddStringToObject(j, "stage", a->stage);
         cJSON_AddStringToObject(j, "outcome", ag_outcome_name(a->outcome));
-        cJSON_AddItemToObject(j, "messages", a->messages ? cJSON_Duplicate(a->messages, 1) : cJSON_CreateNull());
-        if (a->reply) cJSON_AddStringToObject(j, "reply", a->reply); else cJSON_AddNullToObject(j, "reply");
+        /* References, not copies: the record of a run with multi-megabyte
+         * replies holds no second copy of them (see pipeline.h). */
+        if (a->messages) cJSON_AddItemReferenceToObject(j, "messages", a->messages);
+        else cJSON_AddNullToObject(j, "messages");
+        if (a->reply) cJSON_AddItemToObject(j, "reply", cJSON_CreateStringReference(a->reply));
+        else cJSON_AddNullToObject(j, "reply");
         if (a->llm_error) cJSON_AddStringToObject(j, "llm_error", a->llm_error);
         cJSON *f = a->formulation ? cJSON_Parse(a->formulation) : NULL;
         if (f) cJSON_AddItemToObject(j, "formulation", f);

@@ -120,7 +120,8 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
                         volatile int *cancel);
 void ag_run_free(ag_run *r);
 
-/* The full record as JSON (caller deletes). */
+/* The full record as JSON (caller deletes). The tree refers to r's messages
+ * and replies instead of copying them: delete it before ag_run_free(r). */
 cJSON *ag_run_json(const ag_run *r);
 
 #endif

@@ -161,6 +161,15 @@ static db_code fail_sq(db *d, const char *what)
     int rc = sqlite3_extended_errcode(d->sq);
     db_code c = map_rc(rc);
     if (c == DB_OK) c = DB_EIO;
+    /* A full disk is SQLITE_FULL or SQLITE_IOERR_WRITE. SQLite keeps the OS
+     * error only sometimes (sqlite3_system_errno is often 0 after a failed
+     * WAL write); say what it means when it is not known. */
+    int os = sqlite3_system_errno(d->sq);
+    if (os && (c == DB_EIO || (rc & 0xff) == SQLITE_FULL))
+        return fail(d, c, "%s: %s (%s)", what, sqlite3_errmsg(d->sq), strerror(os));
+    if (rc == SQLITE_IOERR_WRITE || (rc & 0xff) == SQLITE_FULL)
+        return fail(d, c, "%s: %s (a write to the database or its WAL failed: disk full or "
+                    "file size limit?)", what, sqlite3_errmsg(d->sq));
     return fail(d, c, "%s: %s", what, sqlite3_errmsg(d->sq));
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <cjson/cJSON.h>
 #include "agent/eval/internal.h"
+#include "agent/text.h"
 
 /* Non-finite numbers become null (JSON has no NaN). */
 static void add_num(cJSON *o, const char *key, double v)
@@ -115,6 +116,8 @@ int ag_eval_write_json(const ag_eval *e, FILE *f)
     cJSON *o = ag_eval_json(e);
     char *s = o ? cJSON_Print(o) : NULL;
     int rc = -1;
+    /* Problem ids and datasets are the files' bytes: valid UTF-8 out. */
+    if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
     if (!s) goto out;
     if (fputs(s, f) == EOF || fputc('\n', f) == EOF) goto out;
     rc = ferror(f) ? -1 : 0;

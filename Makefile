@@ -58,7 +58,7 @@ AGENT_SRC := $(wildcard agent/*.c agent/*/*.c)
 TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/agent/prompts_embedded.o
-AGENT_LIB_OBJ := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+AGENT_LIB_OBJ := $(filter-out $(BUILD)/agent/cli/main.o,$(AGENT_OBJ))
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support*.c))
 FAKE_LLM  := $(BUILD)/tests/fake_llm
@@ -101,8 +101,8 @@ $(AGENTA): $(AGENT_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/agent/main.o $(AGENTA) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/agent/main.o $(AGENTA) $(LIBA) $(LDLIBS) -ledit
+$(BIN): $(BUILD)/agent/cli/main.o $(AGENTA) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/agent/cli/main.o $(AGENTA) $(LIBA) $(LDLIBS) -ledit
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(AGENTA) $(LIBA) $(LDLIBS) -lcmocka
@@ -118,6 +118,7 @@ $(FAKE_LLM): $(FAKE_OBJ) $(if $(wildcard $(FAKE_LLM)/.),FORCE)
 	$(CC) $(LDFLAGS) -o $@ $(FAKE_OBJ) -lcjson -lpthread
 
 test: $(BIN) $(TEST_BIN) $(if $(FAKE_SRC),$(FAKE_LLM))
+	@scripts/check_layers.sh
 	@OPTAGENT_BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
 
 asan:

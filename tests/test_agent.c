@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include "agent/pipeline.h"
+#include "agent/core/core.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
 

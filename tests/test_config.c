@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/config.h"
-#include "agent/llm.h"
+#include "agent/llm/llm.h"
 #include "tests/support.h"
 
 #define KEY "sk-test-CONFIG-9f3e1d7c55aa01"

@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/extract.h"
+#include "agent/core/core.h"
 #include "tests/support.h"
 
 #define MIN_REPLY_FILES 25

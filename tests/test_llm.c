@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include "agent/llm.h"
+#include "agent/llm/llm.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
 

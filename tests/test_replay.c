@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include "agent/replay.h"
+#include "agent/core/core.h"
 #include "tests/support.h"
 
 static char *dir;

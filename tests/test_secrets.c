@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include "agent/text.h"
+#include "agent/llm/llm.h"
 #include "tests/support.h"
 #include "tests/support_cli.h"
 

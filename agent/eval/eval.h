@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
-#include "agent/pipeline.h"
+#include "agent/core/core.h"
 
 /* ==== Datasets: load optimization benchmark files as a list of problems
  * with their gold answers (ag_ds_*).

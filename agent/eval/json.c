@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <cjson/cJSON.h>
 #include "agent/eval/internal.h"
-#include "agent/text.h"
+#include "agent/llm/llm.h"
 
 /* Non-finite numbers become null (JSON has no NaN). */
 static void add_num(cJSON *o, const char *key, double v)

@@ -13,13 +13,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "agent/agent.h"
-#include "agent/config.h"
-#include "agent/curl_dl.h"
+#include "agent/cli/cli.h"
+#include "agent/llm/llm.h"
 #include "agent/eval/eval.h"
-#include "agent/pipeline.h"
-#include "agent/replay.h"
-#include "agent/text.h"
+#include "agent/core/core.h"
 #include "db/db.h"
 
 #define MAX_FILES 256

@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/agent.h"
-#include "agent/config.h"
-#include "agent/curl_dl.h"
-#include "agent/pipeline.h"
-#include "agent/text.h"
+#include "agent/cli/cli.h"
+#include "agent/llm/llm.h"
+#include "agent/core/core.h"
 
 #define MAX_PROBLEM_BYTES (1u << 20)
 

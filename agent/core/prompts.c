@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/agent.h"
-#include "agent/pipeline.h"
+#include "agent/core/core.h"
 
 extern const char *const ag_prompt_names[];
 extern const char *const ag_prompt_texts[];

@@ -1,4 +1,60 @@
-/* agent/pipeline — natural language -> formulation -> solve, corrected from
+/* agent/core — the agent core, the one public header of agent/core/.
+ *
+ * Between the transport (agent/llm) and the commands (agent/cli): it turns a
+ * problem text into a solved model. Sections, in order:
+ *   extraction     ag_extract_*: the formulation inside a reply (extract.c);
+ *   pipeline       prompts (prompts.c), the self-correction loop and its
+ *                  record (pipeline.c);
+ *   solve report   the contract's JSON report of one solve (report.c);
+ *   files          reading a whole file with a size cap (files.c).
+ * It depends on agent/llm, solver/ and formulate/, never on agent/cli or
+ * agent/eval. Nothing here prints; ownership is stated per section.
+ */
+#ifndef OPTAGENT_AGENT_CORE_H
+#define OPTAGENT_AGENT_CORE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "agent/llm/llm.h"
+#include "formulate/formulate.h"
+#include "solver/solver.h"
+
+/* ---- extraction: find the format-1 formulation in an LLM reply ----
+ *
+ * Replies hold the JSON in a ```json fence, in a bare fence, or in prose;
+ * sometimes several objects (a data table, a draft, then the answer),
+ * sometimes truncated, sometimes with // or /+ +/ comments or trailing
+ * commas. Candidates are tried in order: fenced blocks first, then balanced
+ * {...} objects in the text (drafts inside a <think> section last); the first
+ * that parses as a JSON object with "variables" and "objective" wins, also
+ * when it is wrapped in another object. Accepted repairs, only for a
+ * candidate that fails as written: comments and trailing commas outside
+ * strings are removed. Not repaired (reported as invalid JSON, with where):
+ * single quotes, unquoted keys, True/None/NaN, "..." elisions, missing
+ * commas, # comments. At most 64 formulation-like candidates are parsed.
+ * The full rules are at the top of extract.c.
+ */
+
+
+typedef enum {
+    AG_EXTRACT_OK = 0,
+    AG_EXTRACT_NONE,         /* no JSON object at all */
+    AG_EXTRACT_TRUNCATED,    /* an object starts but never closes */
+    AG_EXTRACT_NOT_FORMULATION, /* JSON objects, but none is a formulation */
+    AG_EXTRACT_INVALID_JSON  /* something that looks like the formulation but does not parse */
+} ag_extract_code;
+
+const char *ag_extract_strerror(ag_extract_code c);
+
+/* Extracts from reply (len bytes). On AG_EXTRACT_OK *json is a malloc'd,
+ * NUL-terminated JSON text (after repairs) the caller frees, and *repaired
+ * (may be NULL) says whether comments/trailing commas were removed. On
+ * failure *json is NULL and why (may be NULL, size whylen) gets one line
+ * suitable to send back to the LLM. */
+ag_extract_code ag_extract_formulation(const char *reply, size_t len, char **json,
+                                       int *repaired, char *why, size_t whylen);
+
+/* ---- the pipeline: natural language -> formulation -> solve, corrected from
  * the solver's diagnostics until the result can be trusted.
  *
  * Ownership, once for the whole file: an ag_run returned by ag_pipeline_run
@@ -6,14 +62,7 @@
  * belongs to it. Prompts returned by ag_prompt are borrowed (embedded text,
  * or text loaded by ag_prompts_load_dir, alive until the process ends).
  */
-#ifndef OPTAGENT_AGENT_PIPELINE_H
-#define OPTAGENT_AGENT_PIPELINE_H
 
-#include <cjson/cJSON.h>
-#include "agent/extract.h"
-#include "agent/llm.h"
-#include "formulate/formulate.h"
-#include "solver/solver.h"
 
 /* ---- prompts ---- */
 
@@ -91,26 +140,6 @@ typedef struct {
     double solve_ms;
 } ag_run;
 
-/* Where replies come from: the HTTP client, or (batch) a cache or a replay
- * file in front of it. call says which problem, stage and round it is. */
-typedef struct {
-    const char *problem_id;   /* "" when there is none (optagent ask) */
-    const char *task;         /* "formulate", "correct" */
-    int round;
-} ag_chat_call;
-
-typedef ag_llm_code (*ag_chat_fn)(void *ctx, const ag_chat_call *call,
-                                  const ag_llm_message *msgs, size_t nmsgs,
-                                  volatile int *cancel, ag_llm_reply **out);
-
-typedef struct {
-    ag_chat_fn fn;
-    void *ctx;
-} ag_chat;
-
-/* A backend that sends every call to the LLM client l. */
-ag_chat ag_chat_direct(ag_llm *l);
-
 /* Runs the loop for one problem. Returns the run (never NULL unless out of
  * memory); its outcome says how it ended. problem_id may be NULL; cancel
  * may be NULL. When *cancel becomes nonzero the LLM call or the solve in
@@ -123,5 +152,20 @@ void ag_run_free(ag_run *r);
 /* The full record as JSON (caller deletes). The tree refers to r's messages
  * and replies instead of copying them: delete it before ag_run_free(r). */
 cJSON *ag_run_json(const ag_run *r);
+
+/* ---- solve report ---- */
+
+/* The contract's solve report for a parsed model, its diagnostics and the
+ * solver's result (NULL when nothing was solved). status is the overall
+ * status. Returns a new cJSON object the caller deletes. */
+cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
+                       sv_status status, double parse_ms);
+
+/* ---- files ---- */
+
+/* Reads a whole file ("-" is standard input) into a NUL-terminated buffer
+ * the caller frees. Refuses more than max bytes. Returns NULL with a one-line
+ * reason in errbuf. */
+char *ag_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen);
 
 #endif

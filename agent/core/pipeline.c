@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "agent/agent.h"
-#include "agent/pipeline.h"
+#include "agent/core/core.h"
 
 #define MAX_FEEDBACK_BYTES (32u << 10)
 
@@ -228,18 +227,6 @@ static ag_llm_message *to_llm_messages(const cJSON *msgs, size_t *n)
         i++;
     }
     return v;
-}
-
-static ag_llm_code direct_chat(void *ctx, const ag_chat_call *call, const ag_llm_message *msgs,
-                               size_t nmsgs, volatile int *cancel, ag_llm_reply **out)
-{
-    return ag_llm_chat(ctx, call->task, msgs, nmsgs, cancel, out);
-}
-
-ag_chat ag_chat_direct(ag_llm *l)
-{
-    ag_chat c = { direct_chat, l };
-    return c;
 }
 
 ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,

@@ -1,7 +1,7 @@
 /* The solve report of the contract (docs/FORMULATION.md, "What solve reports"). */
 #include <math.h>
 #include <stdio.h>
-#include "agent/agent.h"
+#include "agent/core/core.h"
 
 static cJSON *diag_json(const fm_diag *g)
 {

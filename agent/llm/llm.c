@@ -58,8 +58,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
-#include "agent/llm.h"
-#include "agent/text.h"
+#include "agent/llm/llm.h"
 
 #ifndef OPTAGENT_VERSION
 #define OPTAGENT_VERSION "dev"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "agent/replay.h"
+#include "agent/llm/llm.h"
 
 #define MAX_LINE_BYTES (8u << 20)
 #define MAX_RECORDS 1000000

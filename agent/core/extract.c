@@ -65,7 +65,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/extract.h"
+#include "agent/core/core.h"
 
 #define EX_MAX_REPLY   ((size_t)4 * 1024 * 1024)
 #define EX_MAX_TRIED   64

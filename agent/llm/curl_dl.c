@@ -24,7 +24,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "agent/curl_dl.h"
+#include "agent/llm/llm.h"
 
 #define CURL_SONAME "libcurl.so.4"
 

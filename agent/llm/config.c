@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "agent/config.h"
+#include "agent/llm/llm.h"
 
 #define CFG_LINE_MAX     4096
 #define CFG_FILE_MAX     (64 * 1024)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "agent/agent.h"
+#include "agent/cli/cli.h"
 
 static const char solve_usage[] =
     "usage: optagent solve FILE.json|- [options]\n"

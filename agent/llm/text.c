@@ -5,7 +5,7 @@
  * one extra copy of the text, freed before returning. */
 #include <stdlib.h>
 #include <string.h>
-#include "agent/text.h"
+#include "agent/llm/llm.h"
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when the
  * bytes there do not start one. */

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/text.h"
-#include "agent/agent.h"
+#include "agent/llm/llm.h"
+#include "agent/cli/cli.h"
 #include "agent/eval/eval.h"
-#include "agent/pipeline.h"
+#include "agent/core/core.h"
 #include "db/db.h"
 
 #define MAX_QUANTITIES 64

@@ -4,7 +4,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <sqlite3.h>
-#include "agent/agent.h"
+#include "agent/cli/cli.h"
 
 static const char usage[] =
     "usage: optagent COMMAND [options]\n"

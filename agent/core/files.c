@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/agent.h"
+#include "agent/core/core.h"
 
 char *ag_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen)
 {

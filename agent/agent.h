@@ -26,5 +26,6 @@ int ag_cmd_ask(int argc, char **argv);
 int ag_cmd_batch(int argc, char **argv);
 int ag_cmd_eval(int argc, char **argv);
 int ag_cmd_merge(int argc, char **argv);
+int ag_cmd_library(int argc, char **argv);   /* agent/library_cmd.c */
 
 #endif

@@ -326,7 +326,7 @@ static int make_parents(const char *path, char *why, size_t whylen)
             char save = *p;
             *p = '\0';
             if (mkdir(buf, 0700) && errno != EEXIST) {
-                snprintf(why, whylen, "cannot create %s: %s", buf, strerror(errno));
+                snprintf(why, whylen, "cannot create %.400s: %s", buf, strerror(errno));
                 return -1;
             }
             *p = save;
@@ -537,6 +537,7 @@ out:
 static lib_code get_locked(lib *l, int64_t id, lib_insight *out)
 {
     sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
     lib_code c = prep(l, "SELECT " SELECT_COLS " FROM insights WHERE id = ?", &st);
     if (c) return c;
     sqlite3_bind_int64(st, 1, id);

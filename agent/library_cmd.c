@@ -395,7 +395,7 @@ int ag_cmd_library(int argc, char **argv)
     }
     lib_code c;
     char err[1024];
-    lib *l = lib_open(path, &c, err, sizeof err);
+    lib *l = lib_open(path, 0, &c, err, sizeof err);
     if (!l) {
         fprintf(stderr, "optagent library: %s\n", err[0] ? err : lib_strerror(c));
         return EXIT_FAILED;

@@ -19,8 +19,9 @@
 /* ---- ranking constants (documented in library/README.md) ------------------ */
 
 #define NEG_WEIGHT     1.0    /* "Does NOT apply" BM25 subtracted this many times */
-#define THRESHOLD      7.0    /* minimum final score */
-#define RELATIVE_CUT   0.40   /* and at least this fraction of the best score */
+#define THRESHOLD      1.3    /* minimum final score */
+#define MIN_TERMS      2      /* distinct query words found in the positive parts */
+#define RELATIVE_CUT   0.50   /* and at least this fraction of the best score */
 #define BOOST_MIN      0.80   /* statistics factor: 0.8 .. 1.2 */
 #define BOOST_SPAN     0.40
 
@@ -739,7 +740,7 @@ static const char *const stopwords[] = {
     "each", "for", "from", "has", "have", "how", "if", "in", "insight", "into", "is", "it",
     "its", "may", "more", "most", "must", "no", "not", "of", "on", "one", "only", "or",
     "other", "our", "per", "should", "so", "some", "such", "than", "that", "the", "their",
-    "them", "then", "there", "these", "they", "this", "those", "to", "total", "under", "up",
+    "them", "then", "there", "these", "they", "this", "those", "to", "under", "up",
     "us", "use", "used", "we", "what", "when", "where", "which", "while", "who", "will",
     "with", "would", "you", "your", NULL,
 };
@@ -932,9 +933,16 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
         c = lib_fail(l, LIB_ENOMEM, "out of memory");
         goto out;
     }
+    /* BM25's idf grows with the log of the library's size: divide it out so
+     * one threshold serves 60 insights and 10,000. */
+    int64_t size = 0;
+    if ((c = lib_store_size(l, &size))) goto out;
+    double scale = log((double)size + 1.0);
+    if (scale < 1.0) scale = 1.0;
     /* Candidates: those that could pass the threshold with the best boost. */
     for (size_t i = 0; i < nrows; i++) {
-        double raw = rows[i].pos - NEG_WEIGHT * rows[i].neg;
+        if (rows[i].terms < MIN_TERMS) continue;
+        double raw = (rows[i].pos - NEG_WEIGHT * rows[i].neg) / scale;
         if (raw * (BOOST_MIN + BOOST_SPAN) < THRESHOLD) continue;
         cs[nc].id = rows[i].id;
         cs[nc].raw = cs[nc].score = raw;

@@ -125,8 +125,10 @@ int lib_default_path(char *buf, size_t len);
  * A read-only file is opened for reading (writes give LIB_EREADONLY). A file
  * from a newer build gives LIB_ESCHEMA, a non-database LIB_ECORRUPT; nothing
  * is ever written to a file that is refused. NULL on failure with *code and
- * a one-line reason in err (both may be NULL). */
-lib *lib_open(const char *path, lib_code *code, char *err, size_t errlen);
+ * a one-line reason in err (both may be NULL). With LIB_OPEN_READONLY the
+ * file must exist and every write gives LIB_EREADONLY. */
+enum { LIB_OPEN_READONLY = 1 };   /* flags: open for reading only (never creates) */
+lib *lib_open(const char *path, unsigned flags, lib_code *code, char *err, size_t errlen);
 void lib_close(lib *l);   /* NULL is fine */
 
 /* The message of the last failed call on this handle ("" when none). */

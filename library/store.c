@@ -240,6 +240,47 @@ static char *col_dup(sqlite3_stmt *st, int i, int *oom)
     return s;
 }
 
+/* ---- an FTS5 auxiliary function --------------------------------------------------
+ * optagent_terms(insight_fts): how many distinct query terms occur in the
+ * parts that count FOR a match (every column but notapplies). A problem that
+ * shares a single word with an insight is not a match however rare the word. */
+static void aux_terms(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx,
+                      int nval, sqlite3_value **vals)
+{
+    (void)nval;
+    (void)vals;
+    unsigned char seen[LIB_MAX_QUERY_TERMS] = {0};
+    int ninst = 0, count = 0;
+    if (api->xInstCount(fc, &ninst) != SQLITE_OK) {
+        sqlite3_result_error(ctx, "optagent_terms: cannot count", -1);
+        return;
+    }
+    for (int i = 0; i < ninst; i++) {
+        int ph, col, off;
+        if (api->xInst(fc, i, &ph, &col, &off) != SQLITE_OK) break;
+        if (col == 1 || ph < 0 || ph >= LIB_MAX_QUERY_TERMS || seen[ph]) continue;
+        seen[ph] = 1;
+        count++;
+    }
+    sqlite3_result_int(ctx, count);
+}
+
+static lib_code register_aux(lib *l)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    lib_code c = prep(l, "SELECT fts5(?1)", &st);
+    if (c) return c;
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (!api || api->iVersion < 2)
+        return lib_fail(l, LIB_EIO, "this SQLite has no FTS5 (needed by the library)");
+    if (api->xCreateFunction(api, "optagent_terms", NULL, aux_terms, NULL) != SQLITE_OK)
+        return lib_fail(l, LIB_EIO, "cannot register an FTS5 function");
+    return LIB_OK;
+}
+
 /* ---- open and migrate ------------------------------------------------------------ */
 
 static lib_code pragma_int(lib *l, const char *sql, int *out)
@@ -336,7 +377,7 @@ static int make_parents(const char *path, char *why, size_t whylen)
     return 0;
 }
 
-lib *lib_open(const char *path, lib_code *code, char *err, size_t errlen)
+lib *lib_open(const char *path, unsigned oflags, lib_code *code, char *err, size_t errlen)
 {
     lib_code c = LIB_OK;
     lib *l = NULL;
@@ -375,8 +416,12 @@ lib *lib_open(const char *path, lib_code *code, char *err, size_t errlen)
         char *slash = strrchr(dir, '/');
         if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
         else snprintf(dir, sizeof dir, ".");
-        if (access(path, W_OK) || access(dir, W_OK)) l->readonly = 1;
+        if ((oflags & LIB_OPEN_READONLY) || access(path, W_OK) || access(dir, W_OK))
+            l->readonly = 1;
         flags |= l->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    } else if (oflags & LIB_OPEN_READONLY) {
+        c = lib_fail(l, LIB_EOPEN, "cannot open %s: %s", path, strerror(errno));
+        goto out;
     } else {
         if (make_parents(path, why, sizeof why)) {
             c = lib_fail(l, LIB_EOPEN, "cannot create the library %s: %s", path, why);
@@ -420,6 +465,7 @@ lib *lib_open(const char *path, lib_code *code, char *err, size_t errlen)
     c = pragma_int(l, "PRAGMA user_version", &v);
     if (c) goto out;
     c = migrate(l);
+    if (!c) c = register_aux(l);
 out:
     if (code) *code = c;
     if (c != LIB_OK && l) {
@@ -953,7 +999,8 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT rowid, bm25(insight_fts, %g, 0, %g, %g, %g),"
-             " bm25(insight_fts, 0, 1, 0, 0, 0) FROM insight_fts WHERE insight_fts MATCH ?",
+             " bm25(insight_fts, 0, 1, 0, 0, 0), optagent_terms(insight_fts)"
+             " FROM insight_fts WHERE insight_fts MATCH ?",
              LIB_W_APPLIES, LIB_W_EXPLANATION, LIB_W_TAXONOMY, LIB_W_PROBLEMS);
     sqlite3_stmt *st = NULL;
     store_row *v = NULL;
@@ -983,6 +1030,7 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
         v[len].id = sqlite3_column_int64(st, 0);
         v[len].pos = -sqlite3_column_double(st, 1);
         v[len].neg = -sqlite3_column_double(st, 2);
+        v[len].terms = sqlite3_column_int(st, 3);
         len++;
     }
     if (rc != SQLITE_DONE) c = fail_sq(l, "searching");
@@ -1014,6 +1062,21 @@ lib_code lib_store_parts(lib *l, const char *q, int64_t id, double parts[5])
         for (int i = 0; i < 5; i++) parts[i] = -sqlite3_column_double(st, i);
     else if (rc != SQLITE_DONE) c = fail_sq(l, "scoring");
 out:
+    sqlite3_finalize(st);
+    unlock(l);
+    return c;
+}
+
+lib_code lib_store_size(lib *l, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    lock(l);
+    lib_code c = prep(l, "SELECT count(*) FROM insights", &st);
+    if (!c) {
+        if (sqlite3_step(st) == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+        else c = fail_sq(l, "counting insights");
+    }
     sqlite3_finalize(st);
     unlock(l);
     return c;

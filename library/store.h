@@ -38,6 +38,7 @@ lib_code lib_store_replace(lib *l, int64_t id, lib_insight *ins);
 typedef struct {
     int64_t id;
     double pos, neg;   /* weighted BM25 of the positive parts, of "Does NOT apply" */
+    int terms;         /* distinct query terms found in the positive parts */
 } store_row;
 
 /* Every insight the FTS5 expression matches, with its two scores (higher is
@@ -46,6 +47,9 @@ lib_code lib_store_match(lib *l, const char *fts_query, store_row **rows, size_t
 
 /* The per-part BM25 scores of one insight for the expression. */
 lib_code lib_store_parts(lib *l, const char *fts_query, int64_t id, double parts[5]);
+
+/* The number of insights stored. */
+lib_code lib_store_size(lib *l, int64_t *n);
 
 /* Statistics counts of an insight (positive, negative). */
 lib_code lib_store_counts(lib *l, int64_t id, int64_t *pos, int64_t *neg);

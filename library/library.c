@@ -19,7 +19,7 @@
 /* ---- ranking constants (documented in library/README.md) ------------------ */
 
 #define NEG_WEIGHT     1.0    /* "Does NOT apply" BM25 subtracted this many times */
-#define THRESHOLD      1.3    /* minimum final score */
+#define THRESHOLD      1.5    /* minimum final score */
 #define MIN_TERMS      2      /* distinct query words found in the positive parts */
 #define RELATIVE_CUT   0.50   /* and at least this fraction of the best score */
 #define BOOST_MIN      0.80   /* statistics factor: 0.8 .. 1.2 */
@@ -933,12 +933,13 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
         c = lib_fail(l, LIB_ENOMEM, "out of memory");
         goto out;
     }
-    /* BM25's idf grows with the log of the library's size: divide it out so
-     * one threshold serves 60 insights and 10,000. */
+    /* BM25's idf grows with the log of the library's size: divide by the idf
+     * of a word found in one insight only, so one threshold serves a library
+     * of 1 insight, 60 and 10,000. */
     int64_t size = 0;
     if ((c = lib_store_size(l, &size))) goto out;
-    double scale = log((double)size + 1.0);
-    if (scale < 1.0) scale = 1.0;
+    double scale = log(1.0 + ((double)size - 0.5) / 1.5);
+    if (scale <= 0) scale = 1.0;
     /* Candidates: those that could pass the threshold with the best boost. */
     for (size_t i = 0; i < nrows; i++) {
         if (rows[i].terms < MIN_TERMS) continue;

@@ -10,6 +10,7 @@
 #include "library/store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -265,6 +266,89 @@ static void aux_terms(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_cont
     sqlite3_result_int(ctx, count);
 }
 
+/* optagent_bm25(insight_fts, w0, ..., w4): Okapi BM25 as FTS5's bm25() computes
+ * it (k1 = 1.2, b = 0.75, a phrase's frequency summed over the columns with
+ * their weights, the document length over all columns), but with Lucene's
+ * smoothed idf, ln(1 + (N - n + 0.5) / (n + 0.5)), which stays positive: FTS5
+ * clamps a negative idf to 1e-6, so a word in more than half of a small
+ * library would count for nothing and a one-insight library could never
+ * match. Returns the score (higher is better). The per-query part (N, the
+ * average length, each phrase's idf) is computed once per query and kept
+ * with xSetAuxdata. */
+typedef struct {
+    int nphrase;
+    double avgdl;
+    double idf[LIB_MAX_QUERY_TERMS];
+} bm25_query;
+
+static int count_row(const Fts5ExtensionApi *api, Fts5Context *fc, void *user)
+{
+    (void)api;
+    (void)fc;
+    (*(int64_t *)user)++;
+    return SQLITE_OK;
+}
+
+static void aux_bm25(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx,
+                     int nval, sqlite3_value **vals)
+{
+    enum { NCOL = 5 };
+    const double k1 = 1.2, b = 0.75;
+    bm25_query *q = api->xGetAuxdata(fc, 0);
+    if (!q) {
+        q = sqlite3_malloc(sizeof *q);
+        if (!q) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        memset(q, 0, sizeof *q);
+        sqlite3_int64 nrow = 0, tot = 0, all = 0;
+        int rc = api->xRowCount(fc, &nrow);
+        for (int c = 0; rc == SQLITE_OK && c < NCOL; c++) {
+            rc = api->xColumnTotalSize(fc, c, &tot);
+            all += tot;
+        }
+        q->nphrase = api->xPhraseCount(fc);
+        if (q->nphrase > LIB_MAX_QUERY_TERMS) q->nphrase = LIB_MAX_QUERY_TERMS;
+        q->avgdl = nrow > 0 ? (double)all / (double)nrow : 1.0;
+        if (q->avgdl <= 0) q->avgdl = 1.0;
+        for (int i = 0; rc == SQLITE_OK && i < q->nphrase; i++) {
+            int64_t n = 0;
+            rc = api->xQueryPhrase(fc, i, &n, count_row);
+            q->idf[i] = log(1.0 + ((double)nrow - (double)n + 0.5) / ((double)n + 0.5));
+        }
+        if (rc == SQLITE_OK) rc = api->xSetAuxdata(fc, q, sqlite3_free);
+        else sqlite3_free(q);
+        if (rc != SQLITE_OK) {
+            sqlite3_result_error_code(ctx, rc);
+            return;
+        }
+    }
+    double w[NCOL], f[LIB_MAX_QUERY_TERMS] = {0};
+    for (int c = 0; c < NCOL; c++)
+        w[c] = c < nval ? sqlite3_value_double(vals[c]) : 1.0;
+    int ninst = 0;
+    if (api->xInstCount(fc, &ninst) != SQLITE_OK) {
+        sqlite3_result_error(ctx, "optagent_bm25: cannot count", -1);
+        return;
+    }
+    for (int i = 0; i < ninst; i++) {
+        int ph, col, off;
+        if (api->xInst(fc, i, &ph, &col, &off) != SQLITE_OK) break;
+        if (ph >= 0 && ph < q->nphrase && col >= 0 && col < NCOL) f[ph] += w[col];
+    }
+    double dl = 0;
+    for (int c = 0; c < NCOL; c++) {
+        int n = 0;
+        if (api->xColumnSize(fc, c, &n) == SQLITE_OK) dl += n;
+    }
+    double score = 0;
+    for (int i = 0; i < q->nphrase; i++)
+        if (f[i] > 0)
+            score += q->idf[i] * f[i] * (k1 + 1) / (f[i] + k1 * (1 - b + b * dl / q->avgdl));
+    sqlite3_result_double(ctx, score);
+}
+
 static lib_code register_aux(lib *l)
 {
     fts5_api *api = NULL;
@@ -276,7 +360,8 @@ static lib_code register_aux(lib *l)
     sqlite3_finalize(st);
     if (!api || api->iVersion < 2)
         return lib_fail(l, LIB_EIO, "this SQLite has no FTS5 (needed by the library)");
-    if (api->xCreateFunction(api, "optagent_terms", NULL, aux_terms, NULL) != SQLITE_OK)
+    if (api->xCreateFunction(api, "optagent_terms", NULL, aux_terms, NULL) != SQLITE_OK ||
+        api->xCreateFunction(api, "optagent_bm25", NULL, aux_bm25, NULL) != SQLITE_OK)
         return lib_fail(l, LIB_EIO, "cannot register an FTS5 function");
     return LIB_OK;
 }
@@ -998,8 +1083,8 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT rowid, bm25(insight_fts, %g, 0, %g, %g, %g),"
-             " bm25(insight_fts, 0, 1, 0, 0, 0), optagent_terms(insight_fts)"
+             "SELECT rowid, optagent_bm25(insight_fts, %g, 0, %g, %g, %g),"
+             " optagent_bm25(insight_fts, 0, 1, 0, 0, 0), optagent_terms(insight_fts)"
              " FROM insight_fts WHERE insight_fts MATCH ?",
              LIB_W_APPLIES, LIB_W_EXPLANATION, LIB_W_TAXONOMY, LIB_W_PROBLEMS);
     sqlite3_stmt *st = NULL;
@@ -1026,10 +1111,9 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
             v = nv;
             cap = ncap;
         }
-        /* FTS5's bm25() is negated (lower is better): flip it. */
         v[len].id = sqlite3_column_int64(st, 0);
-        v[len].pos = -sqlite3_column_double(st, 1);
-        v[len].neg = -sqlite3_column_double(st, 2);
+        v[len].pos = sqlite3_column_double(st, 1);
+        v[len].neg = sqlite3_column_double(st, 2);
         v[len].terms = sqlite3_column_int(st, 3);
         len++;
     }
@@ -1049,9 +1133,11 @@ lib_code lib_store_parts(lib *l, const char *q, int64_t id, double parts[5])
 {
     sqlite3_stmt *st = NULL;
     lock(l);
-    lib_code c = prep(l, "SELECT bm25(insight_fts, 1, 0, 0, 0, 0), bm25(insight_fts, 0, 1, 0, 0, 0),"
-                         " bm25(insight_fts, 0, 0, 1, 0, 0), bm25(insight_fts, 0, 0, 0, 1, 0),"
-                         " bm25(insight_fts, 0, 0, 0, 0, 1) FROM insight_fts"
+    lib_code c = prep(l, "SELECT optagent_bm25(insight_fts, 1, 0, 0, 0, 0),"
+                         " optagent_bm25(insight_fts, 0, 1, 0, 0, 0),"
+                         " optagent_bm25(insight_fts, 0, 0, 1, 0, 0),"
+                         " optagent_bm25(insight_fts, 0, 0, 0, 1, 0),"
+                         " optagent_bm25(insight_fts, 0, 0, 0, 0, 1) FROM insight_fts"
                          " WHERE insight_fts MATCH ? AND rowid = ?", &st);
     if (c) goto out;
     bind_text(st, 1, q);
@@ -1059,7 +1145,7 @@ lib_code lib_store_parts(lib *l, const char *q, int64_t id, double parts[5])
     for (int i = 0; i < 5; i++) parts[i] = 0;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        for (int i = 0; i < 5; i++) parts[i] = -sqlite3_column_double(st, i);
+        for (int i = 0; i < 5; i++) parts[i] = sqlite3_column_double(st, i);
     else if (rc != SQLITE_DONE) c = fail_sq(l, "scoring");
 out:
     sqlite3_finalize(st);

@@ -979,11 +979,13 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
         if ((c = lib_store_parts(l, q, cs[i].id, parts))) goto out;
         h->score = cs[i].score;
         h->boost = cs[i].boost;
-        h->applies = parts[0];
-        h->not_applies = parts[1];
-        h->explanation = parts[2];
-        h->taxonomy = parts[3];
-        h->problems = parts[4];
+        /* on the scale of the score: score = (applies*w + explanation*w + ... -
+         * not_applies) * boost */
+        h->applies = parts[0] / scale;
+        h->not_applies = parts[1] / scale;
+        h->explanation = parts[2] / scale;
+        h->taxonomy = parts[3] / scale;
+        h->problems = parts[4] / scale;
         h->matched = matched_words(&h->insight, &t);
         if (!h->matched) {
             c = lib_fail(l, LIB_ENOMEM, "out of memory");

@@ -30,8 +30,8 @@ struct lib {
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
-#define INSIGHT_COLS                                                          \
-    "id INTEGER PRIMARY KEY,"                                                 \
+#define INSIGHT_COLS(ID)                                                      \
+    ID ","                                                                    \
     " tax1 TEXT NOT NULL, tax2 TEXT, tax3 TEXT, tax4 TEXT,"                   \
     " condition TEXT NOT NULL, explanation TEXT NOT NULL, example TEXT NOT NULL," \
     " src_problem TEXT, src_dataset TEXT, src_run TEXT, src_model TEXT,"      \
@@ -67,8 +67,8 @@ struct lib {
 /* migrations[i] takes the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
-    "CREATE TABLE insights (" INSIGHT_COLS ") STRICT;"
-    "CREATE TABLE insight_history (" INSIGHT_COLS ","
+    "CREATE TABLE insights (" INSIGHT_COLS("id INTEGER PRIMARY KEY") ") STRICT;"
+    "CREATE TABLE insight_history (" INSIGHT_COLS("id INTEGER NOT NULL") ","
     "  removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0,1)),"
     "  archived_at TEXT NOT NULL DEFAULT (" NOW ")"
     ") STRICT;"

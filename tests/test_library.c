@@ -274,13 +274,19 @@ static void test_edit_keeps_old_version(void **state)
     cJSON_Delete(f);
     assert_int_equal(out.version, 2);
     assert_string_equal(out.condition, "Applies when pipes carry oil.");
+    lib_insight_clear(&out);
+    f = cJSON_Parse("{\"example\": \"third\"}");
+    assert_int_equal(lib_edit(l, id, f, &out), LIB_OK);   /* and again */
+    cJSON_Delete(f);
+    assert_int_equal(out.version, 3);
     assert_string_equal(out.taxonomy[1], "Network Flow");   /* untouched fields kept */
     lib_insight_clear(&out);
     lib_insight *h;
     size_t n;
     assert_int_equal(lib_history(l, id, &h, &n), LIB_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_int_equal(h[0].version, 1);
+    assert_int_equal(h[1].version, 2);
     assert_non_null(strstr(h[0].condition, "transshipment"));
     lib_insights_free(h, n);
     lib_close(l);

@@ -21,6 +21,8 @@
 #define NEG_WEIGHT     1.0    /* "Does NOT apply" BM25 subtracted this many times */
 #define THRESHOLD      1.5    /* minimum final score */
 #define MIN_TERMS      2      /* distinct query words found in the positive parts */
+#define POSTINGS_BUDGET 4000  /* query words kept, rarest first, while the
+                                 insights holding them add up to at most this */
 #define RELATIVE_CUT   0.50   /* and at least this fraction of the best score */
 #define BOOST_MIN      0.80   /* statistics factor: 0.8 .. 1.2 */
 #define BOOST_SPAN     0.40
@@ -894,9 +896,48 @@ static char *matched_words(const lib_insight *ins, const terms *t)
     return b.s;
 }
 
+/* Keeps the words that tell insights apart, as a "more like this" query
+ * does: words no insight holds are dropped, the others taken rarest first
+ * while the insights holding them add up to at most POSTINGS_BUDGET. The
+ * words left out are in a large share of the library, so their idf is small
+ * and they hardly move a score, but each would make every insight holding
+ * it a candidate to score: this bounds the work of a search whatever the
+ * library's size. */
+typedef struct { int64_t df; int i; } term_df;
+
+static int by_df(const void *a, const void *b)
+{
+    const term_df *x = a, *y = b;
+    if (x->df != y->df) return x->df < y->df ? -1 : 1;
+    return x->i - y->i;
+}
+
+static lib_code select_terms(lib *l, terms *t)
+{
+    term_df d[LIB_MAX_QUERY_TERMS];
+    for (int i = 0; i < t->n; i++) {
+        lib_code c = lib_store_doc_freq(l, t->w[i], &d[i].df);
+        if (c) return c;
+        d[i].i = i;
+    }
+    qsort(d, (size_t)t->n, sizeof d[0], by_df);
+    terms kept;
+    int64_t sum = 0;
+    kept.n = 0;
+    for (int k = 0; k < t->n; k++) {
+        if (d[k].df == 0) continue;
+        if (sum + d[k].df > POSTINGS_BUDGET) break;
+        sum += d[k].df;
+        memcpy(kept.w[kept.n++], t->w[d[k].i], sizeof kept.w[0]);
+    }
+    *t = kept;
+    return LIB_OK;
+}
+
 typedef struct {
     int64_t id;
     double raw, score, boost;
+    double parts[5];
 } cand;
 
 static int by_score(const void *a, const void *b)
@@ -918,7 +959,9 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
     if (!norm) return lib_fail(l, LIB_ENOMEM, "out of memory");
     query_terms(norm, &t);
     free(norm);
-    if (t.n == 0) return LIB_OK;
+    lib_code c = select_terms(l, &t);
+    if (c) return c;
+    if (t.n < MIN_TERMS) return LIB_OK;   /* nothing could pass */
     char *q = fts_expression(&t);
     if (!q) return lib_fail(l, LIB_ENOMEM, "out of memory");
     store_row *rows = NULL;
@@ -926,7 +969,7 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
     cand *cs = NULL;
     lib_hit *out = NULL;
     size_t nout = 0;
-    lib_code c = lib_store_match(l, q, &rows, &nrows);
+    c = lib_store_match(l, q, &rows, &nrows);
     if (c) goto out;
     cs = calloc(nrows + 1, sizeof *cs);
     if (!cs) {
@@ -947,6 +990,7 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
         if (raw * (BOOST_MIN + BOOST_SPAN) < THRESHOLD) continue;
         cs[nc].id = rows[i].id;
         cs[nc].raw = cs[nc].score = raw;
+        memcpy(cs[nc].parts, rows[i].parts, sizeof cs[nc].parts);
         nc++;
     }
     qsort(cs, nc, sizeof *cs, by_score);
@@ -967,7 +1011,6 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
     for (size_t i = 0; i < nc && nout < k; i++) {
         if (cs[i].score < THRESHOLD || cs[i].score < RELATIVE_CUT * best) break;
         lib_hit *h = &out[nout];
-        double parts[5];
         if ((c = lib_get(l, cs[i].id, &h->insight))) {
             if (c == LIB_ENOTFOUND) {   /* removed meanwhile by another process */
                 c = LIB_OK;
@@ -976,7 +1019,7 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
             goto out;
         }
         nout++;
-        if ((c = lib_store_parts(l, q, cs[i].id, parts))) goto out;
+        const double *parts = cs[i].parts;
         h->score = cs[i].score;
         h->boost = cs[i].boost;
         /* on the scale of the score: score = (applies*w + explanation*w + ... -

@@ -23,6 +23,8 @@
 struct lib {
     sqlite3 *sq;
     pthread_mutex_t mu;
+    fts5_tokenizer tok_api;   /* the index's tokenizer, to stem query words */
+    Fts5Tokenizer *tok;
     int readonly;
     char path[1024];
     char err[768];
@@ -98,7 +100,8 @@ static const char *const migrations[] = {
     SEED_TAXONOMY
     "CREATE VIRTUAL TABLE insight_fts USING fts5("
     "  applies, notapplies, explanation, taxonomy, problems,"
-    "  tokenize = 'porter unicode61');",
+    "  tokenize = 'porter unicode61');"
+    "CREATE VIRTUAL TABLE insight_vocab USING fts5vocab(insight_fts, 'row');",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -241,40 +244,25 @@ static char *col_dup(sqlite3_stmt *st, int i, int *oom)
     return s;
 }
 
-/* ---- an FTS5 auxiliary function --------------------------------------------------
- * optagent_terms(insight_fts): how many distinct query terms occur in the
- * parts that count FOR a match (every column but notapplies). A problem that
- * shares a single word with an insight is not a match however rare the word. */
-static void aux_terms(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx,
-                      int nval, sqlite3_value **vals)
-{
-    (void)nval;
-    (void)vals;
-    unsigned char seen[LIB_MAX_QUERY_TERMS] = {0};
-    int ninst = 0, count = 0;
-    if (api->xInstCount(fc, &ninst) != SQLITE_OK) {
-        sqlite3_result_error(ctx, "optagent_terms: cannot count", -1);
-        return;
-    }
-    for (int i = 0; i < ninst; i++) {
-        int ph, col, off;
-        if (api->xInst(fc, i, &ph, &col, &off) != SQLITE_OK) break;
-        if (col == 1 || ph < 0 || ph >= LIB_MAX_QUERY_TERMS || seen[ph]) continue;
-        seen[ph] = 1;
-        count++;
-    }
-    sqlite3_result_int(ctx, count);
-}
+/* ---- scoring: an FTS5 auxiliary function ---------------------------------------
+ * optagent_score(insight_fts, w0, ..., w4) returns a blob of SCORE_FIELDS
+ * doubles for the row, from one pass over its matches (decoding them is the
+ * costly part):
+ *   [0] Okapi BM25 over the columns with weights w (the positive score)
+ *   [1] BM25 of the notapplies column alone (the negative score)
+ *   [2] how many distinct query terms occur outside notapplies
+ *   [3..7] BM25 of each column alone (applies, notapplies, explanation,
+ *          taxonomy, problems), to show why an insight matched.
+ * BM25 as FTS5's bm25() computes it (k1 = 1.2, b = 0.75, a phrase's
+ * frequency summed over the columns with their weights, the document length
+ * over all columns), but with Lucene's smoothed idf,
+ * ln(1 + (N - n + 0.5) / (n + 0.5)), which stays positive: FTS5 clamps a
+ * negative idf to 1e-6, so a word in more than half of a small library would
+ * count for nothing and a one-insight library could never match. The
+ * per-query part (N, the average length, each phrase's idf) is computed on
+ * the first row and kept with xSetAuxdata. */
+enum { NCOL = 5, SCORE_FIELDS = 3 + NCOL };
 
-/* optagent_bm25(insight_fts, w0, ..., w4): Okapi BM25 as FTS5's bm25() computes
- * it (k1 = 1.2, b = 0.75, a phrase's frequency summed over the columns with
- * their weights, the document length over all columns), but with Lucene's
- * smoothed idf, ln(1 + (N - n + 0.5) / (n + 0.5)), which stays positive: FTS5
- * clamps a negative idf to 1e-6, so a word in more than half of a small
- * library would count for nothing and a one-insight library could never
- * match. Returns the score (higher is better). The per-query part (N, the
- * average length, each phrase's idf) is computed once per query and kept
- * with xSetAuxdata. */
 typedef struct {
     int nphrase;
     double avgdl;
@@ -289,64 +277,85 @@ static int count_row(const Fts5ExtensionApi *api, Fts5Context *fc, void *user)
     return SQLITE_OK;
 }
 
-static void aux_bm25(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx,
-                     int nval, sqlite3_value **vals)
+static bm25_query *bm25_prepare(const Fts5ExtensionApi *api, Fts5Context *fc,
+                                sqlite3_context *ctx)
 {
-    enum { NCOL = 5 };
-    const double k1 = 1.2, b = 0.75;
     bm25_query *q = api->xGetAuxdata(fc, 0);
+    if (q) return q;
+    q = sqlite3_malloc(sizeof *q);
     if (!q) {
-        q = sqlite3_malloc(sizeof *q);
-        if (!q) {
-            sqlite3_result_error_nomem(ctx);
-            return;
-        }
-        memset(q, 0, sizeof *q);
-        sqlite3_int64 nrow = 0, tot = 0, all = 0;
-        int rc = api->xRowCount(fc, &nrow);
-        for (int c = 0; rc == SQLITE_OK && c < NCOL; c++) {
-            rc = api->xColumnTotalSize(fc, c, &tot);
-            all += tot;
-        }
-        q->nphrase = api->xPhraseCount(fc);
-        if (q->nphrase > LIB_MAX_QUERY_TERMS) q->nphrase = LIB_MAX_QUERY_TERMS;
-        q->avgdl = nrow > 0 ? (double)all / (double)nrow : 1.0;
-        if (q->avgdl <= 0) q->avgdl = 1.0;
-        for (int i = 0; rc == SQLITE_OK && i < q->nphrase; i++) {
-            int64_t n = 0;
-            rc = api->xQueryPhrase(fc, i, &n, count_row);
-            q->idf[i] = log(1.0 + ((double)nrow - (double)n + 0.5) / ((double)n + 0.5));
-        }
-        if (rc == SQLITE_OK) rc = api->xSetAuxdata(fc, q, sqlite3_free);
-        else sqlite3_free(q);
-        if (rc != SQLITE_OK) {
-            sqlite3_result_error_code(ctx, rc);
-            return;
-        }
+        sqlite3_result_error_nomem(ctx);
+        return NULL;
     }
-    double w[NCOL], f[LIB_MAX_QUERY_TERMS] = {0};
-    for (int c = 0; c < NCOL; c++)
-        w[c] = c < nval ? sqlite3_value_double(vals[c]) : 1.0;
+    memset(q, 0, sizeof *q);
+    sqlite3_int64 nrow = 0, tot = 0, all = 0;
+    int rc = api->xRowCount(fc, &nrow);
+    for (int c = 0; rc == SQLITE_OK && c < NCOL; c++) {
+        rc = api->xColumnTotalSize(fc, c, &tot);
+        all += tot;
+    }
+    q->nphrase = api->xPhraseCount(fc);
+    if (q->nphrase > LIB_MAX_QUERY_TERMS) q->nphrase = LIB_MAX_QUERY_TERMS;
+    q->avgdl = nrow > 0 && all > 0 ? (double)all / (double)nrow : 1.0;
+    for (int i = 0; rc == SQLITE_OK && i < q->nphrase; i++) {
+        int64_t n = 0;
+        rc = api->xQueryPhrase(fc, i, &n, count_row);
+        q->idf[i] = log(1.0 + ((double)nrow - (double)n + 0.5) / ((double)n + 0.5));
+    }
+    if (rc == SQLITE_OK) {
+        rc = api->xSetAuxdata(fc, q, sqlite3_free);   /* frees q itself on failure */
+    } else {
+        sqlite3_free(q);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(ctx, rc);
+        return NULL;
+    }
+    return q;
+}
+
+static void aux_score(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx,
+                      int nval, sqlite3_value **vals)
+{
+    const double k1 = 1.2, b = 0.75;
+    bm25_query *q = bm25_prepare(api, fc, ctx);
+    if (!q) return;
+    double w[NCOL];
+    double fw[LIB_MAX_QUERY_TERMS] = {0}, fcol[LIB_MAX_QUERY_TERMS][NCOL];
+    memset(fcol, 0, sizeof fcol);
+    for (int c = 0; c < NCOL; c++) w[c] = c < nval ? sqlite3_value_double(vals[c]) : 1.0;
     int ninst = 0;
     if (api->xInstCount(fc, &ninst) != SQLITE_OK) {
-        sqlite3_result_error(ctx, "optagent_bm25: cannot count", -1);
+        sqlite3_result_error(ctx, "optagent_score: cannot read the matches", -1);
         return;
     }
     for (int i = 0; i < ninst; i++) {
         int ph, col, off;
         if (api->xInst(fc, i, &ph, &col, &off) != SQLITE_OK) break;
-        if (ph >= 0 && ph < q->nphrase && col >= 0 && col < NCOL) f[ph] += w[col];
+        if (ph < 0 || ph >= q->nphrase || col < 0 || col >= NCOL) continue;
+        fw[ph] += w[col];
+        fcol[ph][col] += 1;
     }
     double dl = 0;
     for (int c = 0; c < NCOL; c++) {
         int n = 0;
         if (api->xColumnSize(fc, c, &n) == SQLITE_OK) dl += n;
     }
-    double score = 0;
-    for (int i = 0; i < q->nphrase; i++)
-        if (f[i] > 0)
-            score += q->idf[i] * f[i] * (k1 + 1) / (f[i] + k1 * (1 - b + b * dl / q->avgdl));
-    sqlite3_result_double(ctx, score);
+    double out[SCORE_FIELDS] = {0};
+    double norm = k1 * (1 - b + b * dl / q->avgdl);
+    for (int i = 0; i < q->nphrase; i++) {
+        if (fw[i] > 0) out[0] += q->idf[i] * fw[i] * (k1 + 1) / (fw[i] + norm);
+        int outside = 0;
+        for (int c = 0; c < NCOL; c++) {
+            double t = fcol[i][c];
+            if (t <= 0) continue;
+            out[3 + c] += q->idf[i] * t * (k1 + 1) / (t + norm);
+            if (c != 1) outside = 1;
+        }
+        out[2] += outside;
+    }
+    out[1] = out[3 + 1];
+    sqlite3_result_blob(ctx, out, sizeof out, SQLITE_TRANSIENT);
 }
 
 static lib_code register_aux(lib *l)
@@ -360,9 +369,14 @@ static lib_code register_aux(lib *l)
     sqlite3_finalize(st);
     if (!api || api->iVersion < 2)
         return lib_fail(l, LIB_EIO, "this SQLite has no FTS5 (needed by the library)");
-    if (api->xCreateFunction(api, "optagent_terms", NULL, aux_terms, NULL) != SQLITE_OK ||
-        api->xCreateFunction(api, "optagent_bm25", NULL, aux_bm25, NULL) != SQLITE_OK)
+    if (api->xCreateFunction(api, "optagent_score", NULL, aux_score, NULL) != SQLITE_OK)
         return lib_fail(l, LIB_EIO, "cannot register an FTS5 function");
+    /* The index's own tokenizer, to find a query word's stem in insight_vocab. */
+    void *ud = NULL;
+    const char *args[] = {"unicode61"};
+    if (api->xFindTokenizer(api, "porter", &ud, &l->tok_api) != SQLITE_OK ||
+        l->tok_api.xCreate(ud, args, 1, &l->tok) != SQLITE_OK)
+        return lib_fail(l, LIB_EIO, "cannot load the porter tokenizer of FTS5");
     return LIB_OK;
 }
 
@@ -555,6 +569,7 @@ out:
     if (code) *code = c;
     if (c != LIB_OK && l) {
         if (err && errlen) snprintf(err, errlen, "%s", l->err[0] ? l->err : lib_strerror(c));
+        if (l->tok) l->tok_api.xDelete(l->tok);
         if (l->sq) sqlite3_close_v2(l->sq);
         if (mu_ok) pthread_mutex_destroy(&l->mu);
         free(l);
@@ -566,6 +581,7 @@ out:
 void lib_close(lib *l)
 {
     if (!l) return;
+    if (l->tok) l->tok_api.xDelete(l->tok);
     sqlite3_close_v2(l->sq);
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -1083,8 +1099,7 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT rowid, optagent_bm25(insight_fts, %g, 0, %g, %g, %g),"
-             " optagent_bm25(insight_fts, 0, 1, 0, 0, 0), optagent_terms(insight_fts)"
+             "SELECT rowid, optagent_score(insight_fts, %g, 0, %g, %g, %g)"
              " FROM insight_fts WHERE insight_fts MATCH ?",
              LIB_W_APPLIES, LIB_W_EXPLANATION, LIB_W_TAXONOMY, LIB_W_PROBLEMS);
     sqlite3_stmt *st = NULL;
@@ -1111,10 +1126,14 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
             v = nv;
             cap = ncap;
         }
+        double sc[SCORE_FIELDS] = {0};
+        if (sqlite3_column_bytes(st, 1) == (int)sizeof sc)
+            memcpy(sc, sqlite3_column_blob(st, 1), sizeof sc);
         v[len].id = sqlite3_column_int64(st, 0);
-        v[len].pos = sqlite3_column_double(st, 1);
-        v[len].neg = sqlite3_column_double(st, 2);
-        v[len].terms = sqlite3_column_int(st, 3);
+        v[len].pos = sc[0];
+        v[len].neg = sc[1];
+        v[len].terms = (int)sc[2];
+        memcpy(v[len].parts, sc + 3, sizeof v[len].parts);
         len++;
     }
     if (rc != SQLITE_DONE) c = fail_sq(l, "searching");
@@ -1129,24 +1148,40 @@ out:
     return c;
 }
 
-lib_code lib_store_parts(lib *l, const char *q, int64_t id, double parts[5])
+typedef struct { char stem[128]; int got; } stem_ctx;
+
+static int take_token(void *ctx, int tflags, const char *tok, int ntok, int start, int end)
+{
+    (void)start;
+    (void)end;
+    stem_ctx *s = ctx;
+    if (s->got || (tflags & FTS5_TOKEN_COLOCATED)) return SQLITE_OK;
+    if (ntok >= (int)sizeof s->stem) ntok = (int)sizeof s->stem - 1;
+    memcpy(s->stem, tok, (size_t)ntok);
+    s->stem[ntok] = '\0';
+    s->got = 1;
+    return SQLITE_OK;
+}
+
+lib_code lib_store_doc_freq(lib *l, const char *word, int64_t *df)
 {
     sqlite3_stmt *st = NULL;
+    stem_ctx s = {"", 0};
+    *df = 0;
     lock(l);
-    lib_code c = prep(l, "SELECT optagent_bm25(insight_fts, 1, 0, 0, 0, 0),"
-                         " optagent_bm25(insight_fts, 0, 1, 0, 0, 0),"
-                         " optagent_bm25(insight_fts, 0, 0, 1, 0, 0),"
-                         " optagent_bm25(insight_fts, 0, 0, 0, 1, 0),"
-                         " optagent_bm25(insight_fts, 0, 0, 0, 0, 1) FROM insight_fts"
-                         " WHERE insight_fts MATCH ? AND rowid = ?", &st);
+    lib_code c = LIB_OK;
+    if (l->tok_api.xTokenize(l->tok, &s, FTS5_TOKENIZE_QUERY, word, (int)strlen(word),
+                             take_token) != SQLITE_OK) {
+        c = lib_fail(l, LIB_EIO, "cannot tokenize a query word");
+        goto out;
+    }
+    if (!s.got) goto out;
+    c = prep(l, "SELECT doc FROM insight_vocab WHERE term = ?", &st);
     if (c) goto out;
-    bind_text(st, 1, q);
-    sqlite3_bind_int64(st, 2, id);
-    for (int i = 0; i < 5; i++) parts[i] = 0;
+    bind_text(st, 1, s.stem);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        for (int i = 0; i < 5; i++) parts[i] = sqlite3_column_double(st, i);
-    else if (rc != SQLITE_DONE) c = fail_sq(l, "scoring");
+    if (rc == SQLITE_ROW) *df = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE) c = fail_sq(l, "reading the vocabulary");
 out:
     sqlite3_finalize(st);
     unlock(l);

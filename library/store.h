@@ -39,14 +39,17 @@ typedef struct {
     int64_t id;
     double pos, neg;   /* weighted BM25 of the positive parts, of "Does NOT apply" */
     int terms;         /* distinct query terms found in the positive parts */
+    double parts[5];   /* BM25 of each part alone (applies, notapplies,
+                          explanation, taxonomy, problems) */
 } store_row;
 
 /* Every insight the FTS5 expression matches, with its two scores (higher is
  * better). *rows malloc'd. */
 lib_code lib_store_match(lib *l, const char *fts_query, store_row **rows, size_t *n);
 
-/* The per-part BM25 scores of one insight for the expression. */
-lib_code lib_store_parts(lib *l, const char *fts_query, int64_t id, double parts[5]);
+
+/* How many insights hold word (stemmed as the index stems it). */
+lib_code lib_store_doc_freq(lib *l, const char *word, int64_t *df);
 
 /* The number of insights stored. */
 lib_code lib_store_size(lib *l, int64_t *n);

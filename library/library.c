@@ -21,7 +21,7 @@
 #define NEG_WEIGHT     1.0    /* "Does NOT apply" BM25 subtracted this many times */
 #define THRESHOLD      1.5    /* minimum final score */
 #define MIN_TERMS      2      /* distinct query words found in the positive parts */
-#define POSTINGS_BUDGET 4000  /* query words kept, rarest first, while the
+#define POSTINGS_BUDGET 2000  /* query words kept, rarest first, while the
                                  insights holding them add up to at most this */
 #define RELATIVE_CUT   0.50   /* and at least this fraction of the best score */
 #define BOOST_MIN      0.80   /* statistics factor: 0.8 .. 1.2 */
@@ -758,6 +758,7 @@ static int word_byte(unsigned char ch) { return isalnum(ch) || ch >= 0x80; }
 
 typedef struct {
     char w[LIB_MAX_QUERY_TERMS][64];
+    int64_t df[LIB_MAX_QUERY_TERMS];   /* insights holding the word (select_terms) */
     int n;
 } terms;
 
@@ -928,6 +929,7 @@ static lib_code select_terms(lib *l, terms *t)
         if (d[k].df == 0) continue;
         if (sum + d[k].df > POSTINGS_BUDGET) break;
         sum += d[k].df;
+        kept.df[kept.n] = d[k].df;
         memcpy(kept.w[kept.n++], t->w[d[k].i], sizeof kept.w[0]);
     }
     *t = kept;
@@ -969,7 +971,7 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
     cand *cs = NULL;
     lib_hit *out = NULL;
     size_t nout = 0;
-    c = lib_store_match(l, q, &rows, &nrows);
+    c = lib_store_match(l, q, t.df, t.n, &rows, &nrows);
     if (c) goto out;
     cs = calloc(nrows + 1, sizeof *cs);
     if (!cs) {
@@ -979,8 +981,7 @@ lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *
     /* BM25's idf grows with the log of the library's size: divide by the idf
      * of a word found in one insight only, so one threshold serves a library
      * of 1 insight, 60 and 10,000. */
-    int64_t size = 0;
-    if ((c = lib_store_size(l, &size))) goto out;
+    int64_t size = nrows ? rows[0].nrow : 0;
     double scale = log(1.0 + ((double)size - 0.5) / 1.5);
     if (scale <= 0) scale = 1.0;
     /* Candidates: those that could pass the threshold with the best boost. */

@@ -23,8 +23,9 @@
 struct lib {
     sqlite3 *sq;
     pthread_mutex_t mu;
-    fts5_tokenizer tok_api;   /* the index's tokenizer, to stem query words */
+    fts5_tokenizer tok_api;   /* the index's tokenizer, to stem words */
     Fts5Tokenizer *tok;
+    sqlite3_stmt *df_st;      /* SELECT df FROM term_df WHERE term = ? */
     int readonly;
     char path[1024];
     char err[768];
@@ -101,7 +102,9 @@ static const char *const migrations[] = {
     "CREATE VIRTUAL TABLE insight_fts USING fts5("
     "  applies, notapplies, explanation, taxonomy, problems,"
     "  tokenize = 'porter unicode61');"
-    "CREATE VIRTUAL TABLE insight_vocab USING fts5vocab(insight_fts, 'row');",
+    /* how many insights hold each stem (the index's tokens): a query keeps
+     * its rarest words (library.c, select_terms) */
+    "CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) STRICT, WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -245,14 +248,16 @@ static char *col_dup(sqlite3_stmt *st, int i, int *oom)
 }
 
 /* ---- scoring: an FTS5 auxiliary function ---------------------------------------
- * optagent_score(insight_fts, w0, ..., w4) returns a blob of SCORE_FIELDS
+ * optagent_score(insight_fts, w0, ..., w4 [, df0, df1, ...]) returns a blob of SCORE_FIELDS
  * doubles for the row, from one pass over its matches (decoding them is the
  * costly part):
  *   [0] Okapi BM25 over the columns with weights w (the positive score)
  *   [1] BM25 of the notapplies column alone (the negative score)
  *   [2] how many distinct query terms occur outside notapplies
  *   [3..7] BM25 of each column alone (applies, notapplies, explanation,
- *          taxonomy, problems), to show why an insight matched.
+ *          taxonomy, problems), to show why an insight matched
+ *   [8] the number of rows in the index (N; counting the insights table
+ *       instead would read all of it).
  * BM25 as FTS5's bm25() computes it (k1 = 1.2, b = 0.75, a phrase's
  * frequency summed over the columns with their weights, the document length
  * over all columns), but with Lucene's smoothed idf,
@@ -261,11 +266,11 @@ static char *col_dup(sqlite3_stmt *st, int i, int *oom)
  * count for nothing and a one-insight library could never match. The
  * per-query part (N, the average length, each phrase's idf) is computed on
  * the first row and kept with xSetAuxdata. */
-enum { NCOL = 5, SCORE_FIELDS = 3 + NCOL };
+enum { NCOL = 5, SCORE_FIELDS = 3 + NCOL + 1 };
 
 typedef struct {
     int nphrase;
-    double avgdl;
+    double nrow, avgdl;
     double idf[LIB_MAX_QUERY_TERMS];
 } bm25_query;
 
@@ -277,8 +282,10 @@ static int count_row(const Fts5ExtensionApi *api, Fts5Context *fc, void *user)
     return SQLITE_OK;
 }
 
+/* dfs (may be NULL): each phrase's document frequency, given by the caller
+ * from term_df; counting them here would walk every phrase's rows again. */
 static bm25_query *bm25_prepare(const Fts5ExtensionApi *api, Fts5Context *fc,
-                                sqlite3_context *ctx)
+                                sqlite3_context *ctx, sqlite3_value **dfs, int ndf)
 {
     bm25_query *q = api->xGetAuxdata(fc, 0);
     if (q) return q;
@@ -296,10 +303,12 @@ static bm25_query *bm25_prepare(const Fts5ExtensionApi *api, Fts5Context *fc,
     }
     q->nphrase = api->xPhraseCount(fc);
     if (q->nphrase > LIB_MAX_QUERY_TERMS) q->nphrase = LIB_MAX_QUERY_TERMS;
+    q->nrow = (double)nrow;
     q->avgdl = nrow > 0 && all > 0 ? (double)all / (double)nrow : 1.0;
     for (int i = 0; rc == SQLITE_OK && i < q->nphrase; i++) {
         int64_t n = 0;
-        rc = api->xQueryPhrase(fc, i, &n, count_row);
+        if (dfs && i < ndf) n = sqlite3_value_int64(dfs[i]);
+        else rc = api->xQueryPhrase(fc, i, &n, count_row);
         q->idf[i] = log(1.0 + ((double)nrow - (double)n + 0.5) / ((double)n + 0.5));
     }
     if (rc == SQLITE_OK) {
@@ -318,7 +327,8 @@ static void aux_score(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_cont
                       int nval, sqlite3_value **vals)
 {
     const double k1 = 1.2, b = 0.75;
-    bm25_query *q = bm25_prepare(api, fc, ctx);
+    bm25_query *q = bm25_prepare(api, fc, ctx, nval > NCOL ? vals + NCOL : NULL,
+                                 nval > NCOL ? nval - NCOL : 0);
     if (!q) return;
     double w[NCOL];
     double fw[LIB_MAX_QUERY_TERMS] = {0}, fcol[LIB_MAX_QUERY_TERMS][NCOL];
@@ -355,6 +365,7 @@ static void aux_score(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_cont
         out[2] += outside;
     }
     out[1] = out[3 + 1];
+    out[3 + NCOL] = q->nrow;
     sqlite3_result_blob(ctx, out, sizeof out, SQLITE_TRANSIENT);
 }
 
@@ -581,6 +592,7 @@ out:
 void lib_close(lib *l)
 {
     if (!l) return;
+    sqlite3_finalize(l->df_st);
     if (l->tok) l->tok_api.xDelete(l->tok);
     sqlite3_close_v2(l->sq);
     pthread_mutex_destroy(&l->mu);
@@ -851,6 +863,70 @@ static char *joined_index(const char *const *parts, size_t n)
     return out;
 }
 
+/* The distinct stems of texts, as the index tokenizes them. */
+typedef struct { char **v; size_t n, cap; int oom; } stem_set;
+
+static int collect_token(void *ctx, int tflags, const char *tok, int ntok, int start, int end)
+{
+    (void)start;
+    (void)end;
+    stem_set *s = ctx;
+    if ((tflags & FTS5_TOKEN_COLOCATED) || ntok <= 0) return SQLITE_OK;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        char **nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv) {
+            s->oom = 1;
+            return SQLITE_NOMEM;
+        }
+        s->v = nv;
+        s->cap = nc;
+    }
+    char *t = strndup(tok, (size_t)ntok);
+    if (!t) {
+        s->oom = 1;
+        return SQLITE_NOMEM;
+    }
+    s->v[s->n++] = t;
+    return SQLITE_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds delta to the document frequency of every distinct stem of texts. */
+static lib_code adjust_df(lib *l, const char *const *texts, size_t ntexts, int delta)
+{
+    stem_set s = {NULL, 0, 0, 0};
+    sqlite3_stmt *st = NULL;
+    lib_code c = LIB_OK;
+    for (size_t i = 0; i < ntexts && !s.oom; i++)
+        if (texts[i])
+            l->tok_api.xTokenize(l->tok, &s, FTS5_TOKENIZE_DOCUMENT, texts[i],
+                                 (int)strlen(texts[i]), collect_token);
+    if (s.oom) {
+        c = lib_fail(l, LIB_ENOMEM, "out of memory indexing");
+        goto out;
+    }
+    qsort(s.v, s.n, sizeof *s.v, cmp_str);
+    c = prep(l, "INSERT INTO term_df(term, df) VALUES (?1, ?2)"
+                " ON CONFLICT(term) DO UPDATE SET df = df + ?2", &st);
+    for (size_t i = 0; !c && i < s.n; i++) {
+        if (i && !strcmp(s.v[i], s.v[i - 1])) continue;
+        sqlite3_reset(st);
+        bind_text(st, 1, s.v[i]);
+        sqlite3_bind_int(st, 2, delta);
+        c = step_done(l, st, "counting words");
+    }
+out:
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < s.n; i++) free(s.v[i]);
+    free(s.v);
+    return c;
+}
+
 static lib_code write_index(lib *l, const lib_insight *ins)
 {
     sqlite3_stmt *st = NULL;
@@ -881,6 +957,10 @@ static lib_code write_index(lib *l, const lib_insight *ins)
     bind_text(st, 5, tax);
     bind_text(st, 6, probs);
     c = step_done(l, st, "indexing an insight");
+    if (!c) {
+        const char *idx[] = {applies, notapplies, expl, tax, probs};
+        c = adjust_df(l, idx, 5, +1);
+    }
 out:
     sqlite3_finalize(st);
     free(applies);
@@ -967,7 +1047,18 @@ static lib_code archive(lib *l, int64_t id, int removed)
 static lib_code delete_locked(lib *l, int64_t id)
 {
     sqlite3_stmt *st = NULL;
-    lib_code c = prep(l, "DELETE FROM insight_fts WHERE rowid = ?", &st);
+    lib_code c = prep(l, "SELECT applies, notapplies, explanation, taxonomy, problems"
+                         " FROM insight_fts WHERE rowid = ?", &st);
+    if (c) return c;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *texts[5];
+        for (int i = 0; i < 5; i++) texts[i] = (const char *)sqlite3_column_text(st, i);
+        c = adjust_df(l, texts, 5, -1);
+    }
+    sqlite3_finalize(st);
+    if (c) return c;
+    c = prep(l, "DELETE FROM insight_fts WHERE rowid = ?", &st);
     if (c) return c;
     sqlite3_bind_int64(st, 1, id);
     c = step_done(l, st, "removing from the index");
@@ -1095,13 +1186,16 @@ lib_code lib_store_import(lib *l, lib_insight *v, size_t n, lib_import_stats *s)
 
 /* ---- retrieval ------------------------------------------------------------------ */
 
-lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
+lib_code lib_store_match(lib *l, const char *q, const int64_t *df, int ndf, store_row **rows,
+                         size_t *n)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT rowid, optagent_score(insight_fts, %g, 0, %g, %g, %g)"
-             " FROM insight_fts WHERE insight_fts MATCH ?",
-             LIB_W_APPLIES, LIB_W_EXPLANATION, LIB_W_TAXONOMY, LIB_W_PROBLEMS);
+    char sql[256 + LIB_MAX_QUERY_TERMS * 24];
+    int len0 = snprintf(sql, sizeof sql, "SELECT rowid, optagent_score(insight_fts, %g, 0, %g, %g, %g",
+                        LIB_W_APPLIES, LIB_W_EXPLANATION, LIB_W_TAXONOMY, LIB_W_PROBLEMS);
+    for (int i = 0; i < ndf && i < LIB_MAX_QUERY_TERMS; i++)
+        len0 += snprintf(sql + len0, sizeof sql - (size_t)len0, ", %lld", (long long)df[i]);
+    snprintf(sql + len0, sizeof sql - (size_t)len0,
+             ") FROM insight_fts WHERE insight_fts MATCH ?");
     sqlite3_stmt *st = NULL;
     store_row *v = NULL;
     size_t len = 0, cap = 0;
@@ -1134,6 +1228,7 @@ lib_code lib_store_match(lib *l, const char *q, store_row **rows, size_t *n)
         v[len].neg = sc[1];
         v[len].terms = (int)sc[2];
         memcpy(v[len].parts, sc + 3, sizeof v[len].parts);
+        v[len].nrow = (int64_t)sc[3 + NCOL];
         len++;
     }
     if (rc != SQLITE_DONE) c = fail_sq(l, "searching");
@@ -1165,7 +1260,6 @@ static int take_token(void *ctx, int tflags, const char *tok, int ntok, int star
 
 lib_code lib_store_doc_freq(lib *l, const char *word, int64_t *df)
 {
-    sqlite3_stmt *st = NULL;
     stem_ctx s = {"", 0};
     *df = 0;
     lock(l);
@@ -1176,14 +1270,14 @@ lib_code lib_store_doc_freq(lib *l, const char *word, int64_t *df)
         goto out;
     }
     if (!s.got) goto out;
-    c = prep(l, "SELECT doc FROM insight_vocab WHERE term = ?", &st);
-    if (c) goto out;
-    bind_text(st, 1, s.stem);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *df = sqlite3_column_int64(st, 0);
+    if (!l->df_st && (c = prep(l, "SELECT df FROM term_df WHERE term = ?", &l->df_st))) goto out;
+    sqlite3_reset(l->df_st);
+    bind_text(l->df_st, 1, s.stem);
+    int rc = sqlite3_step(l->df_st);
+    if (rc == SQLITE_ROW) *df = sqlite3_column_int64(l->df_st, 0);
     else if (rc != SQLITE_DONE) c = fail_sq(l, "reading the vocabulary");
+    sqlite3_reset(l->df_st);
 out:
-    sqlite3_finalize(st);
     unlock(l);
     return c;
 }

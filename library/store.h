@@ -41,11 +41,14 @@ typedef struct {
     int terms;         /* distinct query terms found in the positive parts */
     double parts[5];   /* BM25 of each part alone (applies, notapplies,
                           explanation, taxonomy, problems) */
+    int64_t nrow;      /* insights in the index */
 } store_row;
 
-/* Every insight the FTS5 expression matches, with its two scores (higher is
- * better). *rows malloc'd. */
-lib_code lib_store_match(lib *l, const char *fts_query, store_row **rows, size_t *n);
+/* Every insight the FTS5 expression matches, with its scores (higher is
+ * better). df[i] (ndf of them, may be 0) is the document frequency of the
+ * expression's i-th term. *rows malloc'd. */
+lib_code lib_store_match(lib *l, const char *fts_query, const int64_t *df, int ndf,
+                         store_row **rows, size_t *n);
 
 
 /* How many insights hold word (stemmed as the index stems it). */

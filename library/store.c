@@ -1282,21 +1282,6 @@ out:
     return c;
 }
 
-lib_code lib_store_size(lib *l, int64_t *n)
-{
-    sqlite3_stmt *st = NULL;
-    *n = 0;
-    lock(l);
-    lib_code c = prep(l, "SELECT count(*) FROM insights", &st);
-    if (!c) {
-        if (sqlite3_step(st) == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
-        else c = fail_sq(l, "counting insights");
-    }
-    sqlite3_finalize(st);
-    unlock(l);
-    return c;
-}
-
 lib_code lib_store_counts(lib *l, int64_t id, int64_t *pos, int64_t *neg)
 {
     sqlite3_stmt *st = NULL;

@@ -54,9 +54,6 @@ lib_code lib_store_match(lib *l, const char *fts_query, const int64_t *df, int n
 /* How many insights hold word (stemmed as the index stems it). */
 lib_code lib_store_doc_freq(lib *l, const char *word, int64_t *df);
 
-/* The number of insights stored. */
-lib_code lib_store_size(lib *l, int64_t *n);
-
 /* Statistics counts of an insight (positive, negative). */
 lib_code lib_store_counts(lib *l, int64_t id, int64_t *pos, int64_t *neg);
 

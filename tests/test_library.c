@@ -596,6 +596,34 @@ static void test_search_finds_applicable(void **state)
     lib_close(l);
 }
 
+static void test_one_insight_library_matches_until_removed(void **state)
+{
+    (void)state;
+    lib *l = fresh();
+    int64_t id = add_json(l, FLOW);
+    const char *q = "Goods move through intermediate transshipment nodes of a network.";
+    lib_hit *h;
+    size_t n;
+    assert_int_equal(lib_search(l, q, 0, &h, &n), LIB_OK);
+    assert_int_equal(n, 1);   /* BM25's idf stays positive with one insight */
+    lib_hits_free(h, n);
+    cJSON *f = cJSON_Parse("{\"condition\": \"Applies when pipes carry oil.\","
+                           " \"explanation\": \"Limit each pipe.\"}");
+    assert_int_equal(lib_edit(l, id, f, NULL), LIB_OK);
+    cJSON_Delete(f);
+    assert_int_equal(lib_search(l, q, 0, &h, &n), LIB_OK);
+    assert_int_equal(n, 0);   /* the old words left the index */
+    assert_int_equal(lib_search(l, "Oil pipes carry crude to the refinery network", 0, &h, &n),
+                     LIB_OK);
+    assert_int_equal(n, 1);
+    lib_hits_free(h, n);
+    assert_int_equal(lib_remove(l, id), LIB_OK);
+    assert_int_equal(lib_search(l, "Oil pipes carry crude to the refinery network", 0, &h, &n),
+                     LIB_OK);
+    assert_int_equal(n, 0);
+    lib_close(l);
+}
+
 static void test_unrelated_text_retrieves_nothing(void **state)
 {
     (void)state;
@@ -833,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_foreign_database_refused),
         cmocka_unit_test(test_readonly_reads_work_writes_refused),
         cmocka_unit_test(test_search_finds_applicable),
+        cmocka_unit_test(test_one_insight_library_matches_until_removed),
         cmocka_unit_test(test_unrelated_text_retrieves_nothing),
         cmocka_unit_test(test_does_not_apply_counts_against),
         cmocka_unit_test(test_percent_sign_is_a_word),

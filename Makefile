@@ -142,7 +142,13 @@ fuzz: $(DEPS_OK)
 	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
-bench: $(BIN) $(FAKE_LLM)
+# Retrieval time of the experience library at 10,000 insights.
+$(BUILD)/bench/bench_library: bench/bench_library.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
+	@$(BUILD)/bench/bench_library
 	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)

@@ -16,5 +16,6 @@ int ag_cmd_ask(int argc, char **argv);
 int ag_cmd_batch(int argc, char **argv);
 int ag_cmd_eval(int argc, char **argv);
 int ag_cmd_merge(int argc, char **argv);
+int ag_cmd_library(int argc, char **argv);
 
 #endif

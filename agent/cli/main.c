@@ -21,6 +21,8 @@ static const char usage[] =
     "  eval [RUN]           accuracy report of a run: Markdown, JSON or HTML;\n"
     "                       --compare A B shows what changed problem by problem\n"
     "  merge OUT.db IN.db...  join result databases (shards) into one\n"
+    "  library COMMAND      the experience library: list, show, search, add, edit,\n"
+    "                       rm, export, import, stats (see 'optagent library --help')\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "batch")) return ag_cmd_batch(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return ag_cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return ag_cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "library")) return ag_cmd_library(argc - 1, argv + 1);
     fprintf(stderr, "optagent: unknown command '%s'\n%s", cmd, usage);
     return EXIT_USAGE;
 }

@@ -756,15 +756,12 @@ static val mul(ectx *c, val a, val b, int pos)
     return finite_val(c, x * y);
 }
 
-static val arith(ectx *c, fm_node *n)
+/* a OP b for a binary operator kind, consuming both. */
+static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
 {
-    val a = ev(c, n->kids[0]);
-    if (c->failed) { val_release(c, &a); return V0; }
-    val b = ev(c, n->kids[1]);
-    if (c->failed) { val_release(c, &a); val_release(c, &b); return V0; }
-    switch (n->kind) {
+    switch (kind) {
     case N_ADD: case N_SUB: {
-        double s = n->kind == N_ADD ? 1 : -1;
+        double s = kind == N_ADD ? 1 : -1;
         if (a.k == V_LIN || b.k == V_LIN) {
             lin *la = to_lin(c, &a);
             if (!la) { val_release(c, &b); return V0; }
@@ -778,7 +775,7 @@ static val arith(ectx *c, fm_node *n)
         return finite_val(c, x + s * y);
     }
     case N_MUL:
-        return mul(c, a, b, n->pos);
+        return mul(c, a, b, 0);
     case N_DIV: {
         if (has_vars(&b)) {
             nonlinear(c, "division", &a, &b, NULL);
@@ -811,17 +808,46 @@ static val arith(ectx *c, fm_node *n)
     }
     default: {   /* div, mod: numbers only */
         if (has_vars(&a) || has_vars(&b)) {
-            nonlinear(c, "function", &a, NULL, n->kind == N_MOD ? "mod" : "div");
+            nonlinear(c, "function", &a, NULL, kind == N_MOD ? "mod" : "div");
             val_release(c, &b);
             return a;
         }
         double x, y;
         if (to_num(c, &a, &x) != 0 || to_num(c, &b, &y) != 0) return V0;
         if (y == 0) { eerr(c, "", "division by zero"); return V0; }
-        if (n->kind == N_IDIV) return num_val(trunc(x / y));
+        if (kind == N_IDIV) return num_val(trunc(x / y));
         return num_val(x - y * floor(x / y));
     }
     }
+}
+
+static val arith(ectx *c, fm_node *n)
+{
+    val a = ev(c, n->kids[0]);
+    if (c->failed) { val_release(c, &a); return V0; }
+    val b = ev(c, n->kids[1]);
+    if (c->failed) { val_release(c, &a); val_release(c, &b); return V0; }
+    return arith_vals(c, n->kind, a, b);
+}
+
+/* An arithmetic N_FOLD, left to right with one accumulator: the same result
+ * as the left-nested tree, without recursing once per term. */
+static val fold(ectx *c, fm_node *n)
+{
+    val acc = ev(c, n->kids[0]);
+    for (int i = 1; i < n->nkids; i++) {
+        if (c->failed) break;
+        val b = ev(c, n->kids[i]);
+        if (c->failed) { val_release(c, &b); break; }
+        acc = arith_vals(c, (fm_node_kind)n->ops[i], acc, b);
+    }
+    if (c->failed) { val_release(c, &acc); return V0; }
+    return acc;
+}
+
+static int is_logical_fold(const fm_node *n)
+{
+    return n->kind == N_FOLD && (n->ops[1] == N_AND || n->ops[1] == N_OR);
 }
 
 /* Compare two values: numbers numerically, elements by text when not both
@@ -889,6 +915,17 @@ static int truth(ectx *c, fm_node *n)
         if (r < 0 || c->failed) return -1;
         return n->op ? !r : r;
     }
+    case N_FOLD:
+        if (is_logical_fold(n)) {   /* one chain is all "and" or all "or" */
+            int want = n->ops[1] == N_OR;
+            for (int i = 0; i < n->nkids; i++) {
+                int a = truth(c, n->kids[i]);
+                if (a < 0 || a == want) return a;
+            }
+            return !want;
+        }
+        /* an arithmetic chain */
+        /* fall through */
     default: {
         val v = ev(c, n);
         if (has_vars(&v)) {
@@ -935,6 +972,9 @@ static val ev(ectx *c, fm_node *n)
         if (t < 0) return V0;
         return ev(c, n->kids[t ? 1 : 2]);
     }
+    case N_FOLD:
+        if (!is_logical_fold(n)) return fold(c, n);
+        /* fall through */
     case N_CMP: case N_AND: case N_OR: case N_NOT: case N_IN: {
         int t = truth(c, n);
         if (t < 0) return V0;

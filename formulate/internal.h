@@ -76,7 +76,8 @@ typedef enum {
     N_NEG, N_ADD, N_SUB, N_MUL, N_DIV, N_IDIV, N_MOD, N_POW,
     N_CALL, N_ITER, N_IF,
     N_CMP, N_AND, N_OR, N_NOT, N_IN, N_TUPLE,
-    S_RANGE, S_LIST, S_INDEXING   /* set expressions besides N_SETNAME */
+    S_RANGE, S_LIST, S_INDEXING,  /* set expressions besides N_SETNAME */
+    N_FOLD      /* a left-associative chain of two or more operators */
 } fm_node_kind;
 
 typedef enum { F_ABS, F_MIN, F_MAX, F_SQRT, F_EXP, F_LOG, F_LOG10, F_FLOOR,
@@ -97,6 +98,12 @@ struct fm_node {
     fm_node **kids;
     int nkids;
     fm_indexing *idx;       /* N_ITER, S_INDEXING */
+    /* N_FOLD: kids[0] ops[1] kids[1] ops[2] kids[2] ..., evaluated left to
+     * right; ops[i] is N_ADD/N_SUB, N_MUL/N_DIV/N_IDIV/N_MOD, N_AND or N_OR
+     * (one precedence level per chain; ops[0] unused). The parser builds it
+     * instead of a left-nested tree so that no walker recurses once per term:
+     * recursion is then bounded by real nesting, which max_depth caps. */
+    unsigned char *ops;
 };
 
 /* One entry "(i,j) in S": ncomp components, each either a new dummy (slot

@@ -191,6 +191,20 @@ static const char *cmp_text(int op)
     }
 }
 
+static const char *fold_op_text(int op)
+{
+    switch (op) {
+    case N_ADD: return " + ";
+    case N_SUB: return " - ";
+    case N_MUL: return " * ";
+    case N_DIV: return " / ";
+    case N_IDIV: return " div ";
+    case N_MOD: return " mod ";
+    case N_AND: return " and ";
+    default: return " or ";
+    }
+}
+
 static void expr(writer *w, const fm_node *n)
 {
     static const char *const funcs[] = { "abs", "min", "max", "sqrt", "exp", "log", "log10",
@@ -246,6 +260,14 @@ static void expr(writer *w, const fm_node *n)
         expr(w, n->kids[1]); fputc(')', o);
         return;
     case N_NOT: fputs("(not ", o); expr(w, n->kids[0]); fputc(')', o); return;
+    case N_FOLD:   /* MathProg's operators of one level are left-associative too */
+        fputc('(', o);
+        for (int i = 0; i < n->nkids; i++) {
+            if (i) fputs(fold_op_text(n->ops[i]), o);
+            expr(w, n->kids[i]);
+        }
+        fputc(')', o);
+        return;
     case N_IN: {
         const fm_node *a = n->kids[0];
         fputc('(', o);

@@ -965,6 +965,9 @@ static void resolve_node(resolver *v, fm_node *n)
                  have, have == 1 ? "" : "s", dim);
         return;
     }
+    case N_FOLD:
+        if (n->ops[1] != N_AND && n->ops[1] != N_OR) break;
+        /* fall through */
     case N_CMP: case N_AND: case N_OR: case N_NOT:
         if (!v->in_cond && v->d->kind != K_CON) {
             rerr(v, n->pos, "", "a condition is not a number");

@@ -1308,10 +1308,12 @@ static int var_one(ectx *c, void *arg)
     }
     fm_col_kind kind = FM_COL_CONTINUOUS;
     if (d->var_type == 1) {
-        /* An integer variable's bounds round inward (GLPK refuses others). */
+        /* An integer variable's bounds round inward (GLPK refuses others),
+         * with an absolute tolerance so 2.9999999 is 3: a relative one
+         * moved large integral bounds outward (1e9 became 1e9 + 1). */
         kind = FM_COL_INTEGER;
-        if (isfinite(lo)) lo = ceil(lo - 1e-9 * fabs(lo));
-        if (isfinite(hi)) hi = floor(hi + 1e-9 * fabs(hi));
+        if (isfinite(lo)) lo = ceil(lo - FM_INT_BOUND_TOL);
+        if (isfinite(hi)) hi = floor(hi + FM_INT_BOUND_TOL);
     }
     if (d->var_type == 2) { kind = FM_COL_BINARY; lo = 0; hi = 1; }
     char name[600];

@@ -232,6 +232,10 @@ struct fm_model {
     size_t steps;
 };
 
+/* Integer bounds within this of an integer count as that integer
+ * (docs/FORMULATION.md, "Integer bounds"). */
+#define FM_INT_BOUND_TOL 1e-6
+
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */
 fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d);

@@ -351,9 +351,10 @@ static void write_bound(writer *w, const fm_decl *d, int upper)
     const fm_node *e = upper ? d->upper : d->lower;
     double num = upper ? d->upper_num : d->lower_num;
     fputs(upper ? "<= " : ">= ", o);
+    /* The compiler's inward rounding, tolerance included (compile.c). */
     if (d->var_type == 1) fputs(upper ? "floor(" : "ceil(", o);
     if (e) expr(w, e); else put_number(w, num);
-    if (d->var_type == 1) fputc(')', o);
+    if (d->var_type == 1) fprintf(o, " %s %g)", upper ? "+" : "-", FM_INT_BOUND_TOL);
 }
 
 static void write_var(writer *w, const fm_decl *d)

@@ -89,6 +89,68 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t n)
     return (size_t)-1;
 }
 
+/* Finds the first escape \u0000 inside a JSON string of the raw text: cJSON
+ * would cut the string there, so "x\u0000 * 1000" would read as "x". Tracks
+ * where it is (the path of keys and array indices, e.g.
+ * "constraints[1].expression") as it goes; the text is still checked by cJSON
+ * afterwards, so this scan is lenient. Returns the offset of the backslash, or
+ * (size_t)-1. */
+#define NUL_PATH_DEPTH 32
+static size_t json_nul_escape_at(const char *s, size_t n, char *path, size_t pathlen)
+{
+    struct { int obj; long index; size_t key, keylen; } st[NUL_PATH_DEPTH];
+    int depth = 0, expect_key = 0;
+    size_t i = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c != '"') {
+            if (c == '{' || c == '[') {
+                if (depth < NUL_PATH_DEPTH) {
+                    st[depth].obj = c == '{'; st[depth].index = 0;
+                    st[depth].key = 0; st[depth].keylen = 0;
+                }
+                depth++;
+                expect_key = c == '{';
+            } else if (c == '}' || c == ']') {
+                if (depth > 0) depth--;
+                expect_key = 0;
+            } else if (c == ',' && depth > 0 && depth <= NUL_PATH_DEPTH) {
+                if (st[depth - 1].obj) expect_key = 1; else st[depth - 1].index++;
+            }
+            i++;
+            continue;
+        }
+        size_t start = ++i;
+        int is_key = expect_key && depth > 0;
+        for (; i < n && s[i] != '"'; i++) {
+            if (s[i] != '\\') continue;
+            if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4)) {
+                char p[400];
+                size_t w = 0;
+                p[0] = 0;
+                int last = is_key ? depth - 1 : depth;
+                for (int k = 0; k < last && k < NUL_PATH_DEPTH && w + 1 < sizeof p; k++) {
+                    if (!st[k].obj)
+                        w += snprintf(p + w, sizeof p - w, "[%ld]", st[k].index);
+                    else
+                        w += snprintf(p + w, sizeof p - w, "%s%.*s", k ? "." : "",
+                                      (int)(st[k].keylen > 40 ? 40 : st[k].keylen), s + st[k].key);
+                }
+                if (is_key) snprintf(path, pathlen, "a key of %s", p[0] ? p : "the top-level object");
+                else snprintf(path, pathlen, "%s", p[0] ? p : "the top-level string");
+                return i;
+            }
+            i++;   /* the escaped character ("\\u0000" is a backslash, then text) */
+        }
+        if (is_key && depth <= NUL_PATH_DEPTH) {
+            st[depth - 1].key = start; st[depth - 1].keylen = i - start;
+            expect_key = 0;
+        }
+        i++;
+    }
+    return (size_t)-1;
+}
+
 /* ---- helpers ---- */
 
 static char *label_of(const char *array, int idx, const char *name)
@@ -1109,6 +1171,17 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         int line, col;
         line_col(json, bad, &line, &col);
         err(r, "json", "", "JSON text must be UTF-8", "json syntax error: invalid UTF-8 at line %d, column %d", line, col);
+        *code = FM_EJSON;
+        goto fail_json;
+    }
+    char where[512];
+    size_t nul_esc = json_nul_escape_at(json, len, where, sizeof where);
+    if (nul_esc != (size_t)-1) {
+        int line, col;
+        line_col(json, nul_esc, &line, &col);
+        err(r, "json", "", "remove the escape: no string of a formulation may contain NUL",
+            "the escape \\u0000 (NUL) at line %d, column %d, in %s: NUL is not allowed in a string",
+            line, col, where);
         *code = FM_EJSON;
         goto fail_json;
     }

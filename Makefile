@@ -4,6 +4,7 @@
 #   make asan       the same under address+undefined sanitizers (build-asan/)
 #   make fuzz       libFuzzer on the JSON+expression front end (FUZZ_SECONDS)
 #   make bench      the benchmarks under bench/
+#   make bench-check  checking time at 20k/40k/80k names (bench/check.sh)
 #   make deps       install the Debian packages (or list them without root)
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -42,7 +43,7 @@ BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench deps install clean run report-png FORCE
+.PHONY: all test asan fuzz bench bench-check deps install clean run report-png FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
@@ -116,6 +117,11 @@ fuzz: $(DEPS_OK)
 bench: $(BIN) $(FAKE_LLM)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
+	@bench/check.sh $(BIN)
+
+# Checking time at 20k/40k/80k names (linear: ratios about 2).
+bench-check: $(BIN)
+	@bench/check.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent

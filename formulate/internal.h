@@ -15,6 +15,25 @@ typedef struct {
 int fm_strbuf_add(fm_strbuf *b, const char *s, size_t *off);
 void fm_strbuf_free(fm_strbuf *b);
 
+/* A hash map from borrowed NUL-terminated keys to ints: name lookups of the
+ * checker (declarations, duplicate keys, report names) stay O(1) so checking
+ * grows linearly with the number of names. Keys must outlive the map. */
+typedef struct {
+    const char **keys;      /* NULL: empty slot */
+    int *vals;
+    size_t n, nslots;
+} fm_strmap;
+
+/* Adds key -> val unless key is present. Returns 1 added, 0 present (*old,
+ * if not NULL, receives its value), -1 out of memory. */
+int fm_strmap_put(fm_strmap *m, const char *key, int val, int *old);
+/* The value of key, or -1. */
+int fm_strmap_get(const fm_strmap *m, const char *key);
+void fm_strmap_free(fm_strmap *m);
+/* Key comparisons made by fm_strmap in this thread: tests count them to show
+ * that checking does O(1) comparisons per name. */
+unsigned long fm_strmap_compares(void);
+
 #endif
 
 /* ---- everything below is shared by the parser, checker and compiler ---- */
@@ -171,6 +190,7 @@ typedef enum { SF_ELEMENTS, SF_RANGE, SF_FROM } fm_set_form;
 
 typedef struct {
     fm_decl_kind kind;
+    int pos;                /* its index in fm_model.decls */
     char *name;
     char *label;            /* "constraints[1] 'cap'" */
     int json_index;
@@ -219,10 +239,12 @@ struct fm_model {
     fm_limits lim;
     fm_symtab syms;
     fm_decl **decls;        /* every declaration, in document order by kind */
-    size_t ndecls;
+    size_t ndecls, decls_cap;
+    fm_strmap names;        /* name -> decls index (not reports; borrowed) */
+    fm_strmap report_names; /* report name -> reports index */
     fm_decl *objective;
     fm_decl **reports;
-    size_t nreports;
+    size_t nreports, reports_cap;
     fm_program *program;
     fm_class cls;
     int nonlinear;

@@ -273,6 +273,12 @@ static int range_bounds(ectx *c, fm_node *s, double *lo, double *hi, double *by,
     if (*by == 0) { eerr(c, "", "range step 'by' is zero"); return -1; }
     double k = floor((*hi - *lo) / *by + 1e-9);
     if (k < 0) { *count = 0; return 0; }
+    if (fabs(*lo) >= FM_MAX_EXACT_ELEMENT || fabs(*lo + *by * k) >= FM_MAX_EXACT_ELEMENT) {
+        eerr(c, "numeric elements are integers below 2^53 in magnitude",
+             "range %.17g..%.17g reaches 2^53 = 9007199254740992, where consecutive integers are no longer distinct numbers",
+             *lo, *hi);
+        return -1;
+    }
     if (k + 1 > (double)c->m->lim.max_set_size) {
         char l1[40], l2[40];
         fm_format_number(l1, sizeof l1, *lo);
@@ -998,6 +1004,14 @@ static int json_elem_sym(ectx *c, const cJSON *j, fm_sym *out)
     if (cJSON_IsNumber(j) && isfinite(j->valuedouble) && j->valuedouble != floor(j->valuedouble)) {
         eerr(c, "elements are strings or integers; write \"2.5\" as a string", "expected a string or an integer element, got %g",
              j->valuedouble);
+        return -1;
+    }
+    if (cJSON_IsNumber(j) && isfinite(j->valuedouble) && fabs(j->valuedouble) >= FM_MAX_EXACT_ELEMENT) {
+        /* A double cannot hold every integer from 2^53 on: 9007199254740993
+         * reads as 9007199254740992, and two elements would silently be one. */
+        eerr(c, "write such an element as a string, e.g. \"9007199254740993\"",
+             "numeric element %.17g (as read) is 2^53 = 9007199254740992 or more in magnitude, "
+             "where a number cannot keep neighbouring integers apart", j->valuedouble);
         return -1;
     }
     if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) {

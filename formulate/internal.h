@@ -258,6 +258,10 @@ struct fm_model {
  * (docs/FORMULATION.md, "Integer bounds"). */
 #define FM_INT_BOUND_TOL 1e-6
 
+/* Numeric elements (JSON numbers, range members) must be below this in
+ * magnitude: from 2^53 on a double no longer holds every integer. */
+#define FM_MAX_EXACT_ELEMENT 9007199254740992.0
+
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */
 fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d);

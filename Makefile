@@ -118,6 +118,7 @@ bench: $(BIN) $(FAKE_LLM)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
 	@bench/check.sh $(BIN)
+	@bench/memory.sh $(BIN)
 
 # Checking time at 20k/40k/80k names (linear: ratios about 2).
 bench-check: $(BIN)

@@ -1473,6 +1473,9 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
         if (r != 0 || c.failed) failed = 1;
         ectx_done(&c);
     }
+    /* Everything else comes from the syntax trees: free the document before
+     * building the program (it was half of the peak memory). */
+    fm_model_drop_json(m);
     int integer = 0;
     for (size_t k = 0; k < m->ndecls && !failed; k++) {
         fm_decl *dc = m->decls[k];

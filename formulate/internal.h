@@ -262,6 +262,20 @@ struct fm_model {
  * magnitude: from 2^53 on a double no longer holds every integer. */
 #define FM_MAX_EXACT_ELEMENT 9007199254740992.0
 
+/* What cJSON may allocate while reading a document, per input byte (plus
+ * 1 MiB): a cJSON node is 64 bytes and the densest JSON ("0,") spends 2 input
+ * bytes on one, so a valid document never reaches it; a failed allocation
+ * is reported as out of memory (docs/FORMULATION.md, "Limits"). */
+#define FM_JSON_BYTES_PER_INPUT_BYTE 40
+
+/* model.c: frees the cJSON document once sets and parameters have been read
+ * from it (their *_json pointers are cleared). */
+void fm_model_drop_json(fm_model *m);
+
+/* Tests: a cJSON budget in bytes for this thread's next parses (0: the
+ * default rule) to inject an out-of-memory failure. */
+void fm_test_json_budget(size_t bytes);
+
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */
 fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d);

@@ -1,5 +1,15 @@
 /* Reading a format-1 document: JSON checks, declarations, names, expression
- * parsing and name resolution. Evaluation and compilation are in compile.c. */
+ * parsing and name resolution. Evaluation and compilation are in compile.c.
+ *
+ * Memory: cJSON's allocations go through hooks installed once at start-up
+ * (a constructor, before any thread runs; cJSON_InitHooks is process-wide).
+ * While fm_model_parse reads a document the hooks count what cJSON asks for
+ * against a per-thread budget (FM_JSON_BYTES_PER_INPUT_BYTE times the input,
+ * plus 1 MiB) and record a failed allocation, so running out of memory is
+ * reported as out of memory, not as a JSON syntax error. Outside a parse
+ * they are plain malloc/free, so other cJSON users are unaffected (their
+ * cJSON_Print results may still be freed with free()). The document is
+ * freed as soon as sets and parameters have been read from it. */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +18,37 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "formulate/internal.h"
+
+/* ---- cJSON allocation hooks ---- */
+
+static _Thread_local struct {
+    int active;             /* inside cJSON_Parse* of fm_model_parse */
+    int oom;                /* an allocation failed or exceeded the budget */
+    size_t left;            /* bytes cJSON may still ask for */
+} json_mem;
+
+static _Thread_local size_t json_test_budget;   /* fm_test_json_budget */
+
+void fm_test_json_budget(size_t bytes) { json_test_budget = bytes; }
+
+static void *json_malloc(size_t n)
+{
+    if (json_mem.active) {
+        if (n > json_mem.left) { json_mem.oom = 1; return NULL; }
+        json_mem.left -= n;
+    }
+    void *p = malloc(n);
+    if (!p && json_mem.active) json_mem.oom = 1;
+    return p;
+}
+
+static void json_free(void *p) { free(p); }
+
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    cJSON_Hooks h = { json_malloc, json_free };
+    cJSON_InitHooks(&h);
+}
 
 void fm_limits_default(fm_limits *lim)
 {
@@ -209,6 +250,17 @@ static void decl_free(fm_decl *d)
     fm_node_free(d->lower); fm_node_free(d->upper);
     fm_tmap_free(&d->cols);
     free(d);
+}
+
+void fm_model_drop_json(fm_model *m)
+{
+    if (!m->doc) return;
+    for (size_t i = 0; i < m->ndecls; i++) {
+        m->decls[i]->elements_json = NULL;
+        m->decls[i]->values_json = NULL;
+    }
+    cJSON_Delete(m->doc);
+    m->doc = NULL;
 }
 
 void fm_model_free(fm_model *m)
@@ -1233,7 +1285,21 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         goto fail_json;
     }
     const char *end = NULL;
+    size_t budget = len > (SIZE_MAX - (1u << 20)) / FM_JSON_BYTES_PER_INPUT_BYTE ? SIZE_MAX
+                  : len * FM_JSON_BYTES_PER_INPUT_BYTE + (1u << 20);
+    if (json_test_budget) budget = json_test_budget;
+    json_mem.active = 1; json_mem.oom = 0; json_mem.left = budget;
     cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    json_mem.active = 0;
+    if (json_mem.oom) {
+        /* cJSON reports a failed allocation as a parse error: say what it was. */
+        cJSON_Delete(doc);
+        err(r, "json", "", "the machine (or its memory limit) has too little memory for this input",
+            "out of memory while reading the JSON text (%zu bytes; reading may use up to %zu bytes)",
+            len, budget);
+        *code = FM_ENOMEM;
+        goto fail_json;
+    }
     if (!doc) {
         /* cJSON sets end to the error position; its global error pointer is
          * shared between threads. */
@@ -1350,6 +1416,7 @@ invalid:
     goto out;
 fail:
 out:
+    fm_model_drop_json(m);
     if (deps) for (size_t k = 0; k < m->ndecls; k++) free(deps[k].v);
     free(deps);
     free(stack);

@@ -110,8 +110,8 @@ fuzz: $(DEPS_OK)
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	clang -std=c11 -g -O1 -I. -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 	  -o $(FUZZ_BUILD)/fuzz_formulation tests/fuzz/fuzz_formulation.c $(wildcard formulate/*.c) $(LDLIBS)
-	cp tests/corpus/valid/*.json tests/corpus/invalid/*.json $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
-	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	cp tests/corpus/valid/*.json tests/corpus/invalid/*.json tests/fuzz/seeds/*.json $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
+	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
 bench: $(BIN) $(FAKE_LLM)

@@ -190,6 +190,8 @@ static int lex(fm_parse_ctx *ctx, token **out, int *nout)
             if (k->kind == T_ERROR) {
                 if ((unsigned char)c >= 0x80)
                     snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected non-ASCII character");
+                else if ((unsigned char)c < 0x20 || c == 0x7f)
+                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected control character 0x%02x", (unsigned char)c);
                 else
                     snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected character '%c'", c);
                 ctx->err_pos = (int)i;

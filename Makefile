@@ -7,6 +7,7 @@
 #                   any target takes SAN=1 for the same build
 #   make fuzz       libFuzzer on the JSON+expression front end (FUZZ_SECONDS)
 #   make bench      the benchmarks under bench/
+#   make bench-check  checking time at 20k/40k/80k names (bench/check.sh)
 #   make deps       install the Debian packages (or list them without root)
 #   make install / make uninstall    PREFIX=/usr/local DESTDIR=
 
@@ -70,7 +71,7 @@ BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench deps install uninstall clean run report-png FORCE
+.PHONY: all test asan fuzz bench bench-check deps install uninstall clean run report-png FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
@@ -138,8 +139,8 @@ fuzz: $(DEPS_OK)
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	clang -std=c11 -g -O1 -I. -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 	  -o $(FUZZ_BUILD)/fuzz_formulation tests/fuzz/fuzz_formulation.c $(wildcard formulate/*.c) $(LDLIBS)
-	cp tests/corpus/valid/*.json tests/corpus/invalid/*.json $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
-	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	cp tests/corpus/valid/*.json tests/corpus/invalid/*.json tests/fuzz/seeds/*.json $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
+	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
 # Retrieval time of the experience library at 10,000 insights.
@@ -153,6 +154,12 @@ bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)
 	@bench/reply_rss.sh $(BIN)
+	@bench/check.sh $(BIN)
+	@bench/memory.sh $(BIN)
+
+# Checking time at 20k/40k/80k names (linear: ratios about 2).
+bench-check: $(BIN)
+	@bench/check.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent

@@ -273,6 +273,12 @@ static int range_bounds(ectx *c, fm_node *s, double *lo, double *hi, double *by,
     if (*by == 0) { eerr(c, "", "range step 'by' is zero"); return -1; }
     double k = floor((*hi - *lo) / *by + 1e-9);
     if (k < 0) { *count = 0; return 0; }
+    if (fabs(*lo) >= FM_MAX_EXACT_ELEMENT || fabs(*lo + *by * k) >= FM_MAX_EXACT_ELEMENT) {
+        eerr(c, "numeric elements are integers below 2^53 in magnitude",
+             "range %.17g..%.17g reaches 2^53 = 9007199254740992, where consecutive integers are no longer distinct numbers",
+             *lo, *hi);
+        return -1;
+    }
     if (k + 1 > (double)c->m->lim.max_set_size) {
         char l1[40], l2[40];
         fm_format_number(l1, sizeof l1, *lo);
@@ -756,15 +762,12 @@ static val mul(ectx *c, val a, val b, int pos)
     return finite_val(c, x * y);
 }
 
-static val arith(ectx *c, fm_node *n)
+/* a OP b for a binary operator kind, consuming both. */
+static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
 {
-    val a = ev(c, n->kids[0]);
-    if (c->failed) { val_release(c, &a); return V0; }
-    val b = ev(c, n->kids[1]);
-    if (c->failed) { val_release(c, &a); val_release(c, &b); return V0; }
-    switch (n->kind) {
+    switch (kind) {
     case N_ADD: case N_SUB: {
-        double s = n->kind == N_ADD ? 1 : -1;
+        double s = kind == N_ADD ? 1 : -1;
         if (a.k == V_LIN || b.k == V_LIN) {
             lin *la = to_lin(c, &a);
             if (!la) { val_release(c, &b); return V0; }
@@ -778,7 +781,7 @@ static val arith(ectx *c, fm_node *n)
         return finite_val(c, x + s * y);
     }
     case N_MUL:
-        return mul(c, a, b, n->pos);
+        return mul(c, a, b, 0);
     case N_DIV: {
         if (has_vars(&b)) {
             nonlinear(c, "division", &a, &b, NULL);
@@ -811,17 +814,46 @@ static val arith(ectx *c, fm_node *n)
     }
     default: {   /* div, mod: numbers only */
         if (has_vars(&a) || has_vars(&b)) {
-            nonlinear(c, "function", &a, NULL, n->kind == N_MOD ? "mod" : "div");
+            nonlinear(c, "function", &a, NULL, kind == N_MOD ? "mod" : "div");
             val_release(c, &b);
             return a;
         }
         double x, y;
         if (to_num(c, &a, &x) != 0 || to_num(c, &b, &y) != 0) return V0;
         if (y == 0) { eerr(c, "", "division by zero"); return V0; }
-        if (n->kind == N_IDIV) return num_val(trunc(x / y));
+        if (kind == N_IDIV) return num_val(trunc(x / y));
         return num_val(x - y * floor(x / y));
     }
     }
+}
+
+static val arith(ectx *c, fm_node *n)
+{
+    val a = ev(c, n->kids[0]);
+    if (c->failed) { val_release(c, &a); return V0; }
+    val b = ev(c, n->kids[1]);
+    if (c->failed) { val_release(c, &a); val_release(c, &b); return V0; }
+    return arith_vals(c, n->kind, a, b);
+}
+
+/* An arithmetic N_FOLD, left to right with one accumulator: the same result
+ * as the left-nested tree, without recursing once per term. */
+static val fold(ectx *c, fm_node *n)
+{
+    val acc = ev(c, n->kids[0]);
+    for (int i = 1; i < n->nkids; i++) {
+        if (c->failed) break;
+        val b = ev(c, n->kids[i]);
+        if (c->failed) { val_release(c, &b); break; }
+        acc = arith_vals(c, (fm_node_kind)n->ops[i], acc, b);
+    }
+    if (c->failed) { val_release(c, &acc); return V0; }
+    return acc;
+}
+
+static int is_logical_fold(const fm_node *n)
+{
+    return n->kind == N_FOLD && (n->ops[1] == N_AND || n->ops[1] == N_OR);
 }
 
 /* Compare two values: numbers numerically, elements by text when not both
@@ -889,6 +921,17 @@ static int truth(ectx *c, fm_node *n)
         if (r < 0 || c->failed) return -1;
         return n->op ? !r : r;
     }
+    case N_FOLD:
+        if (is_logical_fold(n)) {   /* one chain is all "and" or all "or" */
+            int want = n->ops[1] == N_OR;
+            for (int i = 0; i < n->nkids; i++) {
+                int a = truth(c, n->kids[i]);
+                if (a < 0 || a == want) return a;
+            }
+            return !want;
+        }
+        /* an arithmetic chain */
+        /* fall through */
     default: {
         val v = ev(c, n);
         if (has_vars(&v)) {
@@ -935,6 +978,9 @@ static val ev(ectx *c, fm_node *n)
         if (t < 0) return V0;
         return ev(c, n->kids[t ? 1 : 2]);
     }
+    case N_FOLD:
+        if (!is_logical_fold(n)) return fold(c, n);
+        /* fall through */
     case N_CMP: case N_AND: case N_OR: case N_NOT: case N_IN: {
         int t = truth(c, n);
         if (t < 0) return V0;
@@ -958,6 +1004,14 @@ static int json_elem_sym(ectx *c, const cJSON *j, fm_sym *out)
     if (cJSON_IsNumber(j) && isfinite(j->valuedouble) && j->valuedouble != floor(j->valuedouble)) {
         eerr(c, "elements are strings or integers; write \"2.5\" as a string", "expected a string or an integer element, got %g",
              j->valuedouble);
+        return -1;
+    }
+    if (cJSON_IsNumber(j) && isfinite(j->valuedouble) && fabs(j->valuedouble) >= FM_MAX_EXACT_ELEMENT) {
+        /* A double cannot hold every integer from 2^53 on: 9007199254740993
+         * reads as 9007199254740992, and two elements would silently be one. */
+        eerr(c, "write such an element as a string, e.g. \"9007199254740993\"",
+             "numeric element %.17g (as read) is 2^53 = 9007199254740992 or more in magnitude, "
+             "where a number cannot keep neighbouring integers apart", j->valuedouble);
         return -1;
     }
     if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) {
@@ -1268,10 +1322,12 @@ static int var_one(ectx *c, void *arg)
     }
     fm_col_kind kind = FM_COL_CONTINUOUS;
     if (d->var_type == 1) {
-        /* An integer variable's bounds round inward (GLPK refuses others). */
+        /* An integer variable's bounds round inward (GLPK refuses others),
+         * with an absolute tolerance so 2.9999999 is 3: a relative one
+         * moved large integral bounds outward (1e9 became 1e9 + 1). */
         kind = FM_COL_INTEGER;
-        if (isfinite(lo)) lo = ceil(lo - 1e-9 * fabs(lo));
-        if (isfinite(hi)) hi = floor(hi + 1e-9 * fabs(hi));
+        if (isfinite(lo)) lo = ceil(lo - FM_INT_BOUND_TOL);
+        if (isfinite(hi)) hi = floor(hi + FM_INT_BOUND_TOL);
     }
     if (d->var_type == 2) { kind = FM_COL_BINARY; lo = 0; hi = 1; }
     char name[600];
@@ -1417,6 +1473,9 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
         if (r != 0 || c.failed) failed = 1;
         ectx_done(&c);
     }
+    /* Everything else comes from the syntax trees: free the document before
+     * building the program (it was half of the peak memory). */
+    fm_model_drop_json(m);
     int integer = 0;
     for (size_t k = 0; k < m->ndecls && !failed; k++) {
         fm_decl *dc = m->decls[k];

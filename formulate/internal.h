@@ -15,6 +15,25 @@ typedef struct {
 int fm_strbuf_add(fm_strbuf *b, const char *s, size_t *off);
 void fm_strbuf_free(fm_strbuf *b);
 
+/* A hash map from borrowed NUL-terminated keys to ints: name lookups of the
+ * checker (declarations, duplicate keys, report names) stay O(1) so checking
+ * grows linearly with the number of names. Keys must outlive the map. */
+typedef struct {
+    const char **keys;      /* NULL: empty slot */
+    int *vals;
+    size_t n, nslots;
+} fm_strmap;
+
+/* Adds key -> val unless key is present. Returns 1 added, 0 present (*old,
+ * if not NULL, receives its value), -1 out of memory. */
+int fm_strmap_put(fm_strmap *m, const char *key, int val, int *old);
+/* The value of key, or -1. */
+int fm_strmap_get(const fm_strmap *m, const char *key);
+void fm_strmap_free(fm_strmap *m);
+/* Key comparisons made by fm_strmap in this thread: tests count them to show
+ * that checking does O(1) comparisons per name. */
+unsigned long fm_strmap_compares(void);
+
 #endif
 
 /* ---- everything below is shared by the parser, checker and compiler ---- */
@@ -76,7 +95,8 @@ typedef enum {
     N_NEG, N_ADD, N_SUB, N_MUL, N_DIV, N_IDIV, N_MOD, N_POW,
     N_CALL, N_ITER, N_IF,
     N_CMP, N_AND, N_OR, N_NOT, N_IN, N_TUPLE,
-    S_RANGE, S_LIST, S_INDEXING   /* set expressions besides N_SETNAME */
+    S_RANGE, S_LIST, S_INDEXING,  /* set expressions besides N_SETNAME */
+    N_FOLD      /* a left-associative chain of two or more operators */
 } fm_node_kind;
 
 typedef enum { F_ABS, F_MIN, F_MAX, F_SQRT, F_EXP, F_LOG, F_LOG10, F_FLOOR,
@@ -97,6 +117,12 @@ struct fm_node {
     fm_node **kids;
     int nkids;
     fm_indexing *idx;       /* N_ITER, S_INDEXING */
+    /* N_FOLD: kids[0] ops[1] kids[1] ops[2] kids[2] ..., evaluated left to
+     * right; ops[i] is N_ADD/N_SUB, N_MUL/N_DIV/N_IDIV/N_MOD, N_AND or N_OR
+     * (one precedence level per chain; ops[0] unused). The parser builds it
+     * instead of a left-nested tree so that no walker recurses once per term:
+     * recursion is then bounded by real nesting, which max_depth caps. */
+    unsigned char *ops;
 };
 
 /* One entry "(i,j) in S": ncomp components, each either a new dummy (slot
@@ -164,6 +190,7 @@ typedef enum { SF_ELEMENTS, SF_RANGE, SF_FROM } fm_set_form;
 
 typedef struct {
     fm_decl_kind kind;
+    int pos;                /* its index in fm_model.decls */
     char *name;
     char *label;            /* "constraints[1] 'cap'" */
     int json_index;
@@ -212,10 +239,12 @@ struct fm_model {
     fm_limits lim;
     fm_symtab syms;
     fm_decl **decls;        /* every declaration, in document order by kind */
-    size_t ndecls;
+    size_t ndecls, decls_cap;
+    fm_strmap names;        /* name -> decls index (not reports; borrowed) */
+    fm_strmap report_names; /* report name -> reports index */
     fm_decl *objective;
     fm_decl **reports;
-    size_t nreports;
+    size_t nreports, reports_cap;
     fm_program *program;
     fm_class cls;
     int nonlinear;
@@ -224,6 +253,28 @@ struct fm_model {
     size_t norder;
     size_t steps;
 };
+
+/* Integer bounds within this of an integer count as that integer
+ * (docs/FORMULATION.md, "Integer bounds"). */
+#define FM_INT_BOUND_TOL 1e-6
+
+/* Numeric elements (JSON numbers, range members) must be below this in
+ * magnitude: from 2^53 on a double no longer holds every integer. */
+#define FM_MAX_EXACT_ELEMENT 9007199254740992.0
+
+/* What cJSON may allocate while reading a document, per input byte (plus
+ * 1 MiB): a cJSON node is 64 bytes and the densest JSON ("0,") spends 2 input
+ * bytes on one, so a valid document never reaches it; a failed allocation
+ * is reported as out of memory (docs/FORMULATION.md, "Limits"). */
+#define FM_JSON_BYTES_PER_INPUT_BYTE 40
+
+/* model.c: frees the cJSON document once sets and parameters have been read
+ * from it (their *_json pointers are cleared). */
+void fm_model_drop_json(fm_model *m);
+
+/* Tests: a cJSON budget in bytes for this thread's next parses (0: the
+ * default rule) to inject an out-of-memory failure. */
+void fm_test_json_budget(size_t bytes);
 
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */

@@ -258,6 +258,20 @@ static const char *cmp_text(int op)
     }
 }
 
+static const char *fold_op_text(int op)
+{
+    switch (op) {
+    case N_ADD: return " + ";
+    case N_SUB: return " - ";
+    case N_MUL: return " * ";
+    case N_DIV: return " / ";
+    case N_IDIV: return " div ";
+    case N_MOD: return " mod ";
+    case N_AND: return " and ";
+    default: return " or ";
+    }
+}
+
 static void expr(writer *w, const fm_node *n)
 {
     static const char *const funcs[] = { "abs", "min", "max", "sqrt", "exp", "log", "log10",
@@ -313,6 +327,14 @@ static void expr(writer *w, const fm_node *n)
         expr(w, n->kids[1]); fputc(')', o);
         return;
     case N_NOT: fputs("(not ", o); expr(w, n->kids[0]); fputc(')', o); return;
+    case N_FOLD:   /* MathProg's operators of one level are left-associative too */
+        fputc('(', o);
+        for (int i = 0; i < n->nkids; i++) {
+            if (i) fputs(fold_op_text(n->ops[i]), o);
+            expr(w, n->kids[i]);
+        }
+        fputc(')', o);
+        return;
     case N_IN: {
         const fm_node *a = n->kids[0];
         fputc('(', o);
@@ -400,9 +422,10 @@ static void write_bound(writer *w, const fm_decl *d, int upper)
     const fm_node *e = upper ? d->upper : d->lower;
     double num = upper ? d->upper_num : d->lower_num;
     fputs(upper ? "<= " : ">= ", o);
+    /* The compiler's inward rounding, tolerance included (compile.c). */
     if (d->var_type == 1) fputs(upper ? "floor(" : "ceil(", o);
     if (e) expr(w, e); else put_number(w, num);
-    if (d->var_type == 1) fputc(')', o);
+    if (d->var_type == 1) fprintf(o, " %s %g)", upper ? "+" : "-", FM_INT_BOUND_TOL);
 }
 
 static void write_var(writer *w, size_t id)

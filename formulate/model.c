@@ -1,5 +1,15 @@
 /* Reading a format-1 document: JSON checks, declarations, names, expression
- * parsing and name resolution. Evaluation and compilation are in compile.c. */
+ * parsing and name resolution. Evaluation and compilation are in compile.c.
+ *
+ * Memory: cJSON's allocations go through hooks installed once at start-up
+ * (a constructor, before any thread runs; cJSON_InitHooks is process-wide).
+ * While fm_model_parse reads a document the hooks count what cJSON asks for
+ * against a per-thread budget (FM_JSON_BYTES_PER_INPUT_BYTE times the input,
+ * plus 1 MiB) and record a failed allocation, so running out of memory is
+ * reported as out of memory, not as a JSON syntax error. Outside a parse
+ * they are plain malloc/free, so other cJSON users are unaffected (their
+ * cJSON_Print results may still be freed with free()). The document is
+ * freed as soon as sets and parameters have been read from it. */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +18,37 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "formulate/internal.h"
+
+/* ---- cJSON allocation hooks ---- */
+
+static _Thread_local struct {
+    int active;             /* inside cJSON_Parse* of fm_model_parse */
+    int oom;                /* an allocation failed or exceeded the budget */
+    size_t left;            /* bytes cJSON may still ask for */
+} json_mem;
+
+static _Thread_local size_t json_test_budget;   /* fm_test_json_budget */
+
+void fm_test_json_budget(size_t bytes) { json_test_budget = bytes; }
+
+static void *json_malloc(size_t n)
+{
+    if (json_mem.active) {
+        if (n > json_mem.left) { json_mem.oom = 1; return NULL; }
+        json_mem.left -= n;
+    }
+    void *p = malloc(n);
+    if (!p && json_mem.active) json_mem.oom = 1;
+    return p;
+}
+
+static void json_free(void *p) { free(p); }
+
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    cJSON_Hooks h = { json_malloc, json_free };
+    cJSON_InitHooks(&h);
+}
 
 void fm_limits_default(fm_limits *lim)
 {
@@ -89,6 +130,68 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t n)
     return (size_t)-1;
 }
 
+/* Finds the first escape \u0000 inside a JSON string of the raw text: cJSON
+ * would cut the string there, so "x\u0000 * 1000" would read as "x". Tracks
+ * where it is (the path of keys and array indices, e.g.
+ * "constraints[1].expression") as it goes; the text is still checked by cJSON
+ * afterwards, so this scan is lenient. Returns the offset of the backslash, or
+ * (size_t)-1. */
+#define NUL_PATH_DEPTH 32
+static size_t json_nul_escape_at(const char *s, size_t n, char *path, size_t pathlen)
+{
+    struct { int obj; long index; size_t key, keylen; } st[NUL_PATH_DEPTH];
+    int depth = 0, expect_key = 0;
+    size_t i = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c != '"') {
+            if (c == '{' || c == '[') {
+                if (depth < NUL_PATH_DEPTH) {
+                    st[depth].obj = c == '{'; st[depth].index = 0;
+                    st[depth].key = 0; st[depth].keylen = 0;
+                }
+                depth++;
+                expect_key = c == '{';
+            } else if (c == '}' || c == ']') {
+                if (depth > 0) depth--;
+                expect_key = 0;
+            } else if (c == ',' && depth > 0 && depth <= NUL_PATH_DEPTH) {
+                if (st[depth - 1].obj) expect_key = 1; else st[depth - 1].index++;
+            }
+            i++;
+            continue;
+        }
+        size_t start = ++i;
+        int is_key = expect_key && depth > 0;
+        for (; i < n && s[i] != '"'; i++) {
+            if (s[i] != '\\') continue;
+            if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4)) {
+                char p[400];
+                size_t w = 0;
+                p[0] = 0;
+                int last = is_key ? depth - 1 : depth;
+                for (int k = 0; k < last && k < NUL_PATH_DEPTH && w + 1 < sizeof p; k++) {
+                    if (!st[k].obj)
+                        w += snprintf(p + w, sizeof p - w, "[%ld]", st[k].index);
+                    else
+                        w += snprintf(p + w, sizeof p - w, "%s%.*s", k ? "." : "",
+                                      (int)(st[k].keylen > 40 ? 40 : st[k].keylen), s + st[k].key);
+                }
+                if (is_key) snprintf(path, pathlen, "a key of %s", p[0] ? p : "the top-level object");
+                else snprintf(path, pathlen, "%s", p[0] ? p : "the top-level string");
+                return i;
+            }
+            i++;   /* the escaped character ("\\u0000" is a backslash, then text) */
+        }
+        if (is_key && depth <= NUL_PATH_DEPTH) {
+            st[depth - 1].key = start; st[depth - 1].keylen = i - start;
+            expect_key = 0;
+        }
+        i++;
+    }
+    return (size_t)-1;
+}
+
 /* ---- helpers ---- */
 
 static char *label_of(const char *array, int idx, const char *name)
@@ -111,18 +214,23 @@ static const char *kind_word(fm_decl_kind k)
     }
 }
 
+/* The declaration (not a report) whose name was registered, or NULL. */
 static fm_decl *find_decl(fm_model *m, const char *name)
 {
-    for (size_t i = 0; i < m->ndecls; i++)
-        if (m->decls[i]->kind != K_REPORT && !strcmp(m->decls[i]->name, name))
-            return m->decls[i];
-    return NULL;
+    int i = fm_strmap_get(&m->names, name);
+    return i < 0 ? NULL : m->decls[i];
 }
 
-static int decl_index(fm_model *m, fm_decl *d)
+static int decl_index(fm_model *m, fm_decl *d) { (void)m; return d->pos; }
+
+/* Registers d under its (final) name; returns the declaration that already
+ * has the name, or NULL. Out of memory is reported as an error. */
+static fm_decl *register_name(reader *r, fm_decl *d)
 {
-    for (size_t i = 0; i < m->ndecls; i++) if (m->decls[i] == d) return (int)i;
-    return -1;
+    int old = -1;
+    int rc = fm_strmap_put(&r->m->names, d->name, d->pos, &old);
+    if (rc < 0) { err(r, d->label, "", "", "out of memory"); return NULL; }
+    return rc == 0 ? r->m->decls[old] : NULL;
 }
 
 static void decl_free(fm_decl *d)
@@ -144,12 +252,25 @@ static void decl_free(fm_decl *d)
     free(d);
 }
 
+void fm_model_drop_json(fm_model *m)
+{
+    if (!m->doc) return;
+    for (size_t i = 0; i < m->ndecls; i++) {
+        m->decls[i]->elements_json = NULL;
+        m->decls[i]->values_json = NULL;
+    }
+    cJSON_Delete(m->doc);
+    m->doc = NULL;
+}
+
 void fm_model_free(fm_model *m)
 {
     if (!m) return;
     for (size_t i = 0; i < m->ndecls; i++) decl_free(m->decls[i]);
     free(m->decls);
     free(m->reports);
+    fm_strmap_free(&m->names);
+    fm_strmap_free(&m->report_names);
     free(m->order);
     free(m->name);
     fm_symtab_free(&m->syms);
@@ -162,10 +283,17 @@ static fm_decl *add_decl(reader *r, fm_decl_kind kind, const char *array, int id
                          const char *name)
 {
     fm_model *m = r->m;
+    if (m->ndecls == m->decls_cap) {
+        size_t cap = m->decls_cap ? m->decls_cap * 2 : 16;
+        if (cap > INT32_MAX) return NULL;
+        fm_decl **v = realloc(m->decls, cap * sizeof *v);
+        if (!v) return NULL;
+        m->decls = v;
+        m->decls_cap = cap;
+    }
     fm_decl *d = calloc(1, sizeof *d);
-    fm_decl **v = realloc(m->decls, (m->ndecls + 1) * sizeof *v);
-    if (!d || !v) { free(d); if (v) m->decls = v; return NULL; }
-    m->decls = v;
+    if (!d) return NULL;
+    d->pos = (int)m->ndecls;
     d->kind = kind;
     d->json_index = idx;
     d->name = strdup(name);
@@ -213,12 +341,12 @@ static const char *json_type(const cJSON *j)
 static void check_keys(reader *r, const cJSON *obj, const char *label,
                        const char *const *known)
 {
+    fm_strmap seen = { 0 };   /* keys so far: linear in the number of keys */
     for (const cJSON *k = obj->child; k; k = k->next) {
-        for (const cJSON *q = obj->child; q != k; q = q->next)
-            if (!strcmp(q->string, k->string)) {
-                err(r, label, "", "give each key once", "duplicate key \"%.80s\"", k->string);
-                break;
-            }
+        int rc = fm_strmap_put(&seen, k->string, 0, NULL);
+        if (rc < 0) { err(r, label, "", "", "out of memory"); break; }
+        if (rc == 0)
+            err(r, label, "", "give each key once", "duplicate key \"%.80s\"", k->string);
         if (!strcmp(k->string, "description") && !cJSON_IsString(k))
             warn(r, label, "\"description\" is not a string and is ignored");
         int ok = 0;
@@ -226,6 +354,7 @@ static void check_keys(reader *r, const cJSON *obj, const char *label,
         if (!ok)
             warn(r, label, "unknown key \"%.80s\" is kept but not used", k->string);
     }
+    fm_strmap_free(&seen);
 }
 
 /* Parses an expression string of an element's field into an AST. */
@@ -391,8 +520,9 @@ static fm_decl *start_decl(reader *r, fm_decl_kind kind, const char *array, int 
         if (!check_name(r, d->label, name, kind_word(kind))) return d;
         free(d->name);
         d->name = strdup(name);
-        fm_decl *prev = find_decl(r->m, name);
-        if (prev && prev != d)
+        if (!d->name) { err(r, d->label, "", "", "out of memory"); return d; }
+        fm_decl *prev = register_name(r, d);
+        if (prev)
             err(r, d->label, "", "names are unique across sets, parameters, variables, constraints and the objective",
                 "duplicate name '%s': already used by %s", name, prev->label);
     } else {
@@ -615,8 +745,9 @@ static void read_objective(reader *r, const cJSON *o)
         free(d->name);
         d->name = strdup(name);
     }
-    fm_decl *prev = find_decl(r->m, name);
-    if (prev && prev != d)
+    if (!d->name) { err(r, d->label, "", "", "out of memory"); return; }
+    fm_decl *prev = register_name(r, d);
+    if (prev)
         err(r, d->label, "", nm ? "names are unique across sets, parameters, variables, constraints and the objective"
                                 : "give the objective a \"name\"",
             "duplicate name '%s': already used by %s", name, prev->label);
@@ -680,13 +811,20 @@ static void read_report(reader *r, int i, const cJSON *o)
         return;
     }
     d->expr = parse_field(r, d->label, "expression", e->valuestring, 0);
-    for (size_t k = 0; k < r->m->nreports; k++)
-        if (!strcmp(r->m->reports[k]->name, d->name))
-            err(r, d->label, "", "report names are the keys of the result", "duplicate report name '%s'", d->name);
-    fm_decl **v = realloc(r->m->reports, (r->m->nreports + 1) * sizeof *v);
-    if (!v) return;
-    r->m->reports = v;
-    v[r->m->nreports++] = d;
+    if (!d->name) return;
+    int rc = fm_strmap_put(&r->m->report_names, d->name, (int)r->m->nreports, NULL);
+    if (rc < 0) { err(r, d->label, "", "", "out of memory"); return; }
+    if (rc == 0)
+        err(r, d->label, "", "report names are the keys of the result", "duplicate report name '%s'", d->name);
+    fm_model *m = r->m;
+    if (m->nreports == m->reports_cap) {
+        size_t cap = m->reports_cap ? m->reports_cap * 2 : 8;
+        fm_decl **v = realloc(m->reports, cap * sizeof *v);
+        if (!v) { err(r, d->label, "", "", "out of memory"); return; }
+        m->reports = v;
+        m->reports_cap = cap;
+    }
+    m->reports[m->nreports++] = d;
 }
 
 static const cJSON *get_array(reader *r, const cJSON *root, const char *key, int required)
@@ -707,6 +845,11 @@ static const cJSON *get_array(reader *r, const cJSON *root, const char *key, int
 
 /* ---- resolution ---- */
 
+/* The declarations a set or parameter uses (indices into decls; repeats are
+ * harmless). A list, not a bitmap over all declarations, so memory and the
+ * ordering stay linear in the size of the model. */
+typedef struct { int *v; size_t n, cap; int nomem; } fm_deps;
+
 typedef struct {
     reader *r;
     fm_decl *d;
@@ -715,7 +858,7 @@ typedef struct {
     int depth, max_depth;
     int allow_vars;        /* objective, constraints, reports */
     int in_cond;           /* inside a condition, subscript or set expression */
-    unsigned *deps;        /* bitmap over decls for sets/params */
+    fm_deps *deps;         /* sets/params: the declarations it uses */
 } resolver;
 
 static void rerr(resolver *v, int pos, const char *hint, const char *fmt, ...)
@@ -755,9 +898,15 @@ static int set_dimen_of(resolver *v, fm_node *s);
 
 static void note_dep(resolver *v, fm_decl *target)
 {
-    if (!v->deps) return;
-    int i = decl_index(v->r->m, target);
-    if (i >= 0) v->deps[i / 32] |= 1u << (i % 32);
+    fm_deps *l = v->deps;
+    if (!l || (l->n && l->v[l->n - 1] == target->pos)) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        int *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) { l->nomem = 1; return; }
+        l->v = nv; l->cap = cap;
+    }
+    l->v[l->n++] = target->pos;
 }
 
 /* Resolves a set expression; returns its dimension (0 on error). */
@@ -965,6 +1114,9 @@ static void resolve_node(resolver *v, fm_node *n)
                  have, have == 1 ? "" : "s", dim);
         return;
     }
+    case N_FOLD:
+        if (n->ops[1] != N_AND && n->ops[1] != N_OR) break;
+        /* fall through */
     case N_CMP: case N_AND: case N_OR: case N_NOT:
         if (!v->in_cond && v->d->kind != K_CON) {
             rerr(v, n->pos, "", "a condition is not a number");
@@ -984,7 +1136,7 @@ static void resolve_node(resolver *v, fm_node *n)
 }
 
 /* Resolves everything a declaration holds. */
-static void resolve_decl(reader *r, fm_decl *d, unsigned *deps)
+static void resolve_decl(reader *r, fm_decl *d, fm_deps *deps)
 {
     resolver v = { .r = r, .d = d, .deps = deps };
     v.allow_vars = d->kind == K_OBJ || d->kind == K_CON || d->kind == K_REPORT;
@@ -1039,31 +1191,42 @@ static int index_dimen(fm_model *m, fm_indexing *x)
     return dim;
 }
 
-/* Orders sets and parameters so each comes after what it uses; a cycle is an
- * error naming its members. */
-static int visit(reader *r, size_t i, unsigned **deps, size_t *order, size_t *norder)
+/* Orders sets and parameters so each comes after what it uses (depth first,
+ * with an explicit stack: a chain of 100,000 parameters each using the one
+ * before must not recurse 100,000 deep); a cycle is an error naming the
+ * declaration where it closes. stack has room for ndecls entries. */
+typedef struct { size_t i, next; } visit_frame;
+
+static int visit(reader *r, size_t root, fm_deps *deps, visit_frame *stack,
+                 size_t *order, size_t *norder)
 {
-    fm_decl *d = r->m->decls[i];
-    if (d->done) return 0;
-    if (d->visiting) {
-        err(r, d->label, "", "define one of them without the other",
-            "cycle: '%s' is defined in terms of itself", d->name);
-        return -1;
-    }
-    d->visiting = 1;
-    for (size_t j = 0; j < r->m->ndecls; j++) {
-        if (deps[i] && (deps[i][j / 32] >> (j % 32)) & 1) {
-            if (j == i) {
-                err(r, d->label, "", "", "cycle: '%s' is defined in terms of itself", d->name);
-                d->visiting = 0;
-                return -1;
-            }
-            if (visit(r, j, deps, order, norder) != 0) { d->visiting = 0; return -1; }
+    fm_decl **decls = r->m->decls;
+    if (decls[root]->done) return 0;
+    size_t top = 0;
+    stack[top++] = (visit_frame){ root, 0 };
+    decls[root]->visiting = 1;
+    while (top) {
+        visit_frame *f = &stack[top - 1];
+        fm_deps *l = &deps[f->i];
+        if (f->next == l->n) {
+            decls[f->i]->visiting = 0;
+            decls[f->i]->done = 1;
+            order[(*norder)++] = f->i;
+            top--;
+            continue;
         }
+        size_t j = (size_t)l->v[f->next++];
+        fm_decl *t = decls[j];
+        if (t->done) continue;
+        if (t->visiting) {
+            err(r, t->label, "", j == f->i ? "" : "define one of them without the other",
+                "cycle: '%s' is defined in terms of itself", t->name);
+            for (size_t k = 0; k < top; k++) decls[stack[k].i]->visiting = 0;
+            return -1;
+        }
+        t->visiting = 1;
+        stack[top++] = (visit_frame){ j, 0 };
     }
-    d->visiting = 0;
-    d->done = 1;
-    order[(*norder)++] = i;
     return 0;
 }
 
@@ -1084,7 +1247,8 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (!m) { *code = FM_ENOMEM; return NULL; }
     if (lim) m->lim = *lim; else fm_limits_default(&m->lim);
     reader rd = { .m = m, .d = diags }, *r = &rd;
-    unsigned **deps = NULL;
+    fm_deps *deps = NULL;
+    visit_frame *stack = NULL;
     size_t *order = NULL;
 
     if (len > m->lim.max_json_bytes) {
@@ -1109,8 +1273,33 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         *code = FM_EJSON;
         goto fail_json;
     }
+    char where[512];
+    size_t nul_esc = json_nul_escape_at(json, len, where, sizeof where);
+    if (nul_esc != (size_t)-1) {
+        int line, col;
+        line_col(json, nul_esc, &line, &col);
+        err(r, "json", "", "remove the escape: no string of a formulation may contain NUL",
+            "the escape \\u0000 (NUL) at line %d, column %d, in %s: NUL is not allowed in a string",
+            line, col, where);
+        *code = FM_EJSON;
+        goto fail_json;
+    }
     const char *end = NULL;
+    size_t budget = len > (SIZE_MAX - (1u << 20)) / FM_JSON_BYTES_PER_INPUT_BYTE ? SIZE_MAX
+                  : len * FM_JSON_BYTES_PER_INPUT_BYTE + (1u << 20);
+    if (json_test_budget) budget = json_test_budget;
+    json_mem.active = 1; json_mem.oom = 0; json_mem.left = budget;
     cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    json_mem.active = 0;
+    if (json_mem.oom) {
+        /* cJSON reports a failed allocation as a parse error: say what it was. */
+        cJSON_Delete(doc);
+        err(r, "json", "", "the machine (or its memory limit) has too little memory for this input",
+            "out of memory while reading the JSON text (%zu bytes; reading may use up to %zu bytes)",
+            len, budget);
+        *code = FM_ENOMEM;
+        goto fail_json;
+    }
     if (!doc) {
         /* cJSON sets end to the error position; its global error pointer is
          * shared between threads. */
@@ -1195,21 +1384,24 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     }
     if (r->errors) goto invalid;
 
-    deps = calloc(m->ndecls, sizeof *deps);
-    order = malloc(m->ndecls * sizeof *order);
+    deps = calloc(m->ndecls ? m->ndecls : 1, sizeof *deps);
+    order = malloc((m->ndecls ? m->ndecls : 1) * sizeof *order);
     if (!deps || !order) { *code = FM_ENOMEM; goto fail; }
     for (size_t k = 0; k < m->ndecls; k++) {
         fm_decl *d = m->decls[k];
-        if (d->kind == K_SET || d->kind == K_PARAM) {
-            deps[k] = calloc(m->ndecls / 32 + 1, sizeof **deps);
-            if (!deps[k]) { *code = FM_ENOMEM; goto fail; }
-        }
-        resolve_decl(r, d, deps[k]);
+        int data = d->kind == K_SET || d->kind == K_PARAM;
+        resolve_decl(r, d, data ? &deps[k] : NULL);
+        if (deps[k].nomem) { *code = FM_ENOMEM; goto fail; }
     }
     if (r->errors) goto invalid;
+    stack = malloc((m->ndecls ? m->ndecls : 1) * sizeof *stack);
+    if (!stack) { *code = FM_ENOMEM; goto fail; }
     size_t norder = 0;
-    for (size_t k = 0; k < m->ndecls; k++)
-        if (deps[k] && visit(r, k, deps, order, &norder) != 0) break;
+    for (size_t k = 0; k < m->ndecls; k++) {
+        fm_decl_kind kind = m->decls[k]->kind;
+        if ((kind == K_SET || kind == K_PARAM) && visit(r, k, deps, stack, order, &norder) != 0)
+            break;
+    }
     if (r->errors) goto invalid;
     for (size_t k = 0; k < m->ndecls; k++) m->decls[k]->done = 0;
 
@@ -1224,8 +1416,10 @@ invalid:
     goto out;
 fail:
 out:
-    if (deps) for (size_t k = 0; k < m->ndecls; k++) free(deps[k]);
+    fm_model_drop_json(m);
+    if (deps) for (size_t k = 0; k < m->ndecls; k++) free(deps[k].v);
     free(deps);
+    free(stack);
     free(order);
     return m;
 fail_json:

@@ -190,6 +190,8 @@ static int lex(fm_parse_ctx *ctx, token **out, int *nout)
             if (k->kind == T_ERROR) {
                 if ((unsigned char)c >= 0x80)
                     snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected non-ASCII character");
+                else if ((unsigned char)c < 0x20 || c == 0x7f)
+                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected control character 0x%02x", (unsigned char)c);
                 else
                     snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected character '%c'", c);
                 ctx->err_pos = (int)i;
@@ -246,6 +248,7 @@ void fm_node_free(fm_node *n)
     if (!n) return;
     for (int i = 0; i < n->nkids; i++) fm_node_free(n->kids[i]);
     free(n->kids);
+    free(n->ops);
     free(n->str);
     fm_indexing_free(n->idx);
     free(n);
@@ -478,6 +481,57 @@ static fm_node *binary(parser *p, fm_node_kind k, int pos, fm_node *a, fm_node *
     return n;
 }
 
+/* A left-associative chain being built: "a op b op c ...". */
+typedef struct {
+    fm_node *n;     /* the first operand, then the N_FOLD holding them all */
+    int cap;        /* 0 until n is this chain's own N_FOLD */
+} chain;
+
+/* Appends "op b" to the chain (consumes b). Returns 0, or -1 with the chain
+ * freed. Doubling capacity keeps a chain of n terms O(n). */
+static int chain_push(parser *p, chain *ch, fm_node_kind op, int pos, fm_node *b)
+{
+    if (!ch->n || !b) { fm_node_free(ch->n); fm_node_free(b); ch->n = NULL; return -1; }
+    if (ch->cap == 0) {   /* (the first operand may be a parenthesized fold) */
+        fm_node *f = mk(p, N_FOLD, pos, 0);
+        if (!f) { fm_node_free(ch->n); fm_node_free(b); ch->n = NULL; return -1; }
+        f->kids = malloc(4 * sizeof *f->kids);
+        f->ops = malloc(4);
+        if (!f->kids || !f->ops) {
+            fail(p, pos, "out of memory");
+            fm_node_free(f); fm_node_free(ch->n); fm_node_free(b); ch->n = NULL;
+            return -1;
+        }
+        f->kids[0] = ch->n; f->ops[0] = 0; f->nkids = 1;
+        ch->n = f; ch->cap = 4;
+    }
+    fm_node *f = ch->n;
+    if (f->nkids == ch->cap) {
+        int cap = ch->cap * 2;
+        fm_node **k = realloc(f->kids, cap * sizeof *k);
+        if (k) f->kids = k;
+        unsigned char *o = k ? realloc(f->ops, cap) : NULL;
+        if (o) f->ops = o;
+        if (!k || !o) { fail(p, pos, "out of memory"); fm_node_free(f); fm_node_free(b); ch->n = NULL; return -1; }
+        ch->cap = cap;
+    }
+    f->ops[f->nkids] = (unsigned char)op;
+    f->kids[f->nkids++] = b;
+    return 0;
+}
+
+/* The finished chain: one operator is an ordinary binary node. */
+static fm_node *chain_end(chain *ch)
+{
+    fm_node *f = ch->n;
+    if (f && ch->cap && f->nkids == 2) {
+        f->kind = (fm_node_kind)f->ops[1];
+        free(f->ops);
+        f->ops = NULL;
+    }
+    return f;
+}
+
 static fm_node *parse_unary(parser *p)
 {
     if (!enter(p)) return NULL;
@@ -503,9 +557,9 @@ static fm_node *parse_unary(parser *p)
 static fm_node *parse_term(parser *p)
 {
     if (!enter(p)) return NULL;
-    fm_node *a = parse_unary(p);
+    chain ch = { parse_unary(p), 0 };
     for (;;) {
-        if (!a) LEAVE(p, NULL);
+        if (!ch.n) LEAVE(p, NULL);
         token *t = peek(p);
         fm_node_kind k;
         if (t->kind == T_STAR) k = N_MUL;
@@ -514,22 +568,23 @@ static fm_node *parse_term(parser *p)
         else if (is_name(t, "mod")) k = N_MOD;
         else break;
         next(p);
-        a = binary(p, k, t->pos, a, parse_unary(p));
+        chain_push(p, &ch, k, t->pos, parse_unary(p));
     }
-    LEAVE(p, a);
+    LEAVE(p, chain_end(&ch));
 }
 
 static fm_node *parse_arith(parser *p)
 {
     if (!enter(p)) return NULL;
-    fm_node *a = parse_term(p);
+    chain ch = { parse_term(p), 0 };
     for (;;) {
-        if (!a) LEAVE(p, NULL);
+        if (!ch.n) LEAVE(p, NULL);
         token *t = peek(p);
         if (t->kind != T_PLUS && t->kind != T_MINUS) break;
         next(p);
-        a = binary(p, t->kind == T_PLUS ? N_ADD : N_SUB, t->pos, a, parse_term(p));
+        chain_push(p, &ch, t->kind == T_PLUS ? N_ADD : N_SUB, t->pos, parse_term(p));
     }
+    fm_node *a = chain_end(&ch);
     if (a && is_name(peek(p), "less")) {
         fail(p, peek(p)->pos, "syntax error: 'less' is not part of format 1");
         fm_node_free(a);
@@ -599,23 +654,23 @@ static fm_node *parse_not(parser *p)
 static fm_node *parse_and(parser *p)
 {
     if (!enter(p)) return NULL;
-    fm_node *a = parse_not(p);
-    while (a && peek(p)->kind == T_AND) {
+    chain ch = { parse_not(p), 0 };
+    while (ch.n && peek(p)->kind == T_AND) {
         token *t = next(p);
-        a = binary(p, N_AND, t->pos, a, parse_not(p));
+        chain_push(p, &ch, N_AND, t->pos, parse_not(p));
     }
-    LEAVE(p, a);
+    LEAVE(p, chain_end(&ch));
 }
 
 static fm_node *parse_or(parser *p)
 {
     if (!enter(p)) return NULL;
-    fm_node *a = parse_and(p);
-    while (a && peek(p)->kind == T_OR) {
+    chain ch = { parse_and(p), 0 };
+    while (ch.n && peek(p)->kind == T_OR) {
         token *t = next(p);
-        a = binary(p, N_OR, t->pos, a, parse_and(p));
+        chain_push(p, &ch, N_OR, t->pos, parse_and(p));
     }
-    LEAVE(p, a);
+    LEAVE(p, chain_end(&ch));
 }
 
 /* A set expression: a set name, a..b [by c], {e1, e2, ...}, or {indexing}. */

@@ -1800,6 +1800,16 @@ lib_code lib_add_verified(lib *l, const lib_insight *cand, const char *pid, cons
 
 /* ---- refinement ------------------------------------------------------------------ */
 
+/* v (elements of size elem) with its capacity doubled, *cap updated; NULL
+ * when out of memory (v and *cap unchanged). */
+static void *grow(void *v, size_t *cap, size_t elem)
+{
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(v, nc * elem);
+    if (nv) *cap = nc;
+    return nv;
+}
+
 lib_code lib_replace_condition(lib *l, int64_t id, const char *condition, int64_t *version_out)
 {
     if (version_out) *version_out = 0;
@@ -1849,16 +1859,12 @@ lib_code lib_refine_candidates(lib *l, int64_t **ids, size_t *n)
                          " WHERE kind IN ('negative', 'unretrieved') ORDER BY insight_id", &st);
     int rc = SQLITE_DONE;
     while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            int64_t *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                c = lib_fail(l, LIB_ENOMEM, "out of memory");
-                break;
-            }
-            v = nv;
-            cap = nc;
+        void *nv = len == cap ? grow(v, &cap, sizeof *v) : v;
+        if (!nv) {
+            c = lib_fail(l, LIB_ENOMEM, "out of memory");
+            break;
         }
+        v = nv;
         v[len++] = sqlite3_column_int64(st, 0);
     }
     if (!c && rc != SQLITE_DONE) c = fail_sq(l, "listing insights to refine");
@@ -1898,16 +1904,12 @@ lib_code lib_store_outcomes(lib *l, int64_t id, store_outcome **out, size_t *n)
     if (!c) sqlite3_bind_int64(st, 1, id);
     int rc = SQLITE_DONE;
     while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            store_outcome *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                c = lib_fail(l, LIB_ENOMEM, "out of memory");
-                break;
-            }
-            v = nv;
-            cap = nc;
+        void *nv = len == cap ? grow(v, &cap, sizeof *v) : v;
+        if (!nv) {
+            c = lib_fail(l, LIB_ENOMEM, "out of memory");
+            break;
         }
+        v = nv;
         const char *kind = (const char *)sqlite3_column_text(st, 0);
         int k = 0, oom = 0;
         while (k < LIB_STAT_IRRELEVANT && strcmp(kind, stat_names[k])) k++;

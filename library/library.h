@@ -6,7 +6,9 @@
  * Layering: library/ sits above db/ and, like it, talks to SQLite itself for
  * its own file (library/store.c); library/library.c holds the JSON formats
  * (the contract's insight and AlphaOPT's library.json), validation, import,
- * export and ranking. Nothing here prints.
+ * export and ranking; library/learn.c what learning needs besides storage
+ * (the prompt block, reflect replies, refinement scoring). Nothing here
+ * prints.
  *
  * Ownership, once for the whole API: a handle from lib_open is owned by the
  * caller and closed with lib_close. Input strings and records are only read

@@ -1710,8 +1710,9 @@ static lib_code merge_problem(lib *l, int64_t id, const char *pid, const char *t
 {
     sqlite3_stmt *st = NULL;
     lib_code c = prep(l, "INSERT OR IGNORE INTO insight_problems(insight_id, problem_id, seq, text)"
-                         " SELECT ?1, ?2, coalesce(max(seq) + 1, 0), ?3 FROM insight_problems"
-                         " WHERE insight_id = ?1 HAVING count(*) < ?4", &st);
+                         " SELECT ?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM insight_problems"
+                         " WHERE insight_id = ?1), ?3 WHERE (SELECT count(*) FROM"
+                         " insight_problems WHERE insight_id = ?1) < ?4", &st);
     if (c) return c;
     sqlite3_bind_int64(st, 1, id);
     bind_text(st, 2, pid);

@@ -756,6 +756,34 @@ static int is_stopword(const char *w)
 
 static int word_byte(unsigned char ch) { return isalnum(ch) || ch >= 0x80; }
 
+char *lib_content_words(const char *text)
+{
+    char *norm = lib_index_text(text);
+    if (!norm) return NULL;
+    char *out = malloc(strlen(norm) + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)norm; out && *p;) {
+        if (!word_byte(*p)) {
+            p++;
+            continue;
+        }
+        const unsigned char *s = p;
+        int digits = 1;
+        while (word_byte(*p)) digits &= isdigit(*p++) != 0;
+        size_t k = (size_t)(p - s);
+        char w[64];
+        if (k < 2 || digits) continue;
+        if (k < sizeof w) {   /* a longer word is no stop word */
+            for (size_t i = 0; i <= k; i++) w[i] = (char)tolower(i < k ? s[i] : 0);
+            if (is_stopword(w)) continue;
+        }
+        if (o > out) *o++ = ' ';
+        for (size_t i = 0; i < k; i++) *o++ = (char)tolower(s[i]);
+    }
+    if (out) *o = '\0';
+    free(norm);
+    return out;
+}
+
 typedef struct {
     char w[LIB_MAX_QUERY_TERMS][64];
     int64_t df[LIB_MAX_QUERY_TERMS];   /* insights holding the word (select_terms) */

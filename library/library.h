@@ -6,7 +6,9 @@
  * Layering: library/ sits above db/ and, like it, talks to SQLite itself for
  * its own file (library/store.c); library/library.c holds the JSON formats
  * (the contract's insight and AlphaOPT's library.json), validation, import,
- * export and ranking. Nothing here prints.
+ * export and ranking; library/learn.c what learning needs besides storage
+ * (the prompt block, reflect replies, refinement scoring). Nothing here
+ * prints.
  *
  * Ownership, once for the whole API: a handle from lib_open is owned by the
  * caller and closed with lib_close. Input strings and records are only read
@@ -45,7 +47,7 @@ const char *lib_strerror(lib_code code);
 
 /* The schema version this build creates and understands (PRAGMA user_version
  * of the library file; its own sequence, unrelated to db/'s). */
-#define LIB_SCHEMA_VERSION 1
+#define LIB_SCHEMA_VERSION 2
 
 /* Limits (bytes unless said otherwise); over them: LIB_ETOOBIG naming the field. */
 #define LIB_MAX_TAXONOMY   4                  /* labels in a taxonomy path */
@@ -208,5 +210,124 @@ void lib_hits_free(lib_hit *hits, size_t n);
  *  "by_taxonomy": {stage: {"count": N, "labels": {label: N}}},
  *  "stats": {"positive": N, ...}, "taxonomy_labels": N} */
 lib_code lib_stats(lib *l, cJSON **out);
+
+/* ---- learning (library/learn.c; see library/README.md, "Learning") ------------ */
+
+/* The text that goes into formulate / correct / verify requests: a heading,
+ * then each insight with its id and version, taxonomy path, condition,
+ * explanation and example VERBATIM (never cut or reworded, whatever their
+ * length: each is at most LIB_MAX_FIELD by validation). v holds n pointers
+ * (hits' &h[i].insight, a candidate, ...); an insight with id 0 (a
+ * candidate not stored yet) is shown without an id. *out is "" for n = 0.
+ * lib_format_hits is the same over search hits. */
+lib_code lib_format_for_prompt(const lib_insight *const *v, size_t n, char **out);
+lib_code lib_format_hits(const lib_hit *hits, size_t n, char **out);
+
+/* "id@version" of an insight into buf (at least LIB_REF_SIZE bytes), and the
+ * list "12@3,7@1" of hits (what an attempt records it carried; "" for n = 0;
+ * NULL when out of memory). */
+#define LIB_REF_SIZE 48
+void lib_insight_ref(const lib_insight *ins, char buf[LIB_REF_SIZE]);
+int64_t lib_hit_id(const lib_hit *h);
+int64_t lib_hit_version(const lib_hit *h);
+char *lib_hits_refs(const lib_hit *hits, size_t n);
+
+/* Which library a run used: SHA-256 (64 lower-case hex digits and a NUL)
+ * over a canonical form of every current insight by id: id, version,
+ * taxonomy, condition, explanation, example and the problem texts it is
+ * indexed on (what retrieval sees and what a prompt says). Statistics are
+ * not part of it (they change on every graded problem). Read in one
+ * snapshot. */
+lib_code lib_content_hash(lib *l, char hex[65]);
+
+/* Records the outcome of insight_id on a problem: kind is LIB_STAT_POSITIVE
+ * (retrieved, answer right), LIB_STAT_NEGATIVE (retrieved, answer wrong) or
+ * LIB_STAT_UNRETRIEVED (not retrieved, but it fixed the problem when
+ * added); other kinds give LIB_EARG. One outcome per (insight, problem):
+ * recording the same kind again changes nothing, another of the three kinds
+ * replaces the earlier one (the latest outcome is the library's current
+ * behaviour). problem_text (may be NULL: an earlier text is kept) is stored
+ * once per problem id, for lib_refine_score; it is NOT indexed for
+ * retrieval. LIB_ENOTFOUND when the insight is not there. One transaction. */
+lib_code lib_record_stat(lib *l, int64_t insight_id, const char *problem_id,
+                         const char *problem_text, lib_stat_kind kind);
+
+/* The text stored for a problem id (malloc'd into *text), LIB_ENOTFOUND
+ * when none. */
+lib_code lib_problem_text(lib *l, const char *problem_id, char **text);
+
+/* The whole taxonomy tree, one path a line, general to specific
+ * ("General Formulation > Integrality\n"), shipped and grown labels, in
+ * tree order: what the reflect prompt offers. *out malloc'd. */
+lib_code lib_taxonomy_paths(lib *l, char **out);
+
+#define LIB_MAX_CANDIDATES 3             /* insights kept from one reflect reply */
+#define LIB_MAX_REPLY      (256 * 1024)  /* bytes of a reflect reply's JSON */
+
+/* Parses a reflect reply's JSON object {"insights": [{taxonomy, condition,
+ * explanation, example}, ...]} (the caller has taken it out of its fence).
+ * taxonomy is an array of 1-4 labels or one string "A > B > C"; other
+ * fields of a candidate are ignored. A candidate with a missing, empty,
+ * malformed or oversized field (over LIB_MAX_FIELD: LIB_ETOOBIG's message
+ * names the field) is skipped, its reason appended to err ("insights[1]:
+ * condition: missing; ..."), and the others are kept; the first
+ * LIB_MAX_CANDIDATES valid ones are kept. Returns LIB_OK with *n >= 1
+ * (err then lists what was skipped, "" when nothing), or LIB_EINVALID /
+ * LIB_ETOOBIG when the reply is not such an object or no candidate is valid.
+ * *out (ids 0, versions 1) is freed with lib_insights_free. */
+lib_code lib_candidates_from_json(const char *json, size_t len, lib_insight **out, size_t *n,
+                                  char *err, size_t errlen);
+
+/* Keeps a verified candidate (the solver proved it turns problem_id's
+ * failure into the right answer) in ONE write transaction:
+ *  - a duplicate is looked for among the stored insights (same taxonomy
+ *    leaf and word-set similarity of condition + explanation >=
+ *    LIB_DUP_SAME_LEAF, or any taxonomy and >= LIB_DUP_ANY; see README);
+ *  - found: the candidate merges into it: the stored text is kept as it
+ *    is, the problem's text joins its indexed problems (up to
+ *    LIB_MAX_PROBLEMS) and the problem is recorded unretrieved for it (its
+ *    content fixed the problem, retrieval had not brought it); *merged_out 1;
+ *  - else the candidate is stored (its src_* fields as the caller set them,
+ *    src_problem defaulting to problem_id) with the problem's text indexed
+ *    and the problem recorded positive; *merged_out 0.
+ * *id_out is the insight's id either way. Several threads or processes may
+ * call this at once: the same candidate stored by several gives ONE
+ * insight. problem_id and problem_text are required. */
+#define LIB_DUP_SAME_LEAF 0.50
+#define LIB_DUP_ANY       0.80
+lib_code lib_add_verified(lib *l, const lib_insight *cand, const char *problem_id,
+                          const char *problem_text, int64_t *id_out, int *merged_out);
+
+/* Word-set similarity of two insights' condition + explanation (Jaccard over
+ * their stemmed words without stop words), 0..1: what lib_add_verified
+ * compares with the thresholds. */
+lib_code lib_similarity(lib *l, const lib_insight *a, const lib_insight *b, double *sim);
+
+/* How an insight's condition fares on the problems recorded for it. */
+typedef struct {
+    size_t positive, positive_kept;       /* positives; still retrieved */
+    size_t unretrieved, unretrieved_now;  /* unretrieved; now retrieved */
+    size_t negative, negative_avoided;    /* negatives; now NOT retrieved */
+    size_t no_text;                       /* problems without a stored text (not scored) */
+    double score;   /* (2*positive_kept + unretrieved_now + negative_avoided) /
+                       (2*positive + unretrieved + negative), 1 when none */
+} lib_refine_score_t;
+
+/* Re-runs retrieval (lib_search, k = LIB_DEFAULT_K, over the whole library)
+ * on the text of every positive, negative and unretrieved problem of
+ * insight id, with its current condition (condition NULL) or a proposed one.
+ * A proposed condition is indexed inside a write transaction that is rolled
+ * back: nothing is written, the library is locked for writes meanwhile (a
+ * read-only library gives LIB_EREADONLY). */
+lib_code lib_refine_score(lib *l, int64_t id, const char *condition, lib_refine_score_t *out);
+
+/* Writes a new condition: the stored version goes to the history, the
+ * insight's version grows by one, statistics and problems are kept; all in
+ * one transaction. *version_out (may be NULL) receives the new version. */
+lib_code lib_replace_condition(lib *l, int64_t id, const char *condition, int64_t *version_out);
+
+/* The ids (ascending) of insights with at least one negative or unretrieved
+ * problem: what refinement looks at. *ids malloc'd, NULL when none. */
+lib_code lib_refine_candidates(lib *l, int64_t **ids, size_t *n);
 
 #endif

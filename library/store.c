@@ -8,6 +8,7 @@
  * processes can add, edit and import at once. The FTS5 row of an insight is
  * rewritten in the same transaction as the insight. */
 #include "library/store.h"
+#include "db/db.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +107,10 @@ static const char *const migrations[] = {
     /* how many insights hold each stem (the index's tokens): a query keeps
      * its rarest words (library.c, select_terms) */
     "CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) STRICT, WITHOUT ROWID;",
+    /* 1 -> 2: the text of every problem a statistic was recorded for, once
+     * per problem id (lib_record_stat), so refinement can re-run retrieval
+     * on it; not indexed */
+    "CREATE TABLE problem_texts (problem_id TEXT PRIMARY KEY, text TEXT NOT NULL) STRICT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -507,7 +513,14 @@ lib *lib_open(const char *path, unsigned oflags, lib_code *code, char *err, size
         goto out;
     }
     snprintf(l->path, sizeof l->path, "%s", path);
-    if (pthread_mutex_init(&l->mu, NULL)) {
+    /* Recursive: lib_refine_score holds the lock across a trial transaction
+     * while lib_search (which takes it too) runs inside it. */
+    pthread_mutexattr_t ma;
+    int mrc = pthread_mutexattr_init(&ma);
+    if (!mrc) mrc = pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    if (!mrc) mrc = pthread_mutex_init(&l->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (mrc) {
         c = lib_fail(l, LIB_ENOMEM, "cannot create a mutex");
         goto out;
     }
@@ -719,10 +732,12 @@ lib_code lib_get(lib *l, int64_t id, lib_insight *out)
     if (!l || !out) return LIB_EARG;
     memset(out, 0, sizeof *out);
     lock(l);
-    /* One read transaction: the row and its children from the same snapshot. */
-    lib_code c = exec(l, "BEGIN", "reading");
+    /* One read transaction: the row and its children from the same snapshot
+     * (inside a trial transaction of lib_refine_score: that one). */
+    int own = sqlite3_get_autocommit(l->sq);
+    lib_code c = own ? exec(l, "BEGIN", "reading") : LIB_OK;
     if (!c) c = get_locked(l, id, out);
-    rollback(l);
+    if (own) rollback(l);
     unlock(l);
     return c;
 }
@@ -1043,8 +1058,8 @@ static lib_code archive(lib *l, int64_t id, int removed)
     return c;
 }
 
-/* Deletes the stored insight id, its children and its index row. */
-static lib_code delete_locked(lib *l, int64_t id)
+/* Removes the index row of id (and its words' document frequencies). */
+static lib_code unindex_locked(lib *l, int64_t id)
 {
     sqlite3_stmt *st = NULL;
     lib_code c = prep(l, "SELECT applies, notapplies, explanation, taxonomy, problems"
@@ -1063,6 +1078,14 @@ static lib_code delete_locked(lib *l, int64_t id)
     sqlite3_bind_int64(st, 1, id);
     c = step_done(l, st, "removing from the index");
     sqlite3_finalize(st);
+    return c;
+}
+
+/* Deletes the stored insight id, its children and its index row. */
+static lib_code delete_locked(lib *l, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    lib_code c = unindex_locked(l, id);
     if (c) return c;
     c = prep(l, "DELETE FROM insights WHERE id = ?", &st);   /* children cascade */
     if (c) return c;
@@ -1379,4 +1402,561 @@ out:
     if (c) cJSON_Delete(o);
     else *out = o;
     return c;
+}
+
+/* ---- learning ---------------------------------------------------------------------
+ * The SQL side of library/learn.c: content hash, statistics with problem
+ * texts, verified candidates with duplicate detection, condition
+ * replacement and the trial transaction of lib_refine_score. */
+
+/* "name len\n" then the bytes and "\n": a canonical form no field's content
+ * can forge. */
+static void hash_field(db_sha256_ctx *h, const char *name, const char *s)
+{
+    char head[64];
+    size_t n = s ? strlen(s) : 0;
+    int k = snprintf(head, sizeof head, "%s %zu\n", name, n);
+    db_sha256_update(h, head, (size_t)k);
+    if (n) db_sha256_update(h, s, n);
+    db_sha256_update(h, "\n", 1);
+}
+
+static lib_code hash_locked(lib *l, db_sha256_ctx *h)
+{
+    sqlite3_stmt *st = NULL, *pr = NULL;
+    lib_code c = prep(l, "SELECT id, version, tax1, tax2, tax3, tax4, condition, explanation,"
+                         " example FROM insights ORDER BY id", &st);
+    if (!c) c = prep(l, "SELECT problem_id, text FROM insight_problems WHERE insight_id = ?"
+                        " ORDER BY seq", &pr);
+    int rc = SQLITE_DONE;
+    while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char head[96];
+        int k = snprintf(head, sizeof head, "insight %lld %lld\n",
+                         (long long)sqlite3_column_int64(st, 0),
+                         (long long)sqlite3_column_int64(st, 1));
+        db_sha256_update(h, head, (size_t)k);
+        static const char *const names[] = {"tax1", "tax2", "tax3", "tax4", "condition",
+                                            "explanation", "example"};
+        for (int i = 0; i < 7; i++)
+            hash_field(h, names[i], (const char *)sqlite3_column_text(st, 2 + i));
+        sqlite3_reset(pr);
+        sqlite3_bind_int64(pr, 1, sqlite3_column_int64(st, 0));
+        int prc;
+        while ((prc = sqlite3_step(pr)) == SQLITE_ROW) {
+            hash_field(h, "problem", (const char *)sqlite3_column_text(pr, 0));
+            hash_field(h, "text", (const char *)sqlite3_column_text(pr, 1));
+        }
+        if (prc != SQLITE_DONE) c = fail_sq(l, "hashing problem texts");
+    }
+    if (!c && rc != SQLITE_DONE) c = fail_sq(l, "hashing insights");
+    sqlite3_finalize(st);
+    sqlite3_finalize(pr);
+    return c;
+}
+
+lib_code lib_content_hash(lib *l, char hex[65])
+{
+    if (!l || !hex) return LIB_EARG;
+    hex[0] = '\0';
+    db_sha256_ctx h;
+    db_sha256_init(&h);
+    db_sha256_update(&h, "optagent-library-content 1\n", 27);
+    lock(l);
+    lib_code c = exec(l, "BEGIN", "reading");
+    if (!c) c = hash_locked(l, &h);
+    rollback(l);
+    unlock(l);
+    if (c) return c;
+    unsigned char d[32];
+    db_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return LIB_OK;
+}
+
+static lib_code put_problem_text(lib *l, const char *pid, const char *text)
+{
+    if (!text) return LIB_OK;
+    sqlite3_stmt *st = NULL;
+    lib_code c = prep(l, "INSERT INTO problem_texts(problem_id, text) VALUES (?, ?)"
+                         " ON CONFLICT(problem_id) DO UPDATE SET text = excluded.text", &st);
+    if (c) return c;
+    bind_text(st, 1, pid);
+    bind_text(st, 2, text);
+    c = step_done(l, st, "storing a problem text");
+    sqlite3_finalize(st);
+    return c;
+}
+
+/* One outcome per (insight, problem) among positive/negative/unretrieved:
+ * the other two are dropped, the same kind is kept where it was. */
+static lib_code set_outcome(lib *l, int64_t id, const char *pid, lib_stat_kind kind)
+{
+    sqlite3_stmt *st = NULL;
+    lib_code c = prep(l, "DELETE FROM insight_stats WHERE insight_id = ?1 AND problem_id = ?2"
+                         " AND kind IN ('positive', 'negative', 'unretrieved') AND kind != ?3",
+                      &st);
+    if (c) return c;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, pid);
+    bind_text(st, 3, stat_names[kind]);
+    c = step_done(l, st, "recording an outcome");
+    sqlite3_finalize(st);
+    if (c) return c;
+    c = prep(l, "INSERT OR IGNORE INTO insight_stats(insight_id, kind, problem_id, seq)"
+                " SELECT ?1, ?3, ?2, coalesce(max(seq) + 1, 0) FROM insight_stats"
+                " WHERE insight_id = ?1 AND kind = ?3", &st);
+    if (c) return c;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, pid);
+    bind_text(st, 3, stat_names[kind]);
+    c = step_done(l, st, "recording an outcome");
+    sqlite3_finalize(st);
+    return c;
+}
+
+static lib_code check_problem(lib *l, const char *pid, const char *text)
+{
+    if (!pid || !*pid || strlen(pid) > LIB_MAX_ID)
+        return lib_fail(l, LIB_EARG, "a problem id of 1 to %d bytes is needed", LIB_MAX_ID);
+    if (text && strlen(text) > LIB_MAX_FIELD)
+        return lib_fail(l, LIB_ETOOBIG, "problem text of %s: %zu bytes, over the limit of %d",
+                        pid, strlen(text), LIB_MAX_FIELD);
+    return LIB_OK;
+}
+
+static lib_code exists_locked(lib *l, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    lib_code c = prep(l, "SELECT 1 FROM insights WHERE id = ?", &st);
+    if (c) return c;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) c = lib_fail(l, LIB_ENOTFOUND, "no insight %lld in %s", (long long)id,
+                                        l->path);
+    else if (rc != SQLITE_ROW) c = fail_sq(l, "reading an insight");
+    sqlite3_finalize(st);
+    return c;
+}
+
+lib_code lib_record_stat(lib *l, int64_t id, const char *pid, const char *text,
+                         lib_stat_kind kind)
+{
+    if (!l) return LIB_EARG;
+    if (kind != LIB_STAT_POSITIVE && kind != LIB_STAT_NEGATIVE && kind != LIB_STAT_UNRETRIEVED)
+        return lib_fail(l, LIB_EARG, "only positive, negative and unretrieved are recorded");
+    lock(l);
+    lib_code c = check_problem(l, pid, text);
+    if (!c) c = begin_write(l);
+    if (!c) c = exists_locked(l, id);
+    if (!c) c = set_outcome(l, id, pid, kind);
+    if (!c) c = put_problem_text(l, pid, text);
+    if (!c) c = commit(l);
+    if (c) rollback(l);
+    unlock(l);
+    return c;
+}
+
+lib_code lib_problem_text(lib *l, const char *pid, char **text)
+{
+    if (!l || !pid || !text) return LIB_EARG;
+    *text = NULL;
+    sqlite3_stmt *st = NULL;
+    lock(l);
+    lib_code c = prep(l, "SELECT text FROM problem_texts WHERE problem_id = ?", &st);
+    if (!c) {
+        bind_text(st, 1, pid);
+        int rc = sqlite3_step(st), oom = 0;
+        if (rc == SQLITE_ROW) {
+            *text = col_dup(st, 0, &oom);
+            if (oom) c = lib_fail(l, LIB_ENOMEM, "out of memory");
+        } else if (rc == SQLITE_DONE) {
+            c = lib_fail(l, LIB_ENOTFOUND, "no text stored for problem %s", pid);
+        } else {
+            c = fail_sq(l, "reading a problem text");
+        }
+    }
+    sqlite3_finalize(st);
+    unlock(l);
+    return c;
+}
+
+lib_code lib_taxonomy_paths(lib *l, char **out)
+{
+    if (!l || !out) return LIB_EARG;
+    *out = NULL;
+    sqlite3_stmt *st = NULL;
+    lib_buf b = {NULL, 0, 0};
+    lock(l);
+    /* tree order: each path sorts right after its parent's */
+    lib_code c = prep(l, "WITH RECURSIVE t(id, path, ord) AS ("
+                         " SELECT id, label, printf('%08d', id) FROM taxonomy WHERE parent = 0"
+                         " UNION ALL SELECT x.id, t.path || ' > ' || x.label,"
+                         " t.ord || '/' || printf('%08d', x.id)"
+                         " FROM taxonomy x JOIN t ON x.parent = t.id)"
+                         " SELECT path FROM t ORDER BY ord", &st);
+    int rc = SQLITE_DONE;
+    while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (lib_buf_add(&b, (const char *)sqlite3_column_text(st, 0)) || lib_buf_add(&b, "\n"))
+            c = lib_fail(l, LIB_ENOMEM, "out of memory");
+    }
+    if (!c && rc != SQLITE_DONE) c = fail_sq(l, "reading the taxonomy");
+    sqlite3_finalize(st);
+    unlock(l);
+    if (!c && !b.s && lib_buf_add(&b, "")) c = lib_fail(l, LIB_ENOMEM, "out of memory");
+    if (c) free(b.s);
+    else *out = b.s;
+    return c;
+}
+
+/* ---- similarity and duplicates --------------------------------------------------- */
+
+/* The distinct stems (sorted) of a text's content words. */
+static lib_code content_stems(lib *l, const char *a, const char *b, stem_set *s)
+{
+    memset(s, 0, sizeof *s);
+    char *wa = lib_content_words(a), *wb = lib_content_words(b);
+    if (wa && wb) {
+        l->tok_api.xTokenize(l->tok, s, FTS5_TOKENIZE_DOCUMENT, wa, (int)strlen(wa),
+                             collect_token);
+        if (!s->oom)
+            l->tok_api.xTokenize(l->tok, s, FTS5_TOKENIZE_DOCUMENT, wb, (int)strlen(wb),
+                                 collect_token);
+    }
+    int oom = !wa || !wb || s->oom;
+    free(wa);
+    free(wb);
+    if (oom) return lib_fail(l, LIB_ENOMEM, "out of memory comparing insights");
+    qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (k && !strcmp(s->v[i], s->v[k - 1])) free(s->v[i]);
+        else s->v[k++] = s->v[i];
+    }
+    s->n = k;
+    return LIB_OK;
+}
+
+static void stems_free(stem_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* Jaccard of two sorted distinct sets. */
+static double jaccard(const stem_set *a, const stem_set *b)
+{
+    size_t i = 0, j = 0, both = 0;
+    while (i < a->n && j < b->n) {
+        int d = strcmp(a->v[i], b->v[j]);
+        if (!d) both++;
+        if (d <= 0) i++;
+        if (d >= 0) j++;
+    }
+    size_t uni = a->n + b->n - both;
+    return uni ? (double)both / (double)uni : 0.0;
+}
+
+lib_code lib_similarity(lib *l, const lib_insight *a, const lib_insight *b, double *sim)
+{
+    if (!l || !a || !b || !sim) return LIB_EARG;
+    stem_set sa, sb;
+    lock(l);
+    lib_code c = content_stems(l, a->condition, a->explanation, &sa);
+    if (!c) {
+        c = content_stems(l, b->condition, b->explanation, &sb);
+        if (!c) *sim = jaccard(&sa, &sb);
+        stems_free(&sb);
+    }
+    stems_free(&sa);
+    unlock(l);
+    return c;
+}
+
+/* The stored insight the candidate duplicates (0: none), in the transaction. */
+static lib_code find_duplicate(lib *l, const lib_insight *cand, int64_t *dup)
+{
+    sqlite3_stmt *st = NULL;
+    stem_set cs, os;
+    *dup = 0;
+    lib_code c = content_stems(l, cand->condition, cand->explanation, &cs);
+    if (c) return c;
+    const char *leaf = cand->taxonomy[cand->ntaxonomy - 1];
+    c = prep(l, "SELECT id, coalesce(tax4, tax3, tax2, tax1), condition, explanation"
+                " FROM insights ORDER BY id", &st);
+    double best = 0;
+    int rc = SQLITE_DONE;
+    while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        c = content_stems(l, (const char *)sqlite3_column_text(st, 2),
+                          (const char *)sqlite3_column_text(st, 3), &os);
+        if (c) break;
+        double j = jaccard(&cs, &os);
+        stems_free(&os);
+        int same_leaf = !strcasecmp(leaf, (const char *)sqlite3_column_text(st, 1));
+        if (j > best && j >= (same_leaf ? LIB_DUP_SAME_LEAF : LIB_DUP_ANY)) {
+            best = j;
+            *dup = sqlite3_column_int64(st, 0);
+        }
+    }
+    if (!c && rc != SQLITE_DONE) c = fail_sq(l, "looking for a duplicate");
+    sqlite3_finalize(st);
+    stems_free(&cs);
+    return c;
+}
+
+/* Adds the problem's text to insight id's indexed problems (when not there
+ * and under LIB_MAX_PROBLEMS) and rewrites its index row. */
+static lib_code merge_problem(lib *l, int64_t id, const char *pid, const char *text)
+{
+    sqlite3_stmt *st = NULL;
+    lib_code c = prep(l, "INSERT OR IGNORE INTO insight_problems(insight_id, problem_id, seq, text)"
+                         " SELECT ?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM insight_problems"
+                         " WHERE insight_id = ?1), ?3 WHERE (SELECT count(*) FROM"
+                         " insight_problems WHERE insight_id = ?1) < ?4", &st);
+    if (c) return c;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, pid);
+    bind_text(st, 3, text);
+    sqlite3_bind_int(st, 4, LIB_MAX_PROBLEMS);
+    c = step_done(l, st, "adding a problem text");
+    int added = !c && sqlite3_changes(l->sq) > 0;
+    sqlite3_finalize(st);
+    if (c || !added) return c;
+    lib_insight cur;
+    c = get_locked(l, id, &cur);
+    if (!c) c = unindex_locked(l, id);
+    if (!c) c = write_index(l, &cur);
+    lib_insight_clear(&cur);
+    return c;
+}
+
+/* Stores the candidate as a new insight verified on the problem. */
+static lib_code add_new(lib *l, const lib_insight *cand, const char *pid, const char *text,
+                        int64_t *id)
+{
+    lib_insight ins;
+    if (lib_insight_copy(&ins, cand)) return lib_fail(l, LIB_ENOMEM, "out of memory");
+    lib_code c = LIB_OK;
+    int have = 0;
+    for (size_t i = 0; i < ins.nproblems; i++) have |= !strcmp(ins.problems[i].id, pid);
+    if (!have && ins.nproblems < LIB_MAX_PROBLEMS) {
+        lib_problem *np = realloc(ins.problems, (ins.nproblems + 1) * sizeof *np);
+        if (!np) goto oom;
+        ins.problems = np;
+        np[ins.nproblems].id = strdup(pid);
+        np[ins.nproblems].text = strdup(text);
+        ins.nproblems++;
+        if (!np[ins.nproblems - 1].id || !np[ins.nproblems - 1].text) goto oom;
+    }
+    if (!ins.src_problem && !(ins.src_problem = strdup(pid))) goto oom;
+    ins.version = 1;
+    free(ins.created_at);
+    free(ins.updated_at);
+    ins.created_at = ins.updated_at = NULL;
+    c = fresh_id(l, &ins.id);
+    if (!c) c = put_locked(l, &ins);
+    if (!c) c = set_outcome(l, ins.id, pid, LIB_STAT_POSITIVE);
+    if (!c) *id = ins.id;
+    lib_insight_clear(&ins);
+    return c;
+oom:
+    lib_insight_clear(&ins);
+    return lib_fail(l, LIB_ENOMEM, "out of memory");
+}
+
+lib_code lib_add_verified(lib *l, const lib_insight *cand, const char *pid, const char *text,
+                          int64_t *id_out, int *merged_out)
+{
+    if (id_out) *id_out = 0;
+    if (merged_out) *merged_out = 0;
+    if (!l || !cand || !text || !cand->condition || !cand->explanation || cand->ntaxonomy < 1)
+        return LIB_EARG;
+    int64_t id = 0;
+    int merged = 0;
+    lock(l);
+    /* The duplicate search and the write are one transaction: a second
+     * learner with the same candidate waits for the lock, then finds the
+     * first one's insight and merges. */
+    lib_code c = check_problem(l, pid, text);
+    if (!c) c = begin_write(l);
+    if (!c) c = find_duplicate(l, cand, &id);
+    if (!c && id) {
+        merged = 1;
+        c = merge_problem(l, id, pid, text);
+        if (!c) c = set_outcome(l, id, pid, LIB_STAT_UNRETRIEVED);
+    } else if (!c) {
+        c = add_new(l, cand, pid, text, &id);
+    }
+    if (!c) c = put_problem_text(l, pid, text);
+    if (!c) c = commit(l);
+    if (c) {
+        rollback(l);
+    } else {
+        if (id_out) *id_out = id;
+        if (merged_out) *merged_out = merged;
+    }
+    unlock(l);
+    return c;
+}
+
+/* ---- refinement ------------------------------------------------------------------ */
+
+/* v (elements of size elem) with its capacity doubled, *cap updated; NULL
+ * when out of memory (v and *cap unchanged). */
+static void *grow(void *v, size_t *cap, size_t elem)
+{
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(v, nc * elem);
+    if (nv) *cap = nc;
+    return nv;
+}
+
+lib_code lib_replace_condition(lib *l, int64_t id, const char *condition, int64_t *version_out)
+{
+    if (version_out) *version_out = 0;
+    if (!l || !condition) return LIB_EARG;
+    size_t n = strlen(condition);
+    if (!n) return lib_fail(l, LIB_EINVALID, "condition: empty");
+    if (n > LIB_MAX_FIELD)
+        return lib_fail(l, LIB_ETOOBIG, "condition: %zu bytes, over the limit of %d", n,
+                        LIB_MAX_FIELD);
+    lib_insight cur;
+    memset(&cur, 0, sizeof cur);
+    lock(l);
+    /* read, archive and rewrite in one transaction: statistics recorded by
+     * another process meanwhile cannot be lost */
+    lib_code c = begin_write(l);
+    if (!c) c = get_locked(l, id, &cur);
+    if (!c) c = archive(l, id, 0);
+    if (!c) c = delete_locked(l, id);
+    if (!c) {
+        char *dup = strdup(condition);
+        if (!dup) c = lib_fail(l, LIB_ENOMEM, "out of memory");
+        free(cur.condition);
+        cur.condition = dup;
+        cur.version++;
+        free(cur.updated_at);
+        cur.updated_at = NULL;   /* now */
+    }
+    if (!c) c = put_locked(l, &cur);
+    if (!c) c = commit(l);
+    if (c) rollback(l);
+    else if (version_out) *version_out = cur.version;
+    lib_insight_clear(&cur);
+    unlock(l);
+    return c;
+}
+
+lib_code lib_refine_candidates(lib *l, int64_t **ids, size_t *n)
+{
+    if (!l || !ids || !n) return LIB_EARG;
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    int64_t *v = NULL;
+    size_t len = 0, cap = 0;
+    lock(l);
+    lib_code c = prep(l, "SELECT DISTINCT insight_id FROM insight_stats"
+                         " WHERE kind IN ('negative', 'unretrieved') ORDER BY insight_id", &st);
+    int rc = SQLITE_DONE;
+    while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *nv = len == cap ? grow(v, &cap, sizeof *v) : v;
+        if (!nv) {
+            c = lib_fail(l, LIB_ENOMEM, "out of memory");
+            break;
+        }
+        v = nv;
+        v[len++] = sqlite3_column_int64(st, 0);
+    }
+    if (!c && rc != SQLITE_DONE) c = fail_sq(l, "listing insights to refine");
+    sqlite3_finalize(st);
+    unlock(l);
+    if (c) {
+        free(v);
+        return c;
+    }
+    *ids = v;
+    *n = len;
+    return LIB_OK;
+}
+
+void lib_store_outcomes_free(store_outcome *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].id);
+        free(v[i].text);
+    }
+    free(v);
+}
+
+lib_code lib_store_outcomes(lib *l, int64_t id, store_outcome **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    store_outcome *v = NULL;
+    size_t len = 0, cap = 0;
+    lock(l);
+    lib_code c = exists_locked(l, id);
+    if (!c) c = prep(l, "SELECT s.kind, s.problem_id, p.text FROM insight_stats s"
+                        " LEFT JOIN problem_texts p USING (problem_id) WHERE s.insight_id = ?"
+                        " AND s.kind IN ('positive', 'negative', 'unretrieved')"
+                        " ORDER BY s.kind, s.seq", &st);
+    if (!c) sqlite3_bind_int64(st, 1, id);
+    int rc = SQLITE_DONE;
+    while (!c && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *nv = len == cap ? grow(v, &cap, sizeof *v) : v;
+        if (!nv) {
+            c = lib_fail(l, LIB_ENOMEM, "out of memory");
+            break;
+        }
+        v = nv;
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        int k = 0, oom = 0;
+        while (k < LIB_STAT_IRRELEVANT && strcmp(kind, stat_names[k])) k++;
+        v[len].kind = (lib_stat_kind)k;
+        v[len].id = col_dup(st, 1, &oom);
+        v[len].text = col_dup(st, 2, &oom);
+        len++;
+        if (oom) c = lib_fail(l, LIB_ENOMEM, "out of memory");
+    }
+    if (!c && rc != SQLITE_DONE) c = fail_sq(l, "reading outcomes");
+    sqlite3_finalize(st);
+    unlock(l);
+    if (c) {
+        lib_store_outcomes_free(v, len);
+        return c;
+    }
+    *out = v;
+    *n = len;
+    return LIB_OK;
+}
+
+lib_code lib_store_trial_begin(lib *l, int64_t id, const char *condition)
+{
+    lib_insight cur;
+    memset(&cur, 0, sizeof cur);
+    lock(l);
+    lib_code c = begin_write(l);
+    if (!c) c = get_locked(l, id, &cur);
+    if (!c) c = unindex_locked(l, id);
+    if (!c) {
+        char *dup = strdup(condition);
+        if (!dup) c = lib_fail(l, LIB_ENOMEM, "out of memory");
+        free(cur.condition);
+        cur.condition = dup;
+    }
+    if (!c) c = write_index(l, &cur);
+    lib_insight_clear(&cur);
+    if (c) {
+        rollback(l);
+        unlock(l);
+    }
+    return c;   /* LIB_OK: the lock and the transaction stay taken */
+}
+
+void lib_store_trial_end(lib *l)
+{
+    rollback(l);
+    unlock(l);
 }

@@ -63,6 +63,32 @@ lib_code lib_store_stats(lib *l, cJSON **out);
 lib_code lib_fail(lib *l, lib_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- learning ------------------------------------------------------------------ */
+
+/* A growing string (learn.c): lib_buf_add appends s (0, or -1 when out of
+ * memory, the buffer then unchanged); b->s is malloc'd, NULL until the
+ * first add. */
+typedef struct { char *s; size_t len, cap; } lib_buf;
+int lib_buf_add(lib_buf *b, const char *s);
+
+/* The words of text that carry meaning, lower case, separated by spaces:
+ * no stop words, bare numbers or one-letter words; '%' and '$' as words
+ * (library.c, the same cut as a query's). malloc'd; NULL when out of memory. */
+char *lib_content_words(const char *text);
+
+/* The positive, negative and unretrieved problems of an insight with their
+ * texts (NULL when none stored), by kind then in recorded order. */
+typedef struct { lib_stat_kind kind; char *id; char *text; } store_outcome;
+lib_code lib_store_outcomes(lib *l, int64_t id, store_outcome **v, size_t *n);
+void lib_store_outcomes_free(store_outcome *v, size_t n);
+
+/* A trial: takes the handle's lock and a write transaction and re-indexes
+ * insight id with condition (only the index changes); searches on this
+ * handle then see it. lib_store_trial_end rolls it back and unlocks. On
+ * failure nothing stays taken. */
+lib_code lib_store_trial_begin(lib *l, int64_t id, const char *condition);
+void lib_store_trial_end(lib *l);
+
 /* Weights of the parts in the positive score (FTS5 column order:
  * applies, notapplies, explanation, taxonomy, problems). */
 #define LIB_W_APPLIES     1.0

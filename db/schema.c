@@ -8,8 +8,9 @@
  * build is refused (DB_ESCHEMA) rather than guessed at.
  *
  * Pragmas: WAL journal (readers do not block the writer), synchronous=NORMAL
- * (durable at each checkpoint, never corrupt), foreign keys on (deleting a
- * problem deletes its attempts and calls), a 5 s busy timeout.
+ * (a power loss may lose the last commits but never corrupts the file),
+ * foreign keys on (deleting a problem deletes its attempts and calls), a 5 s
+ * busy timeout.
  */
 #include "db/internal.h"
 

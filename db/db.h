@@ -4,15 +4,16 @@
  * The bottom layer: depends on SQLite and libc only.
  *
  * Ownership, once for the whole API: a db handle from db_open is owned by the
- * caller and closed with db_close. Input strings and records are only read
- * during the call (copied into the database). Everything a query returns —
- * strings, arrays, the strings inside returned records — is malloc'd and owned
- * by the caller: free a string with free(), a record filled by db_problem_get
- * with db_problem_record_clear, an array from db_problems_list with
- * db_problems_free, a run from db_run_get with db_run_info_clear and an array
- * from db_runs_list with db_runs_free. Nothing here prints; failures are
- * result codes, with a one-line message from db_errmsg (or the err buffer of
- * db_open / db_merge).
+ * caller and closed with db_close. Input strings and the *_record structs are
+ * only read during the call (copied into the database); their const char *
+ * fields stay the caller's. Everything a query returns is malloc'd and owned
+ * by the caller, and the *_info structs it fills own every char * and array
+ * in them: free a string with free(), a db_problem_info from db_problem_get
+ * with db_problem_info_clear, an array from db_problems_list with
+ * db_problems_free, a db_run_info from db_run_get with db_run_info_clear and
+ * an array from db_runs_list with db_runs_free. Nothing here prints; failures
+ * are result codes, with a one-line message from db_errmsg (or the err buffer
+ * of db_open / db_merge).
  *
  * Threads: a handle may be shared by any number of threads. Every call takes
  * the handle's mutex, so calls are serialized (SQLite is opened with
@@ -188,12 +189,47 @@ db_code db_problem_done(db *d, int64_t run_id, const char *dataset,
 db_code db_problem_forget(db *d, int64_t run_id, const char *dataset,
                           const char *problem_id);
 
-/* Reads one problem back, with its attempts (by round) and calls (in the
- * order recorded). Every string and array in *out is owned by *out: release
- * with db_problem_record_clear. DB_ENOTFOUND when not recorded. */
+/* ---- reading problems back ---------------------------------------------------- */
+
+/* A recorded attempt, call and problem as read back: the fields of the
+ * *_record structs above, but every string (NULL when the column is NULL)
+ * and array is owned by the db_problem_info that holds it. */
+typedef struct {
+    int round;
+    char *stage, *outcome, *messages_json, *reply, *formulation, *result_json, *feedback;
+    int64_t prompt_tokens, completion_tokens;   /* -1: unknown */
+    double latency_ms;                          /* -1: unknown */
+} db_attempt_info;
+
+typedef struct {
+    int round, cached, http_status, attempts;   /* http_status 0: none */
+    char *task, *model, *cache_key, *error, *at;
+    int64_t prompt_tokens, completion_tokens;
+    double latency_ms;
+} db_llm_call_info;
+
+typedef struct {
+    int64_t run_id;
+    char *dataset, *problem_id, *question, *gold_json, *status, *outcome, *result_json;
+    int has_answer;             /* 0: answer is NULL */
+    double answer;
+    int correct;                /* 1, 0, or -1 for unknown (NULL) */
+    int attempt_count, llm_call_count;
+    int64_t prompt_tokens, completion_tokens;
+    double llm_ms, solve_ms;
+    char *finished_at;
+    db_attempt_info *attempts;  /* by round */
+    size_t nattempts;
+    db_llm_call_info *calls;    /* in the order recorded */
+    size_t ncalls;
+} db_problem_info;
+
+/* Reads one problem back, with its attempts and calls. Release *out with
+ * db_problem_info_clear (also done on failure). DB_ENOTFOUND when not
+ * recorded. */
 db_code db_problem_get(db *d, int64_t run_id, const char *dataset,
-                       const char *problem_id, db_problem_record *out);
-void db_problem_record_clear(db_problem_record *r);
+                       const char *problem_id, db_problem_info *out);
+void db_problem_info_clear(db_problem_info *r);   /* NULL is fine; zeroes *r */
 
 enum { DB_LIST_DETAILS = 1 };  /* db_problems_list: with attempts and calls */
 
@@ -201,8 +237,8 @@ enum { DB_LIST_DETAILS = 1 };  /* db_problems_list: with attempts and calls */
  * order). With DB_LIST_DETAILS each record carries its attempts and calls.
  * Release with db_problems_free. *out is NULL when there are none. */
 db_code db_problems_list(db *d, int64_t run_id, unsigned flags,
-                         db_problem_record **out, size_t *n);
-void db_problems_free(db_problem_record *recs, size_t n);
+                         db_problem_info **out, size_t *n);
+void db_problems_free(db_problem_info *recs, size_t n);
 
 /* Number of problems recorded for the run; with status non-NULL, of those
  * with that status ("done" or "error"). */

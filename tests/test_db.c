@@ -476,7 +476,7 @@ static void test_record_read_back(void **state)
     b2->rec.correct = -1;
     assert_int_equal(db_problem_record_add(d, &b2->rec), DB_OK);
 
-    db_problem_record out;
+    db_problem_info out;
     assert_int_equal(db_problem_get(d, run, "nl4opt", "17", &out), DB_OK);
     assert_int_equal(out.run_id, run);
     assert_string_equal(out.dataset, "nl4opt");
@@ -497,7 +497,8 @@ static void test_record_read_back(void **state)
     assert_non_null(out.finished_at);
     assert_int_equal(out.nattempts, 3);
     for (int i = 0; i < 3; i++) {
-        const db_attempt_record *a = &out.attempts[i], *w = &in->attempts[i];
+        const db_attempt_info *a = &out.attempts[i];
+        const db_attempt_record *w = &in->attempts[i];
         assert_int_equal(a->round, i + 1);
         assert_string_equal(a->stage, w->stage);
         assert_string_equal(a->outcome, w->outcome);
@@ -514,7 +515,8 @@ static void test_record_read_back(void **state)
     assert_true(out.attempts[1].latency_ms == -1);
     assert_int_equal(out.ncalls, 3);
     for (int i = 0; i < 3; i++) {
-        const db_llm_call_record *k = &out.calls[i], *w = &in->calls[i];
+        const db_llm_call_info *k = &out.calls[i];
+        const db_llm_call_record *w = &in->calls[i];
         assert_int_equal(k->round, w->round);
         assert_string_equal(k->task, "formulate");
         assert_string_equal(k->model, "m1");
@@ -528,17 +530,17 @@ static void test_record_read_back(void **state)
     assert_string_equal(out.calls[1].at, "2024-05-01T12:00:00.000Z");
     assert_string_equal(out.calls[2].error, "timeout");
     assert_null(out.calls[0].error);
-    db_problem_record_clear(&out);
+    db_problem_info_clear(&out);
 
     assert_int_equal(db_problem_get(d, run, "nl4opt", "9", &out), DB_OK);
     assert_false(out.has_answer);
     assert_int_equal(out.correct, -1);
     assert_string_equal(out.status, "error");
-    db_problem_record_clear(&out);
+    db_problem_info_clear(&out);
     assert_int_equal(db_problem_get(d, run, "nl4opt", "18", &out), DB_ENOTFOUND);
 
     /* Listing: "9" before "17" (numeric ids in number order). */
-    db_problem_record *list = NULL;
+    db_problem_info *list = NULL;
     size_t n = 0;
     assert_int_equal(db_problems_list(d, run, 0, &list, &n), DB_OK);
     assert_int_equal(n, 2);
@@ -792,15 +794,15 @@ static void test_merge_shards(void **state)
     assert_string_equal(info.shard, "1/2,2/2");
     assert_string_equal(info.status, "interrupted");
     db_run_info_clear(&info);
-    db_problem_record p;
+    db_problem_info p;
     assert_int_equal(db_problem_get(d, run, "ds", "p5", &p), DB_OK);
     assert_string_equal(p.outcome, "optimal");      /* dst's row kept */
     assert_int_equal(p.nattempts, 2);
-    db_problem_record_clear(&p);
+    db_problem_info_clear(&p);
     assert_int_equal(db_problem_get(d, run, "ds", "p15", &p), DB_OK);
     assert_int_equal(p.nattempts, 2);
     assert_int_equal(p.ncalls, 2);
-    db_problem_record_clear(&p);
+    db_problem_info_clear(&p);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM runs"), 2);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM problems"), 23);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM attempts"), 43);

@@ -41,13 +41,13 @@ static ag_outcome outcome_from(const char *s)
 /* Builds the evaluation of one run from its recorded problems. */
 static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, size_t errlen)
 {
-    db_problem_record *recs = NULL;
+    db_problem_info *recs = NULL;
     size_t n = 0;
     db_code dc = db_problems_list(d, run, 0, &recs, &n);
     if (dc != DB_OK) { snprintf(err, errlen, "cannot read the run: %s", db_strerror(dc)); return NULL; }
     ag_eval *e = ag_eval_new(rule);
     for (size_t i = 0; e && i < n; i++) {
-        const db_problem_record *r = &recs[i];
+        const db_problem_info *r = &recs[i];
         ag_eval_quantity gq[MAX_QUANTITIES], rq[MAX_QUANTITIES];
         size_t ng = 0, nr = 0;
         ag_eval_item it;

@@ -1,4 +1,6 @@
 /* optagent eval (reports from a results database) and optagent merge. */
+#define _GNU_SOURCE          /* getopt_long's struct option, open_memstream */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,32 +202,37 @@ static int eval_args(int argc, char **argv, eval_opts *o)
     o->dbpath = "optagent-runs.db";
     o->format = "markdown";
     o->rule = AG_MATCH_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(eval_usage, stdout); return EXIT_SOLVED; }
-        int two = !strcmp(a, "--compare");
-        int one = !strcmp(a, "--db") || !strcmp(a, "--match") || !strcmp(a, "--format") || !strcmp(a, "-o");
-        if (one || two) {
-            if (i + 1 + two >= argc) { fprintf(stderr, "optagent eval: %s needs %s\n%s", a, two ? "two runs" : "a value", eval_usage); return EXIT_USAGE; }
-            const char *v = argv[++i];
-            if (two) { o->cmp_a = v; o->cmp_b = argv[++i]; }
-            else if (!strcmp(a, "--db")) o->dbpath = v;
-            else if (!strcmp(a, "-o")) o->outpath = v;
-            else if (!strcmp(a, "--format")) {
-                if (strcmp(v, "markdown") && strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "html")) {
-                    fprintf(stderr, "optagent eval: --format is markdown, json or html, got '%s'\n", v);
-                    return EXIT_USAGE;
-                }
-                o->format = v;
-            } else if (ag_eval_rule_parse(v, &o->rule) != 0) {
-                fprintf(stderr, "optagent eval: unknown --match '%s' (default, alphaopt, orlm)\n", v);
-                return EXIT_USAGE;
-            }
-            continue;
+    enum { OPT_DB = 0x100, OPT_MATCH, OPT_FORMAT, OPT_COMPARE };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "db", required_argument, NULL, OPT_DB },
+        { "match", required_argument, NULL, OPT_MATCH }, { "format", required_argument, NULL, OPT_FORMAT },
+        { "compare", required_argument, NULL, OPT_COMPARE }, { NULL, 0, NULL, 0 }
+    };
+    ag_args args = { "eval", argc, argv, "ho:", longopts, 0, 0, 0, 0 };
+    const char *v;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(eval_usage, stdout); return EXIT_SOLVED;
+        case 'o': o->outpath = v; break;
+        case OPT_DB: o->dbpath = v; break;
+        case OPT_COMPARE:   /* two values: A, then the next argument */
+            o->cmp_a = v;
+            if (!(o->cmp_b = ag_args_take(&args))) return ag_usage_error("eval", "--compare needs two runs");
+            break;
+        case OPT_FORMAT:
+            if (strcmp(v, "markdown") && strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "html"))
+                return ag_usage_error("eval", "--format is markdown, json or html, got '%s'", v);
+            o->format = v;
+            break;
+        case OPT_MATCH:
+            if (ag_eval_rule_parse(v, &o->rule) != 0)
+                return ag_usage_error("eval", "unknown --match '%s' (default, alphaopt, orlm)", v);
+            break;
+        case AG_ARG_POSITIONAL:
+            if (o->run_arg) return ag_usage_error("eval", "one run at a time (or --compare A B)");
+            o->run_arg = v;
         }
-        if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent eval: unknown option '%s'\n%s", a, eval_usage); return EXIT_USAGE; }
-        if (o->run_arg) { fprintf(stderr, "optagent eval: one run at a time (or --compare A B)\n"); return EXIT_USAGE; }
-        o->run_arg = a;
     }
     return -1;
 }
@@ -331,21 +338,30 @@ out:
 
 int ag_cmd_merge(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) { fputs(merge_usage, stdout); return EXIT_SOLVED; }
-    if (argc < 3) { fputs(merge_usage, stderr); return EXIT_USAGE; }
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    ag_args args = { "merge", argc, argv, "h", longopts, 0, 0, 0, 0 };
+    const char *v, *paths[256];
+    int npaths = 0;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        if (c == AG_ARG_ERROR) return EXIT_USAGE;
+        if (c == 'h') { fputs(merge_usage, stdout); return EXIT_SOLVED; }
+        if (npaths == (int)(sizeof paths / sizeof *paths)) return ag_usage_error("merge", "at most 256 databases");
+        paths[npaths++] = v;
+    }
+    if (npaths < 2) return ag_usage_error("merge", "give OUT.db and at least one IN.db");
     char err[1024];
     db_code dc;
-    db *d = db_open(argv[1], &dc, err, sizeof err);
-    if (!d) { fprintf(stderr, "optagent: %s: %s\n", argv[1], err); return EXIT_FAILED; }
+    db *d = db_open(paths[0], &dc, err, sizeof err);
+    if (!d) { fprintf(stderr, "optagent: %s: %s\n", paths[0], err); return EXIT_FAILED; }
     int rc = EXIT_SOLVED;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 1; i < npaths; i++) {
         db_merge_stats st;
         memset(&st, 0, sizeof st);
         err[0] = 0;
-        dc = db_merge(d, argv[i], &st, err, sizeof err);
-        if (dc != DB_OK) { fprintf(stderr, "optagent: merge %s: %s%s%s\n", argv[i], db_strerror(dc), *err ? ": " : "", err); rc = EXIT_FAILED; break; }
+        dc = db_merge(d, paths[i], &st, err, sizeof err);
+        if (dc != DB_OK) { fprintf(stderr, "optagent: merge %s: %s%s%s\n", paths[i], db_strerror(dc), *err ? ": " : "", err); rc = EXIT_FAILED; break; }
         fprintf(stderr, "optagent: merged %s: %lld runs new, %lld joined, %lld problems added, %lld already there%s%s\n",
-                argv[i], (long long)st.runs_added, (long long)st.runs_joined, (long long)st.problems_added,
+                paths[i], (long long)st.runs_added, (long long)st.runs_joined, (long long)st.problems_added,
                 (long long)st.problems_duplicate, *err ? "; " : "", err);
     }
     db_close(d);

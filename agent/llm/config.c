@@ -692,37 +692,37 @@ int ag_llm_config_describe_sources(const ag_llm_config *c, const ag_llm_sources 
 
 /* ---- the LLM options shared by ask and batch ---- */
 
-static const char *const llm_flag_names[] = {
-    "--base-url", "--model", "--api-key-file", "--config", "--temperature", "--max-tokens",
-    "--seed", "--timeout", NULL
+const ag_llm_option ag_llm_options[] = {
+    { "base-url", AG_LLM_OPT_BASE_URL }, { "model", AG_LLM_OPT_MODEL },
+    { "api-key-file", AG_LLM_OPT_API_KEY_FILE }, { "config", AG_LLM_OPT_CONFIG },
+    { "temperature", AG_LLM_OPT_TEMPERATURE }, { "max-tokens", AG_LLM_OPT_MAX_TOKENS },
+    { "seed", AG_LLM_OPT_SEED }, { "timeout", AG_LLM_OPT_TIMEOUT }, { NULL, 0 }
 };
 
-int ag_llm_flag_takes_value(const char *opt)
+int ag_llm_flag_set(ag_llm_flags *f, int opt, const char *value, char *err, size_t errlen)
 {
-    for (int i = 0; llm_flag_names[i]; i++)
-        if (!strcmp(opt, llm_flag_names[i])) return 1;
-    return 0;
-}
-
-int ag_llm_flag_set(ag_llm_flags *f, const char *opt, const char *value, char *err, size_t errlen)
-{
-    if (!strcmp(opt, "--base-url")) { f->base_url = value; return 0; }
-    if (!strcmp(opt, "--model")) { f->model = value; return 0; }
-    if (!strcmp(opt, "--api-key-file")) { f->api_key_file = value; return 0; }
-    if (!strcmp(opt, "--config")) { f->config_file = value; return 0; }
+    switch (opt) {
+    case AG_LLM_OPT_BASE_URL: f->base_url = value; return 0;
+    case AG_LLM_OPT_MODEL: f->model = value; return 0;
+    case AG_LLM_OPT_API_KEY_FILE: f->api_key_file = value; return 0;
+    case AG_LLM_OPT_CONFIG: f->config_file = value; return 0;
+    case AG_LLM_OPT_TEMPERATURE: case AG_LLM_OPT_MAX_TOKENS: case AG_LLM_OPT_SEED:
+    case AG_LLM_OPT_TIMEOUT: break;
+    default: snprintf(err, errlen, "option %d is not an LLM option", opt); return -1;
+    }
+    const char *name = ag_llm_options[opt - AG_LLM_OPT_BASE_URL].name;
     char *end;
     errno = 0;
     double d = strtod(value, &end);
-    int integer = !strcmp(opt, "--max-tokens") || !strcmp(opt, "--seed");
+    int integer = opt == AG_LLM_OPT_MAX_TOKENS || opt == AG_LLM_OPT_SEED;
     if (!*value || *end || errno || !isfinite(d) || d < 0 || (integer && d != floor(d)) || d > 1e12) {
-        snprintf(err, errlen, "%s expects a non-negative %s, got '%.60s'", opt,
+        snprintf(err, errlen, "--%s expects a non-negative %s, got '%.60s'", name,
                  integer ? "integer" : "number", value);
         return -1;
     }
-    if (!strcmp(opt, "--temperature")) { f->temperature = d; f->have_temperature = 1; }
-    else if (!strcmp(opt, "--max-tokens")) { f->max_tokens = (int)d; f->have_max_tokens = 1; }
-    else if (!strcmp(opt, "--seed")) { f->seed = (long)d; f->have_seed = 1; }
-    else if (!strcmp(opt, "--timeout")) { f->timeout_s = d; f->have_timeout = 1; }
-    else { snprintf(err, errlen, "%s is not an LLM option", opt); return -1; }
+    if (opt == AG_LLM_OPT_TEMPERATURE) { f->temperature = d; f->have_temperature = 1; }
+    else if (opt == AG_LLM_OPT_MAX_TOKENS) { f->max_tokens = (int)d; f->have_max_tokens = 1; }
+    else if (opt == AG_LLM_OPT_SEED) { f->seed = (long)d; f->have_seed = 1; }
+    else { f->timeout_s = d; f->have_timeout = 1; }
     return 0;
 }

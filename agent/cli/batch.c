@@ -246,6 +246,46 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     return *cat == AG_CAT_CORRECT;
 }
 
+/* Writes and flushes the problem's --out line; 1 when written, 0 when the
+ * batch is stopping (this write or an earlier one failed). */
+static int write_out_line(worker *w, const db_problem_record *rec, const ag_run *run,
+                          ag_eval_category cat, const char *gold)
+{
+    batch *b = w->b;
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "run", b->uuid);
+    cJSON_AddStringToObject(line, "dataset", rec->dataset);
+    cJSON_AddStringToObject(line, "id", rec->problem_id);
+    cJSON_AddStringToObject(line, "outcome", rec->outcome);
+    cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
+    if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
+    else cJSON_AddNullToObject(line, "answer");
+    cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
+    cJSON_AddNumberToObject(line, "attempts", run->nattempts);
+    cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
+    cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
+    cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
+    char *s = cJSON_PrintUnformatted(line);
+    cJSON_Delete(line);
+    if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
+    if (!s) { batch_fail(b, "%s: out of memory building a line", b->outpath); return 0; }
+    pthread_mutex_lock(&b->out_lock);
+    int bad = 0, e = 0;
+    if (!atomic_load(&b->write_failed)) {
+        errno = 0;
+        bad = fputs(s, b->out) == EOF || fputc('\n', b->out) == EOF || fflush(b->out) == EOF;
+        e = errno;
+    }
+    int stopped = atomic_load(&b->write_failed);
+    pthread_mutex_unlock(&b->out_lock);
+    free(s);
+    if (bad) {
+        batch_fail(b, "%s: cannot write the results file: %s", b->outpath, strerror(e ? e : EIO));
+        return 0;
+    }
+    return !stopped;
+}
+
 /* Writes the problem's --out line and commits it; 1 when recorded, 0 when a
  * write failed (the batch is then stopping). */
 static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
@@ -300,41 +340,7 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
      * reached the file, and a resume drops the lines of problems that are not
      * in the db (out_rewrite), so each problem ends up once in both. */
     int ok = 0;
-    if (b->out) {
-        cJSON *line = cJSON_CreateObject();
-        cJSON_AddStringToObject(line, "run", b->uuid);
-        cJSON_AddStringToObject(line, "dataset", rec.dataset);
-        cJSON_AddStringToObject(line, "id", sid);
-        cJSON_AddStringToObject(line, "outcome", rec.outcome);
-        cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
-        if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
-        else cJSON_AddNullToObject(line, "answer");
-        cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
-        cJSON_AddNumberToObject(line, "attempts", run->nattempts);
-        cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
-        cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
-        cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
-        char *s = cJSON_PrintUnformatted(line);
-        cJSON_Delete(line);
-        if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
-        if (!s) { batch_fail(b, "%s: out of memory building a line", b->outpath); goto done; }
-        pthread_mutex_lock(&b->out_lock);
-        int bad = 0, e = 0;
-        if (!atomic_load(&b->write_failed)) {
-            errno = 0;
-            bad = fputs(s, b->out) == EOF || fputc('\n', b->out) == EOF || fflush(b->out) == EOF;
-            e = errno;
-        }
-        int stopped = atomic_load(&b->write_failed);
-        pthread_mutex_unlock(&b->out_lock);
-        free(s);
-        if (bad) {
-            batch_fail(b, "%s: cannot write the results file: %s", b->outpath,
-                       strerror(e ? e : EIO));
-            goto done;
-        }
-        if (stopped) goto done;
-    }
+    if (b->out && !write_out_line(w, &rec, run, cat, gold)) goto done;
     if (atomic_load(&b->write_failed)) goto done;
     db_code dc = db_problem_record_add(b->db, &rec);
     if (dc != DB_OK && dc != DB_ECONSTRAINT) {

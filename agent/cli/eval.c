@@ -237,15 +237,14 @@ static int eval_args(int argc, char **argv, eval_opts *o)
     return -1;
 }
 
-/* JSON and HTML with pass@k: the writer's output, with pass@k added.
- * Returns 0, -1 on a write error, -2 when out of memory (said here). */
-static int write_with_pass(const ag_eval *ea, const char *format, const pass_table *pt, FILE *out)
+/* JSON and HTML with pass@k: the writer's output, with pass@k added. */
+static ag_code write_with_pass(const ag_eval *ea, const char *format, const pass_table *pt, FILE *out)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
-    if (!mem) { fprintf(stderr, "optagent: out of memory\n"); return -2; }
-    int wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
+    if (!mem) return AG_ENOMEM;
+    ag_code wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
     fclose(mem);
     if (wr == 0 && !strcmp(format, "json")) {
         cJSON *j = cJSON_Parse(buf);
@@ -259,7 +258,7 @@ static int write_with_pass(const ag_eval *ea, const char *format, const pass_tab
         cJSON_AddItemToObject(j, "pass_at_k", pk);
         char *s2 = j ? cJSON_Print(j) : NULL;
         if (s2 && ag_utf8_fix(&s2) != 0) { free(s2); s2 = NULL; }   /* valid UTF-8 out */
-        if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
+        if (s2) { fputs(s2, out); fputc('\n', out); } else wr = AG_ENOMEM;
         free(s2);
         cJSON_Delete(j);
     } else if (wr == 0) {
@@ -279,12 +278,11 @@ static int write_with_pass(const ag_eval *ea, const char *format, const pass_tab
     return wr;
 }
 
-/* The report of run ea (or of the comparison ea -> eb) in the chosen format.
- * Returns as write_with_pass. */
-static int write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
+/* The report of run ea (or of the comparison ea -> eb) in the chosen format. */
+static ag_code write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
                         const char *format, FILE *out)
 {
-    int wr;
+    ag_code wr;
     pass_table pt;
     int samples = eb ? 1 : run_samples(d, ra);
     int with_pass = samples > 1 && pass_at_k(ea, samples, &pt) == 0;
@@ -293,7 +291,7 @@ static int write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
         wr = write_with_pass(ea, format, &pt, out);
     } else if (eb) {
         ag_eval_comparison *c = ag_eval_compare(ea, eb);
-        wr = c ? ag_eval_write_compare_markdown(c, out) : -1;
+        wr = c ? ag_eval_write_compare_markdown(c, out) : AG_ENOMEM;
         ag_eval_comparison_free(c);
     } else if (!strcmp(format, "json")) wr = ag_eval_write_json(ea, out);
     else if (!strcmp(format, "html")) wr = ag_eval_write_html(ea, out);
@@ -324,9 +322,9 @@ int ag_cmd_eval(int argc, char **argv)
         if (!(eb = load_eval(d, rb, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
     }
     if (o.outpath && !(out = fopen(o.outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", o.outpath); out = stdout; goto out; }
-    int wr = write_report(d, ra, ea, eb, o.format, out);
-    if (wr == -2) goto out;
-    if (wr != 0 || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
+    ag_code wr = write_report(d, ra, ea, eb, o.format, out);
+    if (wr == AG_ENOMEM) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    if (wr != AG_OK || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
     rc = EXIT_SOLVED;
 out:
     if (out != stdout) fclose(out);

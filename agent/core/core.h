@@ -2,6 +2,7 @@
  *
  * Between the transport (agent/llm) and the commands (agent/cli): it turns a
  * problem text into a solved model. Sections, in order:
+ *   result codes   ag_code, ag_strerror: the one error style of core and eval;
  *   extraction     ag_extract_*: the formulation inside a reply (extract.c);
  *   pipeline       prompts (prompts.c), the self-correction loop and its
  *                  record (pipeline.c);

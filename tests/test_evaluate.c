@@ -47,7 +47,7 @@ static ag_eval_category judge(const ag_eval_item *it, ag_match_rule r)
     return c;
 }
 
-typedef int (*writer_fn)(const ag_eval *, FILE *);
+typedef ag_code (*writer_fn)(const ag_eval *, FILE *);
 
 static char *render(writer_fn fn, const ag_eval *e)
 {
@@ -552,11 +552,11 @@ static void test_check_item(void **state)
     /* the aggregate refuses invalid items and duplicates, and says why */
     ag_eval *e = ag_eval_new(AG_MATCH_DEFAULT);
     assert_non_null(e);
-    assert_int_equal(ag_eval_add(e, &it), -1);
+    assert_int_equal(ag_eval_add(e, &it), AG_EFORMAT);
     assert_true(strlen(ag_eval_error(e)) > 0);
     add_ok(e, &ok);
     assert_string_equal(ag_eval_error(e), "");
-    assert_int_equal(ag_eval_add(e, &ok), -1);
+    assert_int_equal(ag_eval_add(e, &ok), AG_EEXIST);
     assert_non_null(strstr(ag_eval_error(e), "twice"));
     ag_eval_item other = ok;
     other.dataset = "d2";        /* same id, other dataset: a different problem */
@@ -634,7 +634,7 @@ static void test_totals_aggregate(void **state)
     for (int k = 0; k < AG_CAT_COUNT; k++) sum += t.category[k];
     assert_int_equal(sum, t.problems);   /* exactly one category each */
 
-    assert_int_equal(ag_eval_totals_get(e, "nope", &t), -1);
+    assert_int_equal(ag_eval_totals_get(e, "nope", &t), AG_ENOTFOUND);
     const ag_eval_record *r = ag_eval_find(e, "mamo", "2");
     assert_non_null(r);
     assert_int_equal(r->category, AG_CAT_NO_JSON);
@@ -1060,8 +1060,8 @@ static void test_empty_outputs(void **state)
     check_balanced(s, "<svg", "</svg>");
     assert_false(contains_nocase(s, "nan"));
     free(s);
-    assert_int_equal(ag_eval_write_json(NULL, stdout), -1);
-    assert_int_equal(ag_eval_write_html(e, NULL), -1);
+    assert_int_equal(ag_eval_write_json(NULL, stdout), AG_EUSAGE);
+    assert_int_equal(ag_eval_write_html(e, NULL), AG_EUSAGE);
     ag_eval_free(e);
 }
 

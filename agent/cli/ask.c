@@ -1,5 +1,6 @@
 /* optagent ask: one problem in plain language -> a solved model. */
-#include <errno.h>
+#define _GNU_SOURCE          /* getopt_long's struct option, sigaction */
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "agent/core/core.h"
 
 #define MAX_PROBLEM_BYTES (1u << 20)
+#define MAX_CORRECTIONS 20
 
 static const char ask_usage[] =
     "usage: optagent ask \"PROBLEM TEXT\" [options]\n"
@@ -45,29 +47,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     ask_cancel = 1;
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("optagent ask: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    fputs(ask_usage, stderr);
-    return EXIT_USAGE;
-}
-
-static int num_arg(const char *opt, const char *s, double *out, int integer)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < 0 || (integer && v != floor(v))) {
-        fprintf(stderr, "optagent ask: %s expects a non-negative %s, got '%s'\n", opt,
-                integer ? "integer" : "number", s);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static void print_messages(const cJSON *msgs, int round)
@@ -169,80 +148,139 @@ out:
     return rc;
 }
 
+typedef struct {
+    ag_llm_flags flags;
+    ag_pipeline_options po;
+    const char *text, *file, *prompts_dir;
+    int json, show;
+} ask_opts;
+
+/* Parses the command line into o. Returns -1 to go on, or the exit code
+ * (--help, a usage error). */
+static int ask_args(int argc, char **argv, ask_opts *o)
+{
+    enum { OPT_JSON = 0x100, OPT_SHOW, OPT_MAX_CORR, OPT_PROMPTS_DIR, OPT_TIME_LIMIT };
+    struct option longopts[16] = {
+        { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
+        { "show-prompts", no_argument, NULL, OPT_SHOW },
+        { "max-corrections", required_argument, NULL, OPT_MAX_CORR },
+        { "prompts-dir", required_argument, NULL, OPT_PROMPTS_DIR },
+        { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
+    };
+    ag_args_llm_options(longopts + 6, 9);   /* the last entry stays {0} */
+    ag_args args = { "ask", argc, argv, "hf:", longopts, 0, 0, 0, 0 };
+    const char *v;
+    long n;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(ask_usage, stdout); return EXIT_SOLVED;
+        case 'f': o->file = v; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_SHOW: o->show = 1; break;
+        case OPT_PROMPTS_DIR: o->prompts_dir = v; break;
+        case OPT_MAX_CORR:
+            if (ag_arg_long("ask", "--max-corrections", v, 0, MAX_CORRECTIONS, &n)) return EXIT_USAGE;
+            o->po.max_corrections = (int)n;
+            break;
+        case OPT_TIME_LIMIT:
+            if (ag_arg_double("ask", "--time-limit", v, 0, INFINITY, &o->po.solve.time_limit_s))
+                return EXIT_USAGE;
+            break;
+        case AG_ARG_POSITIONAL:
+            if (o->text)
+                return ag_usage_error("ask", "give the problem as one argument (quote it), got another: '%s'", v);
+            o->text = v;
+            break;
+        default:
+            if (ag_arg_llm("ask", &o->flags, c, v)) return EXIT_USAGE;
+        }
+    }
+    if (o->text && o->file) return ag_usage_error("ask", "give the problem as text or with -f, not both");
+    return -1;
+}
+
+/* Runs the pipeline with Ctrl-C stopping it (see ask_cancel). */
+static ag_run *run_interruptible(ag_chat *chat, const ag_pipeline_options *po, const char *text)
+{
+    struct sigaction sa, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    ask_cancel = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    ag_run *run = ag_pipeline_run(chat, po, NULL, text, &ask_cancel);
+    sigaction(SIGINT, &old_int, NULL);
+    return run;
+}
+
+/* Prints the run as asked (--show-prompts, --json) and returns the exit code. */
+static int print_outcome(const ag_run *run, const ask_opts *o)
+{
+    if (o->show)
+        for (int k = 0; k < run->nattempts; k++) {
+            print_messages(run->attempts[k].messages, k);
+            if (run->attempts[k].reply)
+                fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
+        }
+    if (o->json) {
+        if (print_json(run) != 0) fprintf(stderr, "optagent: out of memory\n");
+    } else {
+        print_run(run);
+    }
+    if (run->outcome == AG_OUTCOME_INTERRUPTED) {
+        fprintf(stderr, "optagent: interrupted\n");
+        return EXIT_INTERRUPTED;
+    }
+    return run->outcome == AG_OUTCOME_OK ? EXIT_SOLVED : EXIT_FAILED;
+}
+
+/* The configuration ask needs: an endpoint and a model. 0, or -1 said. */
+static int endpoint_ok(const ag_llm_config *cfg)
+{
+    if (!cfg->base_url || !*cfg->base_url) {
+        fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model, or set "
+                        "OPTAGENT_BASE_URL and OPTAGENT_MODEL (see README, \"Pointing it at an LLM\")\n");
+        return -1;
+    }
+    if (!cfg->model || !*cfg->model) {
+        fprintf(stderr, "optagent: no model configured: use --model or set OPTAGENT_MODEL\n");
+        return -1;
+    }
+    return 0;
+}
+
 int ag_cmd_ask(int argc, char **argv)
 {
-    ag_llm_flags flags;
-    memset(&flags, 0, sizeof flags);
-    ag_pipeline_options po;
-    ag_pipeline_options_default(&po);
-    char env_err[200];
-    if (ag_pipeline_options_env(&po, env_err, sizeof env_err) != 0) {
-        fprintf(stderr, "optagent: %s\n", env_err);
+    ask_opts o;
+    memset(&o, 0, sizeof o);
+    ag_pipeline_options_default(&o.po);
+    char err[512];
+    if (ag_pipeline_options_env(&o.po, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: %s\n", err);
         return EXIT_USAGE;
     }
-    const char *text = NULL, *file = NULL, *prompts_dir = NULL;
-    int json = 0, show = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(ask_usage, stdout); return EXIT_SOLVED; }
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!strcmp(a, "--show-prompts")) { show = 1; continue; }
-        if (ag_llm_flag_takes_value(a)) {
-            if (i + 1 >= argc) return usage_error("%s needs a value", a);
-            char err[200];
-            if (ag_llm_flag_set(&flags, a, argv[++i], err, sizeof err) != 0) return usage_error("%s", err);
-            continue;
-        }
-        static const char *const with_value[] = { "-f", "--max-corrections", "--prompts-dir", "--time-limit", NULL };
-        int takes = 0;
-        for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
-        if (takes) {
-            if (i + 1 >= argc) return usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            double d;
-            if (!strcmp(a, "-f")) file = v;
-            else if (!strcmp(a, "--prompts-dir")) prompts_dir = v;
-            else if (!strcmp(a, "--max-corrections")) {
-                if (num_arg(a, v, &d, 1) != 0 || d > 20) return usage_error("--max-corrections is 0 to 20, got '%s'", v);
-                po.max_corrections = (int)d;
-            } else {
-                if (num_arg(a, v, &d, 0) != 0) return EXIT_USAGE;
-                po.solve.time_limit_s = d;
-            }
-            continue;
-        }
-        if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
-        if (text) return usage_error("give the problem as one argument (quote it), got another: '%s'", a);
-        text = a;
-    }
-    if (text && file) return usage_error("give the problem as text or with -f, not both%s", "");
-
-    char err[512];
-    if (prompts_dir && ag_prompts_load_dir(prompts_dir, err, sizeof err) != 0) {
+    int rc = ask_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (o.prompts_dir && ag_prompts_load_dir(o.prompts_dir, err, sizeof err) != 0) {
         fprintf(stderr, "optagent: %s\n", err);
         return EXIT_FAILED;
     }
     ag_llm_config cfg;
-    if (ag_llm_config_load(&flags, &cfg, err, sizeof err) != 0) {
+    if (ag_llm_config_load(&o.flags, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "optagent: %s\n", err);
         return EXIT_FAILED;
     }
-    int rc = EXIT_FAILED;
+    rc = EXIT_FAILED;
     char *owned = NULL;
     ag_llm *llm = NULL;
     ag_run *run = NULL;
-    if (!cfg.base_url || !*cfg.base_url) {
-        fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model, or set "
-                        "OPTAGENT_BASE_URL and OPTAGENT_MODEL (see README, \"Pointing it at an LLM\")\n");
-        goto out;
-    }
-    if (!cfg.model || !*cfg.model) {
-        fprintf(stderr, "optagent: no model configured: use --model or set OPTAGENT_MODEL\n");
-        goto out;
-    }
+    const char *text = o.text;
+    if (endpoint_ok(&cfg) != 0) goto out;
     if (!text) {
         size_t len;
-        owned = ag_read_file(file ? file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);
+        owned = ag_read_file(o.file ? o.file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);
         if (!owned) { fprintf(stderr, "optagent: %s\n", err); goto out; }
         text = owned;
     }
@@ -251,34 +289,15 @@ int ag_cmd_ask(int argc, char **argv)
         goto out;
     }
     llm = ag_llm_new(&cfg);
-    if (!llm) { fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", ag_curl_load_error() ? ": " : "", ag_curl_load_error() ? ag_curl_load_error() : ""); goto out; }
+    if (!llm) {
+        const char *why = ag_curl_load_error();
+        fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", why ? ": " : "", why ? why : "");
+        goto out;
+    }
     ag_chat chat = ag_chat_direct(llm);
-    struct sigaction sa, old_int;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    ask_cancel = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    run = ag_pipeline_run(&chat, &po, NULL, text, &ask_cancel);
-    sigaction(SIGINT, &old_int, NULL);
+    run = run_interruptible(&chat, &o.po, text);
     if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-    if (show)
-        for (int k = 0; k < run->nattempts; k++) {
-            print_messages(run->attempts[k].messages, k);
-            if (run->attempts[k].reply)
-                fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
-        }
-    if (json) {
-        if (print_json(run) != 0) fprintf(stderr, "optagent: out of memory\n");
-    } else {
-        print_run(run);
-    }
-    rc = run->outcome == AG_OUTCOME_OK ? EXIT_SOLVED : EXIT_FAILED;
-    if (run->outcome == AG_OUTCOME_INTERRUPTED) {
-        fprintf(stderr, "optagent: interrupted\n");
-        rc = EXIT_INTERRUPTED;
-    }
+    rc = print_outcome(run, &o);
 out:
     ag_run_free(run);
     ag_llm_free(llm);

@@ -1,7 +1,10 @@
 /* optagent batch: whole benchmark files through the agent, many problems in
  * flight, every finished problem committed to SQLite at once, a response
  * cache, replay, resume, shards, progress, and a clean stop on Ctrl-C. */
+#define _GNU_SOURCE          /* getopt_long's struct option */
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +25,7 @@
 #define MAX_FILES 256
 #define MAX_JOBS 256
 #define MAX_CALLS_PER_PROBLEM 64
+#define MAX_CORRECTIONS 20
 
 static const char batch_usage[] =
     "usage: optagent batch FILE... [options]\n"
@@ -71,7 +75,7 @@ typedef struct {
 typedef struct {
     batch *b;
     ag_llm *llm;
-    int sample;             /* of the problem in progress */
+    ag_chat_cache cache;    /* the worker's backend: cache, then replay or the client */
     call_log calls[MAX_CALLS_PER_PROBLEM];
     int ncalls;
 } worker;
@@ -132,11 +136,12 @@ static void batch_fail(batch *b, const char *fmt, ...)
     fprintf(stderr, "\noptagent: %s\n", line);
 }
 
-/* ---- the chat backend: cache and offline in front of the client ---- */
+/* ---- what the chat backend tells: each call, into the worker's records ---- */
 
-static void log_call(worker *w, const ag_chat_call *call, const char *key, int cached,
+static void log_call(void *ctx, const ag_chat_call *call, const char *key, int cached,
                      ag_llm_code code, const ag_llm_reply *r)
 {
+    worker *w = ctx;
     if (w->ncalls == MAX_CALLS_PER_PROBLEM) return;
     call_log *c = &w->calls[w->ncalls++];
     memset(c, 0, sizeof *c);
@@ -152,132 +157,11 @@ static void log_call(worker *w, const ag_chat_call *call, const char *key, int c
     if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
 }
 
-#define STORED_CONTENT_MAX 65536
-
-/* The canonical request: what decides the reply; its SHA-256 is the cache
- * key. stored != 0 gives the copy kept in the cache's request_json column,
- * for people to read: assistant contents (earlier replies, stored as those
- * attempts' replies already) over STORED_CONTENT_MAX bytes are written as
- * "[N bytes, sha256 HEX]" so a large reply is not stored once more. */
-static char *request_json(const ag_llm_config *cfg, const char *task, int sample,
-                          const ag_llm_message *msgs, size_t n, int stored)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "task", task);
-    if (sample) cJSON_AddNumberToObject(o, "sample", sample);   /* samples are cached apart */
-    cJSON_AddStringToObject(o, "model", cfg->model ? cfg->model : "");
-    cJSON_AddNumberToObject(o, "temperature", cfg->temperature);
-    cJSON_AddNumberToObject(o, "max_tokens", cfg->max_tokens);
-    cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
-    cJSON *a = cJSON_AddArrayToObject(o, "messages");
-    for (size_t i = 0; i < n; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", msgs[i].role);
-        size_t len = msgs[i].content ? strlen(msgs[i].content) : 0;
-        if (stored && len > STORED_CONTENT_MAX && !strcmp(msgs[i].role, "assistant")) {
-            char hex[DB_KEY_SIZE], text[128];
-            db_sha256_hex(msgs[i].content, len, hex);
-            snprintf(text, sizeof text, "[%zu bytes, sha256 %s]", len, hex);
-            cJSON_AddStringToObject(m, "content", text);
-        } else {
-            cJSON_AddItemToObject(m, "content", cJSON_CreateStringReference(msgs[i].content));   /* no copy */
-        }
-        cJSON_AddItemToArray(a, m);
-    }
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
-static ag_llm_code cached_chat(void *ctx, const ag_chat_call *call, const ag_llm_message *msgs,
-                               size_t n, volatile int *cancel, ag_llm_reply **out)
+/* A failed cache write stops the batch like any failed write. */
+static void cache_failed(void *ctx, const char *why)
 {
     worker *w = ctx;
-    batch *b = w->b;
-    *out = NULL;
-    if (b->replay) {
-        ag_chat rc = ag_chat_replay(b->replay);
-        ag_llm_code code = rc.fn(rc.ctx, call, msgs, n, cancel, out);
-        log_call(w, call, NULL, 0, code, *out);
-        return code;
-    }
-    char key[DB_KEY_SIZE] = "";
-    char *req = NULL;
-    if (b->use_cache) {
-        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 0);
-        if (req) db_cache_key(b->cfg.base_url, b->cfg.model, req, key);
-        char *resp = NULL;
-        if (req && db_cache_get(b->db, key, &resp) == DB_OK) {
-            cJSON *j = cJSON_Parse(resp);
-            const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(j, "content"));
-            if (content) {
-                ag_llm_reply *r = calloc(1, sizeof *r);
-                if (r) {
-                    r->content = strdup(content);
-                    r->http_status = 200;
-                    r->attempts = 0;
-                    const cJSON *pt = cJSON_GetObjectItem(j, "prompt_tokens");
-                    const cJSON *ct = cJSON_GetObjectItem(j, "completion_tokens");
-                    r->prompt_tokens = cJSON_IsNumber(pt) ? (long)pt->valuedouble : -1;
-                    r->completion_tokens = cJSON_IsNumber(ct) ? (long)ct->valuedouble : -1;
-                    r->total_tokens = -1;
-                    /* The LLM's latency when the reply was made: a cached
-                     * rerun reports what the evaluation measured. */
-                    const cJSON *lat = cJSON_GetObjectItem(j, "latency_ms");
-                    r->latency_ms = cJSON_IsNumber(lat) ? lat->valuedouble : 0;
-                }
-                cJSON_Delete(j);
-                free(resp);
-                free(req);
-                *out = r;
-                /* A cache written before replies were cleaned may still hold the key. */
-                if (r && r->content && ag_reply_clean(&r->content, b->cfg.api_key) != 0) {
-                    free(r->content);
-                    r->content = NULL;
-                }
-                if (!r || !r->content) return AG_LLM_ENOMEM;
-                log_call(w, call, key, 1, AG_LLM_OK, r);
-                return AG_LLM_OK;
-            }
-            cJSON_Delete(j);
-        }
-        free(resp);
-    }
-    if (b->offline) {
-        ag_llm_reply *r = calloc(1, sizeof *r);
-        *out = r;
-        if (r) r->error = strdup("offline: the reply is not in the cache");
-        log_call(w, call, key, 0, AG_LLM_ERESPONSE, r);
-        free(req);
-        return AG_LLM_ERESPONSE;
-    }
-    free(req);    /* the key is made: do not hold the request during the call */
-    req = NULL;
-    ag_llm_code code = ag_llm_chat(w->llm, call->task, msgs, n, cancel, out);
-    if (code == AG_LLM_OK && b->use_cache && *key) {
-        req = request_json(&b->cfg, call->task, w->sample, msgs, n, 1);
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "content", (*out)->content);
-        cJSON_AddNumberToObject(j, "prompt_tokens", (double)(*out)->prompt_tokens);
-        cJSON_AddNumberToObject(j, "completion_tokens", (double)(*out)->completion_tokens);
-        cJSON_AddNumberToObject(j, "latency_ms", (*out)->latency_ms);
-        char *s = cJSON_PrintUnformatted(j);
-        db_code pc = s && req ? db_cache_put(b->db, key, b->cfg.base_url, b->cfg.model, call->task, req, s)
-                       : DB_ENOMEM;
-        /* A request the cache refuses (DB_EARG: it looks like it holds a key)
-         * is just not cached; a failed write stops the batch. */
-        if (pc != DB_OK && pc != DB_EARG && pc != DB_ECONSTRAINT) {
-            char err[512];
-            db_errmsg(b->db, err, sizeof err);
-            batch_fail(b, "%s: could not store a reply in the response cache: %s (%s)",
-                       b->dbpath, db_strerror(pc), err);
-        }
-        free(s);
-        cJSON_Delete(j);
-    }
-    log_call(w, call, *key ? key : NULL, 0, code, *out);
-    free(req);
-    return code;
+    batch_fail(w->b, "%s: %s", w->b->dbpath, why);
 }
 
 /* ---- one problem ---- */
@@ -362,6 +246,46 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     return *cat == AG_CAT_CORRECT;
 }
 
+/* Writes and flushes the problem's --out line; 1 when written, 0 when the
+ * batch is stopping (this write or an earlier one failed). */
+static int write_out_line(worker *w, const db_problem_record *rec, const ag_run *run,
+                          ag_eval_category cat, const char *gold)
+{
+    batch *b = w->b;
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "run", b->uuid);
+    cJSON_AddStringToObject(line, "dataset", rec->dataset);
+    cJSON_AddStringToObject(line, "id", rec->problem_id);
+    cJSON_AddStringToObject(line, "outcome", rec->outcome);
+    cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
+    if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
+    else cJSON_AddNullToObject(line, "answer");
+    cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
+    cJSON_AddNumberToObject(line, "attempts", run->nattempts);
+    cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
+    cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
+    cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
+    char *s = cJSON_PrintUnformatted(line);
+    cJSON_Delete(line);
+    if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
+    if (!s) { batch_fail(b, "%s: out of memory building a line", b->outpath); return 0; }
+    pthread_mutex_lock(&b->out_lock);
+    int bad = 0, e = 0;
+    if (!atomic_load(&b->write_failed)) {
+        errno = 0;
+        bad = fputs(s, b->out) == EOF || fputc('\n', b->out) == EOF || fflush(b->out) == EOF;
+        e = errno;
+    }
+    int stopped = atomic_load(&b->write_failed);
+    pthread_mutex_unlock(&b->out_lock);
+    free(s);
+    if (bad) {
+        batch_fail(b, "%s: cannot write the results file: %s", b->outpath, strerror(e ? e : EIO));
+        return 0;
+    }
+    return !stopped;
+}
+
 /* Writes the problem's --out line and commits it; 1 when recorded, 0 when a
  * write failed (the batch is then stopping). */
 static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
@@ -416,41 +340,7 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
      * reached the file, and a resume drops the lines of problems that are not
      * in the db (out_rewrite), so each problem ends up once in both. */
     int ok = 0;
-    if (b->out) {
-        cJSON *line = cJSON_CreateObject();
-        cJSON_AddStringToObject(line, "run", b->uuid);
-        cJSON_AddStringToObject(line, "dataset", rec.dataset);
-        cJSON_AddStringToObject(line, "id", sid);
-        cJSON_AddStringToObject(line, "outcome", rec.outcome);
-        cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
-        if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
-        else cJSON_AddNullToObject(line, "answer");
-        cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
-        cJSON_AddNumberToObject(line, "attempts", run->nattempts);
-        cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
-        cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
-        cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
-        char *s = cJSON_PrintUnformatted(line);
-        cJSON_Delete(line);
-        if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
-        if (!s) { batch_fail(b, "%s: out of memory building a line", b->outpath); goto done; }
-        pthread_mutex_lock(&b->out_lock);
-        int bad = 0, e = 0;
-        if (!atomic_load(&b->write_failed)) {
-            errno = 0;
-            bad = fputs(s, b->out) == EOF || fputc('\n', b->out) == EOF || fflush(b->out) == EOF;
-            e = errno;
-        }
-        int stopped = atomic_load(&b->write_failed);
-        pthread_mutex_unlock(&b->out_lock);
-        free(s);
-        if (bad) {
-            batch_fail(b, "%s: cannot write the results file: %s", b->outpath,
-                       strerror(e ? e : EIO));
-            goto done;
-        }
-        if (stopped) goto done;
-    }
+    if (b->out && !write_out_line(w, &rec, run, cat, gold)) goto done;
     if (atomic_load(&b->write_failed)) goto done;
     db_code dc = db_problem_record_add(b->db, &rec);
     if (dc != DB_OK && dc != DB_ECONSTRAINT) {
@@ -479,14 +369,19 @@ static void *work(void *arg)
 {
     worker *w = arg;
     batch *b = w->b;
-    ag_chat chat = { cached_chat, w };
+    w->cache = (ag_chat_cache){
+        .db = b->db, .cfg = &b->cfg, .use = b->use_cache && !b->replay,
+        .offline = b->offline && !b->replay,
+        .inner = b->replay ? ag_chat_replay(b->replay) : ag_chat_direct(w->llm),
+        .observe = log_call, .failed = cache_failed, .ctx = w };
+    ag_chat chat = ag_chat_cached(&w->cache);
     for (;;) {
         if (interrupted || atomic_load(&b->write_failed)) break;
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->nitems) break;
         const item *x = &b->items[i];
         w->ncalls = 0;
-        w->sample = x->sample;
+        w->cache.sample = x->sample;
         double t0 = now_s();
         ag_run *run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
         double ms = (now_s() - t0) * 1e3;
@@ -822,10 +717,343 @@ static void out_close(batch *b)
     if (bad) batch_fail(b, "%s: cannot write the results file: %s", b->outpath, strerror(e));
 }
 
+/* What the command line says beyond the batch's own fields. */
+typedef struct {
+    ag_llm_flags flags;
+    const char *files[MAX_FILES];
+    int nfiles;
+    int progress_mode;        /* -1: a progress bar when stderr is a terminal */
+    int time_limit_flag;      /* --time-limit given: OPTAGENT_TIME_LIMIT is ignored */
+    const char *dbpath, *outpath, *resume, *shard, *llm;
+    ag_ds_format fmt;
+    long limit;
+    int k_shard, n_shard;
+    const char *hashes[MAX_FILES];   /* SHA-256 of each file; NULL for "-" */
+} batch_opts;
+
+/* Parses the command line into b and o. Returns -1 to go on, or the exit
+ * code (--help, a usage error). */
+static int batch_args(int argc, char **argv, batch *b, batch_opts *o)
+{
+    enum { OPT_DB = 0x100, OPT_OUT, OPT_FORMAT, OPT_RESUME, OPT_SHARD, OPT_LIMIT, OPT_MATCH,
+           OPT_SAMPLES, OPT_NO_CACHE, OPT_OFFLINE, OPT_LLM, OPT_MAX_CORR, OPT_TIME_LIMIT,
+           OPT_PROGRESS, OPT_NO_PROGRESS };
+    struct option longopts[32] = {
+        { "help", no_argument, NULL, 'h' }, { "db", required_argument, NULL, OPT_DB },
+        { "out", required_argument, NULL, OPT_OUT }, { "format", required_argument, NULL, OPT_FORMAT },
+        { "resume", required_argument, NULL, OPT_RESUME }, { "shard", required_argument, NULL, OPT_SHARD },
+        { "limit", required_argument, NULL, OPT_LIMIT }, { "match", required_argument, NULL, OPT_MATCH },
+        { "samples", required_argument, NULL, OPT_SAMPLES }, { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+        { "offline", no_argument, NULL, OPT_OFFLINE }, { "llm", required_argument, NULL, OPT_LLM },
+        { "max-corrections", required_argument, NULL, OPT_MAX_CORR },
+        { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
+        { "progress", no_argument, NULL, OPT_PROGRESS }, { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    };
+    ag_args_llm_options(longopts + 16, 15);   /* the last entry stays {0} */
+    ag_args args = { "batch", argc, argv, "hj:", longopts, 0, 0, 0, 0 };
+    const char *v;
+    long n;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(batch_usage, stdout); return EXIT_SOLVED;
+        case OPT_NO_CACHE: b->use_cache = 0; break;
+        case OPT_OFFLINE: b->offline = 1; break;
+        case OPT_PROGRESS: o->progress_mode = 1; break;
+        case OPT_NO_PROGRESS: o->progress_mode = 0; break;
+        case OPT_DB: o->dbpath = v; break;
+        case OPT_OUT: o->outpath = v; break;
+        case OPT_RESUME: o->resume = v; break;
+        case OPT_LLM:
+            if (strncmp(v, "replay:", 7))
+                return ag_usage_error("batch", "--llm takes replay:FILE.jsonl, got '%s'", v);
+            o->llm = v;
+            break;
+        case OPT_FORMAT:
+            if (ag_ds_format_parse(v, &o->fmt) != 0) return ag_usage_error("batch", "unknown --format '%s'", v);
+            break;
+        case OPT_MATCH:
+            if (ag_eval_rule_parse(v, &b->rule) != 0)
+                return ag_usage_error("batch", "unknown --match '%s' (default, alphaopt, orlm)", v);
+            break;
+        case OPT_SHARD:
+            if (parse_shard(v, &o->k_shard, &o->n_shard) != 0)
+                return ag_usage_error("batch", "--shard is K/N with 1 <= K <= N, got '%s'", v);
+            o->shard = v;
+            break;
+        case 'j':
+            if (ag_arg_long("batch", "-j", v, 1, MAX_JOBS, &n)) return EXIT_USAGE;
+            b->jobs = (int)n;
+            break;
+        case OPT_SAMPLES:
+            if (ag_arg_long("batch", "--samples", v, 1, 100, &n)) return EXIT_USAGE;
+            b->samples = (int)n;
+            break;
+        case OPT_LIMIT:
+            if (ag_arg_long("batch", "--limit", v, 0, LONG_MAX, &o->limit)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_CORR:
+            if (ag_arg_long("batch", "--max-corrections", v, 0, MAX_CORRECTIONS, &n)) return EXIT_USAGE;
+            b->po.max_corrections = (int)n;
+            break;
+        case OPT_TIME_LIMIT:
+            if (ag_arg_double("batch", "--time-limit", v, 0, INFINITY, &b->po.solve.time_limit_s))
+                return EXIT_USAGE;
+            o->time_limit_flag = 1;
+            break;
+        case AG_ARG_POSITIONAL:
+            if (o->nfiles == MAX_FILES) return ag_usage_error("batch", "at most %d files", MAX_FILES);
+            o->files[o->nfiles++] = v;
+            break;
+        default:
+            if (ag_arg_llm("batch", &o->flags, c, v)) return EXIT_USAGE;
+        }
+    }
+    if (!o->nfiles) return ag_usage_error("batch", "no benchmark file given");
+    char err[200];
+    if (!o->time_limit_flag && ag_pipeline_options_env(&b->po, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Loads every file (and its SHA-256) into sets and the LLM configuration or
+ * the replay file: everything is checked before anything is sent. 0, or -1
+ * said. */
+static int load_inputs(batch *b, batch_opts *o, ag_ds **sets)
+{
+    static char hash_buf[MAX_FILES][DB_KEY_SIZE];   /* one batch per process */
+    char err[1024];
+    for (int i = 0; i < o->nfiles; i++) {
+        sets[i] = ag_ds_load(o->files[i], o->fmt, err, sizeof err);
+        if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); return -1; }
+        if (strcmp(o->files[i], "-")) {
+            if (file_sha256(o->files[i], hash_buf[i]) != 0) {
+                fprintf(stderr, "optagent: %s: %s\n", o->files[i], strerror(errno));
+                return -1;
+            }
+            o->hashes[i] = hash_buf[i];
+        }
+    }
+    if (o->llm) {
+        b->replay = ag_replay_load(o->llm + 7, err, sizeof err);
+        if (!b->replay) { fprintf(stderr, "optagent: %s\n", err); return -1; }
+        return 0;
+    }
+    ag_llm_config_free(&b->cfg);
+    if (ag_llm_config_load(&o->flags, &b->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return -1;
+    }
+    if (!b->offline && (!b->cfg.base_url || !*b->cfg.base_url)) {
+        fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model (or "
+                        "OPTAGENT_BASE_URL, OPTAGENT_MODEL), --offline to answer from the cache, or "
+                        "--llm replay:FILE.jsonl\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The problems of this shard, up to --limit, each --samples times. 0, or -1 said. */
+static int make_items(batch *b, const batch_opts *o, ag_ds *const *sets)
+{
+    size_t total = 0;
+    for (int i = 0; i < o->nfiles; i++) total += ag_ds_count(sets[i]);
+    b->items = calloc(total ? total * (size_t)b->samples : 1, sizeof *b->items);
+    if (!b->items) { fprintf(stderr, "optagent: out of memory\n"); return -1; }
+    for (int i = 0; i < o->nfiles; i++)
+        for (size_t k = 0; k < ag_ds_count(sets[i]); k++) {
+            const ag_ds_problem *p = ag_ds_get(sets[i], k);
+            if (o->n_shard > 1 &&
+                fnv(p->dataset ? p->dataset : "", p->id) % (uint64_t)o->n_shard != (uint64_t)(o->k_shard - 1))
+                continue;
+            if (o->limit >= 0 && b->nitems >= (size_t)o->limit * (size_t)b->samples) break;
+            for (int sm = 1; sm <= b->samples; sm++)
+                b->items[b->nitems++] = (item){ sets[i], p, b->samples > 1 ? sm : 0 };
+        }
+    return 0;
+}
+
+/* --resume: finds and locks the run, checks that this invocation matches
+ * it and drops the problems it already holds. 0, or -1 said. */
+static int resume_run(batch *b, const batch_opts *o, int *lock_fd)
+{
+    if (db_run_find(b->db, o->resume, &b->run_id) != DB_OK) {
+        fprintf(stderr, "optagent: --resume: no run '%s' in %s\n", o->resume, o->dbpath);
+        return -1;
+    }
+    long holder;
+    *lock_fd = run_lock(o->dbpath, b->run_id, &holder);
+    if (*lock_fd == -1) {
+        fprintf(stderr, "optagent: --resume: run '%s' is being worked on by another optagent "
+                        "(process %ld, lock on %s.lock); wait for it to end or stop it first\n",
+                o->resume, holder, o->dbpath);
+        return -1;
+    }
+    if (*lock_fd < 0) { fprintf(stderr, "optagent: %s.lock: %s\n", o->dbpath, strerror(errno)); return -1; }
+    db_run_info info;
+    if (db_run_get(b->db, b->run_id, &info) != DB_OK) {
+        fprintf(stderr, "optagent: --resume: cannot read run '%s' from %s\n", o->resume, o->dbpath);
+        return -1;
+    }
+    snprintf(b->uuid, sizeof b->uuid, "%s", info.uuid);
+    char *now = config_json(b, o->files, o->nfiles, o->shard, o->hashes, o->fmt);
+    char why[2048];
+    int differs = check_resume(info.config_json, now, why, sizeof why);
+    free(now);
+    db_run_info_clear(&info);
+    if (differs) {
+        fprintf(stderr, "optagent: --resume %s: this invocation does not match the run (%s); "
+                        "resume with the run's files and options, or start a new run\n",
+                o->resume, why);
+        return -1;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < b->nitems; i++) {
+        int done = 0;
+        const ag_ds_problem *p = b->items[i].p;
+        char sid[600];
+        if (b->items[i].sample) snprintf(sid, sizeof sid, "%s#%d", p->id, b->items[i].sample);
+        else snprintf(sid, sizeof sid, "%s", p->id);
+        if (db_problem_done(b->db, b->run_id, p->dataset ? p->dataset : "", sid, &done) == DB_OK && done)
+            continue;
+        b->items[w++] = b->items[i];
+    }
+    fprintf(stderr, "optagent: resuming run %s: %zu of %zu problems left\n", b->uuid, w, b->nitems);
+    b->nitems = w;
+    db_run_set_status(b->db, b->run_id, "running");
+    return 0;
+}
+
+/* A new run (a shard's uuid comes from what is evaluated, so the shards
+ * join in merge), locked. 0, or -1 said. */
+static int create_run(batch *b, const batch_opts *o, int *lock_fd)
+{
+    db_code dc;
+    char *cj = config_json(b, o->files, o->nfiles, o->shard, o->hashes, o->fmt);
+    if (o->shard) {
+        /* The shards of one evaluation share a run: its uuid comes from
+         * what is evaluated and how (not from the shard), so merge joins
+         * them into one run. */
+        char *unsharded = config_json(b, o->files, o->nfiles, NULL, o->hashes, o->fmt);
+        char hex[DB_KEY_SIZE];
+        db_sha256_hex(unsharded ? unsharded : "", unsharded ? strlen(unsharded) : 0, hex);
+        free(unsharded);
+        snprintf(b->uuid, sizeof b->uuid, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 13,
+                 hex + 17, hex + 20);
+        dc = db_run_create_with_uuid(b->db, b->uuid, "batch", cj, o->shard, &b->run_id);
+    } else {
+        dc = db_run_create(b->db, "batch", cj, "", &b->run_id, b->uuid);
+    }
+    free(cj);
+    if (dc == DB_ECONSTRAINT && o->shard) {
+        fprintf(stderr, "optagent: %s already holds run %s of this shard: continue it with --resume %s\n",
+                o->dbpath, b->uuid, b->uuid);
+        return -1;
+    }
+    if (dc != DB_OK) { fprintf(stderr, "optagent: %s: cannot create a run: %s\n", o->dbpath, db_strerror(dc)); return -1; }
+    long holder;
+    *lock_fd = run_lock(o->dbpath, b->run_id, &holder);
+    if (*lock_fd < 0) {
+        fprintf(stderr, "optagent: %s.lock: cannot lock the new run: %s\n", o->dbpath,
+                *lock_fd == -1 ? "held by another process" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the workers (at most -j, at most one per problem), shows progress
+ * until they have all exited and joins them. *nworkers receives how many
+ * were allocated (their clients are freed by the caller). 0, or -1 said. */
+static int run_workers(batch *b, const batch_opts *o, worker **workers, int *nworkers)
+{
+    int n = b->jobs < (int)b->nitems ? b->jobs : (int)b->nitems, started = 0;
+    pthread_t *threads = calloc(n ? n : 1, sizeof *threads);
+    *workers = calloc(n ? n : 1, sizeof **workers);
+    *nworkers = n;
+    if (!*workers || !threads) { free(threads); fprintf(stderr, "optagent: out of memory\n"); return -1; }
+    b->t0 = now_s();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 4u << 20);
+    for (int i = 0; i < n; i++) {
+        worker *w = &(*workers)[i];
+        w->b = b;
+        if (!b->replay && !b->offline && !(w->llm = ag_llm_new(&b->cfg))) {
+            const char *why = ag_curl_load_error();
+            fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", why ? ": " : "", why ? why : "");
+            break;
+        }
+        if (pthread_create(&threads[i], &attr, work, w) != 0) break;
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    int tty = o->progress_mode >= 0 ? o->progress_mode : isatty(2);
+    double last = now_s();
+    while (atomic_load(&b->exited) < started) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+        double t = now_s();
+        if ((tty && t - last >= 0.2) || (!tty && t - last >= 10)) { progress(b, b->nitems, tty, 0); last = t; }
+    }
+    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    free(threads);
+    progress(b, b->nitems, tty, 1);
+    return 0;
+}
+
+/* Marks the run finished (or interrupted) and prints the summary; the exit code. */
+static int finish_run(batch *b, const batch_opts *o)
+{
+    out_close(b);
+    if (atomic_load(&b->write_failed)) {
+        /* Never "finished": the status update may itself fail on a full
+         * disk, leaving "running" — not finished either. */
+        db_run_set_status(b->db, b->run_id, "interrupted");
+        fprintf(stderr, "optagent: stopped after a failed write: %zu problems recorded; make room, "
+                        "then continue with --resume %s\n", atomic_load(&b->done), b->uuid);
+        return EXIT_FAILED;
+    }
+    if (interrupted) {
+        db_run_set_status(b->db, b->run_id, "interrupted");
+        fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with --resume %s\n",
+                atomic_load(&b->done), b->uuid);
+        return EXIT_FAILED;
+    }
+    if (db_run_set_status(b->db, b->run_id, "finished") != DB_OK) {
+        char err[1024];
+        db_errmsg(b->db, err, sizeof err);
+        fprintf(stderr, "optagent: %s: cannot mark run %s finished: %s\n", o->dbpath, b->uuid, err);
+        return EXIT_FAILED;
+    }
+    size_t wg = atomic_load(&b->with_gold), ok = atomic_load(&b->correct);
+    printf("run %s: %zu problems, %zu with a gold answer, %zu correct", b->uuid,
+           atomic_load(&b->done), wg, ok);
+    if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b->rule),
+                   ag_eval_rule_description(b->rule));
+    printf("\nreport: optagent eval --db %s %s\n", o->dbpath, b->uuid);
+    return EXIT_SOLVED;
+}
+
+/* Opens the database, the run (new or resumed) and --out. 0, or -1 said. */
+static int open_outputs(batch *b, const batch_opts *o, int *lock_fd)
+{
+    char err[1024];
+    db_code dc;
+    b->db = db_open(o->dbpath, &dc, err, sizeof err);
+    if (!b->db) { fprintf(stderr, "optagent: %s: %s\n", o->dbpath, err); return -1; }
+    if ((o->resume ? resume_run(b, o, lock_fd) : create_run(b, o, lock_fd)) != 0) return -1;
+    if (o->outpath && o->resume && out_rewrite(b) != 0) return -1;
+    if (o->outpath) {
+        b->out = fopen(o->outpath, "a");
+        if (!b->out) { fprintf(stderr, "optagent: %s: %s\n", o->outpath, strerror(errno)); return -1; }
+    }
+    return 0;
+}
+
 int ag_cmd_batch(int argc, char **argv)
 {
-    ag_llm_flags flags;
-    memset(&flags, 0, sizeof flags);
     batch b;
     memset(&b, 0, sizeof b);
     ag_pipeline_options_default(&b.po);
@@ -833,219 +1061,29 @@ int ag_cmd_batch(int argc, char **argv)
     b.jobs = 8;
     b.rule = AG_MATCH_DEFAULT;
     b.samples = 1;
-    const char *files[MAX_FILES];
-    int nfiles = 0, progress_mode = -1, nworkers = 0;
-    int time_limit_flag = 0;   /* --time-limit given: OPTAGENT_TIME_LIMIT is ignored */
-    char tl_err[200];
-    const char *dbpath = "optagent-runs.db", *outpath = NULL, *resume = NULL, *shard = NULL,
-               *llm = NULL;
-    ag_ds_format fmt = AG_DS_AUTO;
-    long limit = -1;
-    int k_shard = 1, n_shard = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(batch_usage, stdout); return EXIT_SOLVED; }
-        if (!strcmp(a, "--no-cache")) { b.use_cache = 0; continue; }
-        if (!strcmp(a, "--offline")) { b.offline = 1; continue; }
-        if (!strcmp(a, "--progress")) { progress_mode = 1; continue; }
-        if (!strcmp(a, "--no-progress")) { progress_mode = 0; continue; }
-        if (ag_llm_flag_takes_value(a)) {
-            if (i + 1 >= argc) { fprintf(stderr, "optagent batch: %s needs a value\n%s", a, batch_usage); return EXIT_USAGE; }
-            char ferr[200];
-            if (ag_llm_flag_set(&flags, a, argv[++i], ferr, sizeof ferr) != 0) {
-                fprintf(stderr, "optagent batch: %s\n", ferr);
-                return EXIT_USAGE;
-            }
-            continue;
-        }
-        static const char *const with_value[] = {
-            "--db", "--out", "-j", "--format", "--samples", "--resume", "--shard", "--limit", "--match", "--llm",
-            "--max-corrections", "--time-limit", NULL };
-        int takes = 0;
-        for (int k = 0; with_value[k]; k++) if (!strcmp(a, with_value[k])) takes = 1;
-        if (takes) {
-            if (i + 1 >= argc) { fprintf(stderr, "optagent batch: %s needs a value\n%s", a, batch_usage); return EXIT_USAGE; }
-            const char *v = argv[++i];
-            char *end;
-            double d = strtod(v, &end);
-            int num_ok = *v && !*end && isfinite(d) && d >= 0;
-            if (!strcmp(a, "--db")) dbpath = v;
-            else if (!strcmp(a, "--out")) outpath = v;
-            else if (!strcmp(a, "--resume")) resume = v;
-            else if (!strcmp(a, "--llm")) llm = v;
-            else if (!strcmp(a, "--format")) {
-                if (ag_ds_format_parse(v, &fmt) != 0) { fprintf(stderr, "optagent batch: unknown --format '%s'\n", v); return EXIT_USAGE; }
-            } else if (!strcmp(a, "--match")) {
-                if (ag_eval_rule_parse(v, &b.rule) != 0) { fprintf(stderr, "optagent batch: unknown --match '%s' (default, alphaopt, orlm)\n", v); return EXIT_USAGE; }
-            } else if (!strcmp(a, "--shard")) {
-                if (parse_shard(v, &k_shard, &n_shard) != 0) { fprintf(stderr, "optagent batch: --shard is K/N with 1 <= K <= N, got '%s'\n", v); return EXIT_USAGE; }
-                shard = v;
-            } else if (!num_ok) {
-                fprintf(stderr, "optagent batch: %s expects a non-negative number, got '%s'\n", a, v);
-                return EXIT_USAGE;
-            } else if (!strcmp(a, "-j")) {
-                if (d < 1 || d > MAX_JOBS || d != floor(d)) { fprintf(stderr, "optagent batch: -j is 1 to %d\n", MAX_JOBS); return EXIT_USAGE; }
-                b.jobs = (int)d;
-            } else if (!strcmp(a, "--samples")) {
-                if (d < 1 || d > 100 || d != floor(d)) { fprintf(stderr, "optagent batch: --samples is 1 to 100\n"); return EXIT_USAGE; }
-                b.samples = (int)d;
-            } else if (!strcmp(a, "--limit")) limit = (long)d;
-            else if (!strcmp(a, "--max-corrections")) b.po.max_corrections = (int)d;
-            else if (!strcmp(a, "--time-limit")) { b.po.solve.time_limit_s = d; time_limit_flag = 1; }
-            continue;
-        }
-        if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent batch: unknown option '%s'\n%s", a, batch_usage); return EXIT_USAGE; }
-        if (nfiles == MAX_FILES) { fprintf(stderr, "optagent batch: at most %d files\n", MAX_FILES); return EXIT_USAGE; }
-        files[nfiles++] = a;
-    }
-    if (!nfiles) { fprintf(stderr, "optagent batch: no benchmark file given\n%s", batch_usage); return EXIT_USAGE; }
-    if (!time_limit_flag && ag_pipeline_options_env(&b.po, tl_err, sizeof tl_err) != 0) {
-        fprintf(stderr, "optagent: %s\n", tl_err);
-        return EXIT_USAGE;
-    }
-    if (llm && strncmp(llm, "replay:", 7)) {
-        fprintf(stderr, "optagent batch: --llm takes replay:FILE.jsonl, got '%s'\n", llm);
-        return EXIT_USAGE;
-    }
+    batch_opts o;
+    memset(&o, 0, sizeof o);
+    o.progress_mode = -1;
+    o.dbpath = "optagent-runs.db";
+    o.fmt = AG_DS_AUTO;
+    o.limit = -1;
+    o.k_shard = o.n_shard = 1;
+    int rc = batch_args(argc, argv, &b, &o);
+    if (rc >= 0) return rc;
 
-    int rc = EXIT_FAILED;
-    char err[1024];
+    rc = EXIT_FAILED;
     ag_ds *sets[MAX_FILES] = { 0 };
     worker *workers = NULL;
-    pthread_t *threads = NULL;
-    int started = 0, lock_fd = -1;
-    static char hash_buf[MAX_FILES][DB_KEY_SIZE];   /* one batch per process */
-    const char *hashes[MAX_FILES] = { 0 };
-    b.dbpath = dbpath;
-    b.outpath = outpath;
+    int nworkers = 0, lock_fd = -1;
+    b.dbpath = o.dbpath;
+    b.outpath = o.outpath;
     pthread_mutex_init(&b.out_lock, NULL);
     ag_llm_config_default(&b.cfg);
-
-    /* Everything is checked before anything is sent. */
-    for (int i = 0; i < nfiles; i++) {
-        sets[i] = ag_ds_load(files[i], fmt, err, sizeof err);
-        if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); goto out; }
-        if (strcmp(files[i], "-")) {
-            if (file_sha256(files[i], hash_buf[i]) != 0) {
-                fprintf(stderr, "optagent: %s: %s\n", files[i], strerror(errno));
-                goto out;
-            }
-            hashes[i] = hash_buf[i];
-        }
-    }
-    if (llm) {
-        b.replay = ag_replay_load(llm + 7, err, sizeof err);
-        if (!b.replay) { fprintf(stderr, "optagent: %s\n", err); goto out; }
-    } else {
-        ag_llm_config_free(&b.cfg);
-        if (ag_llm_config_load(&flags, &b.cfg, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s\n", err); goto out; }
-        if (!b.offline && (!b.cfg.base_url || !*b.cfg.base_url)) {
-            fprintf(stderr, "optagent: no LLM endpoint configured: use --base-url and --model (or "
-                            "OPTAGENT_BASE_URL, OPTAGENT_MODEL), --offline to answer from the cache, or "
-                            "--llm replay:FILE.jsonl\n");
-            goto out;
-        }
-    }
-    size_t total = 0;
-    for (int i = 0; i < nfiles; i++) total += ag_ds_count(sets[i]);
-    b.items = calloc(total ? total * (size_t)b.samples : 1, sizeof *b.items);
-    if (!b.items) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-    for (int i = 0; i < nfiles; i++)
-        for (size_t k = 0; k < ag_ds_count(sets[i]); k++) {
-            const ag_ds_problem *p = ag_ds_get(sets[i], k);
-            if (n_shard > 1 && fnv(p->dataset ? p->dataset : "", p->id) % (uint64_t)n_shard != (uint64_t)(k_shard - 1))
-                continue;
-            if (limit >= 0 && b.nitems >= (size_t)limit * (size_t)b.samples) break;
-            for (int sm = 1; sm <= b.samples; sm++)
-                b.items[b.nitems++] = (item){ sets[i], p, b.samples > 1 ? sm : 0 };
-        }
-
-    db_code dc;
-    b.db = db_open(dbpath, &dc, err, sizeof err);
-    if (!b.db) { fprintf(stderr, "optagent: %s: %s\n", dbpath, err); goto out; }
-    if (resume) {
-        if (db_run_find(b.db, resume, &b.run_id) != DB_OK) {
-            fprintf(stderr, "optagent: --resume: no run '%s' in %s\n", resume, dbpath);
-            goto out;
-        }
-        long holder;
-        lock_fd = run_lock(dbpath, b.run_id, &holder);
-        if (lock_fd == -1) {
-            fprintf(stderr, "optagent: --resume: run '%s' is being worked on by another optagent "
-                            "(process %ld, lock on %s.lock); wait for it to end or stop it first\n",
-                    resume, holder, dbpath);
-            goto out;
-        }
-        if (lock_fd < 0) { fprintf(stderr, "optagent: %s.lock: %s\n", dbpath, strerror(errno)); goto out; }
-        db_run_info info;
-        if (db_run_get(b.db, b.run_id, &info) != DB_OK) {
-            fprintf(stderr, "optagent: --resume: cannot read run '%s' from %s\n", resume, dbpath);
-            goto out;
-        }
-        snprintf(b.uuid, sizeof b.uuid, "%s", info.uuid);
-        char *now = config_json(&b, files, nfiles, shard, hashes, fmt);
-        char why[2048];
-        int differs = check_resume(info.config_json, now, why, sizeof why);
-        free(now);
-        db_run_info_clear(&info);
-        if (differs) {
-            fprintf(stderr, "optagent: --resume %s: this invocation does not match the run (%s); "
-                            "resume with the run's files and options, or start a new run\n",
-                    resume, why);
-            goto out;
-        }
-        size_t w = 0;
-        for (size_t i = 0; i < b.nitems; i++) {
-            int done = 0;
-            const ag_ds_problem *p = b.items[i].p;
-            char sid[600];
-            if (b.items[i].sample) snprintf(sid, sizeof sid, "%s#%d", p->id, b.items[i].sample);
-            else snprintf(sid, sizeof sid, "%s", p->id);
-            if (db_problem_done(b.db, b.run_id, p->dataset ? p->dataset : "", sid, &done) == DB_OK && done)
-                continue;
-            b.items[w++] = b.items[i];
-        }
-        fprintf(stderr, "optagent: resuming run %s: %zu of %zu problems left\n", b.uuid, w, b.nitems);
-        b.nitems = w;
-        db_run_set_status(b.db, b.run_id, "running");
-    } else {
-        char *cj = config_json(&b, files, nfiles, shard, hashes, fmt);
-        if (shard) {
-            /* The shards of one evaluation share a run: its uuid comes from
-             * what is evaluated and how (not from the shard), so merge joins
-             * them into one run. */
-            char *unsharded = config_json(&b, files, nfiles, NULL, hashes, fmt);
-            char hex[DB_KEY_SIZE];
-            db_sha256_hex(unsharded ? unsharded : "", unsharded ? strlen(unsharded) : 0, hex);
-            free(unsharded);
-            snprintf(b.uuid, sizeof b.uuid, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 13,
-                     hex + 17, hex + 20);
-            dc = db_run_create_with_uuid(b.db, b.uuid, "batch", cj, shard, &b.run_id);
-        } else {
-            dc = db_run_create(b.db, "batch", cj, "", &b.run_id, b.uuid);
-        }
-        free(cj);
-        if (dc == DB_ECONSTRAINT && shard) {
-            fprintf(stderr, "optagent: %s already holds run %s of this shard: continue it with --resume %s\n",
-                    dbpath, b.uuid, b.uuid);
-            goto out;
-        }
-        if (dc != DB_OK) { fprintf(stderr, "optagent: %s: cannot create a run: %s\n", dbpath, db_strerror(dc)); goto out; }
-        long holder;
-        lock_fd = run_lock(dbpath, b.run_id, &holder);
-        if (lock_fd < 0) {
-            fprintf(stderr, "optagent: %s.lock: cannot lock the new run: %s\n", dbpath,
-                    lock_fd == -1 ? "held by another process" : strerror(errno));
-            goto out;
-        }
-    }
-    if (outpath && resume && out_rewrite(&b) != 0) goto out;
-    if (outpath) {
-        b.out = fopen(outpath, "a");
-        if (!b.out) { fprintf(stderr, "optagent: %s: %s\n", outpath, strerror(errno)); goto out; }
-    }
+    if (load_inputs(&b, &o, sets) != 0 || make_items(&b, &o, sets) != 0 ||
+        open_outputs(&b, &o, &lock_fd) != 0)
+        goto out;
     fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s\n", b.uuid,
-            b.nitems, nfiles, nfiles == 1 ? "" : "s", b.jobs,
+            b.nitems, o.nfiles, o.nfiles == 1 ? "" : "s", b.jobs,
             b.replay ? "replies from the replay file (no LLM endpoint)"
                      : b.offline ? "replies from the cache only" : b.cfg.base_url);
 
@@ -1055,75 +1093,20 @@ int ag_cmd_batch(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-
-    nworkers = b.jobs < (int)b.nitems ? b.jobs : (int)b.nitems;
-    workers = calloc(nworkers ? nworkers : 1, sizeof *workers);
-    threads = calloc(nworkers ? nworkers : 1, sizeof *threads);
-    if (!workers || !threads) { fprintf(stderr, "optagent: out of memory\n"); goto restore; }
-    b.t0 = now_s();
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 4u << 20);
-    for (int i = 0; i < nworkers; i++) {
-        workers[i].b = &b;
-        if (!b.replay && !b.offline) {
-            workers[i].llm = ag_llm_new(&b.cfg);
-            if (!workers[i].llm) { fprintf(stderr, "optagent: cannot start the LLM client%s%s\n", ag_curl_load_error() ? ": " : "", ag_curl_load_error() ? ag_curl_load_error() : ""); break; }
-        }
-        if (pthread_create(&threads[i], &attr, work, &workers[i]) != 0) break;
-        started++;
-    }
-    pthread_attr_destroy(&attr);
-    int tty = progress_mode >= 0 ? progress_mode : isatty(2);
-    double last = now_s();
-    while (atomic_load(&b.exited) < started) {
-        struct timespec ts = { 0, 100 * 1000000L };
-        nanosleep(&ts, NULL);
-        double t = now_s();
-        if ((tty && t - last >= 0.2) || (!tty && t - last >= 10)) { progress(&b, b.nitems, tty, 0); last = t; }
-    }
-    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
-    progress(&b, b.nitems, tty, 1);
-    out_close(&b);
-    if (atomic_load(&b.write_failed)) {
-        /* Never "finished": the status update may itself fail on a full
-         * disk, leaving "running" — not finished either. */
-        db_run_set_status(b.db, b.run_id, "interrupted");
-        fprintf(stderr, "optagent: stopped after a failed write: %zu problems recorded; make room, "
-                        "then continue with --resume %s\n", atomic_load(&b.done), b.uuid);
-    } else if (interrupted) {
-        db_run_set_status(b.db, b.run_id, "interrupted");
-        fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with --resume %s\n",
-                atomic_load(&b.done), b.uuid);
-    } else {
-        if (db_run_set_status(b.db, b.run_id, "finished") != DB_OK) {
-            db_errmsg(b.db, err, sizeof err);
-            fprintf(stderr, "optagent: %s: cannot mark run %s finished: %s\n", dbpath, b.uuid, err);
-            goto restore;
-        }
-        size_t wg = atomic_load(&b.with_gold), ok = atomic_load(&b.correct);
-        printf("run %s: %zu problems, %zu with a gold answer, %zu correct", b.uuid,
-               atomic_load(&b.done), wg, ok);
-        if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b.rule),
-                       ag_eval_rule_description(b.rule));
-        printf("\nreport: optagent eval --db %s %s\n", dbpath, b.uuid);
-        rc = EXIT_SOLVED;
-    }
-restore:
+    if (run_workers(&b, &o, &workers, &nworkers) == 0) rc = finish_run(&b, &o);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 out:
     if (workers)
         for (int i = 0; i < nworkers; i++) ag_llm_free(workers[i].llm);
     free(workers);
-    free(threads);
     if (b.out) fclose(b.out);
     if (lock_fd >= 0) close(lock_fd);    /* after the last write */
     db_close(b.db);
     ag_replay_free(b.replay);
     ag_llm_config_free(&b.cfg);
     free(b.items);
-    for (int i = 0; i < nfiles; i++) ag_ds_free(sets[i]);
+    for (int i = 0; i < o.nfiles; i++) ag_ds_free(sets[i]);
     pthread_mutex_destroy(&b.out_lock);
     return rc;
 }

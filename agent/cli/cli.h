@@ -1,11 +1,14 @@
 /* agent/cli — the command-line program, one file per command. Only this
- * folder prints (stdout for data, stderr for messages). */
+ * folder prints (stdout for data, stderr for messages). Every command parses
+ * its options with ag_args_next (args.c): one getopt_long loop, one way to
+ * report a bad option. */
 #ifndef OPTAGENT_AGENT_CLI_H
 #define OPTAGENT_AGENT_CLI_H
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
+#include "agent/llm/llm.h"
 
 /* Exit codes of every command. */
 enum { EXIT_SOLVED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2,
@@ -17,5 +20,60 @@ int ag_cmd_batch(int argc, char **argv);
 int ag_cmd_eval(int argc, char **argv);
 int ag_cmd_merge(int argc, char **argv);
 int ag_cmd_library(int argc, char **argv);
+
+/* ---- option parsing, shared by every command (args.c) ----
+ *
+ * A command describes its options as getopt_long does (short options
+ * without the leading "-:" / "+:", which ag_args_next adds) and loops:
+ *
+ *     ag_args a = { "solve", argc, argv, "h", longopts };
+ *     for (int c; (c = ag_args_next(&a, &v)) != -1; )
+ *         switch (c) { case AG_ARG_POSITIONAL: ...; case AG_ARG_ERROR: return EXIT_USAGE; ... }
+ *
+ * Messages are "optagent CMD: WHAT" plus "Try 'optagent CMD --help'." on
+ * stderr (cmd NULL: "optagent"). Nothing is allocated; argv is borrowed. */
+struct option;
+
+typedef struct {
+    const char *cmd;                 /* "solve", or NULL for optagent itself */
+    int argc;
+    char **argv;                     /* argv[0] is the command name */
+    const char *shortopts;           /* e.g. "hj:" */
+    const struct option *longopts;   /* {0}-terminated */
+    int in_order;                    /* stop at the first positional argument
+                                        (left at argv[rest]) */
+    int started, done, rest;         /* ag_args_next's state */
+} ag_args;
+
+enum { AG_ARG_POSITIONAL = 1, AG_ARG_ERROR = -2 };
+
+/* The next option: its val (value in *value when it takes one),
+ * AG_ARG_POSITIONAL with the argument in *value (also every argument after
+ * "--"), -1 at the end, or AG_ARG_ERROR after printing the two lines
+ * (unknown option, missing value, value given to a flag, ambiguous
+ * abbreviation). */
+int ag_args_next(ag_args *a, const char **value);
+
+/* The raw argument after the current one (for an option with two values,
+ * e.g. eval --compare A B), or NULL when there is none. */
+const char *ag_args_take(ag_args *a);
+
+/* Writes the LLM options of agent/llm (ag_llm_options) into dst as getopt
+ * entries (at most cap); returns how many. Their vals are the
+ * AG_LLM_OPT_* codes: give them to ag_arg_llm. */
+size_t ag_args_llm_options(struct option *dst, size_t cap);
+
+/* Prints "optagent CMD: " fmt and the --help pointer; returns EXIT_USAGE. */
+int ag_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Value parsers with range checks: 0, or -1 after a usage message naming
+ * opt. ag_arg_long takes whole numbers only ("8", "8.0"); hi LONG_MAX with
+ * lo 0 reads "a non-negative integer", hi INFINITY with lo 0 "a
+ * non-negative number". */
+int ag_arg_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+int ag_arg_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+
+/* Stores an LLM option (val AG_LLM_OPT_*) in f: 0, or -1 after a usage message. */
+int ag_arg_llm(const char *cmd, ag_llm_flags *f, int opt, const char *value);
 
 #endif

@@ -1,4 +1,6 @@
 /* optagent eval (reports from a results database) and optagent merge. */
+#define _GNU_SOURCE          /* getopt_long's struct option, open_memstream */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,45 +202,49 @@ static int eval_args(int argc, char **argv, eval_opts *o)
     o->dbpath = "optagent-runs.db";
     o->format = "markdown";
     o->rule = AG_MATCH_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(eval_usage, stdout); return EXIT_SOLVED; }
-        int two = !strcmp(a, "--compare");
-        int one = !strcmp(a, "--db") || !strcmp(a, "--match") || !strcmp(a, "--format") || !strcmp(a, "-o");
-        if (one || two) {
-            if (i + 1 + two >= argc) { fprintf(stderr, "optagent eval: %s needs %s\n%s", a, two ? "two runs" : "a value", eval_usage); return EXIT_USAGE; }
-            const char *v = argv[++i];
-            if (two) { o->cmp_a = v; o->cmp_b = argv[++i]; }
-            else if (!strcmp(a, "--db")) o->dbpath = v;
-            else if (!strcmp(a, "-o")) o->outpath = v;
-            else if (!strcmp(a, "--format")) {
-                if (strcmp(v, "markdown") && strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "html")) {
-                    fprintf(stderr, "optagent eval: --format is markdown, json or html, got '%s'\n", v);
-                    return EXIT_USAGE;
-                }
-                o->format = v;
-            } else if (ag_eval_rule_parse(v, &o->rule) != 0) {
-                fprintf(stderr, "optagent eval: unknown --match '%s' (default, alphaopt, orlm)\n", v);
-                return EXIT_USAGE;
-            }
-            continue;
+    enum { OPT_DB = 0x100, OPT_MATCH, OPT_FORMAT, OPT_COMPARE };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "db", required_argument, NULL, OPT_DB },
+        { "match", required_argument, NULL, OPT_MATCH }, { "format", required_argument, NULL, OPT_FORMAT },
+        { "compare", required_argument, NULL, OPT_COMPARE }, { NULL, 0, NULL, 0 }
+    };
+    ag_args args = { "eval", argc, argv, "ho:", longopts, 0, 0, 0, 0 };
+    const char *v;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(eval_usage, stdout); return EXIT_SOLVED;
+        case 'o': o->outpath = v; break;
+        case OPT_DB: o->dbpath = v; break;
+        case OPT_COMPARE:   /* two values: A, then the next argument */
+            o->cmp_a = v;
+            if (!(o->cmp_b = ag_args_take(&args))) return ag_usage_error("eval", "--compare needs two runs");
+            break;
+        case OPT_FORMAT:
+            if (strcmp(v, "markdown") && strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "html"))
+                return ag_usage_error("eval", "--format is markdown, json or html, got '%s'", v);
+            o->format = v;
+            break;
+        case OPT_MATCH:
+            if (ag_eval_rule_parse(v, &o->rule) != 0)
+                return ag_usage_error("eval", "unknown --match '%s' (default, alphaopt, orlm)", v);
+            break;
+        case AG_ARG_POSITIONAL:
+            if (o->run_arg) return ag_usage_error("eval", "one run at a time (or --compare A B)");
+            o->run_arg = v;
         }
-        if (a[0] == '-' && a[1]) { fprintf(stderr, "optagent eval: unknown option '%s'\n%s", a, eval_usage); return EXIT_USAGE; }
-        if (o->run_arg) { fprintf(stderr, "optagent eval: one run at a time (or --compare A B)\n"); return EXIT_USAGE; }
-        o->run_arg = a;
     }
     return -1;
 }
 
-/* JSON and HTML with pass@k: the writer's output, with pass@k added.
- * Returns 0, -1 on a write error, -2 when out of memory (said here). */
-static int write_with_pass(const ag_eval *ea, const char *format, const pass_table *pt, FILE *out)
+/* JSON and HTML with pass@k: the writer's output, with pass@k added. */
+static ag_code write_with_pass(const ag_eval *ea, const char *format, const pass_table *pt, FILE *out)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
-    if (!mem) { fprintf(stderr, "optagent: out of memory\n"); return -2; }
-    int wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
+    if (!mem) return AG_ENOMEM;
+    ag_code wr = !strcmp(format, "json") ? ag_eval_write_json(ea, mem) : ag_eval_write_html(ea, mem);
     fclose(mem);
     if (wr == 0 && !strcmp(format, "json")) {
         cJSON *j = cJSON_Parse(buf);
@@ -252,7 +258,7 @@ static int write_with_pass(const ag_eval *ea, const char *format, const pass_tab
         cJSON_AddItemToObject(j, "pass_at_k", pk);
         char *s2 = j ? cJSON_Print(j) : NULL;
         if (s2 && ag_utf8_fix(&s2) != 0) { free(s2); s2 = NULL; }   /* valid UTF-8 out */
-        if (s2) { fputs(s2, out); fputc('\n', out); } else wr = -1;
+        if (s2) { fputs(s2, out); fputc('\n', out); } else wr = AG_ENOMEM;
         free(s2);
         cJSON_Delete(j);
     } else if (wr == 0) {
@@ -272,12 +278,11 @@ static int write_with_pass(const ag_eval *ea, const char *format, const pass_tab
     return wr;
 }
 
-/* The report of run ea (or of the comparison ea -> eb) in the chosen format.
- * Returns as write_with_pass. */
-static int write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
+/* The report of run ea (or of the comparison ea -> eb) in the chosen format. */
+static ag_code write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
                         const char *format, FILE *out)
 {
-    int wr;
+    ag_code wr;
     pass_table pt;
     int samples = eb ? 1 : run_samples(d, ra);
     int with_pass = samples > 1 && pass_at_k(ea, samples, &pt) == 0;
@@ -286,7 +291,7 @@ static int write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
         wr = write_with_pass(ea, format, &pt, out);
     } else if (eb) {
         ag_eval_comparison *c = ag_eval_compare(ea, eb);
-        wr = c ? ag_eval_write_compare_markdown(c, out) : -1;
+        wr = c ? ag_eval_write_compare_markdown(c, out) : AG_ENOMEM;
         ag_eval_comparison_free(c);
     } else if (!strcmp(format, "json")) wr = ag_eval_write_json(ea, out);
     else if (!strcmp(format, "html")) wr = ag_eval_write_html(ea, out);
@@ -317,9 +322,9 @@ int ag_cmd_eval(int argc, char **argv)
         if (!(eb = load_eval(d, rb, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
     }
     if (o.outpath && !(out = fopen(o.outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", o.outpath); out = stdout; goto out; }
-    int wr = write_report(d, ra, ea, eb, o.format, out);
-    if (wr == -2) goto out;
-    if (wr != 0 || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
+    ag_code wr = write_report(d, ra, ea, eb, o.format, out);
+    if (wr == AG_ENOMEM) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
+    if (wr != AG_OK || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
     rc = EXIT_SOLVED;
 out:
     if (out != stdout) fclose(out);
@@ -331,21 +336,30 @@ out:
 
 int ag_cmd_merge(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) { fputs(merge_usage, stdout); return EXIT_SOLVED; }
-    if (argc < 3) { fputs(merge_usage, stderr); return EXIT_USAGE; }
+    static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    ag_args args = { "merge", argc, argv, "h", longopts, 0, 0, 0, 0 };
+    const char *v, *paths[256];
+    int npaths = 0;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        if (c == AG_ARG_ERROR) return EXIT_USAGE;
+        if (c == 'h') { fputs(merge_usage, stdout); return EXIT_SOLVED; }
+        if (npaths == (int)(sizeof paths / sizeof *paths)) return ag_usage_error("merge", "at most 256 databases");
+        paths[npaths++] = v;
+    }
+    if (npaths < 2) return ag_usage_error("merge", "give OUT.db and at least one IN.db");
     char err[1024];
     db_code dc;
-    db *d = db_open(argv[1], &dc, err, sizeof err);
-    if (!d) { fprintf(stderr, "optagent: %s: %s\n", argv[1], err); return EXIT_FAILED; }
+    db *d = db_open(paths[0], &dc, err, sizeof err);
+    if (!d) { fprintf(stderr, "optagent: %s: %s\n", paths[0], err); return EXIT_FAILED; }
     int rc = EXIT_SOLVED;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 1; i < npaths; i++) {
         db_merge_stats st;
         memset(&st, 0, sizeof st);
         err[0] = 0;
-        dc = db_merge(d, argv[i], &st, err, sizeof err);
-        if (dc != DB_OK) { fprintf(stderr, "optagent: merge %s: %s%s%s\n", argv[i], db_strerror(dc), *err ? ": " : "", err); rc = EXIT_FAILED; break; }
+        dc = db_merge(d, paths[i], &st, err, sizeof err);
+        if (dc != DB_OK) { fprintf(stderr, "optagent: merge %s: %s%s%s\n", paths[i], db_strerror(dc), *err ? ": " : "", err); rc = EXIT_FAILED; break; }
         fprintf(stderr, "optagent: merged %s: %lld runs new, %lld joined, %lld problems added, %lld already there%s%s\n",
-                argv[i], (long long)st.runs_added, (long long)st.runs_joined, (long long)st.problems_added,
+                paths[i], (long long)st.runs_added, (long long)st.runs_joined, (long long)st.problems_added,
                 (long long)st.problems_duplicate, *err ? "; " : "", err);
     }
     db_close(d);

@@ -2,6 +2,8 @@
  * show, search, add, edit, rm, export, import, stats (refine comes with the
  * learning milestone). Every read command takes --json. All the work is in
  * library/; this file parses options and prints. */
+#define _GNU_SOURCE          /* getopt_long's struct option */
+#include <getopt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +44,7 @@ static const char library_usage[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("optagent library: ", stderr);
-    fprintf(stderr, fmt, arg ? arg : "");
-    fputs("\n(see 'optagent library --help')\n", stderr);
-    return EXIT_USAGE;
+    return ag_usage_error("library", fmt, arg ? arg : "");
 }
 
 static int parse_id(const char *s, int64_t *id)
@@ -332,34 +331,31 @@ int ag_cmd_library(int argc, char **argv)
     const char *path = NULL, *out_path = NULL, *pos[3] = {NULL, NULL, NULL};
     int json = 0, npos = 0;
     size_t k = LIB_DEFAULT_K;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(library_usage, stdout);
-            return EXIT_SOLVED;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--library") || !strcmp(a, "-k") || !strcmp(a, "-o")) {
-            if (i + 1 >= argc) return usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--library")) {
-                if (!*v) return usage_error("--library needs a path%s", "");
-                path = v;
-            } else if (!strcmp(a, "-o")) {
-                out_path = v;
-            } else {
-                char *end = NULL;
-                errno = 0;
-                long n = strtol(v, &end, 10);
-                if (errno || !end || *end || n < 1 || n > 1000)
-                    return usage_error("-k needs a number from 1 to 1000, not '%s'", v);
-                k = (size_t)n;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option '%s'", a);
-        } else {
-            if (npos == 3) return usage_error("too many arguments ('%s')", a);
-            pos[npos++] = a;
+    enum { OPT_JSON = 0x100, OPT_LIBRARY };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
+        { "library", required_argument, NULL, OPT_LIBRARY }, { NULL, 0, NULL, 0 }
+    };
+    ag_args args = { "library", argc, argv, "hk:o:", longopts, 0, 0, 0, 0 };
+    const char *v;
+    long n;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(library_usage, stdout); return EXIT_SOLVED;
+        case OPT_JSON: json = 1; break;
+        case 'o': out_path = v; break;
+        case OPT_LIBRARY:
+            if (!*v) return usage_error("--library needs a path%s", "");
+            path = v;
+            break;
+        case 'k':
+            if (ag_arg_long("library", "-k", v, 1, 1000, &n)) return EXIT_USAGE;
+            k = (size_t)n;
+            break;
+        case AG_ARG_POSITIONAL:
+            if (npos == 3) return usage_error("too many arguments ('%s')", v);
+            pos[npos++] = v;
         }
     }
     if (!npos) return usage_error("no command given%s", "");

@@ -1,4 +1,7 @@
-/* optagent: command-line entry point. */
+/* optagent: command-line entry point: optagent's own options (--help,
+ * --version), then the command, which parses the rest. */
+#define _GNU_SOURCE          /* getopt_long's struct option */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -37,27 +40,37 @@ static void print_version(void)
     printf("cjson %s\n", cJSON_Version());
 }
 
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    { "solve", ag_cmd_solve }, { "ask", ag_cmd_ask }, { "batch", ag_cmd_batch },
+    { "eval", ag_cmd_eval }, { "merge", ag_cmd_merge }, { "library", ag_cmd_library },
+};
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
+    enum { OPT_VERSION = 0x100 };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    /* in order: the options before the command are optagent's, the rest the command's */
+    ag_args args = { NULL, argc, argv, "h", longopts, 1, 0, 0, 0 };
+    const char *v;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        if (c == AG_ARG_ERROR) return EXIT_USAGE;
+        if (c == 'h') { fputs(usage, stdout); return EXIT_SOLVED; }
+        if (c == OPT_VERSION) { print_version(); return EXIT_SOLVED; }
+    }
+    if (args.rest >= argc) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        fputs(usage, stdout);
-        return EXIT_SOLVED;
-    }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        print_version();
-        return EXIT_SOLVED;
-    }
-    if (!strcmp(cmd, "solve")) return ag_cmd_solve(argc - 1, argv + 1);
-    if (!strcmp(cmd, "ask")) return ag_cmd_ask(argc - 1, argv + 1);
-    if (!strcmp(cmd, "batch")) return ag_cmd_batch(argc - 1, argv + 1);
-    if (!strcmp(cmd, "eval")) return ag_cmd_eval(argc - 1, argv + 1);
-    if (!strcmp(cmd, "merge")) return ag_cmd_merge(argc - 1, argv + 1);
-    if (!strcmp(cmd, "library")) return ag_cmd_library(argc - 1, argv + 1);
-    fprintf(stderr, "optagent: unknown command '%s'\n%s", cmd, usage);
-    return EXIT_USAGE;
+    const char *cmd = argv[args.rest];
+    if (!strcmp(cmd, "help")) { fputs(usage, stdout); return EXIT_SOLVED; }
+    if (!strcmp(cmd, "version")) { print_version(); return EXIT_SOLVED; }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - args.rest, argv + args.rest);
+    return ag_usage_error(NULL, "unknown command '%s'", cmd);
 }

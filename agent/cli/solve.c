@@ -1,5 +1,7 @@
 /* optagent solve: read, check, compile, export and solve one formulation. */
+#define _GNU_SOURCE          /* getopt_long's struct option */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,19 +32,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int parse_double(const char *opt, const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < 0) {
-        fprintf(stderr, "optagent solve: %s expects a non-negative number, got '%s'\n", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static const char *ext_of(const char *path)
@@ -125,39 +114,42 @@ int ag_cmd_solve(int argc, char **argv)
     int json = 0, check = 0;
     sv_options opt;
     sv_options_default(&opt);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(solve_usage, stdout); return EXIT_SOLVED; }
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--check")) check = 1;
-        else if (!strcmp(a, "--no-presolve")) opt.presolve = 0;
-        else if (!strcmp(a, "--time-limit") || !strcmp(a, "--mip-gap") || !strcmp(a, "--export")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "optagent solve: %s needs a value\n%s", a, solve_usage);
-                return EXIT_USAGE;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--export")) {
-                const char *ext = ext_of(v);
-                if (strcmp(ext, "lp") && strcmp(ext, "mps") && strcmp(ext, "mod")) {
-                    fprintf(stderr, "optagent solve: --export FILE must end in .lp, .mps or .mod, got '%s'\n", v);
-                    return EXIT_USAGE;
-                }
-                export_path = v;
-            } else if (parse_double(a, v, !strcmp(a, "--time-limit") ? &opt.time_limit_s : &opt.mip_gap) != 0)
-                return EXIT_USAGE;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "optagent solve: unknown option '%s'\n%s", a, solve_usage);
-            return EXIT_USAGE;
-        } else if (file) {
-            fprintf(stderr, "optagent solve: one file at a time (got '%s' and '%s')\n", file, a);
-            return EXIT_USAGE;
-        } else file = a;
+    enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
+        { "check", no_argument, NULL, OPT_CHECK }, { "no-presolve", no_argument, NULL, OPT_NO_PRESOLVE },
+        { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
+        { "mip-gap", required_argument, NULL, OPT_MIP_GAP },
+        { "export", required_argument, NULL, OPT_EXPORT }, { NULL, 0, NULL, 0 }
+    };
+    ag_args args = { "solve", argc, argv, "h", longopts, 0, 0, 0, 0 };
+    const char *v;
+    for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        switch (c) {
+        case AG_ARG_ERROR: return EXIT_USAGE;
+        case 'h': fputs(solve_usage, stdout); return EXIT_SOLVED;
+        case OPT_JSON: json = 1; break;
+        case OPT_CHECK: check = 1; break;
+        case OPT_NO_PRESOLVE: opt.presolve = 0; break;
+        case OPT_TIME_LIMIT:
+            if (ag_arg_double("solve", "--time-limit", v, 0, INFINITY, &opt.time_limit_s)) return EXIT_USAGE;
+            break;
+        case OPT_MIP_GAP:
+            if (ag_arg_double("solve", "--mip-gap", v, 0, INFINITY, &opt.mip_gap)) return EXIT_USAGE;
+            break;
+        case OPT_EXPORT: {
+            const char *ext = ext_of(v);
+            if (strcmp(ext, "lp") && strcmp(ext, "mps") && strcmp(ext, "mod"))
+                return ag_usage_error("solve", "--export FILE must end in .lp, .mps or .mod, got '%s'", v);
+            export_path = v;
+            break;
+        }
+        case AG_ARG_POSITIONAL:
+            if (file) return ag_usage_error("solve", "one file at a time (got '%s' and '%s')", file, v);
+            file = v;
+        }
     }
-    if (!file) {
-        fprintf(stderr, "optagent solve: no formulation file given\n%s", solve_usage);
-        return EXIT_USAGE;
-    }
+    if (!file) return ag_usage_error("solve", "no formulation file given");
 
     fm_limits lim;
     fm_limits_default(&lim);

@@ -2,6 +2,7 @@
  *
  * Between the transport (agent/llm) and the commands (agent/cli): it turns a
  * problem text into a solved model. Sections, in order:
+ *   result codes   ag_code, ag_strerror: the one error style of core and eval;
  *   extraction     ag_extract_*: the formulation inside a reply (extract.c);
  *   pipeline       prompts (prompts.c), the self-correction loop and its
  *                  record (pipeline.c);
@@ -18,6 +19,25 @@
 #include "agent/llm/llm.h"
 #include "formulate/formulate.h"
 #include "solver/solver.h"
+
+/* ---- result codes of the agent's own public functions (core, eval) that
+ * can fail in more than one way; curl-style, like ag_llm_code, fm_code,
+ * sv_code and db_code. Where a message buffer is also filled it carries the
+ * detail (file:line, the value); the code says what kind of failure it was.
+ */
+typedef enum {
+    AG_OK = 0,
+    AG_ENOMEM,       /* out of memory */
+    AG_EIO,          /* a file or directory could not be opened, read or written */
+    AG_EFORMAT,      /* malformed input (the message says where) */
+    AG_EUSAGE,       /* a bad argument (NULL, out of range) */
+    AG_ELIMIT,       /* a hard cap was reached (bytes, count) */
+    AG_EEXIST,       /* already there (a problem added twice) */
+    AG_ENOTFOUND     /* no such thing (a dataset) */
+} ag_code;
+
+/* A short static description ("out of memory", ...); never NULL. */
+const char *ag_strerror(ag_code c);
 
 /* ---- extraction: find the format-1 formulation in an LLM reply ----
  *
@@ -69,8 +89,10 @@ ag_extract_code ag_extract_formulation(const char *reply, size_t len, char **jso
 /* The template of a stage ("formulate", "correct"), or NULL when unknown. */
 const char *ag_prompt(const char *stage);
 /* Loads every NAME.txt of dir as the template of stage NAME, overriding the
- * embedded ones. Returns 0, or -1 with a reason in err. */
-int ag_prompts_load_dir(const char *dir, char *err, size_t errlen);
+ * embedded ones. Returns AG_OK, or with a reason in err: AG_EIO (the
+ * directory or a file cannot be read), AG_ELIMIT (too many templates, one too
+ * large), AG_ENOMEM. */
+ag_code ag_prompts_load_dir(const char *dir, char *err, size_t errlen);
 /* Replaces each {{key}} of tmpl by its value (unknown keys are kept as they
  * are). Returns a malloc'd string, or NULL when out of memory. */
 char *ag_template_fill(const char *tmpl, const char *const *keys,
@@ -163,9 +185,14 @@ cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
 
 /* ---- files ---- */
 
-/* Reads a whole file ("-" is standard input) into a NUL-terminated buffer
- * the caller frees. Refuses more than max bytes. Returns NULL with a one-line
- * reason in errbuf. */
+/* Reads a whole file ("-" is standard input) into *out, a NUL-terminated
+ * buffer the caller frees, its length in *len. Refuses more than max bytes.
+ * Returns AG_OK, or AG_EIO, AG_ELIMIT or AG_ENOMEM with a one-line reason
+ * naming the file in errbuf (*out then NULL). */
+ag_code ag_file_read(const char *path, size_t max, char **out, size_t *len,
+                     char *errbuf, size_t errlen);
+/* The same, returning the buffer (NULL on failure) for callers that need
+ * no code. */
 char *ag_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen);
 
 #endif

@@ -24,27 +24,27 @@ const char *ag_prompt(const char *stage)
     return NULL;
 }
 
-int ag_prompts_load_dir(const char *dir, char *err, size_t errlen)
+ag_code ag_prompts_load_dir(const char *dir, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
-    if (!d) { snprintf(err, errlen, "--prompts-dir %s: cannot open the directory", dir); return -1; }
+    if (!d) { snprintf(err, errlen, "--prompts-dir %s: cannot open the directory", dir); return AG_EIO; }
     struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)) && rc == 0) {
+    ag_code rc = AG_OK;
+    while ((e = readdir(d)) && rc == AG_OK) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 4, ".txt")) continue;
         if (noverrides == MAX_OVERRIDES) {
             snprintf(err, errlen, "--prompts-dir %s: more than %d templates", dir, MAX_OVERRIDES);
-            rc = -1;
+            rc = AG_ELIMIT;
             break;
         }
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len;
-        char *text = ag_read_file(path, MAX_PROMPT_BYTES, &len, err, errlen);
-        if (!text) { rc = -1; break; }
+        char *text;
+        if ((rc = ag_file_read(path, MAX_PROMPT_BYTES, &text, &len, err, errlen)) != AG_OK) break;
         char *name = strndup(e->d_name, n - 4);
-        if (!name) { free(text); snprintf(err, errlen, "out of memory"); rc = -1; break; }
+        if (!name) { free(text); snprintf(err, errlen, "out of memory"); rc = AG_ENOMEM; break; }
         overrides[noverrides].name = name;
         overrides[noverrides].text = text;
         noverrides++;

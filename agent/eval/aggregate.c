@@ -129,11 +129,11 @@ static int dataset_index(const ag_eval *e, const char *name, size_t *out)
     return -1;
 }
 
-int ag_eval_add(ag_eval *e, const ag_eval_item *it)
+ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
 {
-    int rc = -1;
+    ag_code rc = AG_EFORMAT;
     char *id = NULL, *dsname = NULL;
-    if (!e) return -1;
+    if (!e) return AG_EUSAGE;
     e->err[0] = 0;
     if (ag_eval_check_item(it, e->err, sizeof e->err) != 0) goto out;
     int oom;
@@ -141,16 +141,19 @@ int ag_eval_add(ag_eval *e, const ag_eval_item *it)
     if (oom) goto nomem;
     if (ag_eval_find(e, it->dataset, it->id)) {
         snprintf(e->err, sizeof e->err, "problem added twice (dataset and id already seen)");
+        rc = AG_EEXIST;
         goto out;
     }
     if (e->nrecs >= AG_EVAL_MAX_PROBLEMS) {
         snprintf(e->err, sizeof e->err, "more than %d problems", AG_EVAL_MAX_PROBLEMS);
+        rc = AG_ELIMIT;
         goto out;
     }
     size_t ds;
     int new_ds = dataset_index(e, it->dataset, &ds) != 0;
     if (new_ds && e->nds >= AG_EVAL_MAX_DATASETS) {
         snprintf(e->err, sizeof e->err, "more than %d datasets", AG_EVAL_MAX_DATASETS);
+        rc = AG_ELIMIT;
         goto out;
     }
     /* Every allocation before anything is committed. */
@@ -196,10 +199,11 @@ int ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.latency_ms = it->latency_ms;
     e->slots[find_slot(e, r->pub.dataset, r->pub.id)] = e->nrecs + 1;
     e->nrecs++;
-    rc = 0;
+    rc = AG_OK;
     goto out;
 nomem:
     snprintf(e->err, sizeof e->err, "out of memory");
+    rc = AG_ENOMEM;
 out:
     free(id);
     free(dsname);
@@ -302,18 +306,18 @@ ag_eval_totals *ag_ev_all_totals(const ag_eval *e)
     return t;
 }
 
-int ag_eval_totals_get(const ag_eval *e, const char *dataset, ag_eval_totals *out)
+ag_code ag_eval_totals_get(const ag_eval *e, const char *dataset, ag_eval_totals *out)
 {
-    if (!out) return -1;
+    if (!out) return AG_EUSAGE;
     totals_zero(out);
-    if (!e) return -1;
+    if (!e) return AG_EUSAGE;
     size_t d = e->nds;
-    if (dataset && dataset_index(e, dataset, &d) != 0) return -1;
+    if (dataset && dataset_index(e, dataset, &d) != 0) return AG_ENOTFOUND;
     ag_eval_totals *t = ag_ev_all_totals(e);
-    if (!t) return -1;
+    if (!t) return AG_ENOMEM;
     *out = t[d];
     free(t);
-    return 0;
+    return AG_OK;
 }
 
 /* ---- comparison ---------------------------------------------------------------------- */

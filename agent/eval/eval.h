@@ -383,10 +383,11 @@ void ag_eval_free(ag_eval *e);
 ag_match_rule ag_eval_rule(const ag_eval *e);
 
 /* Grades the item under the evaluation's rule and keeps the record. Returns
- * 0, or -1 (the evaluation unchanged) when the item is invalid, its
- * (dataset, id) was already added, a cap is reached, or out of memory; the
- * reason is then in ag_eval_error. */
-int ag_eval_add(ag_eval *e, const ag_eval_item *it);
+ * AG_OK, or (the evaluation unchanged, the reason in ag_eval_error):
+ * AG_EUSAGE (e NULL), AG_EFORMAT (the item fails ag_eval_check_item),
+ * AG_EEXIST (its dataset and id were already added), AG_ELIMIT (a cap),
+ * AG_ENOMEM. */
+ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it);
 /* The reason of the last failed ag_eval_add ("" if none). */
 const char *ag_eval_error(const ag_eval *e);
 
@@ -401,10 +402,10 @@ const ag_eval_record *ag_eval_find(const ag_eval *e, const char *dataset, const 
 size_t ag_eval_dataset_count(const ag_eval *e);
 const char *ag_eval_dataset_name(const ag_eval *e, size_t i);
 
-/* Totals of one dataset, or over everything when dataset is NULL. Returns 0,
- * or -1 when the dataset is unknown or out of memory (*out is then zeroed,
- * with NaN means). */
-int ag_eval_totals_get(const ag_eval *e, const char *dataset, ag_eval_totals *out);
+/* Totals of one dataset, or over everything when dataset is NULL. Returns
+ * AG_OK, or AG_EUSAGE (e or out NULL), AG_ENOTFOUND (no such dataset),
+ * AG_ENOMEM (*out is then zeroed, with NaN means). */
+ag_code ag_eval_totals_get(const ag_eval *e, const char *dataset, ag_eval_totals *out);
 
 /* ---- comparison of two evaluations (A = before, B = after) ---- */
 
@@ -449,10 +450,12 @@ void ag_eval_comparison_free(ag_eval_comparison *c);
  * "datasets": [...], "problems": [...]} (the caller deletes; NULL when out
  * of memory). */
 cJSON *ag_eval_json(const ag_eval *e);
-int ag_eval_write_json(const ag_eval *e, FILE *f);
-int ag_eval_write_markdown(const ag_eval *e, FILE *f);
+/* The writers return AG_OK, or AG_EUSAGE (a NULL argument), AG_ENOMEM, or
+ * AG_EIO (the stream's error flag is set). */
+ag_code ag_eval_write_json(const ag_eval *e, FILE *f);
+ag_code ag_eval_write_markdown(const ag_eval *e, FILE *f);
 /* One self-contained page: inline CSS and SVG, no script, no URL. */
-int ag_eval_write_html(const ag_eval *e, FILE *f);
-int ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f);
+ag_code ag_eval_write_html(const ag_eval *e, FILE *f);
+ag_code ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f);
 
 #endif

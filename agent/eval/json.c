@@ -110,17 +110,18 @@ fail:
     return NULL;
 }
 
-int ag_eval_write_json(const ag_eval *e, FILE *f)
+ag_code ag_eval_write_json(const ag_eval *e, FILE *f)
 {
-    if (!e || !f) return -1;
+    if (!e || !f) return AG_EUSAGE;
     cJSON *o = ag_eval_json(e);
     char *s = o ? cJSON_Print(o) : NULL;
-    int rc = -1;
+    ag_code rc = AG_ENOMEM;
     /* Problem ids and datasets are the files' bytes: valid UTF-8 out. */
     if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
     if (!s) goto out;
+    rc = AG_EIO;
     if (fputs(s, f) == EOF || fputc('\n', f) == EOF) goto out;
-    rc = ferror(f) ? -1 : 0;
+    rc = ferror(f) ? AG_EIO : AG_OK;
 out:
     cJSON_free(s);
     cJSON_Delete(o);

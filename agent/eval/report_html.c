@@ -239,11 +239,11 @@ static void html_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *al
     fputs("</table>\n", f);
 }
 
-int ag_eval_write_html(const ag_eval *e, FILE *f)
+ag_code ag_eval_write_html(const ag_eval *e, FILE *f)
 {
-    if (!e || !f) return -1;
+    if (!e || !f) return AG_EUSAGE;
     ag_eval_totals *t = ag_ev_all_totals(e);
-    if (!t) return -1;
+    if (!t) return AG_ENOMEM;
     const ag_eval_totals *all = &t[e->nds];
     const char *rule = ag_eval_rule_name(e->rule);
     html_head(f, e->rule, all);
@@ -255,5 +255,5 @@ int ag_eval_write_html(const ag_eval *e, FILE *f)
     html_not_correct(f, e, all);
     fputs("</body>\n</html>\n", f);
     free(t);
-    return ferror(f) ? -1 : 0;
+    return ferror(f) ? AG_EIO : AG_OK;
 }

@@ -77,11 +77,11 @@ static void md_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *all)
     ag_ev_each_not_correct(e, f, md_problem_row);
 }
 
-int ag_eval_write_markdown(const ag_eval *e, FILE *f)
+ag_code ag_eval_write_markdown(const ag_eval *e, FILE *f)
 {
-    if (!e || !f) return -1;
+    if (!e || !f) return AG_EUSAGE;
     ag_eval_totals *t = ag_ev_all_totals(e);
-    if (!t) return -1;
+    if (!t) return AG_ENOMEM;
     const ag_eval_totals *all = &t[e->nds];
     const char *rule = ag_eval_rule_name(e->rule);
     fputs("# optagent evaluation\n\n", f);
@@ -93,12 +93,12 @@ int ag_eval_write_markdown(const ag_eval *e, FILE *f)
     md_categories(f, e, t);
     md_not_correct(f, e, all);
     free(t);
-    return ferror(f) ? -1 : 0;
+    return ferror(f) ? AG_EIO : AG_OK;
 }
 
-int ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f)
+ag_code ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f)
 {
-    if (!c || !f) return -1;
+    if (!c || !f) return AG_EUSAGE;
     const ag_eval_totals *a = &c->total_a, *b = &c->total_b;
     char pa[32], pb[32];
     ag_ev_fmt_pct(pa, sizeof pa, a->accuracy);
@@ -159,5 +159,5 @@ int ag_eval_write_compare_markdown(const ag_eval_comparison *c, FILE *f)
             n++;
         }
     }
-    return ferror(f) ? -1 : 0;
+    return ferror(f) ? AG_EIO : AG_OK;
 }

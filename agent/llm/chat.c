@@ -1,5 +1,5 @@
 /* agent/llm/chat — the chat backend that sends every call to the HTTP
- * client. Other backends (replay.c, batch's cache) have the same shape, so
+ * client. Other backends (replay.c, cache.c) have the same shape, so
  * the pipeline never knows where its replies come from. */
 #include "agent/llm/llm.h"
 

@@ -453,89 +453,89 @@ int ag_llm_config_load(const ag_llm_flags *flags, ag_llm_config *out, char *err,
     return ag_llm_config_load_ex(flags, out, NULL, err, errlen);
 }
 
-/* See config.h. Borrows flags; *out receives malloc'd strings on success. */
-int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
-                          ag_llm_sources *src_out, char *err, size_t errlen)
+/* The config file: --config PATH (must exist), else the default path
+ * (skipped when absent). It is the lowest layer, but its errors stop the
+ * load. 0, or -1 with err set. */
+static int load_file(const ag_llm_flags *flags, file_vals *fv, ag_llm_sources *src,
+                     char *err, size_t errlen)
 {
-    static const ag_llm_flags noflags;
-    ag_llm_sources srcbuf, *src = src_out ? src_out : &srcbuf;
-    file_vals fv;
-    const char *why = NULL, *ev;
-    int rc = -1, url_from = -1;
-    double d;
-    char sv[64];
-
-    if (!flags) flags = &noflags;
-    memset(src, 0, sizeof *src);
-    memset(&fv, 0, sizeof fv);
-    ag_llm_config_default(out);
-    if (err && errlen) err[0] = 0;
-
-    /* the file first: it is the lowest layer, but its errors stop the load */
     if (flags->config_file && *flags->config_file) {
-        if (strlen(flags->config_file) >= sizeof fv.path) {
+        if (strlen(flags->config_file) >= sizeof fv->path) {
             set_err(err, errlen, "--config: path too long");
-            goto out;
+            return -1;
         }
-        snprintf(fv.path, sizeof fv.path, "%s", flags->config_file);
-        if (read_config_file(&fv, 1, err, errlen)) goto out;
+        snprintf(fv->path, sizeof fv->path, "%s", flags->config_file);
+        if (read_config_file(fv, 1, err, errlen)) return -1;
     } else {
-        default_config_path(fv.path, sizeof fv.path);
-        if (read_config_file(&fv, 0, err, errlen)) goto out;
+        default_config_path(fv->path, sizeof fv->path);
+        if (read_config_file(fv, 0, err, errlen)) return -1;
     }
-    if (fv.found) src_set(src->config_file, "%s", fv.path);
+    if (fv->found) src_set(src->config_file, "%s", fv->path);
+    return 0;
+}
 
-    /* base URL and model */
-    if (pick_str(flags->base_url, "OPTAGENT_BASE_URL", "OPENAI_BASE_URL", fv.base_url,
-                 "OPTAGENT_BASE_URL", "OPENAI_BASE_URL", &fv, fv.line_base_url,
-                 &out->base_url, src->base_url, &url_from))
+/* Base URL and model; *url_from receives where the URL came from (as
+ * pick_str's which). 0, or -1 with err set. */
+static int pick_endpoint(const ag_llm_flags *flags, const file_vals *fv, ag_llm_config *out,
+                         ag_llm_sources *src, int *url_from, char *err, size_t errlen)
+{
+    if (pick_str(flags->base_url, "OPTAGENT_BASE_URL", "OPENAI_BASE_URL", fv->base_url,
+                 "OPTAGENT_BASE_URL", "OPENAI_BASE_URL", fv, fv->line_base_url,
+                 &out->base_url, src->base_url, url_from))
         goto nomem;
     if (out->base_url && !is_http_url(out->base_url)) {
-        set_err(err, errlen, "base URL from %s: expected an http:// or https:// URL",
-                src->base_url);
-        goto out;
+        set_err(err, errlen, "base URL from %s: expected an http:// or https:// URL", src->base_url);
+        return -1;
     }
     if (out->base_url && has_control(out->base_url)) {
         set_err(err, errlen, "base URL from %s: contains control characters", src->base_url);
-        goto out;
+        return -1;
     }
-    if (pick_str(flags->model, "OPTAGENT_MODEL", "OPENAI_MODEL", fv.model,
-                 "OPTAGENT_MODEL", "OPENAI_MODEL", &fv, fv.line_model,
-                 &out->model, src->model, NULL))
+    if (pick_str(flags->model, "OPTAGENT_MODEL", "OPENAI_MODEL", fv->model,
+                 "OPTAGENT_MODEL", "OPENAI_MODEL", fv, fv->line_model, &out->model, src->model, NULL))
         goto nomem;
     if (out->base_url && !out->model) {
         set_err(err, errlen, "no model configured (set --model or OPTAGENT_MODEL)");
-        goto out;
+        return -1;
     }
+    return 0;
+nomem:
+    set_err(err, errlen, "out of memory");
+    return -1;
+}
 
-    /* the key, following the endpoint (see config.h) */
+/* The key, following the endpoint (see llm.h). 0, or -1 with err set. */
+static int pick_key(const ag_llm_flags *flags, const file_vals *fv, int url_from,
+                    ag_llm_config *out, ag_llm_sources *src, char *err, size_t errlen)
+{
+    const char *ev;
     if (flags->api_key && *flags->api_key && flags->api_key_file && *flags->api_key_file) {
         set_err(err, errlen, "--api-key and --api-key-file cannot be used together");
-        goto out;
+        return -1;
     }
     if (flags->api_key && *flags->api_key) {
         if (!(out->api_key = dup_trim(flags->api_key))) goto nomem;
         src_set(src->api_key, "flag --api-key");
     } else if (flags->api_key_file && *flags->api_key_file) {
-        if (!(out->api_key = read_key_file(flags->api_key_file, err, errlen))) goto out;
+        if (!(out->api_key = read_key_file(flags->api_key_file, err, errlen))) return -1;
         src_set(src->api_key, "--api-key-file %s", flags->api_key_file);
     } else if ((ev = env("OPTAGENT_API_KEY"))) {
         if (!(out->api_key = dup_trim(ev))) goto nomem;
         src_set(src->api_key, "OPTAGENT_API_KEY");
     } else {
         int openai_ok = url_from == 2 || (out->base_url && is_openai_host(out->base_url));
-        int file_ok = fv.api_key && (url_from == 3 || !fv.base_url);
+        int file_ok = fv->api_key && (url_from == 3 || !fv->base_url);
         if ((ev = env("OPENAI_API_KEY")) && openai_ok) {
             if (!(out->api_key = dup_trim(ev))) goto nomem;
             src_set(src->api_key, "OPENAI_API_KEY");
         } else if (file_ok) {
-            if (!(out->api_key = strdup(fv.api_key))) goto nomem;
-            src_set(src->api_key, "config file %s:%d", fv.path, fv.line_api_key);
-        } else if (ev || fv.api_key) {
+            if (!(out->api_key = strdup(fv->api_key))) goto nomem;
+            src_set(src->api_key, "config file %s:%d", fv->path, fv->line_api_key);
+        } else if (ev || fv->api_key) {
             src_set(src->api_key, "none (%s%s%s %s not sent to a base URL from %s)",
-                    ev ? "OPENAI_API_KEY" : "", ev && fv.api_key ? " and " : "",
-                    fv.api_key ? "the config file's api_key" : "",
-                    ev && fv.api_key ? "are" : "is", src->base_url);
+                    ev ? "OPENAI_API_KEY" : "", ev && fv->api_key ? " and " : "",
+                    fv->api_key ? "the config file's api_key" : "",
+                    ev && fv->api_key ? "are" : "is", src->base_url);
         } else {
             src_set(src->api_key, "none");
         }
@@ -543,71 +543,100 @@ int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
     if (out->api_key && (has_control(out->api_key) || strlen(out->api_key) > CFG_KEY_MAX)) {
         set_err(err, errlen, "API key from %s: contains control characters or is too long",
                 src->api_key);
-        goto out;
+        return -1;
     }
+    return 0;
+nomem:
+    set_err(err, errlen, "out of memory");
+    return -1;
+}
 
-    /* numbers: flag > OPTAGENT_* > file > default */
-    if (fv.have_temperature) out->temperature = fv.temperature;
-    if ((ev = env("OPTAGENT_TEMPERATURE"))) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s", ev);
-        if (parse_temperature(trim(buf), &out->temperature, &why)) {
-            set_err(err, errlen, "OPTAGENT_TEMPERATURE: %s, got %s", why, shown_value(ev, sv, sizeof sv));
-            goto out;
-        }
+/* Reads environment variable name (when set) with parse, a parser of this
+ * file. 1 when it was set and parsed, 0 when unset, -1 with err set. */
+static int env_number(const char *name, int (*parse)(const char *, double *, const char **),
+                      double *out, char *err, size_t errlen)
+{
+    const char *ev = env(name), *why = NULL;
+    char buf[64], sv[64];
+    if (!ev) return 0;
+    snprintf(buf, sizeof buf, "%s", ev);
+    if (parse(trim(buf), out, &why)) {
+        set_err(err, errlen, "%s: %s, got %s", name, why, shown_value(ev, sv, sizeof sv));
+        return -1;
     }
+    return 1;
+}
+
+static int parse_max_tokens_d(const char *s, double *out, const char **why)
+{
+    int n;
+    if (parse_max_tokens(s, &n, why)) return -1;
+    *out = n;
+    return 0;
+}
+
+/* The numbers: flag > OPTAGENT_* > file > default. 0, or -1 with err set. */
+static int pick_numbers(const ag_llm_flags *flags, const file_vals *fv, ag_llm_config *out,
+                        char *err, size_t errlen)
+{
+    double d;
+    int r;
+    if (fv->have_temperature) out->temperature = fv->temperature;
+    if ((r = env_number("OPTAGENT_TEMPERATURE", parse_temperature, &d, err, errlen)) < 0) return -1;
+    if (r) out->temperature = d;
     if (flags->have_temperature) {
         if (!isfinite(flags->temperature)) {
             set_err(err, errlen, "--temperature: expected a finite number");
-            goto out;
+            return -1;
         }
         out->temperature = flags->temperature < 0 ? -1 : flags->temperature;
     }
-
-    if (fv.have_max_tokens) out->max_tokens = fv.max_tokens;
-    if ((ev = env("OPTAGENT_MAX_TOKENS"))) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s", ev);
-        if (parse_max_tokens(trim(buf), &out->max_tokens, &why)) {
-            set_err(err, errlen, "OPTAGENT_MAX_TOKENS: %s, got %s", why, shown_value(ev, sv, sizeof sv));
-            goto out;
-        }
-    }
+    if (fv->have_max_tokens) out->max_tokens = fv->max_tokens;
+    if ((r = env_number("OPTAGENT_MAX_TOKENS", parse_max_tokens_d, &d, err, errlen)) < 0) return -1;
+    if (r) out->max_tokens = (int)d;
     if (flags->have_max_tokens) {
         if (flags->max_tokens < 0 || flags->max_tokens > CFG_MAX_TOKENS) {
             set_err(err, errlen, "--max-tokens: expected an integer from 0 to 10000000");
-            goto out;
+            return -1;
         }
         out->max_tokens = flags->max_tokens;
     }
-
-    if (fv.have_seed) out->seed = fv.seed;
+    if (fv->have_seed) out->seed = fv->seed;
     if (flags->have_seed) out->seed = flags->seed < 0 ? -1 : flags->seed;
-
-    if (fv.have_timeout) out->timeout_s = fv.timeout_s;
-    if ((ev = env("OPTAGENT_TIMEOUT"))) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s", ev);
-        if (parse_timeout(trim(buf), &d, &why)) {
-            set_err(err, errlen, "OPTAGENT_TIMEOUT: %s, got %s", why, shown_value(ev, sv, sizeof sv));
-            goto out;
-        }
-        out->timeout_s = d;
-    }
+    if (fv->have_timeout) out->timeout_s = fv->timeout_s;
+    if ((r = env_number("OPTAGENT_TIMEOUT", parse_timeout, &d, err, errlen)) < 0) return -1;
+    if (r) out->timeout_s = d;
     if (flags->have_timeout) {
         if (!(flags->timeout_s > 0) || flags->timeout_s > CFG_TIMEOUT_MAX) {
             set_err(err, errlen, "--timeout: expected seconds > 0 and <= 86400");
-            goto out;
+            return -1;
         }
         out->timeout_s = flags->timeout_s;
     }
-    if (fv.have_connect_timeout) out->connect_timeout_s = fv.connect_timeout_s;
-    if (fv.have_max_retries) out->max_retries = fv.max_retries;
-    rc = 0;
-    goto out;
-nomem:
-    set_err(err, errlen, "out of memory");
-out:
+    if (fv->have_connect_timeout) out->connect_timeout_s = fv->connect_timeout_s;
+    if (fv->have_max_retries) out->max_retries = fv->max_retries;
+    return 0;
+}
+
+/* See llm.h. Borrows flags; *out receives malloc'd strings on success. */
+int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
+                          ag_llm_sources *src_out, char *err, size_t errlen)
+{
+    static const ag_llm_flags noflags;
+    ag_llm_sources srcbuf, *src = src_out ? src_out : &srcbuf;
+    file_vals fv;
+    int rc = -1, url_from = -1;
+
+    if (!flags) flags = &noflags;
+    memset(src, 0, sizeof *src);
+    memset(&fv, 0, sizeof fv);
+    ag_llm_config_default(out);
+    if (err && errlen) err[0] = 0;
+    if (load_file(flags, &fv, src, err, errlen) == 0 &&
+        pick_endpoint(flags, &fv, out, src, &url_from, err, errlen) == 0 &&
+        pick_key(flags, &fv, url_from, out, src, err, errlen) == 0 &&
+        pick_numbers(flags, &fv, out, err, errlen) == 0)
+        rc = 0;
     file_vals_free(&fv);
     if (rc) {
         if (out->api_key) memset(out->api_key, 0, strlen(out->api_key));
@@ -692,37 +721,37 @@ int ag_llm_config_describe_sources(const ag_llm_config *c, const ag_llm_sources 
 
 /* ---- the LLM options shared by ask and batch ---- */
 
-static const char *const llm_flag_names[] = {
-    "--base-url", "--model", "--api-key-file", "--config", "--temperature", "--max-tokens",
-    "--seed", "--timeout", NULL
+const ag_llm_option ag_llm_options[] = {
+    { "base-url", AG_LLM_OPT_BASE_URL }, { "model", AG_LLM_OPT_MODEL },
+    { "api-key-file", AG_LLM_OPT_API_KEY_FILE }, { "config", AG_LLM_OPT_CONFIG },
+    { "temperature", AG_LLM_OPT_TEMPERATURE }, { "max-tokens", AG_LLM_OPT_MAX_TOKENS },
+    { "seed", AG_LLM_OPT_SEED }, { "timeout", AG_LLM_OPT_TIMEOUT }, { NULL, 0 }
 };
 
-int ag_llm_flag_takes_value(const char *opt)
+int ag_llm_flag_set(ag_llm_flags *f, int opt, const char *value, char *err, size_t errlen)
 {
-    for (int i = 0; llm_flag_names[i]; i++)
-        if (!strcmp(opt, llm_flag_names[i])) return 1;
-    return 0;
-}
-
-int ag_llm_flag_set(ag_llm_flags *f, const char *opt, const char *value, char *err, size_t errlen)
-{
-    if (!strcmp(opt, "--base-url")) { f->base_url = value; return 0; }
-    if (!strcmp(opt, "--model")) { f->model = value; return 0; }
-    if (!strcmp(opt, "--api-key-file")) { f->api_key_file = value; return 0; }
-    if (!strcmp(opt, "--config")) { f->config_file = value; return 0; }
+    switch (opt) {
+    case AG_LLM_OPT_BASE_URL: f->base_url = value; return 0;
+    case AG_LLM_OPT_MODEL: f->model = value; return 0;
+    case AG_LLM_OPT_API_KEY_FILE: f->api_key_file = value; return 0;
+    case AG_LLM_OPT_CONFIG: f->config_file = value; return 0;
+    case AG_LLM_OPT_TEMPERATURE: case AG_LLM_OPT_MAX_TOKENS: case AG_LLM_OPT_SEED:
+    case AG_LLM_OPT_TIMEOUT: break;
+    default: snprintf(err, errlen, "option %d is not an LLM option", opt); return -1;
+    }
+    const char *name = ag_llm_options[opt - AG_LLM_OPT_BASE_URL].name;
     char *end;
     errno = 0;
     double d = strtod(value, &end);
-    int integer = !strcmp(opt, "--max-tokens") || !strcmp(opt, "--seed");
+    int integer = opt == AG_LLM_OPT_MAX_TOKENS || opt == AG_LLM_OPT_SEED;
     if (!*value || *end || errno || !isfinite(d) || d < 0 || (integer && d != floor(d)) || d > 1e12) {
-        snprintf(err, errlen, "%s expects a non-negative %s, got '%.60s'", opt,
+        snprintf(err, errlen, "--%s expects a non-negative %s, got '%.60s'", name,
                  integer ? "integer" : "number", value);
         return -1;
     }
-    if (!strcmp(opt, "--temperature")) { f->temperature = d; f->have_temperature = 1; }
-    else if (!strcmp(opt, "--max-tokens")) { f->max_tokens = (int)d; f->have_max_tokens = 1; }
-    else if (!strcmp(opt, "--seed")) { f->seed = (long)d; f->have_seed = 1; }
-    else if (!strcmp(opt, "--timeout")) { f->timeout_s = d; f->have_timeout = 1; }
-    else { snprintf(err, errlen, "%s is not an LLM option", opt); return -1; }
+    if (opt == AG_LLM_OPT_TEMPERATURE) { f->temperature = d; f->have_temperature = 1; }
+    else if (opt == AG_LLM_OPT_MAX_TOKENS) { f->max_tokens = (int)d; f->have_max_tokens = 1; }
+    else if (opt == AG_LLM_OPT_SEED) { f->seed = (long)d; f->have_seed = 1; }
+    else { f->timeout_s = d; f->have_timeout = 1; }
     return 0;
 }

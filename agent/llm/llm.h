@@ -9,8 +9,8 @@
  *                  (text.c);
  *   configuration  ag_llm_config_load: flags > environment > file (config.c);
  *   chat backends  ag_chat: where replies come from — the client (chat.c),
- *                  recorded replies (replay.c); batch's cache wraps another
- *                  backend the same way;
+ *                  recorded replies (replay.c), the response cache in
+ *                  front of another backend (cache.c);
  *   libcurl        loaded on first use (curl_dl.c).
  * Ownership is stated once per section below.
  */
@@ -231,13 +231,22 @@ int ag_llm_config_load_ex(const ag_llm_flags *flags, ag_llm_config *out,
  * snprintf: >= len means it was cut), or -1 when c or buf is NULL. */
 int ag_llm_config_describe(const ag_llm_config *c, char *buf, size_t len);
 
-/* The command-line options every LLM command takes: --base-url, --model,
- * --api-key-file, --config, --temperature, --max-tokens, --seed, --timeout.
- * 1 when opt is one of them (it takes a value), else 0. */
-int ag_llm_flag_takes_value(const char *opt);
-/* Stores opt's value in f (strings are borrowed). Returns 0, or -1 with a
- * one-line reason in err for a bad number. */
-int ag_llm_flag_set(ag_llm_flags *f, const char *opt, const char *value, char *err, size_t errlen);
+/* The command-line options every LLM command takes, defined once here:
+ * --base-url, --model, --api-key-file, --config, --temperature,
+ * --max-tokens, --seed, --timeout. Each takes a value. The commands put them
+ * into their getopt_long tables (agent/cli: ag_args_llm_options) with val as
+ * the option's code. */
+enum {
+    AG_LLM_OPT_BASE_URL = 0x4c00, AG_LLM_OPT_MODEL, AG_LLM_OPT_API_KEY_FILE, AG_LLM_OPT_CONFIG,
+    AG_LLM_OPT_TEMPERATURE, AG_LLM_OPT_MAX_TOKENS, AG_LLM_OPT_SEED, AG_LLM_OPT_TIMEOUT
+};
+typedef struct { const char *name; int val; } ag_llm_option;
+extern const ag_llm_option ag_llm_options[];   /* ends with { NULL, 0 } */
+
+/* Stores option opt's (AG_LLM_OPT_*) value in f (strings are borrowed).
+ * Returns 0, or -1 with a one-line reason in err ("--seed expects a
+ * non-negative integer, got 'x'"). */
+int ag_llm_flag_set(ag_llm_flags *f, int opt, const char *value, char *err, size_t errlen);
 
 /* The same, with " (from SOURCE)" after base URL, model and key and the
  * config file read. src may be NULL. */
@@ -265,6 +274,41 @@ typedef struct {
 
 /* A backend that sends every call to the LLM client l. */
 ag_chat ag_chat_direct(ag_llm *l);
+
+/* ---- the response cache: a chat backend that answers from the SQLite
+ * response cache of db/ (db_cache_*) and sends only misses to another
+ * backend (cache.c). The key is the SHA-256 of endpoint, model and the
+ * canonical request (task, sample, temperature, max_tokens, seed,
+ * messages); a hit comes back with the tokens and latency measured when it
+ * was made and is cleaned (ag_reply_clean) again.
+ *
+ * Ownership: the caller owns the ag_chat_cache and everything it points to
+ * (borrowed for as long as the backend is used). One per thread: sample is
+ * the caller's per-problem state; the db handle may be shared (db/
+ * serializes it).
+ */
+
+struct db;
+
+typedef struct {
+    struct db *db;                 /* the cache's database */
+    const ag_llm_config *cfg;      /* base_url, model, sampling: the key; api_key: cleaning */
+    int use;                       /* 0: neither read nor write the cache */
+    int offline;                   /* a miss is AG_LLM_ERESPONSE, never a call */
+    int sample;                    /* 1..K with several samples per problem (cached
+                                      apart), else 0; set before each problem */
+    ag_chat inner;                 /* where misses go */
+    /* Told of every call, cached or not: the cache key (NULL when none),
+     * whether it was a hit, the code and the reply (may be NULL). May be NULL. */
+    void (*observe)(void *ctx, const ag_chat_call *call, const char *key, int cached,
+                    ag_llm_code code, const ag_llm_reply *r);
+    /* Told when a fresh reply could not be stored (one line, no key). May be NULL. */
+    void (*failed)(void *ctx, const char *why);
+    void *ctx;                     /* for observe and failed */
+} ag_chat_cache;
+
+/* The backend: ctx is c. */
+ag_chat ag_chat_cached(ag_chat_cache *c);
 
 /* ---- replay: a chat backend that answers from recorded replies, so a run
  * can be reproduced with no endpoint at all (--llm replay:FILE.jsonl).

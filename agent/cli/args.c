@@ -1,0 +1,157 @@
+/* agent/cli/args — the one option parser of every command.
+ *
+ * Every command runs getopt_long through ag_args_next, so they all behave
+ * the same: "--opt=value" and "--opt value", "--" ends the options, short
+ * options cluster and take attached values ("-j8", "-k5"), and a bad option
+ * gets one line saying what is wrong and one pointing at --help, exit 2 —
+ * never the whole usage text. getopt_long runs with opterr = 0 and the
+ * optstring prefixed "-:" (positional arguments come back in order, as
+ * AG_ARG_POSITIONAL, whatever POSIXLY_CORRECT says; a missing value is told
+ * apart from an unknown option) or "+:" for in_order parsers (main: stop at
+ * the command name). The numeric parsers check ranges once for everyone. */
+#define _GNU_SOURCE          /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agent/cli/cli.h"
+#include "agent/llm/llm.h"
+
+#define SHORTOPTS_MAX 64
+
+static const char *cmd_prefix(const char *cmd, char *buf, size_t len)
+{
+    snprintf(buf, len, "optagent%s%s", cmd ? " " : "", cmd ? cmd : "");
+    return buf;
+}
+
+int ag_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char who[64];
+    va_list ap;
+    cmd_prefix(cmd, who, sizeof who);
+    fprintf(stderr, "%s: ", who);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", who);
+    return EXIT_USAGE;
+}
+
+/* Says what is wrong with the option getopt_long stopped at. el is the
+ * argument it was reading (an option cluster stays at one index until it
+ * is used up). */
+static void bad_option(const ag_args *a, int kind, const char *el)
+{
+    if (strncmp(el, "--", 2) != 0) {   /* a short option: optopt names it */
+        ag_usage_error(a->cmd, kind == ':' ? "option '-%c' needs a value" : "unknown option '-%c'",
+                       optopt);
+        return;
+    }
+    int n = (int)strcspn(el, "=");
+    if (kind == ':') { ag_usage_error(a->cmd, "option '%.*s' needs a value", n, el); return; }
+    int matches = 0, exact_noarg = 0;
+    for (const struct option *o = a->longopts; o && o->name; o++) {
+        if (strncmp(o->name, el + 2, (size_t)n - 2) != 0) continue;
+        matches++;
+        if (strlen(o->name) == (size_t)n - 2 && o->has_arg == no_argument) exact_noarg = 1;
+    }
+    if (el[n] == '=' && (exact_noarg || matches == 1))
+        ag_usage_error(a->cmd, "option '%.*s' takes no value", n, el);
+    else if (matches > 1)
+        ag_usage_error(a->cmd, "option '%.*s' is ambiguous", n, el);
+    else
+        ag_usage_error(a->cmd, "unknown option '%.*s'", n, el);
+}
+
+int ag_args_next(ag_args *a, const char **value)
+{
+    char opts[SHORTOPTS_MAX];
+    *value = NULL;
+    if (!a->started) {
+        optind = 0;          /* 0, not 1: glibc and musl then reset their state too */
+        a->started = 1;
+    }
+    if (a->done) {           /* after "--": the rest are positional */
+        if (a->in_order || optind >= a->argc) return -1;
+        *value = a->argv[optind++];
+        return AG_ARG_POSITIONAL;
+    }
+    snprintf(opts, sizeof opts, "%s:%s", a->in_order ? "+" : "-", a->shortopts ? a->shortopts : "");
+    opterr = 0;
+    int at = optind ? optind : 1;
+    const char *el = at < a->argc ? a->argv[at] : "";
+    int c = getopt_long(a->argc, a->argv, opts, a->longopts, NULL);
+    if (c == '?' || c == ':') {
+        bad_option(a, c, el);
+        return AG_ARG_ERROR;
+    }
+    if (c == -1) {
+        a->done = 1;
+        a->rest = optind;
+        if (a->in_order || optind >= a->argc) return -1;
+        *value = a->argv[optind++];
+        return AG_ARG_POSITIONAL;
+    }
+    *value = optarg;
+    return c;
+}
+
+const char *ag_args_take(ag_args *a)
+{
+    if (optind >= a->argc) return NULL;
+    return a->argv[optind++];
+}
+
+size_t ag_args_llm_options(struct option *dst, size_t cap)
+{
+    size_t n = 0;
+    for (const ag_llm_option *o = ag_llm_options; o->name && n < cap; o++, n++)
+        dst[n] = (struct option){ o->name, required_argument, NULL, o->val };
+    return n;
+}
+
+int ag_arg_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s && !*end && !errno && isfinite(v) && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    if (lo == 0 && isinf(hi))
+        ag_usage_error(cmd, "%s expects a non-negative number, got '%.60s'", opt, s);
+    else
+        ag_usage_error(cmd, "%s expects a number from %g to %g, got '%.60s'", opt, lo, hi, s);
+    return -1;
+}
+
+int ag_arg_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    /* strtod, so "8.0" and "1e3" are whole numbers as they always were */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s && !*end && !errno && isfinite(v) && v == floor(v) && v >= (double)lo && v <= (double)hi) {
+        *out = (long)v;
+        return 0;
+    }
+    if (lo == 0 && hi == LONG_MAX)
+        ag_usage_error(cmd, "%s expects a non-negative integer, got '%.60s'", opt, s);
+    else
+        ag_usage_error(cmd, "%s is %ld to %ld, got '%.60s'", opt, lo, hi, s);
+    return -1;
+}
+
+int ag_arg_llm(const char *cmd, ag_llm_flags *f, int opt, const char *value)
+{
+    char err[200];
+    if (ag_llm_flag_set(f, opt, value, err, sizeof err) == 0) return 0;
+    ag_usage_error(cmd, "%s", err);
+    return -1;
+}

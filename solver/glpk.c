@@ -1,6 +1,8 @@
-/* solver/glpk.c — the GLPK backend: builds a glp_prob from an fm_program,
- * solves it in-process, maps GLPK's outcome onto the contract's statuses, and
- * exports programs through GLPK's LP/MPS writers.
+/* solver/glpk.c — the GLPK backend (sv_backend_glpk, for LP and MILP; the
+ * interface is in solver/internal.h): builds a glp_prob from an fm_program
+ * that passed the program checks of solver.c, solves it in-process, maps
+ * GLPK's outcome onto the contract's statuses, and exports programs through
+ * GLPK's LP/MPS writers (sv_export).
  *
  * Two GLPK habits shape this file:
  *  - GLPK prints to stdout and, on an internal error, calls abort(). Every
@@ -34,8 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include "solver/solver.h"
+#include "solver/internal.h"
 
 /* ---- the captured log ---------------------------------------------------- */
 
@@ -170,7 +171,7 @@ struct glpk_ctx {
     double *val;
     int *pos;            /* column -> its place in the current row, or 0 */
     double *obj;         /* objective coefficients, duplicates summed */
-    struct timespec t0;
+    double t0_ms;        /* sv_clock_ms() when the call began */
     double limit_ms;     /* <= 0: no time limit */
     volatile int *cancel;/* the caller's flag, or NULL */
     int solving;         /* inside glp_simplex/glp_intopt: the hook may jump */
@@ -298,10 +299,7 @@ static void after_cancel(struct glpk_ctx *c)
 
 static double elapsed_ms(const struct glpk_ctx *c)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - c->t0.tv_sec) * 1e3 +
-           (double)(t.tv_nsec - c->t0.tv_nsec) / 1e6;
+    return sv_clock_ms() - c->t0_ms;
 }
 
 /* GLPK's tm_lim for the next GLPK call: what is left of the limit, but at
@@ -322,8 +320,8 @@ static int tm_lim(const struct glpk_ctx *c)
 /* Test-only switch (used by tests/test_solver.c, deliberately not in
  * solver.h): when set, the next problem built in this thread makes one
  * invalid GLPK call, so that GLPK's real error path (error hook, longjmp,
- * glp_free_env) can be tested; the data checks below leave no other way to
- * reach it through the public API. */
+ * glp_free_env) can be tested; the program checks (solver.c) leave no other
+ * way to reach it through the public API. */
 void sv_test_glpk_fail_next(int on);
 static _Thread_local int test_fail_next;
 void sv_test_glpk_fail_next(int on)
@@ -331,28 +329,9 @@ void sv_test_glpk_fail_next(int on)
     test_fail_next = on != 0;
 }
 
-/* ---- checking the program -------------------------------------------------- */
+/* ---- names ----------------------------------------------------------------- */
 
-/* GLPK's own limits (M_MAX, N_MAX, NNZ_MAX in its sources); beyond them its
- * API raises an internal error. */
-#define GLPK_MAX_DIM 100000000u
-#define GLPK_MAX_NNZ 500000000u
 #define GLPK_NAME_MAX 255
-#define CHECK_MAX_DIAGS 20
-/* Nonzero coefficients GLPK cannot work with: its scaling computes factors
- * from the extreme magnitudes, and beyond these it produces a zero or
- * infinite scale factor ("glp_set_sjj: invalid scale factor") or fails an
- * assertion in the simplex method. Such numbers are unit mistakes in
- * practice, so they are reported, naming the coefficient, before GLPK
- * starts. */
-#define COEF_MAX 1e30
-#define COEF_MIN 1e-30
-
-static int coef_out_of_range(double a)
-{
-    double m = fabs(a);
-    return m != 0.0 && (m > COEF_MAX || m < COEF_MIN);
-}
 
 /* GLPK rejects (through its error hook) names over 255 bytes and names with
  * control characters. Names only label GLPK's output and exports, so GLPK
@@ -376,217 +355,6 @@ static const char *glpk_name(const char *name, char *buf)
     return buf;
 }
 
-/* The index part of a name: "x[s,a]" gives "[s,a]" and *base_len 1; a name
- * without a trailing bracketed part gives "" and its whole length. */
-static const char *index_part(const char *name, int *base_len)
-{
-    size_t n = strlen(name);
-    const char *b = strchr(name, '[');
-    size_t base = (b && b != name && name[n - 1] == ']') ? (size_t)(b - name) : n;
-    *base_len = base > 200 ? 200 : (int)base;
-    return base < n ? b : "";
-}
-
-/* Integer columns get integral bounds: GLPK's glp_intopt refuses fractional
- * ones. A bound within 1e-9 (relative) of an integer is taken as that
- * integer, so that data noise does not cut off a value. */
-static double int_up(double x)
-{
-    double r = round(x);
-    return fabs(x - r) <= 1e-9 * fmax(1.0, fabs(x)) ? r : ceil(x);
-}
-
-static double int_down(double x)
-{
-    double r = round(x);
-    return fabs(x - r) <= 1e-9 * fmax(1.0, fabs(x)) ? r : floor(x);
-}
-
-/* The bounds GLPK gets for column j: binaries are [0,1] intersected with the
- * given bounds, integer kinds are rounded inward. Infinite bounds stay. */
-static void col_bounds(const fm_program *p, size_t j, double *lo, double *hi)
-{
-    fm_program_col_bounds(p, j, lo, hi);
-    fm_col_kind kind = fm_program_col_kind(p, j);
-    if (kind == FM_COL_BINARY) {
-        *lo = fmax(*lo, 0.0);
-        *hi = fmin(*hi, 1.0);
-    }
-    if (kind != FM_COL_CONTINUOUS) {
-        if (isfinite(*lo))
-            *lo = int_up(*lo);
-        if (isfinite(*hi))
-            *hi = int_down(*hi);
-    }
-}
-
-static int bad_bounds(double lo, double hi)
-{
-    return isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL;
-}
-
-/* What check_program found. */
-typedef struct {
-    fm_diags *diags;        /* may be NULL */
-    size_t reported;        /* diagnostics added so far */
-    size_t omitted;         /* problems beyond CHECK_MAX_DIAGS */
-    int too_big, invalid, infeasible;
-    char first_invalid[320], first_infeasible[320], too_big_msg[200];
-} checker;
-
-/* Records one problem: an error diagnostic (element/index borrowed) and, for
- * the first of its kind, the one-line message. */
-static void check_report(checker *k, int invalid, const char *element,
-                         const char *index, const char *hint,
-                         const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void check_report(checker *k, int invalid, const char *element,
-                         const char *index, const char *hint,
-                         const char *fmt, ...)
-{
-    char msg[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    char *first = invalid ? k->first_invalid : k->first_infeasible;
-    if (invalid ? !k->invalid++ : !k->infeasible++)
-        snprintf(first, sizeof k->first_invalid, "%s", msg);
-    if (!k->diags)
-        return;
-    if (k->reported >= CHECK_MAX_DIAGS) {
-        k->omitted++;
-        return;
-    }
-    k->reported++;
-    /* Best effort: a full or failing diagnostics list must not stop us. */
-    (void)fm_diags_add(k->diags, FM_SEV_ERROR, element, index, hint, "%s", msg);
-}
-
-/* Checks what GLPK cannot take or would reject: sizes beyond GLPK's limits,
- * NaN or infinite numbers where they make no sense (invalid), and bounds with
- * lo > hi (infeasible; GLPK would refuse to start rather than say so). */
-static void check_program(const fm_program *p, checker *k)
-{
-    size_t n = fm_program_ncols(p), m = fm_program_nrows(p);
-    size_t nnz = fm_program_nonzeros(p);
-    if (n > GLPK_MAX_DIM || m > GLPK_MAX_DIM || nnz > GLPK_MAX_NNZ) {
-        k->too_big = 1;
-        snprintf(k->too_big_msg, sizeof k->too_big_msg,
-                 "the program has %zu rows, %zu columns and %zu nonzeros; "
-                 "GLPK takes at most %u rows/columns and %u nonzeros",
-                 m, n, nnz, GLPK_MAX_DIM, GLPK_MAX_NNZ);
-        return;
-    }
-    char element[300];
-    int base;
-    for (size_t j = 0; j < n; j++) {
-        const char *name = fm_program_col_name(p, j);
-        const char *index = index_part(name, &base);
-        double lo, hi;
-        fm_program_col_bounds(p, j, &lo, &hi);
-        snprintf(element, sizeof element, "variable '%.*s'", base, name);
-        if (bad_bounds(lo, hi)) {
-            check_report(k, 1, element, index, "",
-                         "variable %s has bounds [%g, %g]; a bound must be a "
-                         "number (lower not +inf, upper not -inf)", name, lo, hi);
-            continue;
-        }
-        double elo, ehi;
-        col_bounds(p, j, &elo, &ehi);
-        if (elo <= ehi)
-            continue;
-        if (lo <= hi)
-            check_report(k, 0, element, index,
-                         "widen the bounds or make the variable continuous",
-                         "%s variable %s has no %s value within its bounds "
-                         "[%g, %g], so the problem is infeasible",
-                         fm_program_col_kind(p, j) == FM_COL_BINARY ? "binary"
-                                                                    : "integer",
-                         name,
-                         fm_program_col_kind(p, j) == FM_COL_BINARY ? "0/1"
-                                                                    : "integer",
-                         lo, hi);
-        else
-            check_report(k, 0, element, index,
-                         "check the data that give this variable's bounds",
-                         "variable %s has lower bound %g above its upper "
-                         "bound %g, so the problem is infeasible", name, lo, hi);
-    }
-
-    const int *cols;
-    const double *coefs;
-    size_t on = fm_program_objective(p, &cols, &coefs);
-    for (size_t t = 0; t < on; t++)
-        if (!isfinite(coefs[t])) {
-            check_report(k, 1, "objective", "", "",
-                         "the objective has the coefficient %g for %s; "
-                         "coefficients must be finite numbers", coefs[t],
-                         fm_program_col_name(p, (size_t)cols[t]));
-            break;
-        } else if (coef_out_of_range(coefs[t])) {
-            check_report(k, 1, "objective", "",
-                         "rescale the units (thousands, millions) so that "
-                         "coefficients stay within 1e-30..1e+30",
-                         "the objective has the coefficient %.10g for %s; GLPK "
-                         "cannot scale coefficients of magnitude above %g or "
-                         "below %g", coefs[t],
-                         fm_program_col_name(p, (size_t)cols[t]), COEF_MAX, COEF_MIN);
-            break;
-        }
-    if (!isfinite(fm_program_objective_constant(p)))
-        check_report(k, 1, "objective", "", "",
-                     "the objective has the constant %g; it must be a finite "
-                     "number", fm_program_objective_constant(p));
-
-    for (size_t i = 0; i < m; i++) {
-        const char *name = fm_program_row_name(p, i);
-        const char *index = index_part(name, &base);
-        const char *el = fm_program_row_element(p, i);
-        if (el && el[0])
-            snprintf(element, sizeof element, "%s", el);
-        else
-            snprintf(element, sizeof element, "constraint '%.*s'", base, name);
-        double lo, hi;
-        fm_program_row_bounds(p, i, &lo, &hi);
-        if (bad_bounds(lo, hi))
-            check_report(k, 1, element, index, "",
-                         "constraint %s has bounds [%g, %g]; a bound must be "
-                         "a number (lower not +inf, upper not -inf)",
-                         name, lo, hi);
-        else if (lo > hi)
-            check_report(k, 0, element, index,
-                         "check the data that give this constraint's "
-                         "right-hand sides",
-                         "constraint %s requires %g <= ... <= %g, which no "
-                         "point satisfies, so the problem is infeasible",
-                         name, lo, hi);
-        size_t rn = fm_program_row(p, i, &cols, &coefs);
-        for (size_t t = 0; t < rn; t++)
-            if (!isfinite(coefs[t])) {
-                check_report(k, 1, element, index, "",
-                             "constraint %s has the coefficient %g for %s; "
-                             "coefficients must be finite numbers", name,
-                             coefs[t], fm_program_col_name(p, (size_t)cols[t]));
-                break;
-            } else if (coef_out_of_range(coefs[t])) {
-                check_report(k, 1, element, index,
-                             "rescale the units (thousands, millions) so that "
-                             "coefficients stay within 1e-30..1e+30",
-                             "constraint %s has the coefficient %.10g for %s; "
-                             "GLPK cannot scale coefficients of magnitude above "
-                             "%g or below %g", name, coefs[t],
-                             fm_program_col_name(p, (size_t)cols[t]), COEF_MAX,
-                             COEF_MIN);
-                break;
-            }
-    }
-    if (k->omitted && k->diags)
-        (void)fm_diags_add(k->diags, FM_SEV_INFO, "solver", "", "",
-                           "%zu more problems like the above were not listed",
-                           k->omitted);
-}
-
 /* ---- building the GLPK problem ------------------------------------------------ */
 
 static int bound_type(double lo, double hi)
@@ -603,7 +371,7 @@ static int bound_type(double lo, double hi)
 }
 
 /* Builds c->lp (owned by c; deleted by the caller, or freed by
- * glp_free_env() after a GLPK error) from p, which check_program accepted
+ * glp_free_env() after a GLPK error) from p, which sv_check_program accepted
  * (sizes within GLPK's limits, numbers sane). The scratch arrays live in c so
  * that the error path frees them too. Duplicate columns within a row or the
  * objective are summed: the program means a sum, while GLPK rejects
@@ -640,7 +408,7 @@ static int build_problem(struct glpk_ctx *c, const fm_program *p)
     for (size_t j = 0; j < n; j++) {
         int gj = (int)j + 1;
         double lo, hi;
-        col_bounds(p, j, &lo, &hi);
+        sv_col_bounds(p, j, &lo, &hi);
         glp_set_col_name(lp, gj, glpk_name(fm_program_col_name(p, j), nb));
         glp_set_col_bnds(lp, gj, bound_type(lo, hi), lo, hi);
         if (fm_program_col_kind(p, j) != FM_COL_CONTINUOUS)
@@ -687,35 +455,6 @@ static int build_problem(struct glpk_ctx *c, const fm_program *p)
 }
 
 /* ---- results ------------------------------------------------------------------ */
-
-struct sv_result {
-    sv_status status;
-    int has_solution;
-    double objective;        /* NAN without a solution */
-    double *values;          /* ncols */
-    double *activities;      /* nrows */
-    double *duals;           /* nrows, optimal LP only */
-    double *redcosts;        /* ncols, optimal LP only */
-    double time_ms;
-    char *log;
-    char *message;
-};
-
-/* Sets r's status and one-line message (copied; a failed copy leaves the
- * message empty rather than failing the solve). */
-static void set_outcome(sv_result *r, sv_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_outcome(sv_result *r, sv_status st, const char *fmt, ...)
-{
-    char buf[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    r->status = st;
-    free(r->message);
-    r->message = strdup(buf);
-}
 
 static double *alloc_vec(size_t n)
 {
@@ -845,19 +584,19 @@ static sv_code lp_outcome(struct glpk_ctx *c, sv_result *r, int ret, int pre,
     if (ret == 0) {
         switch (glp_get_status(lp)) {
         case GLP_OPT:
-            set_outcome(r, SV_STATUS_OPTIMAL, "optimal solution found by "
+            sv_result_set(r, SV_STATUS_OPTIMAL, "optimal solution found by "
                         "GLPK's simplex method");
             return take_solution(c, r, 0, 1);
         case GLP_FEAS:
-            set_outcome(r, SV_STATUS_FEASIBLE, "GLPK's simplex method stopped "
+            sv_result_set(r, SV_STATUS_FEASIBLE, "GLPK's simplex method stopped "
                         "with a feasible, not proven optimal, solution");
             return take_solution(c, r, 0, 0);
         case GLP_NOFEAS:
-            set_outcome(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
+            sv_result_set(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
                         "constraints and bounds (GLPK's simplex method)");
             return SV_OK;
         case GLP_UNBND:
-            set_outcome(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
+            sv_result_set(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
                         "without limit (GLPK's simplex method)");
             return SV_OK;
         default:
@@ -869,26 +608,26 @@ static sv_code lp_outcome(struct glpk_ctx *c, sv_result *r, int ret, int pre,
     /* A limit was reached, or the rerun ended without a definite status. */
     const char *lim = ret == GLP_EITLIM ? "the iteration limit" : "the time limit";
     if (pre == GLP_ENOPFS) {
-        set_outcome(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "no point satisfies all "
                     "constraints and bounds (GLPK's LP presolver)");
         return SV_OK;
     }
     if (glp_get_prim_stat(lp) == GLP_FEAS) {
         if (pre == GLP_ENODFS) {
             /* A feasible point exists and no dual feasible solution does. */
-            set_outcome(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
+            sv_result_set(r, SV_STATUS_UNBOUNDED, "the objective can be improved "
                         "without limit (a feasible point exists and GLPK's "
                         "presolver found no dual feasible solution)");
             return SV_OK;
         }
         if (ret == 0)
             return backend_fail(c, "simplex method", 0);
-        set_outcome(r, SV_STATUS_FEASIBLE, "%s (%g s) was reached; the values "
+        sv_result_set(r, SV_STATUS_FEASIBLE, "%s (%g s) was reached; the values "
                     "are feasible but not proven optimal", lim, limit_s);
         return take_solution(c, r, 0, 0);
     }
     if (pre == GLP_ENODFS) {
-        set_outcome(r, SV_STATUS_INF_OR_UNBD, "GLPK's presolver found no dual "
+        sv_result_set(r, SV_STATUS_INF_OR_UNBD, "GLPK's presolver found no dual "
                     "feasible solution, so the problem is infeasible or "
                     "unbounded; %s stopped the solve that would tell which",
                     ret == 0 ? "an undecided simplex run" : lim);
@@ -896,7 +635,7 @@ static sv_code lp_outcome(struct glpk_ctx *c, sv_result *r, int ret, int pre,
     }
     if (ret == 0)
         return backend_fail(c, "simplex method", 0);
-    set_outcome(r, SV_STATUS_TIME_LIMIT, "%s (%g s) was reached before a "
+    sv_result_set(r, SV_STATUS_TIME_LIMIT, "%s (%g s) was reached before a "
                 "feasible solution was found", lim, limit_s);
     return SV_OK;
 }
@@ -923,29 +662,29 @@ static sv_code mip_outcome(struct glpk_ctx *c, sv_result *r, int ret,
         return backend_fail(c, "branch-and-cut", ret);
     switch (glp_mip_status(c->lp)) {
     case GLP_OPT:
-        set_outcome(r, SV_STATUS_OPTIMAL, "integer optimal solution found by "
+        sv_result_set(r, SV_STATUS_OPTIMAL, "integer optimal solution found by "
                     "GLPK's branch-and-cut");
         return take_solution(c, r, 1, 0);
     case GLP_FEAS:
         if (ret == GLP_EMIPGAP)
-            set_outcome(r, SV_STATUS_FEASIBLE, "the relative MIP gap tolerance "
+            sv_result_set(r, SV_STATUS_FEASIBLE, "the relative MIP gap tolerance "
                         "(%g) was reached; the solution is within it of the "
                         "optimum", o->mip_gap);
         else if (ret == GLP_ETMLIM)
-            set_outcome(r, SV_STATUS_FEASIBLE, "the time limit (%g s) was "
+            sv_result_set(r, SV_STATUS_FEASIBLE, "the time limit (%g s) was "
                         "reached; reporting the best integer solution found",
                         o->time_limit_s);
         else
-            set_outcome(r, SV_STATUS_FEASIBLE, "GLPK's branch-and-cut stopped "
+            sv_result_set(r, SV_STATUS_FEASIBLE, "GLPK's branch-and-cut stopped "
                         "with an integer solution not proven optimal");
         return take_solution(c, r, 1, 0);
     case GLP_NOFEAS:
-        set_outcome(r, SV_STATUS_INFEASIBLE, "no integer point satisfies all "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "no integer point satisfies all "
                     "constraints and bounds (GLPK's branch-and-cut)");
         return SV_OK;
     default:
         if (ret == GLP_ETMLIM) {
-            set_outcome(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
+            sv_result_set(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
                         "reached before an integer solution was found",
                         o->time_limit_s);
             return SV_OK;
@@ -989,14 +728,14 @@ static sv_code milp_unbounded_relaxation(struct glpk_ctx *c,
         none = none || (ret == 0 && st == GLP_NOFEAS);
     }
     if (found)
-        set_outcome(r, SV_STATUS_UNBOUNDED, "the LP relaxation is unbounded and "
+        sv_result_set(r, SV_STATUS_UNBOUNDED, "the LP relaxation is unbounded and "
                     "an integer-feasible point exists, so the objective can be "
                     "improved without limit");
     else if (none)
-        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation is unbounded, "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "the LP relaxation is unbounded, "
                     "but no integer point satisfies all constraints and bounds");
     else
-        set_outcome(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation is unbounded; "
+        sv_result_set(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation is unbounded; "
                     "whether any integer-feasible point exists (unbounded) or "
                     "not (infeasible) was not decided");
     return SV_OK;
@@ -1011,12 +750,12 @@ static sv_code milp_plain(struct glpk_ctx *c, const sv_options *o,
     int ret = run_simplex(c, 0);
     if (ret == GLP_ETMLIM || ret == GLP_EITLIM) {
         if (after_enodfs)
-            set_outcome(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation has no dual "
+            sv_result_set(r, SV_STATUS_INF_OR_UNBD, "the LP relaxation has no dual "
                         "feasible solution (GLPK's presolver), so the problem "
                         "is infeasible or unbounded; the limit stopped the "
                         "solve that would tell which");
         else
-            set_outcome(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
+            sv_result_set(r, SV_STATUS_TIME_LIMIT, "the time limit (%g s) was "
                         "reached while solving the LP relaxation",
                         o->time_limit_s);
         return SV_OK;
@@ -1027,7 +766,7 @@ static sv_code milp_plain(struct glpk_ctx *c, const sv_options *o,
     case GLP_OPT:
         break;
     case GLP_NOFEAS:
-        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
                     "solution, so no integer point does either");
         return SV_OK;
     case GLP_UNBND:
@@ -1045,7 +784,7 @@ static sv_code solve_milp(struct glpk_ctx *c, const sv_options *o,
         return milp_plain(c, o, r, 0);
     int ret = run_intopt(c, 1, o->mip_gap);
     if (ret == GLP_ENOPFS) {
-        set_outcome(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "the LP relaxation has no feasible "
                     "solution (GLPK's MIP presolver), so no integer point does "
                     "either");
         return SV_OK;
@@ -1094,194 +833,92 @@ static sv_code solve_work(struct glpk_ctx *c, void *arg)
     return a->mip ? solve_milp(c, a->o, a->r) : solve_lp(c, a->o, a->r);
 }
 
-static int has_integers(const fm_program *p)
+/* After a failed call: the diagnostic saying why (log: the captured
+ * output, may be NULL). */
+static void report_failure(const struct glpk_ctx *c, const char *log,
+                           fm_diags *diags)
 {
-    size_t n = fm_program_ncols(p);
-    for (size_t j = 0; j < n; j++)
-        if (fm_program_col_kind(p, j) != FM_COL_CONTINUOUS)
-            return 1;
-    return 0;
+    if (!diags)
+        return;
+    if (c->rc != SV_EBACKEND) {
+        (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "",
+                           "%s while solving", sv_strerror(c->rc));
+        return;
+    }
+    char line[256];
+    last_line(log, line, sizeof line);
+    /* c->fail may already end with that line (error hook). */
+    int dup = line[0] && strstr(c->fail, line) != NULL;
+    (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "",
+                       "the formulation may be fine; this is a "
+                       "solver failure",
+                       "%s%s%s", c->fail,
+                       line[0] && !dup ? "; GLPK said: " : "",
+                       line[0] && !dup ? line : "");
 }
 
-/* Ownership: see solver.h. The result is the caller's; p and opt are only
- * read. Diagnostics are added for the data problems found before solving
- * (lo > hi, non-finite numbers, size) and for backend failures; the outcome
- * of a solve itself is the result's status and message. */
-sv_result *sv_solve(const fm_program *p, const sv_options *opt,
-                    fm_diags *diags, sv_code *code)
+/* The backend's solve (solver/internal.h): p passed sv_check_program. */
+static sv_result *glpk_solve(const fm_program *p, const sv_options *o,
+                             double start_ms, fm_diags *diags, sv_code *code)
 {
-    sv_code code_unused;
-    sv_code *out_code = code ? code : &code_unused;
-    *out_code = SV_OK;
-    if (!p) {
-        *out_code = SV_EARG;
-        if (diags)
-            (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "",
-                               "no program to solve");
-        return NULL;
-    }
-    sv_options o;
-    sv_options_default(&o);
-    if (opt)
-        o = *opt;
-    checker k = {.diags = diags};
-
     struct glpk_ctx *c = calloc(1, sizeof *c);
-    sv_result *r = calloc(1, sizeof *r);
+    sv_result *r = sv_result_new();
     if (!c || !r) {
         free(c);
-        free(r);
-        *out_code = SV_ENOMEM;
+        sv_result_free(r);
+        *code = SV_ENOMEM;
         return NULL;
     }
-    clock_gettime(CLOCK_MONOTONIC, &c->t0);
-    c->limit_ms = o.time_limit_s > 0 ? o.time_limit_s * 1e3 : 0.0;
-    c->cancel = o.cancel;
-    r->objective = NAN;
+    c->t0_ms = start_ms;
+    c->limit_ms = o->time_limit_s > 0 ? o->time_limit_s * 1e3 : 0.0;
+    c->cancel = o->cancel;
 
-    check_program(p, &k);
-    if (k.too_big) {
-        set_outcome(r, SV_STATUS_UNSUPPORTED, "%s", k.too_big_msg);
-        if (diags)
-            (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "", "%s",
-                               k.too_big_msg);
-        goto out;
-    }
-    if (k.invalid) {
-        set_outcome(r, SV_STATUS_INVALID, "%s", k.first_invalid);
-        goto out;
-    }
-    if (k.infeasible) {
-        set_outcome(r, SV_STATUS_INFEASIBLE, "%s", k.first_infeasible);
-        goto out;
-    }
-
-    struct solve_args args = {.o = &o, .r = r, .mip = has_integers(p)};
-    if (o.cancel && *o.cancel)
+    struct solve_args args = {.o = o, .r = r,
+                              .mip = sv_program_class(p) == FM_CLASS_MILP};
+    if (o->cancel && *o->cancel)
         c->cancelled = 1;
     else
         run_guarded(c, p, solve_work, &args);
     if (c->cancelled) {
-        /* Whatever a stopped search had found is not a result. */
-        free(r->values);
-        free(r->activities);
-        free(r->duals);
-        free(r->redcosts);
-        r->values = r->activities = r->duals = r->redcosts = NULL;
-        r->has_solution = 0;
-        r->objective = NAN;
-        set_outcome(r, SV_STATUS_INTERRUPTED, "the solve was interrupted "
-                    "(cancelled) after %.0f ms", elapsed_ms(c));
+        sv_result_drop_solution(r);
+        sv_result_set(r, SV_STATUS_INTERRUPTED, "the solve was interrupted "
+                      "(cancelled) after %.0f ms", elapsed_ms(c));
     }
 
-out:
     r->time_ms = elapsed_ms(c);
     r->log = log_text(&c->log);
     if (c->rc == SV_OK && !r->log)
         c->rc = SV_ENOMEM;
     if (c->rc != SV_OK) {
-        *out_code = c->rc;
-        if (diags) {
-            if (c->rc == SV_EBACKEND) {
-                char line[256];
-                last_line(r->log, line, sizeof line);
-                /* c->fail may already end with that line (error hook). */
-                int dup = line[0] && strstr(c->fail, line) != NULL;
-                (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "",
-                                   "the formulation may be fine; this is a "
-                                   "solver failure",
-                                   "%s%s%s", c->fail,
-                                   line[0] && !dup ? "; GLPK said: " : "",
-                                   line[0] && !dup ? line : "");
-            } else {
-                (void)fm_diags_add(diags, FM_SEV_ERROR, "solver", "", "",
-                                   "%s while solving", sv_strerror(c->rc));
-            }
-        }
+        *code = c->rc;
+        report_failure(c, r->log, diags);
         sv_result_free(r);
-        ctx_free(c);
-        return NULL;
+        r = NULL;
     }
     ctx_free(c);
     return r;
 }
 
-/* ---- result accessors ------------------------------------------------------------ */
-
-void sv_result_free(sv_result *r)
+static int glpk_supports(fm_class cls)
 {
-    if (!r)
-        return;
-    free(r->values);
-    free(r->activities);
-    free(r->duals);
-    free(r->redcosts);
-    free(r->log);
-    free(r->message);
-    free(r);
-}
-
-sv_status sv_result_status(const sv_result *r)
-{
-    return r ? r->status : SV_STATUS_INVALID;
-}
-
-int sv_result_has_solution(const sv_result *r)
-{
-    return r ? r->has_solution : 0;
-}
-
-/* NAN without a solution. */
-double sv_result_objective(const sv_result *r)
-{
-    return r ? r->objective : NAN;
-}
-
-const double *sv_result_values(const sv_result *r)
-{
-    return r ? r->values : NULL;
-}
-
-const double *sv_result_activities(const sv_result *r)
-{
-    return r ? r->activities : NULL;
-}
-
-const double *sv_result_duals(const sv_result *r)
-{
-    return r ? r->duals : NULL;
-}
-
-const double *sv_result_reduced_costs(const sv_result *r)
-{
-    return r ? r->redcosts : NULL;
-}
-
-double sv_result_time_ms(const sv_result *r)
-{
-    return r ? r->time_ms : 0.0;
-}
-
-/* Never NULL: "" when GLPK said nothing. */
-const char *sv_result_log(const sv_result *r)
-{
-    return r && r->log ? r->log : "";
-}
-
-const char *sv_result_message(const sv_result *r)
-{
-    return r && r->message ? r->message : "";
+    return cls == FM_CLASS_LP || cls == FM_CLASS_MILP;
 }
 
 /* Returns a thread-local buffer (valid until the thread's next call). The
  * version is copied because older GLPKs keep it in the per-thread
  * environment, which glp_free_env() frees. */
-const char *sv_backend_name(void)
+static const char *glpk_backend_name(void)
 {
     static _Thread_local char name[48];
     snprintf(name, sizeof name, "glpk %s", glp_version());
     return name;
 }
+
+const sv_backend sv_backend_glpk = {
+    .name = glpk_backend_name,
+    .supports = glpk_supports,
+    .solve = glpk_solve,
+};
 
 /* ---- export ---------------------------------------------------------------------- */
 
@@ -1379,8 +1016,8 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "unknown export format %d", (int)fmt);
         return SV_EARG;
     }
-    checker k = {.diags = NULL};
-    check_program(p, &k);
+    sv_checker k = {.diags = NULL};
+    sv_check_program(p, &k);
     if (k.too_big || k.invalid) {
         set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
         return SV_EARG;
@@ -1390,7 +1027,7 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "%s", sv_strerror(SV_ENOMEM));
         return SV_ENOMEM;
     }
-    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    c->t0_ms = sv_clock_ms();
     struct export_args args = {.fmt = fmt, .path = path};
     run_guarded(c, p, export_work, &args);
     if (c->rc == SV_EBACKEND) {

@@ -1,11 +1,23 @@
-/* solver — solve a compiled linear program through a backend (GLPK first).
+/* solver — solve a formulation: the one path from a formulation text to typed
+ * results (sv_run_*), and below it the solve of a compiled program through a
+ * backend chosen by the program's class (GLPK for LP and MILP).
+ *
+ * Layers inside solver/: run.c (parse -> check -> compile -> solve -> report
+ * values, on top of formulate/), solver.c (statuses, options, clock, result,
+ * program checks, dispatch to a backend), one file per backend (glpk.c);
+ * solver/internal.h is their shared, private interface; solver/README says
+ * how to add a backend.
  *
  * Ownership, once for the whole API: an sv_result returned by sv_solve is owned
- * by the caller and freed with sv_result_free; strings and arrays returned by
- * its accessors are borrowed from it. The program passed in is only read and
- * may be freed once sv_solve returns. Nothing here prints: GLPK's terminal
- * output is captured into the result's log, and a GLPK internal error becomes
- * an SV_EBACKEND result instead of aborting the process.
+ * by the caller and freed with sv_result_free; an sv_run returned by
+ * sv_run_text or sv_run_prepare is owned by the caller and freed with
+ * sv_run_free, and owns everything its accessors return (model, program,
+ * diagnostics, result, report values, names). Strings and arrays returned by
+ * accessors are borrowed from their object. Inputs (program, JSON text,
+ * options) are only read and may be freed once the call returns. Nothing here
+ * prints: GLPK's terminal output is captured into the result's log, and a
+ * GLPK internal error becomes an SV_EBACKEND result instead of aborting the
+ * process.
  */
 #ifndef OPTAGENT_SOLVER_H
 #define OPTAGENT_SOLVER_H
@@ -34,10 +46,13 @@ typedef enum {
     SV_STATUS_TIME_LIMIT,      /* a limit was reached with no incumbent */
     SV_STATUS_INVALID,         /* the formulation failed its checks */
     SV_STATUS_UNSUPPORTED,     /* valid, but no backend handles its class */
-    SV_STATUS_INTERRUPTED      /* the cancel flag stopped the solve */
+    SV_STATUS_INTERRUPTED,     /* the cancel flag stopped the solve */
+    SV_STATUS_VALID            /* checked and compiled, not solved: the status
+                                * of a check-only run; sv_solve never returns
+                                * it */
 } sv_status;
 
-/* "optimal", "feasible", ..., "infeasible_or_unbounded", ... */
+/* "optimal", "feasible", ..., "infeasible_or_unbounded", ..., "valid" */
 const char *sv_status_name(sv_status s);
 
 typedef struct {
@@ -53,11 +68,17 @@ typedef struct {
 
 void sv_options_default(sv_options *o);
 
+/* A monotonic clock in milliseconds (CLOCK_MONOTONIC): only differences
+ * mean something. For every timing in optagent. */
+double sv_clock_ms(void);
+
 typedef struct sv_result sv_result;
 
-/* Solves p. Returns a result (caller frees) whose status says what happened,
- * or NULL with *code set when the backend failed outright (and, when diags is
- * not NULL, a diagnostic saying why). */
+/* Solves p with the first backend that handles its class (LP or MILP: GLPK).
+ * Returns a result (caller frees) whose status says what happened, or NULL
+ * with *code set when the backend failed outright (and, when diags is not
+ * NULL, a diagnostic saying why). A class no backend handles gives a result
+ * with SV_STATUS_UNSUPPORTED and a message naming the class. */
 sv_result *sv_solve(const fm_program *p, const sv_options *opt,
                     fm_diags *diags, sv_code *code);
 void sv_result_free(sv_result *r);
@@ -76,7 +97,7 @@ double sv_result_time_ms(const sv_result *r);
 const char *sv_result_log(const sv_result *r);    /* GLPK's captured output */
 const char *sv_result_message(const sv_result *r);/* why, in one line */
 
-/* "glpk 5.0" */
+/* The backend of linear programs: "glpk 5.0". */
 const char *sv_backend_name(void);
 
 typedef enum { SV_EXPORT_LP, SV_EXPORT_MPS } sv_export_format;
@@ -84,5 +105,81 @@ typedef enum { SV_EXPORT_LP, SV_EXPORT_MPS } sv_export_format;
  * NULL) receives a one-line reason on failure. */
 sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
                   char *errbuf, size_t errlen);
+
+/* ---- one run: formulation text in, typed results out ----------------------
+ *
+ * The one solve path of optagent: `optagent solve`, the agent's pipeline,
+ * the experience library (verifying insights), the REPL and the HTTP service
+ * all call sv_run_text (or sv_run_prepare + sv_run_solve) and build their
+ * output (text, the contract's JSON report) from the accessors below, so
+ * that they cannot drift apart. Steps: parse and check the format-1 text
+ * (formulate/), compile it to a program, solve it (sv_solve), evaluate the
+ * formulation's report quantities on the solution.
+ */
+
+typedef struct {
+    fm_limits limits;     /* caps on the input (fm_limits_default) */
+    sv_options solve;     /* time limit, MIP gap, presolve, cancel flag */
+    int check_only;       /* parse, check and compile; do not solve */
+} sv_run_options;
+
+/* Fills *o: the default limits and solve options, check_only off. */
+void sv_run_options_default(sv_run_options *o);
+
+typedef struct sv_run sv_run;
+
+/* Parses, checks, compiles and (unless o->check_only) solves the
+ * formulation json (len bytes, need not be NUL-terminated; only read during
+ * the call). o may be NULL for the defaults. Returns the run (caller frees
+ * with sv_run_free), or NULL only when out of memory before anything could
+ * be recorded. *code (may be NULL) is SV_OK, or: SV_ENOMEM when memory ran
+ * out (while parsing: the run then has no program, status
+ * SV_STATUS_INVALID), or the backend's failure code (SV_EBACKEND, ...; the
+ * run has a program, no result, status SV_STATUS_INVALID, and a diagnostic
+ * saying why). An invalid or unsupported formulation is not an error: see
+ * the status. */
+sv_run *sv_run_text(const char *json, size_t len, const sv_run_options *o,
+                    sv_code *code);
+
+/* The same in two steps, for a caller that acts on the compiled model before
+ * solving (optagent solve --export): sv_run_prepare stops after compiling
+ * (status SV_STATUS_VALID, or INVALID / UNSUPPORTED), sv_run_solve then
+ * solves a VALID run unless it is check_only (SV_OK and nothing done
+ * otherwise). sv_run_solve returns the code sv_run_text would set. */
+sv_run *sv_run_prepare(const char *json, size_t len, const sv_run_options *o,
+                       sv_code *code);
+sv_code sv_run_solve(sv_run *r);
+void sv_run_free(sv_run *r);
+
+/* The overall status: SV_STATUS_INVALID (the formulation failed its checks,
+ * or nothing could be solved), SV_STATUS_UNSUPPORTED (valid, but no backend
+ * handles its class, e.g. a nonlinear model), SV_STATUS_VALID (compiled, not
+ * solved: check-only), or the solver's status. */
+sv_status sv_run_status(const sv_run *r);
+/* The parsed model (NULL only when memory ran out while parsing), and its
+ * compiled program (NULL unless the formulation is valid and linear). */
+const fm_model *sv_run_model(const sv_run *r);
+const fm_program *sv_run_program(const sv_run *r);
+/* Every diagnostic, in order: parse and checks, solver, report quantities. */
+const fm_diags *sv_run_diags(const sv_run *r);
+/* The solver's result; NULL unless a solve ran and returned one. */
+const sv_result *sv_run_result(const sv_run *r);
+/* Milliseconds spent parsing, checking and compiling; and the solver's own
+ * time (sv_result_time_ms; 0 without a result). */
+double sv_run_parse_ms(const sv_run *r);
+double sv_run_solve_ms(const sv_run *r);
+
+/* The formulation's report quantities, evaluated on the solution: none
+ * without a solution. ok is 0 when the evaluation failed (a diagnostic says
+ * why; value is then 0). name is borrowed from the run. */
+typedef struct {
+    const char *name;
+    double value;
+    int ok;
+} sv_report_value;
+
+size_t sv_run_report_count(const sv_run *r);
+/* NULL when k >= sv_run_report_count(r). */
+const sv_report_value *sv_run_report(const sv_run *r, size_t k);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "agent/cli/cli.h"
 
 static const char solve_usage[] =
@@ -26,13 +25,6 @@ static const char solve_usage[] =
     "\n"
     "exit status: 0 solved (whatever the solver's status: optimal, infeasible, ...),\n"
     "1 invalid or unsupported formulation, or a runtime error; 2 usage error.\n";
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static const char *ext_of(const char *path)
 {
@@ -60,10 +52,35 @@ static int export_model(const fm_model *m, const char *path, char *err, size_t e
     return 0;
 }
 
-static void print_summary(const fm_model *m, fm_diags *diags, const sv_result *r,
-                          sv_status status, int checked_only)
+/* The solution part of the summary: nonzero variables (at most 200) and
+ * the report quantities that could be evaluated. */
+static void print_solution(const sv_run *run)
 {
-    const fm_program *p = m ? fm_model_program(m) : NULL;
+    const fm_program *p = sv_run_program(run);
+    const double *x = sv_result_values(sv_run_result(run));
+    size_t shown = 0, zero = 0;
+    printf("variables:\n");
+    for (size_t j = 0; j < fm_program_ncols(p); j++) {
+        if (fabs(x[j]) < 1e-9) { zero++; continue; }
+        if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+    }
+    if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
+    if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
+    size_t nr = sv_run_report_count(run);
+    if (nr) printf("report:\n");
+    for (size_t k = 0; k < nr; k++) {
+        const sv_report_value *v = sv_run_report(run, k);
+        if (v->ok) printf("  %s = %.10g\n", v->name, v->value);
+    }
+}
+
+/* The readable summary of a run: the same typed run as the JSON report. */
+static void print_summary(const sv_run *run, int checked_only)
+{
+    const fm_model *m = sv_run_model(run);
+    const fm_program *p = sv_run_program(run);
+    const sv_result *r = sv_run_result(run);
+    sv_status status = sv_run_status(run);
     if (checked_only)
         printf("%s\n", p ? "valid" : status == SV_STATUS_UNSUPPORTED
                         ? "unsupported: valid, but nonlinear" : "invalid");
@@ -76,27 +93,10 @@ static void print_summary(const fm_model *m, fm_diags *diags, const sv_result *r
                fm_program_nonzeros(p));
     else if (status == SV_STATUS_UNSUPPORTED)
         printf("class: %s (GLPK solves LP and MILP only)\n", fm_class_name(fm_model_class(m)));
-    if (r && p && sv_result_has_solution(r)) {
-        const double *x = sv_result_values(r);
-        size_t shown = 0, zero = 0;
-        printf("variables:\n");
-        for (size_t j = 0; j < fm_program_ncols(p); j++) {
-            if (fabs(x[j]) < 1e-9) { zero++; continue; }
-            if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
-        }
-        if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
-        if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
-        size_t nr = fm_model_report_count(m);
-        if (nr) printf("report:\n");
-        for (size_t k = 0; k < nr; k++) {
-            const char *name;
-            double v;
-            if (fm_model_report_eval(m, k, x, &name, &v, diags) == FM_OK)
-                printf("  %s = %.10g\n", name, v);
-        }
-    }
+    if (r && p && sv_result_has_solution(r)) print_solution(run);
     if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
         printf("solver: %s\n", sv_result_message(r));
+    const fm_diags *diags = sv_run_diags(run);
     size_t nd = fm_diags_count(diags);
     if (nd) printf("diagnostics:\n");
     for (size_t i = 0; i < nd; i++) {
@@ -106,6 +106,103 @@ static void print_summary(const fm_model *m, fm_diags *diags, const sv_result *r
         if (*g->hint) printf(" (hint: %s)", g->hint);
         printf("\n");
     }
+}
+
+/* What the options asked for (borrowed from argv and the caller). */
+typedef struct {
+    const char *file, *export_path;
+    int json, check;
+    const sv_options *opt;
+} solve_job;
+
+/* Reads and compiles the file (steps 1-2). NULL after a message on stderr. */
+static sv_run *load_and_prepare(const solve_job *job)
+{
+    sv_run_options ro;
+    sv_run_options_default(&ro);
+    ro.solve = *job->opt;
+    ro.check_only = job->check;
+    char err[512];
+    size_t len;
+    char *text = ag_read_file(job->file, ro.limits.max_json_bytes, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "optagent: %s\n", err);
+        return NULL;
+    }
+    sv_code code;
+    sv_run *run = sv_run_prepare(text, len, &ro, &code);
+    free(text);
+    if (!run || code != SV_OK) {
+        fprintf(stderr, "optagent: out of memory\n");
+        sv_run_free(run);
+        return NULL;
+    }
+    return run;
+}
+
+/* Writes --export FILE (step 3), or says why nothing was written. Returns 0,
+ * or -1 after a message when the export failed. */
+static int export_step(const sv_run *run, const char *path)
+{
+    if (!path) return 0;
+    if (!sv_run_program(run)) {
+        fprintf(stderr, "optagent: nothing exported: the formulation is %s\n",
+                sv_run_status(run) == SV_STATUS_UNSUPPORTED ? "nonlinear" : "invalid");
+        return 0;
+    }
+    char err[512];
+    if (export_model(sv_run_model(run), path, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent: export failed: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Solves (step 4; nothing for --check). Returns 0, or -1 after a message
+ * when the solver failed outright. */
+static int solve_step(sv_run *run)
+{
+    sv_code sc = sv_run_solve(run);
+    if (sc == SV_OK) return 0;
+    fprintf(stderr, "optagent: solver failed: %s\n", sv_strerror(sc));
+    const fm_diags *diags = sv_run_diags(run);
+    for (size_t i = 0; i < fm_diags_count(diags); i++)
+        fprintf(stderr, "optagent: %s\n", fm_diags_get(diags, i)->message);
+    return -1;
+}
+
+/* Prints the run (step 5): the contract's JSON report or the summary.
+ * Returns 0, or -1 after a message. */
+static int output_step(const sv_run *run, const solve_job *job)
+{
+    if (!job->json) {
+        print_summary(run, job->check);
+        return 0;
+    }
+    cJSON *o = ag_solve_report(run, 1);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) { fprintf(stderr, "optagent: out of memory\n"); return -1; }
+    puts(s);
+    free(s);
+    return 0;
+}
+
+/* The execution of optagent solve, once the options are parsed. */
+static int solve_execute(const solve_job *job)
+{
+    sv_run *run = load_and_prepare(job);
+    if (!run) return EXIT_FAILED;
+    int rc = EXIT_FAILED;
+    if (export_step(run, job->export_path) != 0 || solve_step(run) != 0 ||
+        output_step(run, job) != 0)
+        goto out;
+    sv_status status = sv_run_status(run);
+    rc = status == SV_STATUS_INVALID || status == SV_STATUS_UNSUPPORTED ? EXIT_FAILED : EXIT_SOLVED;
+    if (fflush(stdout) != 0) { fprintf(stderr, "optagent: cannot write the output\n"); rc = EXIT_FAILED; }
+out:
+    sv_run_free(run);
+    return rc;
 }
 
 int ag_cmd_solve(int argc, char **argv)
@@ -151,68 +248,6 @@ int ag_cmd_solve(int argc, char **argv)
     }
     if (!file) return ag_usage_error("solve", "no formulation file given");
 
-    fm_limits lim;
-    fm_limits_default(&lim);
-    char err[512];
-    size_t len;
-    char *text = ag_read_file(file, lim.max_json_bytes, &len, err, sizeof err);
-    if (!text) {
-        fprintf(stderr, "optagent: %s\n", err);
-        return EXIT_FAILED;
-    }
-    int rc = EXIT_FAILED;
-    fm_diags *diags = fm_diags_new();
-    sv_result *result = NULL;
-    fm_model *m = NULL;
-    if (!diags) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-    double t0 = now_ms();
-    fm_code code;
-    m = fm_model_parse(text, len, &lim, diags, &code);
-    double parse_ms = now_ms() - t0;
-    if (code == FM_ENOMEM || !m) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-    sv_status status = SV_STATUS_INVALID;
-    if (code == FM_OK && !fm_model_program(m)) status = SV_STATUS_UNSUPPORTED;
-    if (code == FM_OK && fm_model_program(m)) {
-        if (export_path && export_model(m, export_path, err, sizeof err) != 0) {
-            fprintf(stderr, "optagent: export failed: %s\n", err);
-            goto out;
-        }
-        if (!check) {
-            sv_code sc;
-            result = sv_solve(fm_model_program(m), &opt, diags, &sc);
-            if (!result) {
-                fprintf(stderr, "optagent: solver failed: %s\n", sv_strerror(sc));
-                for (size_t i = 0; i < fm_diags_count(diags); i++)
-                    fprintf(stderr, "optagent: %s\n", fm_diags_get(diags, i)->message);
-                goto out;
-            }
-            status = sv_result_status(result);
-        } else status = SV_STATUS_OPTIMAL;   /* only used for the exit code */
-    } else if (export_path) {
-        fprintf(stderr, "optagent: nothing exported: the formulation is %s\n",
-                status == SV_STATUS_UNSUPPORTED ? "nonlinear" : "invalid");
-    }
-    if (json) {
-        cJSON *o = ag_solve_report(m, diags, result, check && status == SV_STATUS_OPTIMAL
-                                   ? SV_STATUS_OPTIMAL : status, parse_ms);
-        if (check) {
-            cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString(
-                fm_model_program(m) ? "valid" : status == SV_STATUS_UNSUPPORTED ? "unsupported" : "invalid"));
-        }
-        char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-        if (!s) { cJSON_Delete(o); fprintf(stderr, "optagent: out of memory\n"); goto out; }
-        puts(s);
-        free(s);
-        cJSON_Delete(o);
-    } else {
-        print_summary(m, diags, result, status, check);
-    }
-    rc = status == SV_STATUS_INVALID || status == SV_STATUS_UNSUPPORTED ? EXIT_FAILED : EXIT_SOLVED;
-    if (fflush(stdout) != 0) { fprintf(stderr, "optagent: cannot write the output\n"); rc = EXIT_FAILED; }
-out:
-    sv_result_free(result);
-    fm_model_free(m);
-    fm_diags_free(diags);
-    free(text);
-    return rc;
+    solve_job job = { file, export_path, json, check, &opt };
+    return solve_execute(&job);
 }

@@ -177,11 +177,13 @@ cJSON *ag_run_json(const ag_run *r);
 
 /* ---- solve report ---- */
 
-/* The contract's solve report for a parsed model, its diagnostics and the
- * solver's result (NULL when nothing was solved). status is the overall
- * status. Returns a new cJSON object the caller deletes. */
-cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
-                       sv_status status, double parse_ms);
+/* The contract's solve report of a run (sv_run_text / sv_run_prepare): its
+ * status, objective, class, variables, report quantities, duals and slacks,
+ * time, size, diagnostics and the solver's message. time_ms is the solver's
+ * time, plus the parse time when with_parse_time (optagent solve; the
+ * pipeline's records count the solver only). Returns a new cJSON object the
+ * caller deletes, or NULL when out of memory; run is only read. */
+cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
 
 /* ---- files ---- */
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "agent/core/core.h"
 
 #define MAX_FEEDBACK_BYTES (32u << 10)
@@ -50,13 +49,6 @@ const char *ag_outcome_name(ag_outcome o)
     case AG_OUTCOME_INTERRUPTED: return "interrupted";
     }
     return "unknown";
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static const char *guidance(ag_outcome o)
@@ -151,36 +143,27 @@ static ag_outcome outcome_of(sv_status s)
     }
 }
 
-/* Checks and solves one extracted formulation; fills a->result, a->outcome. */
+/* Checks and solves one extracted formulation through the one solve path
+ * (sv_run_text); fills a->result, a->outcome. A backend failure is a solver
+ * error, reported with status invalid; running out of memory before a
+ * program exists counts as invalid. */
 static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double *solve_ms,
                             volatile int *cancel)
 {
-    sv_options so = o->solve;
-    if (!so.cancel) so.cancel = cancel;
-    double t0 = now_ms();
-    fm_diags *diags = fm_diags_new();
-    fm_code code;
-    fm_model *m = fm_model_parse(a->formulation, strlen(a->formulation), &o->limits, diags, &code);
-    sv_result *r = NULL;
-    sv_status status = SV_STATUS_INVALID;
-    if (m && code == FM_OK && !fm_model_program(m)) status = SV_STATUS_UNSUPPORTED;
-    if (m && code == FM_OK && fm_model_program(m)) {
-        sv_code sc;
-        r = sv_solve(fm_model_program(m), &so, diags, &sc);
-        if (!r) {
-            a->outcome = AG_OUTCOME_SOLVER_ERROR;
-            a->result = ag_solve_report(m, diags, NULL, SV_STATUS_INVALID, 0);
-            goto out;
-        }
-        status = sv_result_status(r);
-    }
-    a->outcome = outcome_of(status);
-    a->result = ag_solve_report(m, diags, r, status, 0);
-out:
-    *solve_ms += now_ms() - t0;
-    sv_result_free(r);
-    fm_model_free(m);
-    fm_diags_free(diags);
+    sv_run_options ro;
+    sv_run_options_default(&ro);
+    ro.limits = o->limits;
+    ro.solve = o->solve;
+    if (!ro.solve.cancel) ro.solve.cancel = cancel;
+    double t0 = sv_clock_ms();
+    sv_code code;
+    sv_run *run = sv_run_text(a->formulation, strlen(a->formulation), &ro, &code);
+    if (!run) a->outcome = AG_OUTCOME_SOLVER_ERROR;   /* out of memory */
+    else if (code != SV_OK && sv_run_program(run)) a->outcome = AG_OUTCOME_SOLVER_ERROR;
+    else a->outcome = outcome_of(sv_run_status(run));
+    if (run) a->result = ag_solve_report(run, 0);
+    *solve_ms += sv_clock_ms() - t0;
+    sv_run_free(run);
 }
 
 static cJSON *build_messages(const char *problem, const ag_attempt *prev, char **feedback_out)

@@ -1,4 +1,6 @@
-/* The solve report of the contract (docs/FORMULATION.md, "What solve reports"). */
+/* The solve report of the contract (docs/FORMULATION.md, "What solve reports"),
+ * built from a typed run (solver/solver.h, sv_run): the JSON edge of the one
+ * solve path, shared by `optagent solve --json` and the pipeline's records. */
 #include <math.h>
 #include <stdio.h>
 #include "agent/core/core.h"
@@ -22,55 +24,66 @@ static double tidy(double v)
     return v;
 }
 
-cJSON *ag_solve_report(const fm_model *m, fm_diags *diags, const sv_result *r,
-                       sv_status status, double parse_ms)
+/* Variables, report quantities and, for an optimal LP, duals and slacks. */
+static void add_solution(cJSON *o, const sv_run *run)
+{
+    const fm_program *p = sv_run_program(run);
+    const sv_result *r = sv_run_result(run);
+    cJSON *vars = cJSON_AddObjectToObject(o, "variables");
+    cJSON *report = cJSON_AddObjectToObject(o, "report");
+    if (!(r && p && sv_result_has_solution(r)))
+        return;
+    const double *x = sv_result_values(r);
+    for (size_t j = 0; j < fm_program_ncols(p); j++)
+        cJSON_AddNumberToObject(vars, fm_program_col_name(p, j), tidy(x[j]));
+    for (size_t k = 0; k < sv_run_report_count(run); k++) {
+        const sv_report_value *v = sv_run_report(run, k);
+        if (v->ok)
+            cJSON_AddNumberToObject(report, v->name, tidy(v->value));
+        else
+            cJSON_AddNullToObject(report, v->name);
+    }
+    const double *duals = sv_result_duals(r), *act = sv_result_activities(r);
+    if (!duals || !act)
+        return;
+    cJSON *dj = cJSON_AddObjectToObject(o, "duals");
+    cJSON *sj = cJSON_AddObjectToObject(o, "slacks");
+    for (size_t i = 0; i < fm_program_nrows(p); i++) {
+        double lo, hi;
+        fm_program_row_bounds(p, i, &lo, &hi);
+        /* distance to the nearest finite bound */
+        double s = HUGE_VAL;
+        if (isfinite(hi)) s = hi - act[i];
+        if (isfinite(lo) && act[i] - lo < s) s = act[i] - lo;
+        cJSON_AddNumberToObject(dj, fm_program_row_name(p, i), tidy(duals[i]));
+        if (isfinite(s)) cJSON_AddNumberToObject(sj, fm_program_row_name(p, i), tidy(s));
+        else cJSON_AddNullToObject(sj, fm_program_row_name(p, i));
+    }
+}
+
+cJSON *ag_solve_report(const sv_run *run, int with_parse_time)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
+    sv_status status = sv_run_status(run);
+    const fm_model *m = sv_run_model(run);
+    const fm_program *p = sv_run_program(run);
+    const sv_result *r = sv_run_result(run);
     cJSON_AddStringToObject(o, "status", sv_status_name(status));
-    const fm_program *p = m ? fm_model_program(m) : NULL;
     if (r && sv_result_has_solution(r)) cJSON_AddNumberToObject(o, "objective", tidy(sv_result_objective(r)));
     else cJSON_AddNullToObject(o, "objective");
     if (m && (p || status == SV_STATUS_UNSUPPORTED))
         cJSON_AddStringToObject(o, "class", fm_class_name(fm_model_class(m)));
     else cJSON_AddNullToObject(o, "class");
     cJSON_AddStringToObject(o, "solver", sv_backend_name());
-    cJSON *vars = cJSON_AddObjectToObject(o, "variables");
-    cJSON *report = cJSON_AddObjectToObject(o, "report");
-    if (r && p && sv_result_has_solution(r)) {
-        const double *x = sv_result_values(r);
-        for (size_t j = 0; j < fm_program_ncols(p); j++)
-            cJSON_AddNumberToObject(vars, fm_program_col_name(p, j), tidy(x[j]));
-        for (size_t k = 0; k < fm_model_report_count(m); k++) {
-            const char *name;
-            double v;
-            if (fm_model_report_eval(m, k, x, &name, &v, diags) == FM_OK)
-                cJSON_AddNumberToObject(report, name, tidy(v));
-            else
-                cJSON_AddNullToObject(report, name);
-        }
-        const double *duals = sv_result_duals(r), *act = sv_result_activities(r);
-        if (duals && act) {
-            cJSON *dj = cJSON_AddObjectToObject(o, "duals");
-            cJSON *sj = cJSON_AddObjectToObject(o, "slacks");
-            for (size_t i = 0; i < fm_program_nrows(p); i++) {
-                double lo, hi;
-                fm_program_row_bounds(p, i, &lo, &hi);
-                /* distance to the nearest finite bound */
-                double s = HUGE_VAL;
-                if (isfinite(hi)) s = hi - act[i];
-                if (isfinite(lo) && act[i] - lo < s) s = act[i] - lo;
-                cJSON_AddNumberToObject(dj, fm_program_row_name(p, i), tidy(duals[i]));
-                if (isfinite(s)) cJSON_AddNumberToObject(sj, fm_program_row_name(p, i), tidy(s));
-                else cJSON_AddNullToObject(sj, fm_program_row_name(p, i));
-            }
-        }
-    }
-    cJSON_AddNumberToObject(o, "time_ms", (r ? sv_result_time_ms(r) : 0) + parse_ms);
+    add_solution(o, run);
+    cJSON_AddNumberToObject(o, "time_ms", sv_run_solve_ms(run) +
+                            (with_parse_time ? sv_run_parse_ms(run) : 0));
     cJSON *size = cJSON_AddObjectToObject(o, "size");
     cJSON_AddNumberToObject(size, "rows", p ? (double)fm_program_nrows(p) : 0);
     cJSON_AddNumberToObject(size, "cols", p ? (double)fm_program_ncols(p) : 0);
     cJSON_AddNumberToObject(size, "nonzeros", p ? (double)fm_program_nonzeros(p) : 0);
+    const fm_diags *diags = sv_run_diags(run);
     cJSON *dl = cJSON_AddArrayToObject(o, "diagnostics");
     for (size_t i = 0; i < fm_diags_count(diags); i++)
         cJSON_AddItemToArray(dl, diag_json(fm_diags_get(diags, i)));

@@ -23,6 +23,10 @@ typedef enum {
 
 const char *fm_strerror(fm_code code);
 
+/* Milliseconds on the monotonic clock: the project's one clock for measuring
+ * durations (solve times, LLM latency, progress). Not a date. */
+double fm_clock_ms(void);
+
 /* ---- diagnostics ------------------------------------------------------- */
 
 typedef enum { FM_SEV_ERROR, FM_SEV_WARNING, FM_SEV_INFO } fm_severity;

@@ -171,7 +171,7 @@ struct glpk_ctx {
     double *val;
     int *pos;            /* column -> its place in the current row, or 0 */
     double *obj;         /* objective coefficients, duplicates summed */
-    double t0_ms;        /* sv_clock_ms() when the call began */
+    double t0_ms;        /* fm_clock_ms() when the call began */
     double limit_ms;     /* <= 0: no time limit */
     volatile int *cancel;/* the caller's flag, or NULL */
     int solving;         /* inside glp_simplex/glp_intopt: the hook may jump */
@@ -299,7 +299,7 @@ static void after_cancel(struct glpk_ctx *c)
 
 static double elapsed_ms(const struct glpk_ctx *c)
 {
-    return sv_clock_ms() - c->t0_ms;
+    return fm_clock_ms() - c->t0_ms;
 }
 
 /* GLPK's tm_lim for the next GLPK call: what is left of the limit, but at
@@ -1027,7 +1027,7 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "%s", sv_strerror(SV_ENOMEM));
         return SV_ENOMEM;
     }
-    c->t0_ms = sv_clock_ms();
+    c->t0_ms = fm_clock_ms();
     struct export_args args = {.fmt = fmt, .path = path};
     run_guarded(c, p, export_work, &args);
     if (c->rc == SV_EBACKEND) {

@@ -1208,10 +1208,10 @@ static void test_run_statuses(void **state)
 static void test_clock(void **state)
 {
     (void)state;
-    double a = sv_clock_ms();
+    double a = fm_clock_ms();
     struct timespec ts = {0, 2000000};
     nanosleep(&ts, NULL);
-    double b = sv_clock_ms();
+    double b = fm_clock_ms();
     assert_true(b - a >= 1.9);
     assert_true(b - a < 5000);
 }

@@ -115,12 +115,7 @@ static void on_sigint(int sig)
     cancel_flag = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return fm_clock_ms() / 1e3; }
 
 /* Stops the batch after a failed write: says what failed (the message names
  * the file and the OS error) once, for the first failure only. */

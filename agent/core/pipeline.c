@@ -155,14 +155,14 @@ static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double 
     ro.limits = o->limits;
     ro.solve = o->solve;
     if (!ro.solve.cancel) ro.solve.cancel = cancel;
-    double t0 = sv_clock_ms();
+    double t0 = fm_clock_ms();
     sv_code code;
     sv_run *run = sv_run_text(a->formulation, strlen(a->formulation), &ro, &code);
     if (!run) a->outcome = AG_OUTCOME_SOLVER_ERROR;   /* out of memory */
     else if (code != SV_OK && sv_run_program(run)) a->outcome = AG_OUTCOME_SOLVER_ERROR;
     else a->outcome = outcome_of(sv_run_status(run));
     if (run) a->result = ag_solve_report(run, 0);
-    *solve_ms += sv_clock_ms() - t0;
+    *solve_ms += fm_clock_ms() - t0;
     sv_run_free(run);
 }
 

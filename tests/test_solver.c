@@ -107,6 +107,34 @@ static fm_program *classic_lp(void)
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* GLPK's presolver drops a row whose implied bound lies within 1e-3 of the
+ * column's bound: maximize 100001 x s.t. 100001 x <= 1e6, 0 <= x <= 10 came
+ * back "optimal" at x = 10 (objective 1000010). The presolved solution is
+ * checked against the original rows and solved again when it violates one. */
+static void test_presolve_never_violates_rows(void **state)
+{
+    (void)state;
+    for (int mip = 0; mip <= 1; mip++) {
+        fm_program *p = fm_program_new();
+        assert_non_null(p);
+        int x = col(p, "x", FM_COL_CONTINUOUS, 0, 10);
+        int y = col(p, "y", mip ? FM_COL_INTEGER : FM_COL_CONTINUOUS, 0, 3);
+        row(p, "c", "constraints[0] 'c'", -HUGE_VAL, 1e6, 1, (int[]){x}, (double[]){100001});
+        objective(p, FM_MAXIMIZE, 0, 2, (int[]){x, y}, (double[]){100001, 1});
+        for (int presolve = 1; presolve >= 0; presolve--) {
+            sv_options o = opts(presolve, 0);
+            sv_result *r = solve(p, &o, NULL);
+            expect_status(r, SV_STATUS_OPTIMAL);
+            assert_float_equal(sv_result_objective(r), 1e6 + 3, 1e-6);
+            assert_true(sv_result_values(r)[0] * 100001 <= 1e6 + 1e-6);
+            if (presolve)
+                assert_non_null(strstr(sv_result_log(r), "without GLPK's presolver"));
+            sv_result_free(r);
+        }
+        fm_program_free(p);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -1238,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_lp_time_limit),
         cmocka_unit_test(test_glpk_env_restored),
         cmocka_unit_test(test_mip_gap),
+        cmocka_unit_test(test_presolve_never_violates_rows),
         cmocka_unit_test(test_nothing_on_stdout),
         cmocka_unit_test(test_export_roundtrip),
         cmocka_unit_test(test_export_errors),

@@ -682,8 +682,9 @@ static char *run_ask(ts_fake *f, const char *dir, const char *args, int *code, c
     char cmd[4096], errpath[1024];
     snprintf(errpath, sizeof errpath, "%s/ask.err", dir);
     snprintf(cmd, sizeof cmd,
-             "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s %s%s%s %s/optagent ask %s 2>%s",
-             dir, f ? "OPTAGENT_BASE_URL=" : "", f ? ts_fake_base_url(f) : "",
+             "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s XDG_DATA_HOME=%s %s%s%s "
+             "%s/optagent ask %s 2>%s",
+             dir, dir, f ? "OPTAGENT_BASE_URL=" : "", f ? ts_fake_base_url(f) : "",
              f ? " OPTAGENT_MODEL=fake" : "", b && *b ? b : "build", args, errpath);
     size_t len;
     int st;

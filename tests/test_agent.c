@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
 #include "library/library.h"
+#include "tests/library_insights.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
 
@@ -393,26 +394,6 @@ static void test_key_stays_in_the_header(void **state)
 }
 
 /* ---- the experience library in the pipeline ---- */
-
-#define LIB_PROBLEM "A furniture shop makes chairs and tables from wood boards; the labor per piece " \
-    "is given in minutes and the shop has 40 labor hours. How many of each maximize profit?"
-#define LIB_UNRELATED "A refinery blends two crude oils into gasoline at least cost."
-
-/* Two insights that both apply to LIB_PROBLEM (scores about 5.4 and 4.5)
- * and none to LIB_UNRELATED. */
-static const char lib_insights[] =
-    "[{\"id\": 12, \"taxonomy\": [\"General Formulation\", \"Integrality\", \"Integrality of counts\"],"
-    "  \"condition\": \"Applies when a shop makes chairs and tables (whole pieces of furniture) from "
-    "limited labor hours and wood boards. Does NOT apply when the products are liquids or continuous blends.\","
-    "  \"explanation\": \"When furniture pieces such as chairs and tables are counted, declare the "
-    "production variables integer; a common mistake is to leave them continuous.\","
-    "  \"example\": \"Wrong: x continuous  Right: x integer (MARKER-12)\"},"
-    " {\"id\": 7, \"taxonomy\": [\"General Formulation\", \"Units and Scaling\"],"
-    "  \"condition\": \"Applies when a shop makes chairs and tables and the labor hours per piece are "
-    "given in minutes while the shop's capacity is in hours. Does NOT apply when all times share one unit.\","
-    "  \"explanation\": \"When a shop's labor for chairs and tables mixes minutes and hours, convert to "
-    "one unit before writing the constraint; a common mistake is comparing minutes with hours.\","
-    "  \"example\": \"Wrong: 30*x <= 40  Right: 0.5*x <= 40 (MARKER-7)\"}]";
 
 /* A library file in dir holding lib_insights (or nothing when json is NULL). */
 static lib *make_library(const char *dir, const char *json)

@@ -18,27 +18,12 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include "library/library.h"
+#include "tests/library_insights.h"
 #include "tests/support.h"
 #include "tests/support_cli.h"
 
-/* q1 is retrieved by both insights; q2 by none. */
-#define Q1 "A furniture shop makes chairs and tables from wood boards; the labor per piece is " \
-           "given in minutes and the shop has 40 labor hours. How many of each maximize profit?"
-#define Q2 "A refinery blends two crude oils into gasoline at least cost."
-
-static const char insights_json[] =
-    "[{\"id\": 12, \"taxonomy\": [\"General Formulation\", \"Integrality\", \"Integrality of counts\"],"
-    "  \"condition\": \"Applies when a shop makes chairs and tables (whole pieces of furniture) from "
-    "limited labor hours and wood boards. Does NOT apply when the products are liquids or continuous blends.\","
-    "  \"explanation\": \"When furniture pieces such as chairs and tables are counted, declare the "
-    "production variables integer; a common mistake is to leave them continuous.\","
-    "  \"example\": \"Wrong: x continuous  Right: x integer (MARKER-12)\"},"
-    " {\"id\": 7, \"taxonomy\": [\"General Formulation\", \"Units and Scaling\"],"
-    "  \"condition\": \"Applies when a shop makes chairs and tables and the labor hours per piece are "
-    "given in minutes while the shop's capacity is in hours. Does NOT apply when all times share one unit.\","
-    "  \"explanation\": \"When a shop's labor for chairs and tables mixes minutes and hours, convert to "
-    "one unit before writing the constraint; a common mistake is comparing minutes with hours.\","
-    "  \"example\": \"Wrong: 30*x <= 40  Right: 0.5*x <= 40 (MARKER-7)\"}]";
+#define Q1 LIB_PROBLEM
+#define Q2 LIB_UNRELATED
 
 /* A formulation whose optimum is bound. */
 static char *answer(int bound)
@@ -96,9 +81,25 @@ static void make_library(const char *path, char hex[65])
     lib *l = lib_open(path, 0, &c, err, sizeof err);
     assert_non_null(l);
     lib_import_stats st;
-    assert_int_equal(lib_import_text(l, insights_json, strlen(insights_json), "t", &st, err, sizeof err), LIB_OK);
+    assert_int_equal(lib_import_text(l, lib_insights, strlen(lib_insights), "t", &st, err, sizeof err), LIB_OK);
     assert_int_equal(lib_content_hash(l, hex), LIB_OK);
     lib_close(l);
+}
+
+/* One test's files: a fresh library named NAME-lib.db (hash in hex) and
+ * the path of its results database NAME-runs.db. */
+typedef struct {
+    char lib[1100], db[1100], hex[65];
+} files;
+
+static void files_make(files *x, const char *name)
+{
+    char n[128];
+    snprintf(n, sizeof n, "%s-lib.db", name);
+    snprintf(x->lib, sizeof x->lib, "%s", ts_cli_path(n));
+    snprintf(n, sizeof n, "%s-runs.db", name);
+    snprintf(x->db, sizeof x->db, "%s", ts_cli_path(n));
+    make_library(x->lib, x->hex);
 }
 
 /* The first column of the first row as text (malloc'd; NULL for NULL or no row). */
@@ -144,10 +145,9 @@ static void test_batch_records_and_compare(void **state)
     (void)state;
     ts_fake *f = start_fake();
     const char *probs = problems();
-    char lpath[1100], db[1100], hex[65];
-    snprintf(lpath, sizeof lpath, "%s", ts_cli_path("lib.db"));
-    snprintf(db, sizeof db, "%s", ts_cli_path("runs.db"));
-    make_library(lpath, hex);
+    files x;
+    files_make(&x, "compare");
+    const char *lpath = x.lib, *db = x.db, *hex = x.hex;
     char *o;
     int code = ts_cli_sh(&o, "%s %s/optagent batch %s --db %s --no-library --no-progress 2>%s",
                          ts_cli_env(f), ts_cli_bin(), probs, db, ts_cli_path("err.txt"));
@@ -215,10 +215,9 @@ static void test_batch_retrieve_llm(void **state)
     (void)state;
     ts_fake *f = start_fake();
     const char *probs = problems();
-    char lpath[1100], db[1100], hex[65];
-    snprintf(lpath, sizeof lpath, "%s", ts_cli_path("lib-llm.db"));
-    snprintf(db, sizeof db, "%s", ts_cli_path("runs-llm.db"));
-    make_library(lpath, hex);
+    files x;
+    files_make(&x, "llm");
+    const char *lpath = x.lib, *db = x.db;
     int code = ts_cli_sh(NULL, "%s %s/optagent batch %s --db %s --library %s --retrieve llm -k 4 "
                          "--no-progress 2>/dev/null", ts_cli_env(f), ts_cli_bin(), probs, db, lpath);
     assert_int_equal(code, 0);
@@ -240,10 +239,9 @@ static void test_batch_resume_library_changed(void **state)
     (void)state;
     ts_fake *f = start_fake();
     const char *probs = problems();
-    char lpath[1100], db[1100], hex[65];
-    snprintf(lpath, sizeof lpath, "%s", ts_cli_path("lib-resume.db"));
-    snprintf(db, sizeof db, "%s", ts_cli_path("runs-resume.db"));
-    make_library(lpath, hex);
+    files x;
+    files_make(&x, "resume");
+    const char *lpath = x.lib, *db = x.db;
     assert_int_equal(ts_cli_sh(NULL, "%s %s/optagent batch %s --db %s --library %s --limit 1 "
                                "--no-progress 2>/dev/null", ts_cli_env(f), ts_cli_bin(), probs, db,
                                lpath), 0);

@@ -43,26 +43,40 @@ unsigned long fm_strmap_compares(void);
 #include "formulate/formulate.h"
 
 /* Interned elements: an element is identified by its text, so "3" and 3 are
- * the same element (the contract's key-matching rule). */
+ * the same element (the contract's key-matching rule). A number is an element
+ * exactly when its text is the canonical text of its value
+ * (fm_format_number): numeric elements live in a table keyed by the double,
+ * the others in one keyed by text, so an element made from a number
+ * (fm_sym_from_number: range members, computed subscripts) costs a hash of 8
+ * bytes, and its text is formatted only when someone asks for it. */
 typedef int32_t fm_sym;
 
 /* Components of one index or tuple, at most. */
 #define FM_MAX_DIMEN 20
 
+/* Texts in blocks that never move, so a text pointer stays valid until the
+ * table is freed (fm_sym_text formats numbers lazily, while others hold
+ * earlier texts). */
+typedef struct fm_textblock fm_textblock;
+
 typedef struct {
-    size_t *text_off;     /* offsets into text */
+    const char **text;    /* NULL: a number whose text is not formatted yet */
     double *num;          /* numeric value when is_num */
     unsigned char *is_num;
     size_t n, cap;
-    int32_t *slots;       /* open-addressing hash of ids; -1 empty */
+    int32_t *slots;       /* hash of the non-numeric ids by text; -1 empty */
     size_t nslots;
-    fm_strbuf text;
+    int32_t *num_slots;   /* hash of the numeric ids by value; -1 empty */
+    size_t nnum, num_nslots;
+    fm_textblock *blocks;
 } fm_symtab;
 
 int fm_sym_intern(fm_symtab *t, const char *text, fm_sym *out);
 /* Returns the id of text if it is already interned, else -1. */
 fm_sym fm_sym_find(const fm_symtab *t, const char *text);
 int fm_sym_from_number(fm_symtab *t, double v, fm_sym *out);
+/* The element's text; formats a number's text on first use (the table is
+ * logically const). Valid until the table is freed; "" when out of memory. */
 const char *fm_sym_text(const fm_symtab *t, fm_sym s);
 void fm_symtab_free(fm_symtab *t);
 /* Formats v the way element texts and diagnostics show numbers. */

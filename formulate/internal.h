@@ -260,6 +260,8 @@ struct fm_model {
     fm_decl **reports;
     size_t nreports, reports_cap;
     fm_program *program;
+    fm_nlp *nlp;            /* nonlinear models: their program (or NULL) */
+    int nlp_lost;           /* a nonlinear term was used where no tree goes */
     fm_class cls;
     int nonlinear;
     int limit_hit;
@@ -293,6 +295,42 @@ void fm_test_json_budget(size_t bytes);
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */
 fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d);
+
+/* nlp.c: the nonlinear program. Nodes live in one array and are addressed
+ * by index while compile.c builds them (children as a linked list, so that
+ * appending to a sum is O(1)); fm_nlp_finish turns the lists into arrays of
+ * pointers once nothing moves any more. */
+struct fm_expr {
+    fm_expr_kind kind;
+    int col;
+    double value;
+    int32_t nkids, first, last, next;   /* building: children list */
+    int32_t depth;
+    const fm_expr **kids;               /* after fm_nlp_finish */
+};
+
+struct fm_nlp {
+    fm_program *program;
+    fm_expr *nodes;
+    size_t nnodes, nodes_cap;
+    const fm_expr **kidptrs;
+    int32_t *row_tree;                  /* per row, -1: linear */
+    size_t nrow_tree;
+    int32_t obj_tree;
+};
+
+fm_nlp *fm_nlp_new(void);
+void fm_nlp_free(fm_nlp *p);
+/* A new node without children; its index, or -1 when out of memory. */
+int32_t fm_nlp_node(fm_nlp *p, fm_expr_kind kind, double value, int col);
+void fm_nlp_add_kid(fm_nlp *p, int32_t parent, int32_t kid);
+/* a OP b for ADD and MUL (appending to a when it is already that operation,
+ * so chains stay flat), or any binary kind. -1 when out of memory. */
+int32_t fm_nlp_binary(fm_nlp *p, fm_expr_kind kind, int32_t a, int32_t b);
+/* Records the tree of row i (rows without one are linear). 0 or -1. */
+int fm_nlp_set_row(fm_nlp *p, size_t i, int32_t tree);
+/* Takes prog (ownership) and makes the trees readable. 0 or -1. */
+int fm_nlp_finish(fm_nlp *p, fm_program *prog);
 
 /* mathprog.c */
 fm_code fm_write_mathprog(const fm_model *m, FILE *out);

@@ -275,6 +275,7 @@ void fm_model_free(fm_model *m)
     free(m->name);
     fm_symtab_free(&m->syms);
     fm_program_free(m->program);
+    fm_nlp_free(m->nlp);
     cJSON_Delete(m->doc);
     free(m);
 }
@@ -1240,6 +1241,7 @@ static int visit(reader *r, size_t root, fm_deps *deps, visit_frame *stack,
 const char *fm_model_name(const fm_model *m) { return m->name ? m->name : ""; }
 fm_class fm_model_class(const fm_model *m) { return m->cls; }
 const fm_program *fm_model_program(const fm_model *m) { return m->program; }
+const fm_nlp *fm_model_nlp(const fm_model *m) { return m->nlp; }
 size_t fm_model_report_count(const fm_model *m) { return m->nreports; }
 
 fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,

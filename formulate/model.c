@@ -1244,53 +1244,46 @@ const fm_program *fm_model_program(const fm_model *m) { return m->program; }
 const fm_nlp *fm_model_nlp(const fm_model *m) { return m->nlp; }
 size_t fm_model_report_count(const fm_model *m) { return m->nreports; }
 
-fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
-                         fm_diags *diags, fm_code *code)
-{
-    fm_code dummy;
-    if (!code) code = &dummy;
-    *code = FM_OK;
-    fm_model *m = calloc(1, sizeof *m);
-    if (!m) { *code = FM_ENOMEM; return NULL; }
-    if (lim) m->lim = *lim; else fm_limits_default(&m->lim);
-    reader rd = { .m = m, .d = diags }, *r = &rd;
-    fm_deps *deps = NULL;
-    visit_frame *stack = NULL;
-    size_t *order = NULL;
+/* ---- fm_model_parse, step by step ---- */
 
-    if (len > m->lim.max_json_bytes) {
+/* Byte-level checks of the text before cJSON sees it: size, NUL bytes,
+ * UTF-8, and the escape \u0000 (cJSON would cut the string there). */
+static fm_code check_json_text(reader *r, const char *json, size_t len)
+{
+    if (len > r->m->lim.max_json_bytes) {
         err(r, "json", "", "", "the json text is %zu bytes, over the limit of %zu",
-            len, m->lim.max_json_bytes);
-        *code = FM_ELIMIT;
-        goto fail_json;
+            len, r->m->lim.max_json_bytes);
+        return FM_ELIMIT;
     }
+    int line, col;
     const char *nul = memchr(json, 0, len);
     if (nul) {
-        int line, col;
         line_col(json, (size_t)(nul - json), &line, &col);
         err(r, "json", "", "", "json syntax error: NUL byte at line %d, column %d", line, col);
-        *code = FM_EJSON;
-        goto fail_json;
+        return FM_EJSON;
     }
     size_t bad = utf8_invalid_at((const unsigned char *)json, len);
     if (bad != (size_t)-1) {
-        int line, col;
         line_col(json, bad, &line, &col);
         err(r, "json", "", "JSON text must be UTF-8", "json syntax error: invalid UTF-8 at line %d, column %d", line, col);
-        *code = FM_EJSON;
-        goto fail_json;
+        return FM_EJSON;
     }
     char where[512];
     size_t nul_esc = json_nul_escape_at(json, len, where, sizeof where);
     if (nul_esc != (size_t)-1) {
-        int line, col;
         line_col(json, nul_esc, &line, &col);
         err(r, "json", "", "remove the escape: no string of a formulation may contain NUL",
             "the escape \\u0000 (NUL) at line %d, column %d, in %s: NUL is not allowed in a string",
             line, col, where);
-        *code = FM_EJSON;
-        goto fail_json;
+        return FM_EJSON;
     }
+    return FM_OK;
+}
+
+/* Parses the text into *out under the per-thread memory budget (see the
+ * header comment): one JSON value and nothing after it. */
+static fm_code read_json_document(reader *r, const char *json, size_t len, cJSON **out)
+{
     const char *end = NULL;
     size_t budget = len > (SIZE_MAX - (1u << 20)) / FM_JSON_BYTES_PER_INPUT_BYTE ? SIZE_MAX
                   : len * FM_JSON_BYTES_PER_INPUT_BYTE + (1u << 20);
@@ -1298,21 +1291,19 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     json_mem.active = 1; json_mem.oom = 0; json_mem.left = budget;
     cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     json_mem.active = 0;
+    int line, col;
     if (json_mem.oom) {
         /* cJSON reports a failed allocation as a parse error: say what it was. */
         cJSON_Delete(doc);
         err(r, "json", "", "the machine (or its memory limit) has too little memory for this input",
             "out of memory while reading the JSON text (%zu bytes; reading may use up to %zu bytes)",
             len, budget);
-        *code = FM_ENOMEM;
-        goto fail_json;
+        return FM_ENOMEM;
     }
     if (!doc) {
         /* cJSON sets end to the error position; its global error pointer is
          * shared between threads. */
-        const char *at = end;
-        size_t off = at && at >= json && at <= json + len ? (size_t)(at - json) : len;
-        int line, col;
+        size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : len;
         line_col(json, off, &line, &col);
         size_t k = 0;
         while (k < len && isspace((unsigned char)json[k])) k++;
@@ -1321,26 +1312,31 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         else
             err(r, "json", "", "check quotes, commas and brackets near there",
                 "json syntax error at line %d, column %d", line, col);
-        *code = FM_EJSON;
-        goto fail_json;
+        return FM_EJSON;
     }
-    m->doc = doc;
     if (end) {
         while ((size_t)(end - json) < len && isspace((unsigned char)*end)) end++;
         if ((size_t)(end - json) < len) {
-            int line, col;
             line_col(json, (size_t)(end - json), &line, &col);
             err(r, "json", "", "send exactly one JSON object",
                 "json syntax error: unexpected text after the object at line %d, column %d", line, col);
-            *code = FM_EJSON;
-            goto fail;
+            cJSON_Delete(doc);
+            return FM_EJSON;
         }
     }
+    *out = doc;
+    return FM_OK;
+}
+
+/* The document's top level: the object, its keys and "format", then every
+ * declaration read in document order. */
+static fm_code read_declarations(reader *r, const cJSON *doc)
+{
+    fm_model *m = r->m;
     if (!cJSON_IsObject(doc)) {
         err(r, "model", "", "a formulation is one JSON object {\"format\": 1, ...}",
             "expected a JSON object, got %s", json_type(doc));
-        *code = FM_EJSON;
-        goto fail;
+        return FM_EJSON;
     }
     check_keys(r, doc, "model", top_keys);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
@@ -1353,8 +1349,7 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
         else
             err(r, "model", "", "this version reads \"format\": 1",
                 "\"format\" expected the number 1, got %s", json_type(fmt));
-        *code = FM_EINVALID;
-        goto fail;
+        return FM_EINVALID;
     }
     const char *name = get_string(doc, "name");
     m->name = strdup(name ? name : "");
@@ -1377,9 +1372,13 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
     if (rep) { i = 0; cJSON_ArrayForEach(it, rep) read_report(r, i++, it); }
     if (vars && cJSON_GetArraySize(vars) == 0)
         warn(r, "model", "the model has no variables");
-    if (r->errors) goto invalid;
+    return FM_OK;
+}
 
-    /* Subscript counts first: resolution checks them. */
+/* Subscript counts of every declaration (resolution checks them). */
+static void count_subscripts(reader *r)
+{
+    fm_model *m = r->m;
     for (size_t k = 0; k < m->ndecls; k++) {
         fm_decl *d = m->decls[k];
         d->dimen = index_dimen(m, d->index);
@@ -1389,46 +1388,75 @@ fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
             r->limit = 1;
         }
     }
-    if (r->errors) goto invalid;
+}
 
-    deps = calloc(m->ndecls ? m->ndecls : 1, sizeof *deps);
-    order = malloc((m->ndecls ? m->ndecls : 1) * sizeof *order);
-    if (!deps || !order) { *code = FM_ENOMEM; goto fail; }
+/* Resolves every name, then orders sets and parameters by dependency into
+ * m->order. FM_OK also when r->errors says resolution failed. */
+static fm_code resolve_and_order(reader *r)
+{
+    fm_model *m = r->m;
+    size_t nd = m->ndecls ? m->ndecls : 1;
+    fm_deps *deps = calloc(nd, sizeof *deps);
+    size_t *order = malloc(nd * sizeof *order);
+    visit_frame *stack = NULL;
+    fm_code code = FM_ENOMEM;
+    if (!deps || !order) goto out;
     for (size_t k = 0; k < m->ndecls; k++) {
         fm_decl *d = m->decls[k];
         int data = d->kind == K_SET || d->kind == K_PARAM;
         resolve_decl(r, d, data ? &deps[k] : NULL);
-        if (deps[k].nomem) { *code = FM_ENOMEM; goto fail; }
+        if (deps[k].nomem) goto out;
     }
-    if (r->errors) goto invalid;
-    stack = malloc((m->ndecls ? m->ndecls : 1) * sizeof *stack);
-    if (!stack) { *code = FM_ENOMEM; goto fail; }
+    code = FM_OK;
+    if (r->errors) goto out;
+    stack = malloc(nd * sizeof *stack);
+    if (!stack) { code = FM_ENOMEM; goto out; }
     size_t norder = 0;
     for (size_t k = 0; k < m->ndecls; k++) {
         fm_decl_kind kind = m->decls[k]->kind;
         if ((kind == K_SET || kind == K_PARAM) && visit(r, k, deps, stack, order, &norder) != 0)
             break;
     }
-    if (r->errors) goto invalid;
+    if (r->errors) goto out;
     for (size_t k = 0; k < m->ndecls; k++) m->decls[k]->done = 0;
-
     m->order = order;
     m->norder = norder;
     order = NULL;
-    *code = fm_compile(m, m->order, m->norder, diags);
-    goto out;
-
-invalid:
-    *code = r->limit ? FM_ELIMIT : FM_EINVALID;
-    goto out;
-fail:
 out:
-    fm_model_drop_json(m);
     if (deps) for (size_t k = 0; k < m->ndecls; k++) free(deps[k].v);
     free(deps);
     free(stack);
     free(order);
-    return m;
-fail_json:
+    return code;
+}
+
+fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,
+                         fm_diags *diags, fm_code *code)
+{
+    fm_code dummy;
+    if (!code) code = &dummy;
+    *code = FM_OK;
+    fm_model *m = calloc(1, sizeof *m);
+    if (!m) { *code = FM_ENOMEM; return NULL; }
+    if (lim) m->lim = *lim; else fm_limits_default(&m->lim);
+    reader rd = { .m = m, .d = diags }, *r = &rd;
+
+    cJSON *doc = NULL;
+    if ((*code = check_json_text(r, json, len)) != FM_OK ||
+        (*code = read_json_document(r, json, len, &doc)) != FM_OK)
+        return m;
+    m->doc = doc;
+    if ((*code = read_declarations(r, doc)) != FM_OK) goto out;
+    if (r->errors) goto invalid;
+    count_subscripts(r);
+    if (r->errors) goto invalid;
+    if ((*code = resolve_and_order(r)) != FM_OK) goto out;
+    if (r->errors) goto invalid;
+    *code = fm_compile(m, m->order, m->norder, diags);
+    goto out;
+invalid:
+    *code = r->limit ? FM_ELIMIT : FM_EINVALID;
+out:
+    fm_model_drop_json(m);
     return m;
 }

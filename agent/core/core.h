@@ -7,8 +7,10 @@
  *   pipeline       prompts (prompts.c), the self-correction loop and its
  *                  record (pipeline.c);
  *   solve report   the contract's JSON report of one solve (report.c);
+ *   learning       the experience library's LLM exchanges: refine, and the
+ *                  learning procedure of one problem (learn.c);
  *   files          reading a whole file with a size cap (files.c).
- * It depends on agent/llm, solver/ and formulate/, never on agent/cli or
+ * It depends on agent/llm, library/, solver/ and formulate/, never on agent/cli or
  * agent/eval. Nothing here prints; ownership is stated per section.
  */
 #ifndef OPTAGENT_AGENT_CORE_H
@@ -19,6 +21,7 @@
 #include "agent/llm/llm.h"
 #include "formulate/formulate.h"
 #include "solver/solver.h"
+#include "library/library.h"
 
 /* ---- result codes of the agent's own public functions (core, eval) that
  * can fail in more than one way; curl-style, like ag_llm_code, fm_code,
@@ -184,6 +187,48 @@ cJSON *ag_run_json(const ag_run *r);
  * pipeline's records count the solver only). Returns a new cJSON object the
  * caller deletes, or NULL when out of memory; run is only read. */
 cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
+
+/* ---- learning (learn.c): the LLM exchanges of the experience library
+ * (../shared/LIBRARY.md). The library (library/) scores, merges and stores;
+ * these functions ask the LLM and hand what it said to the library.
+ * Ownership: records are filled by the call and cleared by the caller with
+ * their _clear function; the chat backend and library are borrowed.
+ */
+
+/* The first JSON object of reply holding key, fenced blocks first, then any
+ * object in the text (at most 256 starts tried; a reply over LIB_MAX_REPLY
+ * is not read). NULL when there is none. The caller deletes it. */
+cJSON *ag_reply_object(const char *reply, const char *key);
+
+typedef struct {
+    char *condition;               /* a proposed condition */
+    lib_refine_score_t score;      /* how it fares (lib_refine_score) */
+} ag_refine_variant;
+
+typedef struct {
+    int64_t id;                    /* the insight */
+    int64_t old_version, new_version;   /* new_version set when replaced */
+    char *old_condition;
+    lib_refine_score_t current;    /* the current condition's score */
+    ag_refine_variant *variants;
+    size_t nvariants;
+    int best;                      /* index of the best variant scoring strictly
+                                      above the current one, or -1 */
+    int replaced;                  /* 1: the condition was replaced by variants[best] */
+    char error[512];               /* why the insight was skipped, "" when not */
+} ag_refine_record;
+
+/* Refines one insight: one request with task "refine" (prompts/refine.txt
+ * with the insight and the texts of its positive, negative and unretrieved
+ * problems), at most k (0: 3) conditions read from {"conditions": [...]},
+ * each scored with lib_refine_score; the best replaces the condition
+ * (lib_replace_condition: the old version stays in the history) only when
+ * it scores strictly higher than the current condition. A failed request or
+ * an unreadable reply writes nothing: AG_EIO / AG_EFORMAT with the reason
+ * in r->error (AG_ENOTFOUND: no such insight). */
+ag_code ag_refine_insight(const ag_chat *chat, lib *l, int64_t id, size_t k,
+                          volatile int *cancel, ag_refine_record *r);
+void ag_refine_record_clear(ag_refine_record *r);
 
 /* ---- files ---- */
 

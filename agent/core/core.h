@@ -195,11 +195,6 @@ cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
  * their _clear function; the chat backend and library are borrowed.
  */
 
-/* The first JSON object of reply holding key, fenced blocks first, then any
- * object in the text (at most 256 starts tried; a reply over LIB_MAX_REPLY
- * is not read). NULL when there is none. The caller deletes it. */
-cJSON *ag_reply_object(const char *reply, const char *key);
-
 typedef struct {
     char *condition;               /* a proposed condition */
     lib_refine_score_t score;      /* how it fares (lib_refine_score) */
@@ -229,6 +224,81 @@ typedef struct {
 ag_code ag_refine_insight(const ag_chat *chat, lib *l, int64_t id, size_t k,
                           volatile int *cancel, ag_refine_record *r);
 void ag_refine_record_clear(ag_refine_record *r);
+
+/* The learning procedure of one problem with a gold answer (LIBRARY.md,
+ * "Learning"): solve it with retrieval (o->library) as batch would; grade
+ * it; right: positive for every insight it carried; wrong: negative for
+ * each, then reflect (task reflect, prompts/reflect.txt with the problem,
+ * the failed formulation, its result, the gold, the carried insights and
+ * the taxonomy; up to AG_REFLECT_TRIES requests while no candidate is
+ * usable) and verify every candidate: the problem formulated and solved
+ * again with the candidate added (task verify, the gold NOT sent), kept
+ * with lib_add_verified (new, or merged into a duplicate) only when the
+ * answer is now right, else rejected. Every call goes through chat (so a
+ * cache or replay covers reflect and verify too). Grading is the caller's
+ * (the agent's core does not depend on agent/eval). */
+#define AG_REFLECT_TRIES 3
+
+/* 1 when run's answer matches the problem's gold, 0 when not, -1 when it
+ * cannot be graded (no gold). */
+typedef int (*ag_grade_fn)(void *ctx, const ag_run *run);
+
+typedef struct {
+    const char *id, *text;         /* required */
+    const char *gold;              /* the gold answer as the reflect prompt shows it */
+    const char *dataset, *run_uuid, *model;   /* an insight's source; may be NULL */
+} ag_learn_input;
+
+typedef enum {
+    AG_VERDICT_KEPT,       /* fixed the problem: stored as a new insight */
+    AG_VERDICT_MERGED,     /* fixed it: merged into the duplicate it has */
+    AG_VERDICT_REJECTED,   /* the answer with it was still wrong */
+    AG_VERDICT_ERROR       /* not decided (the verify run failed, a write failed) */
+} ag_verdict;
+
+const char *ag_verdict_name(ag_verdict v);
+
+typedef struct {
+    lib_insight insight;   /* the candidate as reflect proposed it (id 0) */
+    ag_run *verify;        /* the verify run, or NULL */
+    int correct;           /* its grade */
+    ag_verdict verdict;
+    int64_t id;            /* kept or merged: the stored insight's id */
+    char note[256];        /* the verdict in words */
+} ag_candidate;
+
+typedef struct {
+    char *prompt;          /* the request's text (first try only; the same for all) */
+    char *reply;           /* NULL when the call failed */
+    char error[512];       /* why this try gave no candidate, "" when it did */
+} ag_reflect_try;
+
+typedef struct {
+    ag_run *run;           /* the solve with retrieval (what batch records) */
+    int correct;           /* its grade (1, 0, -1) */
+    int64_t *carried;      /* ids of the insights it carried */
+    size_t ncarried;
+    ag_reflect_try reflect[AG_REFLECT_TRIES];
+    int nreflect;
+    char reflect_error[600];   /* why no candidate came, "" otherwise */
+    ag_candidate *cands;
+    size_t ncands;
+    int fixed;             /* a candidate was kept or merged */
+} ag_learn_record;
+
+/* Learns from problem p (see above) into library l (writable). Returns
+ * AG_OK also when nothing was learned (the record says what happened),
+ * AG_ENOMEM, AG_EUSAGE, or AG_EIO when a verified candidate could not be
+ * stored. r is filled in every case; clear it with ag_learn_record_clear. */
+ag_code ag_learn_problem(const ag_chat *chat, const ag_pipeline_options *o, lib *l,
+                         const ag_learn_input *p, ag_grade_fn grade, void *gctx,
+                         volatile int *cancel, ag_learn_record *r);
+void ag_learn_record_clear(ag_learn_record *r);
+
+/* The record as JSON for the run database (caller deletes): correct,
+ * carried ids, reflect tries and their errors, each candidate with its
+ * verdict, insight id, verify outcome and answer. */
+cJSON *ag_learn_record_json(const ag_learn_record *r);
 
 /* ---- files ---- */
 

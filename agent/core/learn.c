@@ -14,44 +14,6 @@
 #include "agent/core/core.h"
 #include "library/library.h"
 
-#define MAX_OBJECT_STARTS 256   /* '{' positions tried in one reply */
-
-/* ---- a JSON object holding a given key, out of a reply ---- */
-
-/* Tries every '{' of s[a, b) in order: the first that parses (as far as its
- * object goes) as an object holding key wins. */
-static cJSON *object_in(const char *s, size_t a, size_t b, const char *key, int *tries)
-{
-    for (size_t i = a; i < b && *tries < MAX_OBJECT_STARTS; i++) {
-        if (s[i] != '{') continue;
-        (*tries)++;
-        const char *end = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(s + i, b - i, &end, 0);
-        if (cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, key)) return j;
-        cJSON_Delete(j);
-    }
-    return NULL;
-}
-
-cJSON *ag_reply_object(const char *reply, const char *key)
-{
-    if (!reply) return NULL;
-    size_t len = strlen(reply);
-    if (len > LIB_MAX_REPLY) return NULL;
-    int tries = 0;
-    /* fenced blocks first: prose before them may hold an example object */
-    for (const char *f = strstr(reply, "```"); f; ) {
-        const char *body = strchr(f + 3, '\n');
-        if (!body) break;
-        const char *close = strstr(body, "```");
-        if (!close) close = reply + len;
-        cJSON *j = object_in(reply, (size_t)(body - reply), (size_t)(close - reply), key, &tries);
-        if (j) return j;
-        f = *close ? strstr(close + 3, "```") : NULL;
-    }
-    return object_in(reply, 0, len, key, &tries);
-}
-
 /* ---- one exchange ---- */
 
 /* Sends one user message as task on chat; *content (malloc'd) is the reply.
@@ -133,11 +95,14 @@ static char *refine_prompt(lib *l, const lib_insight *in)
  * strings within LIB_MAX_FIELD). AG_EFORMAT with the reason in r->error. */
 static ag_code read_conditions(const char *reply, size_t k, ag_refine_record *r)
 {
-    cJSON *o = ag_reply_object(reply, "conditions");
+    cJSON *o = NULL;
+    char why[256] = "";
+    ag_extract_object(reply, strlen(reply), "conditions", &o, why, sizeof why);
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "conditions"), *c;
     ag_code rc = AG_EFORMAT;
     if (!cJSON_IsArray(a)) {
-        snprintf(r->error, sizeof r->error, "the refine reply holds no {\"conditions\": [...]} object");
+        snprintf(r->error, sizeof r->error, "the refine reply holds no {\"conditions\": [...]} "
+                 "object%s%s", why[0] ? ": " : "", why);
         goto out;
     }
     size_t n = (size_t)cJSON_GetArraySize(a);
@@ -219,4 +184,240 @@ out:
     free(reply);
     lib_insight_clear(&in);
     return rc;
+}
+
+/* ---- learning from one problem ---- */
+
+const char *ag_verdict_name(ag_verdict v)
+{
+    switch (v) {
+    case AG_VERDICT_KEPT: return "kept";
+    case AG_VERDICT_MERGED: return "merged";
+    case AG_VERDICT_REJECTED: return "rejected";
+    case AG_VERDICT_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+void ag_learn_record_clear(ag_learn_record *r)
+{
+    if (!r) return;
+    ag_run_free(r->run);
+    free(r->carried);
+    for (int i = 0; i < r->nreflect; i++) {
+        free(r->reflect[i].prompt);
+        free(r->reflect[i].reply);
+    }
+    for (size_t i = 0; i < r->ncands; i++) {
+        lib_insight_clear(&r->cands[i].insight);
+        ag_run_free(r->cands[i].verify);
+    }
+    free(r->cands);
+    memset(r, 0, sizeof *r);
+}
+
+/* The stored insights the run carried (retrieved, not candidates). */
+static ag_code carried_ids(const ag_run *run, int64_t **ids, size_t *n)
+{
+    const ag_retrieval *rv = &run->retrieval;
+    *n = 0;
+    if (!(*ids = calloc(rv->ncarried ? rv->ncarried : 1, sizeof **ids))) return AG_ENOMEM;
+    for (size_t i = 0; i < rv->ncarried; i++)
+        if (!rv->carried[i].candidate && rv->carried[i].id) (*ids)[(*n)++] = rv->carried[i].id;
+    return AG_OK;
+}
+
+/* Records kind for every carried insight (an insight removed meanwhile is
+ * not an error). */
+static void record_carried(lib *l, const ag_learn_record *r, const ag_learn_input *p,
+                           lib_stat_kind kind)
+{
+    for (size_t i = 0; i < r->ncarried; i++)
+        (void)lib_record_stat(l, r->carried[i], p->id, p->text, kind);
+}
+
+/* What the failed attempt gave, in words, for the reflect prompt. */
+static char *result_text(const ag_run *run)
+{
+    const ag_attempt *a = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
+    char *res = a && a->result ? cJSON_PrintUnformatted(a->result) : NULL;
+    char head[256];
+    if (run->has_objective)
+        snprintf(head, sizeof head, "Outcome %s, objective value %.17g.", ag_outcome_name(run->outcome),
+                 run->objective);
+    else snprintf(head, sizeof head, "Outcome %s, no objective value.", ag_outcome_name(run->outcome));
+    size_t n = strlen(head) + (res ? strlen(res) : 0) + 32;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s%s%s", head, res ? "\nSolver report: " : "", res ? res : "");
+    free(res);
+    return s;
+}
+
+/* The reflect request's text. NULL when out of memory. */
+static char *reflect_prompt(lib *l, const ag_learn_record *r, const ag_learn_input *p)
+{
+    const ag_run *run = r->run;
+    const ag_attempt *a = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
+    const char *form = a && a->formulation ? a->formulation
+                     : a && a->reply ? a->reply : "(no formulation was written)";
+    lib_insight *ins = calloc(r->ncarried ? r->ncarried : 1, sizeof *ins);
+    const lib_insight **v = calloc(r->ncarried ? r->ncarried : 1, sizeof *v);
+    size_t nv = 0;
+    char *block = NULL, *tax = NULL, *res = result_text(run), *text = NULL;
+    for (size_t i = 0; ins && v && i < r->ncarried; i++)
+        if (lib_get(l, r->carried[i], &ins[nv]) == LIB_OK) { v[nv] = &ins[nv]; nv++; }
+    const char *tmpl = ag_prompt("reflect");
+    if (ins && v && res && tmpl && lib_format_for_prompt(v, nv, &block) == LIB_OK &&
+        lib_taxonomy_paths(l, &tax) == LIB_OK) {
+        const char *keys[] = { "problem", "formulation", "result", "gold", "insights", "taxonomy" };
+        const char *vals[] = { p->text, form, res, p->gold, *block ? block : "(none)", tax };
+        text = ag_template_fill(tmpl, keys, vals, 6);
+    }
+    if (ins) lib_insights_free(ins, nv);
+    free(v); free(block); free(tax); free(res);
+    return text;
+}
+
+/* Up to AG_REFLECT_TRIES reflect requests until one gives a usable
+ * candidate; the candidates go to r->cands. AG_OK also when none came
+ * (r->reflect_error says why). */
+static ag_code reflect(const ag_chat *chat, lib *l, const ag_learn_input *p,
+                       volatile int *cancel, ag_learn_record *r)
+{
+    char *text = reflect_prompt(l, r, p);
+    if (!text) return AG_ENOMEM;
+    ag_code rc = AG_OK;
+    for (int t = 0; t < AG_REFLECT_TRIES && !r->ncands; t++) {
+        ag_reflect_try *x = &r->reflect[r->nreflect++];
+        x->prompt = t ? NULL : text;   /* the same text every try: kept once */
+        rc = ask(chat, "reflect", p->id, t, text, cancel, &x->reply, x->error, sizeof x->error);
+        if (rc == AG_ENOMEM) break;
+        if (rc != AG_OK) { rc = AG_OK; if (cancel && *cancel) break; continue; }
+        cJSON *o = NULL;
+        char why[256] = "";
+        ag_extract_object(x->reply, strlen(x->reply), "insights", &o, why, sizeof why);
+        char *js = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!js) {
+            snprintf(x->error, sizeof x->error, "no {\"insights\": [...]} object in the reply%s%s",
+                     why[0] ? ": " : "", why);
+            continue;
+        }
+        lib_insight *c = NULL;
+        size_t n = 0;
+        lib_code lc = lib_candidates_from_json(js, strlen(js), &c, &n, x->error, sizeof x->error);
+        free(js);
+        if (lc != LIB_OK) continue;
+        if (!(r->cands = calloc(n, sizeof *r->cands))) { lib_insights_free(c, n); rc = AG_ENOMEM; break; }
+        for (size_t i = 0; i < n; i++) r->cands[i].insight = c[i];   /* moved */
+        free(c);
+        r->ncands = n;
+    }
+    if (!r->nreflect || !r->reflect[0].prompt) free(text);
+    if (!r->ncands && r->nreflect)
+        snprintf(r->reflect_error, sizeof r->reflect_error, "no usable insight after %d "
+                 "reflect tr%s: %s", r->nreflect, r->nreflect == 1 ? "y" : "ies",
+                 r->reflect[r->nreflect - 1].error);
+    return rc;
+}
+
+/* Verifies one candidate: the problem solved again (task verify, the gold
+ * not sent) with the candidate added besides the retrieved insights; kept
+ * (or merged) only when the grader says the answer is now right. */
+static ag_code verify(const ag_chat *chat, const ag_pipeline_options *o, lib *l,
+                      const ag_learn_input *p, ag_grade_fn grade, void *gctx,
+                      volatile int *cancel, ag_candidate *c)
+{
+    ag_pipeline_options vo = *o;
+    const lib_insight *one = &c->insight;
+    vo.task = "verify";
+    vo.extra = &one;
+    vo.nextra = 1;
+    c->verify = ag_pipeline_run(chat, &vo, p->id, p->text, cancel);
+    if (!c->verify) return AG_ENOMEM;
+    c->correct = grade(gctx, c->verify);
+    if (c->correct != 1) {
+        c->verdict = c->correct == 0 ? AG_VERDICT_REJECTED : AG_VERDICT_ERROR;
+        snprintf(c->note, sizeof c->note, "%s", c->correct == 0
+                 ? "the answer with it is still wrong: rejected"
+                 : "the verify run could not be graded");
+        return AG_OK;
+    }
+    lib_insight keep = c->insight;   /* shallow: only src_* set here, restored below */
+    if (!keep.src_dataset) keep.src_dataset = (char *)p->dataset;
+    if (!keep.src_run) keep.src_run = (char *)p->run_uuid;
+    if (!keep.src_model) keep.src_model = (char *)p->model;
+    int merged = 0;
+    lib_code lc = lib_add_verified(l, &keep, p->id, p->text, &c->id, &merged);
+    if (lc != LIB_OK) {
+        char m[200];
+        lib_errmsg(l, m, sizeof m);
+        c->verdict = AG_VERDICT_ERROR;
+        snprintf(c->note, sizeof c->note, "fixed the problem but could not be stored: %s",
+                 m[0] ? m : lib_strerror(lc));
+        return AG_EIO;
+    }
+    c->verdict = merged ? AG_VERDICT_MERGED : AG_VERDICT_KEPT;
+    snprintf(c->note, sizeof c->note, merged ? "fixed the problem; merged into insight %lld"
+             : "fixed the problem; stored as insight %lld", (long long)c->id);
+    return AG_OK;
+}
+
+ag_code ag_learn_problem(const ag_chat *chat, const ag_pipeline_options *o, lib *l,
+                         const ag_learn_input *p, ag_grade_fn grade, void *gctx,
+                         volatile int *cancel, ag_learn_record *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!chat || !o || !l || !p || !p->id || !p->text || !grade) return AG_EUSAGE;
+    r->run = ag_pipeline_run(chat, o, p->id, p->text, cancel);
+    if (!r->run) return AG_ENOMEM;
+    ag_code rc = carried_ids(r->run, &r->carried, &r->ncarried);
+    if (rc != AG_OK) return rc;
+    r->correct = grade(gctx, r->run);
+    if (r->correct < 0) return AG_OK;           /* no gold, or cut short: nothing learned */
+    if (r->run->outcome == AG_OUTCOME_INTERRUPTED) return AG_OK;
+    record_carried(l, r, p, r->correct ? LIB_STAT_POSITIVE : LIB_STAT_NEGATIVE);
+    if (r->correct) return AG_OK;
+    if ((rc = reflect(chat, l, p, cancel, r)) != AG_OK) return rc;
+    for (size_t i = 0; i < r->ncands; i++) {
+        if (cancel && *cancel) break;
+        ag_code vc = verify(chat, o, l, p, grade, gctx, cancel, &r->cands[i]);
+        if (vc == AG_ENOMEM) return vc;
+        if (r->cands[i].verdict == AG_VERDICT_KEPT || r->cands[i].verdict == AG_VERDICT_MERGED)
+            r->fixed = 1;
+    }
+    return AG_OK;
+}
+
+cJSON *ag_learn_record_json(const ag_learn_record *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "correct", r->correct);
+    cJSON *c = cJSON_AddArrayToObject(o, "carried");
+    for (size_t i = 0; i < r->ncarried; i++) cJSON_AddItemToArray(c, cJSON_CreateNumber((double)r->carried[i]));
+    cJSON *t = cJSON_AddArrayToObject(o, "reflect");
+    for (int i = 0; i < r->nreflect; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "try", i + 1);
+        if (r->reflect[i].error[0]) cJSON_AddStringToObject(e, "error", r->reflect[i].error);
+        cJSON_AddItemToArray(t, e);
+    }
+    if (r->reflect_error[0]) cJSON_AddStringToObject(o, "reflect_error", r->reflect_error);
+    cJSON *cs = cJSON_AddArrayToObject(o, "candidates");
+    for (size_t i = 0; i < r->ncands; i++) {
+        const ag_candidate *k = &r->cands[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "verdict", ag_verdict_name(k->verdict));
+        if (k->id) cJSON_AddNumberToObject(e, "insight", (double)k->id);
+        if (k->verify) {
+            cJSON_AddStringToObject(e, "verify_outcome", ag_outcome_name(k->verify->outcome));
+            if (k->verify->has_objective) cJSON_AddNumberToObject(e, "verify_answer", k->verify->objective);
+        }
+        cJSON_AddStringToObject(e, "note", k->note);
+        cJSON_AddItemToObject(e, "candidate", lib_insight_to_json(&k->insight));
+        cJSON_AddItemToArray(cs, e);
+    }
+    cJSON_AddBoolToObject(o, "fixed", r->fixed);
+    return o;
 }

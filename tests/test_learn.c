@@ -218,6 +218,239 @@ static void test_refine_malformed_reply_is_skipped(void **state)
     free(cond);
 }
 
+
+/* ---- learn, end to end ----
+ *
+ * The fake LLM makes one systematic mistake: on a counting problem ("Problem
+ * A..") it leaves the counts continuous (a fractional answer) unless the
+ * request carries the integrality insight (its explanation holds MARK).
+ * Reflect on an A problem proposes that insight; on the refinery problem
+ * (B1) it first answers nonsense, then a useless insight that does not fix
+ * it. Every formulation is "maximize x with x <= v", v the answer. */
+
+#define MARK "declare every count variable integer"
+#define INSIGHT_A \
+    "{\"insights\": [{\"taxonomy\": [\"General Formulation\", \"Integrality\", \"Integrality of counts\"], " \
+    "\"condition\": \"Applies when the decisions count indivisible things such as trucks, crates, " \
+    "pallets or workers, which must be whole numbers. Does NOT apply when the quantities are " \
+    "divisible, such as litres of syrup, kilograms of sugar or hours of labour.\", " \
+    "\"explanation\": \"When the decisions count indivisible things, the best practice is to " MARK \
+    "; a common mistake is to leave them continuous and report a fractional optimum.\", " \
+    "\"example\": \"Wrong: trucks continuous. Right: trucks with type integer.\"}]}"
+#define INSIGHT_USELESS \
+    "{\"insights\": [{\"taxonomy\": \"Domain Modeling > Blending\", \"condition\": \"Applies when " \
+    "fuels are blended to meet an octane rating. Does NOT apply when nothing is blended.\", " \
+    "\"explanation\": \"When fuels are blended, the best practice is to weight the octane by " \
+    "volume; a common mistake is a plain average.\", \"example\": \"Wrong: (o1+o2)/2. Right: " \
+    "volume-weighted octane.\"}]}"
+
+typedef struct { const char *id, *text; double gold, wrong; } problem;
+
+static const problem A1 = { "A1", "Problem A1: A depot loads crates onto trucks; each truck carries "
+    "12 crates and 90 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 8, 7.5 };
+static const problem A4 = { "A4", "Problem A4: A depot loads crates onto trucks; each truck carries "
+    "20 crates and 130 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 7, 6.5 };
+static const problem A5 = { "A5", "Problem A5: A depot loads crates onto trucks; each truck carries "
+    "8 crates and 36 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 5, 4.5 };
+static const problem A6 = { "A6", "Problem A6: A depot loads crates onto trucks; each truck carries "
+    "16 crates and 56 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 4, 3.5 };
+static const problem A2 = { "A2", "Problem A2: A warehouse ships pallets with trucks; each truck holds "
+    "10 pallets and 45 pallets must ship. Count whole trucks. How many trucks at least?", 5, 4.5 };
+static const problem A3 = { "A3", "Problem A3: A farm hires workers to pack crates; each worker packs "
+    "30 crates a day and 100 crates must be packed. Workers are whole people. How many workers at least?", 4, 3.3333 };
+static const problem B1 = { "B1", "Problem B1: A refinery blends two fuels into gasoline to meet an "
+    "octane requirement. Maximize the profit of the blend.", 10, 12 };
+static const problem D1 = { "D1", "Problem D1: A diet plan chooses servings of oatmeal and milk to meet "
+    "protein and calcium needs at least cost.", 3, 3 };
+static const problem N1 = { "N1", "Problem N1: A kitchen mixes litres of syrup with kilograms of sugar, "
+    "using hours of labour; quantities are divisible. Minimize the cost.", 6, 6 };
+
+static void add_rule(cJSON *rules, const char *task, const char *contains, const char *body,
+                     const char *content, int delay_ms)
+{
+    cJSON *r = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(r, "match");
+    if (task) cJSON_AddStringToObject(m, "task", task);
+    if (contains) cJSON_AddStringToObject(m, "content_contains", contains);
+    if (body) cJSON_AddStringToObject(m, "body_contains", body);
+    cJSON *rep = cJSON_AddObjectToObject(r, "reply");
+    cJSON_AddStringToObject(rep, "content", content);
+    cJSON_AddNumberToObject(rep, "delay_ms", delay_ms);
+    cJSON_AddItemToArray(rules, r);
+}
+
+static const char *formulation(double v)
+{
+    static char b[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(b[k], sizeof b[k], "```json\n{\"format\":1,\"variables\":[{\"name\":\"x\",\"upper\":%.17g}],"
+             "\"objective\":{\"sense\":\"max\",\"expression\":\"x\"},\"constraints\":[]}\n```", v);
+    return b[k];
+}
+
+static ts_fake *learn_fake(int delay_ms)
+{
+    const problem *all[] = { &A1, &A2, &A3, &A4, &A5, &A6, &B1, &D1, &N1 };
+    cJSON *script = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(script, "rules");
+    add_rule(rules, "reflect", "Problem A", NULL, "The counts were continuous.\n```json\n" INSIGHT_A "\n```", 0);
+    /* B1: nonsense first, then a useless insight */
+    cJSON *r = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(r, "match");
+    cJSON_AddStringToObject(m, "task", "reflect");
+    cJSON_AddStringToObject(m, "content_contains", "Problem B1");
+    cJSON *seq = cJSON_AddArrayToObject(r, "sequence");
+    cJSON_AddItemToArray(seq, cJSON_CreateString("I cannot tell what went wrong."));
+    cJSON_AddItemToArray(seq, cJSON_CreateString("```json\n" INSIGHT_USELESS "\n```"));
+    cJSON_AddItemToArray(rules, r);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "Problem %s:", all[i]->id);
+        add_rule(rules, NULL, tag, MARK, formulation(all[i]->gold), delay_ms);
+        add_rule(rules, NULL, tag, NULL, formulation(all[i]->wrong), delay_ms);
+    }
+    cJSON_AddItemToObject(script, "default", cJSON_CreateString("no idea"));
+    char *s = cJSON_PrintUnformatted(script);
+    ts_fake *f = ts_fake_start(s);
+    free(s);
+    cJSON_Delete(script);
+    assert_non_null(f);
+    return f;
+}
+
+static const char *write_problems(const char *name, const problem *const *v, size_t n)
+{
+    const char *p = path_of(name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "{\"id\": \"%s\", \"question\": \"%s\", \"answer\": %.17g}\n", v[i]->id,
+                v[i]->text, v[i]->gold);
+    fclose(f);
+    return p;
+}
+
+static int insights_in(const char *libp)
+{
+    char *o;
+    assert_int_equal(sh(&o, "%s/optagent library list --json --library %s", bin, libp), 0);
+    cJSON *j = cJSON_Parse(o);
+    free(o);
+    int n = cJSON_GetArraySize(j);
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Whether the formulate requests for problem id carried the insight (1),
+ * none did (0), or there was no such request (-1). */
+static int carried_insight(ts_fake *f, const char *id)
+{
+    cJSON *log = ts_fake_requests(f, 0), *e;
+    char tag[32];
+    snprintf(tag, sizeof tag, "Problem %s:", id);
+    int seen = -1;
+    cJSON_ArrayForEach(e, log) {
+        const char *task = cJSON_GetStringValue(cJSON_GetObjectItem(e, "task"));
+        const char *body = cJSON_GetStringValue(cJSON_GetObjectItem(e, "body"));
+        if (!task || strcmp(task, "formulate") || !body || !strstr(body, tag)) continue;
+        if (seen < 0) seen = 0;
+        if (strstr(body, MARK)) seen = 1;
+    }
+    cJSON_Delete(log);
+    return seen;
+}
+
+static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
+{
+    (void)state;
+    const problem *train[] = { &A1, &B1 };
+    const char *probs = write_problems("train.jsonl", train, 2);
+    const char *libp = path_of("learn.db"), *db = path_of("learn-runs.db");
+    ts_fake *f = learn_fake(0);
+    char *o;
+    int code = sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 1 --no-progress 2>&1",
+                  env_for(f), bin, probs, libp, db);
+    printf("%s", o);
+    assert_int_equal(code, 0);
+    /* A1 failed, reflect gave the insight, verify fixed it: stored. B1's
+     * reflection was unreadable once, then useless: rejected. */
+    assert_non_null(strstr(o, "0 right with the library as it was, 2 wrong"));
+    assert_non_null(strstr(o, "1 insight(s) stored"));
+    assert_non_null(strstr(o, "1 candidate(s) rejected"));
+    free(o);
+    assert_int_equal(insights_in(libp), 1);
+    assert_int_equal(sh(&o, "%s/optagent library show 1 --json --library %s", bin, libp), 0);
+    cJSON *j = cJSON_Parse(o);
+    free(o);
+    assert_non_null(j);
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(j, "explanation")), MARK));
+    cJSON *pos = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "positive");
+    assert_int_equal(cJSON_GetArraySize(pos), 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(pos, 0)), "A1");
+    cJSON_Delete(j);
+    /* the verify requests did not carry the gold; B1 was reflected on twice */
+    cJSON *log = ts_fake_requests(f, 0), *e;
+    int verify = 0, reflect_b1 = 0;
+    cJSON_ArrayForEach(e, log) {
+        const char *task = cJSON_GetStringValue(cJSON_GetObjectItem(e, "task"));
+        const char *body = cJSON_GetStringValue(cJSON_GetObjectItem(e, "body"));
+        if (task && !strcmp(task, "verify")) {
+            verify++;
+            assert_null(strstr(body, "right answer"));
+            assert_null(strstr(body, "optimal objective value is"));
+        }
+        if (task && !strcmp(task, "reflect") && strstr(body, "Problem B1")) reflect_b1++;
+    }
+    cJSON_Delete(log);
+    assert_int_equal(verify, 2);
+    assert_int_equal(reflect_b1, 2);
+    ts_fake_stop(f);
+
+    /* New problems of the same kind retrieve it and are solved; another
+     * kind does not, nor one matching only its "Does NOT apply" part. */
+    const problem *fresh[] = { &A2, &A3, &D1, &N1 };
+    const char *newp = write_problems("new.jsonl", fresh, 4);
+    f = learn_fake(0);
+    code = sh(&o, "%s %s/optagent batch %s --library %s --db %s -j 2 --no-progress 2>&1",
+              env_for(f), bin, newp, libp, path_of("new-runs.db"));
+    printf("%s", o);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(o, "4 problems, 4 with a gold answer, 4 correct"));
+    free(o);
+    assert_int_equal(carried_insight(f, "A2"), 1);
+    assert_int_equal(carried_insight(f, "A3"), 1);
+    assert_int_equal(carried_insight(f, "D1"), 0);
+    assert_int_equal(carried_insight(f, "N1"), 0);
+    ts_fake_stop(f);
+    /* and without the library the same kind fails */
+    f = learn_fake(0);
+    code = sh(&o, "%s %s/optagent batch %s --no-library --db %s -j 2 --no-progress 2>&1",
+              env_for(f), bin, newp, path_of("nolib-runs.db"));
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(o, "4 problems, 4 with a gold answer, 2 correct"));
+    free(o);
+    ts_fake_stop(f);
+}
+
+static void test_learn_j4_stores_the_insight_once(void **state)
+{
+    (void)state;
+    const problem *train[] = { &A1, &A4, &A5, &A6 };
+    const char *probs = write_problems("train4.jsonl", train, 4);
+    const char *libp = path_of("learn4.db");
+    ts_fake *f = learn_fake(300);   /* all four formulate before any insight is kept */
+    char *o;
+    int code = sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 4 --no-progress 2>&1",
+                  env_for(f), bin, probs, libp, path_of("learn4-runs.db"));
+    printf("%s", o);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(o, "1 insight(s) stored, 3 merged into an existing one"));
+    free(o);
+    cJSON *st = ts_fake_stats(f);
+    assert_true(cJSON_GetObjectItem(st, "max_concurrent")->valueint >= 2);
+    cJSON_Delete(st);
+    ts_fake_stop(f);
+    assert_int_equal(insights_in(libp), 1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -241,6 +474,8 @@ int main(void)
         cmocka_unit_test(test_refine_better_variant_replaces),
         cmocka_unit_test(test_refine_worse_variant_is_not_kept),
         cmocka_unit_test(test_refine_malformed_reply_is_skipped),
+        cmocka_unit_test(test_learn_keeps_what_fixes_and_rejects_the_rest),
+        cmocka_unit_test(test_learn_j4_stores_the_insight_once),
     };
     return cmocka_run_group_tests_name("learn", tests, setup, teardown);
 }

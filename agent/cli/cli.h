@@ -43,8 +43,7 @@ typedef struct {
 } ag_batch_outcome;
 
 typedef struct {
-    const char *cmd;             /* "learn": the run's kind and messages */
-    const char *usage;           /* --help */
+    const char *cmd;             /* "learn": the run's kind */
     /* One problem: fills out (out->run NULL only when out of memory).
      * grade(gctx, run) grades a run with the batch's --match rule. */
     void (*solve)(void *ctx, const ag_chat *chat, const ag_pipeline_options *po,

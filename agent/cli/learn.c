@@ -160,6 +160,6 @@ int ag_cmd_learn(int argc, char **argv)
         }
     learn_counts counts;
     memset(&counts, 0, sizeof counts);
-    ag_batch_hook hook = { "learn", learn_usage, learn_solve, learn_done, learn_summary, &counts };
+    ag_batch_hook hook = { "learn", learn_solve, learn_done, learn_summary, &counts };
     return ag_batch_main(argc, argv, &hook);
 }

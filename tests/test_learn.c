@@ -2,56 +2,18 @@
  * library refine` (a better condition replaces the old one, which stays in
  * the history; a worse one does not; an unreadable reply writes nothing)
  * and `optagent learn` (tests below). Talks real HTTP to tests/fake_llm. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "library/library.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
-
-static char *dir;
-static char bin[512];
-
-static char *path_of(const char *name)
-{
-    static char p[16][1024];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
-
-static char *env_for(ts_fake *f)
-{
-    static char e[1024];
-    snprintf(e, sizeof e, "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s "
-             "XDG_DATA_HOME=%s/data OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake", dir, dir,
-             f ? ts_fake_base_url(f) : "");
-    return e;
-}
-
-/* Runs a shell command line; returns the exit status, stdout in *out. */
-static int sh(char **out, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    size_t len;
-    int st;
-    char *o = ts_run_capture(cmd, &len, &st);
-    assert_non_null(o);
-    if (out) *out = o; else free(o);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
+#include "tests/support_cli.h"
 
 /* A fake server answering every request of task with content. */
 static ts_fake *fake_for(const char *task, const char *content)
@@ -91,7 +53,7 @@ static ts_fake *fake_for(const char *task, const char *content)
  * condition reaches neither PORTS nor BAKERY. */
 static const char *refine_library(const char *name)
 {
-    const char *path = path_of(name);
+    const char *path = ts_cli_path(name);
     lib_code c;
     char err[256];
     lib *l = lib_open(path, 0, &c, err, sizeof err);
@@ -148,7 +110,7 @@ static void test_refine_better_variant_replaces(void **state)
     const char *libp = refine_library("refine-better.db");
     ts_fake *f = fake_for("refine", conditions_reply(BAD_CONDITION, GOOD_CONDITION));
     char *o;
-    int code = sh(&o, "%s %s/optagent library refine --library %s 2>&1", env_for(f), bin, libp);
+    int code = ts_cli_sh(&o, "%s %s/optagent library refine --library %s 2>&1", ts_cli_env(f), ts_cli_bin(), libp);
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "replaced by variant 2"));
     assert_non_null(strstr(o, "1 replaced"));
@@ -177,7 +139,7 @@ static void test_refine_worse_variant_is_not_kept(void **state)
     const char *libp = refine_library("refine-worse.db");
     ts_fake *f = fake_for("refine", conditions_reply(BAD_CONDITION, NULL));
     char *o;
-    int code = sh(&o, "%s %s/optagent library refine 1 --library %s --json 2>&1", env_for(f), bin, libp);
+    int code = ts_cli_sh(&o, "%s %s/optagent library refine 1 --library %s --json 2>&1", ts_cli_env(f), ts_cli_bin(), libp);
     assert_int_equal(code, 0);
     cJSON *j = cJSON_Parse(o);
     free(o);
@@ -204,7 +166,7 @@ static void test_refine_malformed_reply_is_skipped(void **state)
     const char *libp = refine_library("refine-bad.db");
     ts_fake *f = fake_for("refine", "I would rather not. {\"conditions\": \"not a list\"}");
     char *o;
-    int code = sh(&o, "%s %s/optagent library refine --library %s 2>&1", env_for(f), bin, libp);
+    int code = ts_cli_sh(&o, "%s %s/optagent library refine --library %s 2>&1", ts_cli_env(f), ts_cli_bin(), libp);
     assert_int_equal(code, 1);
     assert_non_null(strstr(o, "skipped"));
     assert_non_null(strstr(o, "nothing was written"));
@@ -318,7 +280,7 @@ static ts_fake *learn_fake(int delay_ms)
 
 static const char *write_problems(const char *name, const problem *const *v, size_t n)
 {
-    const char *p = path_of(name);
+    const char *p = ts_cli_path(name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     for (size_t i = 0; i < n; i++)
@@ -331,7 +293,7 @@ static const char *write_problems(const char *name, const problem *const *v, siz
 static int insights_in(const char *libp)
 {
     char *o;
-    assert_int_equal(sh(&o, "%s/optagent library list --json --library %s", bin, libp), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent library list --json --library %s", ts_cli_bin(), libp), 0);
     cJSON *j = cJSON_Parse(o);
     free(o);
     int n = cJSON_GetArraySize(j);
@@ -363,11 +325,11 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     (void)state;
     const problem *train[] = { &A1, &B1 };
     const char *probs = write_problems("train.jsonl", train, 2);
-    const char *libp = path_of("learn.db"), *db = path_of("learn-runs.db");
+    const char *libp = ts_cli_path("learn.db"), *db = ts_cli_path("learn-runs.db");
     ts_fake *f = learn_fake(0);
     char *o;
-    int code = sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 1 --no-progress 2>&1",
-                  env_for(f), bin, probs, libp, db);
+    int code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 1 --no-progress 2>&1",
+                  ts_cli_env(f), ts_cli_bin(), probs, libp, db);
     printf("%s", o);
     assert_int_equal(code, 0);
     /* A1 failed, reflect gave the insight, verify fixed it: stored. B1's
@@ -377,7 +339,7 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     assert_non_null(strstr(o, "1 candidate(s) rejected"));
     free(o);
     assert_int_equal(insights_in(libp), 1);
-    assert_int_equal(sh(&o, "%s/optagent library show 1 --json --library %s", bin, libp), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent library show 1 --json --library %s", ts_cli_bin(), libp), 0);
     cJSON *j = cJSON_Parse(o);
     free(o);
     assert_non_null(j);
@@ -409,8 +371,8 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     const problem *fresh[] = { &A2, &A3, &D1, &N1 };
     const char *newp = write_problems("new.jsonl", fresh, 4);
     f = learn_fake(0);
-    code = sh(&o, "%s %s/optagent batch %s --library %s --db %s -j 2 --no-progress 2>&1",
-              env_for(f), bin, newp, libp, path_of("new-runs.db"));
+    code = ts_cli_sh(&o, "%s %s/optagent batch %s --library %s --db %s -j 2 --no-progress 2>&1",
+              ts_cli_env(f), ts_cli_bin(), newp, libp, ts_cli_path("new-runs.db"));
     printf("%s", o);
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "4 problems, 4 with a gold answer, 4 correct"));
@@ -422,8 +384,8 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     ts_fake_stop(f);
     /* and without the library the same kind fails */
     f = learn_fake(0);
-    code = sh(&o, "%s %s/optagent batch %s --no-library --db %s -j 2 --no-progress 2>&1",
-              env_for(f), bin, newp, path_of("nolib-runs.db"));
+    code = ts_cli_sh(&o, "%s %s/optagent batch %s --no-library --db %s -j 2 --no-progress 2>&1",
+              ts_cli_env(f), ts_cli_bin(), newp, ts_cli_path("nolib-runs.db"));
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "4 problems, 4 with a gold answer, 2 correct"));
     free(o);
@@ -435,11 +397,11 @@ static void test_learn_j4_stores_the_insight_once(void **state)
     (void)state;
     const problem *train[] = { &A1, &A4, &A5, &A6 };
     const char *probs = write_problems("train4.jsonl", train, 4);
-    const char *libp = path_of("learn4.db");
+    const char *libp = ts_cli_path("learn4.db");
     ts_fake *f = learn_fake(300);   /* all four formulate before any insight is kept */
     char *o;
-    int code = sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 4 --no-progress 2>&1",
-                  env_for(f), bin, probs, libp, path_of("learn4-runs.db"));
+    int code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 4 --no-progress 2>&1",
+                  ts_cli_env(f), ts_cli_bin(), probs, libp, ts_cli_path("learn4-runs.db"));
     printf("%s", o);
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "1 insight(s) stored, 3 merged into an existing one"));
@@ -451,23 +413,6 @@ static void test_learn_j4_stores_the_insight_once(void **state)
     assert_int_equal(insights_in(libp), 1);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    const char *b = getenv("OPTAGENT_BUILD");
-    snprintf(bin, sizeof bin, "%s", b && *b ? b : "build");
-    dir = ts_mkdtemp();
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ts_rmtree(dir);
-    free(dir);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,5 +422,5 @@ int main(void)
         cmocka_unit_test(test_learn_keeps_what_fixes_and_rejects_the_rest),
         cmocka_unit_test(test_learn_j4_stores_the_insight_once),
     };
-    return cmocka_run_group_tests_name("learn", tests, setup, teardown);
+    return cmocka_run_group_tests_name("learn", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -428,7 +428,7 @@ static void *work(void *arg)
         /* A problem cut short by Ctrl-C (its LLM call or its solve) is not
          * finished: it is redone on --resume. */
         int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
-                                         run->outcome == AG_OUTCOME_INTERRUPTED);
+                                         run->outcome == AG_OUTCOME_INTERRUPTED || bo.incomplete);
         if (run && !cut && record(w, x, run, b->hook ? &bo : NULL, run->latency_ms))
             atomic_fetch_add(&b->done, 1);
         (void)ms;

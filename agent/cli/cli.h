@@ -39,6 +39,8 @@ typedef struct {
     size_t nextra;
     cJSON *note;                 /* added to the problem's result as "learning"
                                     (taken over by batch); may be NULL */
+    int incomplete;              /* Ctrl-C cut the problem's work short: it is
+                                    not recorded (redone on --resume) */
     void *state;                 /* the hook's, for done() */
 } ag_batch_outcome;
 

@@ -116,6 +116,8 @@ static void learn_solve(void *ctx, const ag_chat *chat, const ag_pipeline_option
         for (size_t i = 0; i < r->ncands; i++)
             if (r->cands[i].verdict == AG_VERDICT_ERROR)
                 fprintf(stderr, "\noptagent learn: %s: %s\n", p->id, r->cands[i].note);
+    /* stopped by Ctrl-C before reflect and verify were done: redo it on --resume */
+    out->incomplete = cancel && *cancel && r->correct == 0 && !r->fixed;
     collect_extra(s);
     out->run = s->rec.run;
     out->extra = s->extra;

@@ -227,6 +227,12 @@ static ag_code carried_ids(const ag_run *run, int64_t **ids, size_t *n)
     return AG_OK;
 }
 
+/* 0 when the run ended because an LLM call failed or was cut short. */
+static int reached_llm(const ag_run *run)
+{
+    return run->outcome != AG_OUTCOME_LLM_ERROR && run->outcome != AG_OUTCOME_INTERRUPTED;
+}
+
 /* Records kind for every carried insight (an insight removed meanwhile is
  * not an error). */
 static void record_carried(lib *l, const ag_learn_record *r, const ag_learn_input *p,
@@ -336,6 +342,12 @@ static ag_code verify(const ag_chat *chat, const ag_pipeline_options *o, lib *l,
     c->verify = ag_pipeline_run(chat, &vo, p->id, p->text, cancel);
     if (!c->verify) return AG_ENOMEM;
     c->correct = grade(gctx, c->verify);
+    if (!reached_llm(c->verify)) {
+        c->verdict = AG_VERDICT_ERROR;
+        snprintf(c->note, sizeof c->note, "not verified: the verify run ended with %s",
+                 ag_outcome_name(c->verify->outcome));
+        return AG_OK;
+    }
     if (c->correct != 1) {
         c->verdict = c->correct == 0 ? AG_VERDICT_REJECTED : AG_VERDICT_ERROR;
         snprintf(c->note, sizeof c->note, "%s", c->correct == 0
@@ -374,8 +386,9 @@ ag_code ag_learn_problem(const ag_chat *chat, const ag_pipeline_options *o, lib 
     ag_code rc = carried_ids(r->run, &r->carried, &r->ncarried);
     if (rc != AG_OK) return rc;
     r->correct = grade(gctx, r->run);
-    if (r->correct < 0) return AG_OK;           /* no gold, or cut short: nothing learned */
-    if (r->run->outcome == AG_OUTCOME_INTERRUPTED) return AG_OK;
+    /* No gold, or no answer because the LLM call failed or was cut short:
+     * that says nothing about the insights or the modeling. */
+    if (r->correct < 0 || !reached_llm(r->run)) return AG_OK;
     record_carried(l, r, p, r->correct ? LIB_STAT_POSITIVE : LIB_STAT_NEGATIVE);
     if (r->correct) return AG_OK;
     if ((rc = reflect(chat, l, p, cancel, r)) != AG_OK) return rc;

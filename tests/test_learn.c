@@ -209,21 +209,21 @@ static void test_refine_malformed_reply_is_skipped(void **state)
 typedef struct { const char *id, *text; double gold, wrong; } problem;
 
 static const problem A1 = { "A1", "Problem A1: A depot loads crates onto trucks; each truck carries "
-    "12 crates and 90 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 8, 7.5 };
+    "12 crates and 90 crates must leave today. Trucks are whole vehicles. How many trucks are needed?", 8, 7.5 };
 static const problem A4 = { "A4", "Problem A4: A depot loads crates onto trucks; each truck carries "
-    "20 crates and 130 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 7, 6.5 };
+    "20 crates and 130 crates must leave today. Trucks are whole vehicles. How many trucks are needed?", 7, 6.5 };
 static const problem A5 = { "A5", "Problem A5: A depot loads crates onto trucks; each truck carries "
-    "8 crates and 36 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 5, 4.5 };
+    "8 crates and 36 crates must leave today. Trucks are whole vehicles. How many trucks are needed?", 5, 4.5 };
 static const problem A6 = { "A6", "Problem A6: A depot loads crates onto trucks; each truck carries "
-    "16 crates and 56 crates must leave today. Trucks are whole vehicles. How many trucks at least?", 4, 3.5 };
+    "16 crates and 56 crates must leave today. Trucks are whole vehicles. How many trucks are needed?", 4, 3.5 };
 static const problem A2 = { "A2", "Problem A2: A warehouse ships pallets with trucks; each truck holds "
-    "10 pallets and 45 pallets must ship. Count whole trucks. How many trucks at least?", 5, 4.5 };
+    "10 pallets and 45 pallets must ship. Count whole trucks. How many trucks are needed?", 5, 4.5 };
 static const problem A3 = { "A3", "Problem A3: A farm hires workers to pack crates; each worker packs "
-    "30 crates a day and 100 crates must be packed. Workers are whole people. How many workers at least?", 4, 3.3333 };
+    "30 crates a day and 100 crates must be packed. Workers are whole people. How many workers are needed?", 4, 3.3333 };
 static const problem B1 = { "B1", "Problem B1: A refinery blends two fuels into gasoline to meet an "
     "octane requirement. Maximize the profit of the blend.", 10, 12 };
 static const problem D1 = { "D1", "Problem D1: A diet plan chooses servings of oatmeal and milk to meet "
-    "protein and calcium needs at least cost.", 3, 3 };
+    "protein and calcium requirements at the lowest price.", 3, 3 };
 static const problem N1 = { "N1", "Problem N1: A kitchen mixes litres of syrup with kilograms of sugar, "
     "using hours of labour; quantities are divisible. Minimize the cost.", 6, 6 };
 

@@ -330,7 +330,6 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     char *o;
     int code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 1 --no-progress 2>&1",
                   ts_cli_env(f), ts_cli_bin(), probs, libp, db);
-    printf("%s", o);
     assert_int_equal(code, 0);
     /* A1 failed, reflect gave the insight, verify fixed it: stored. B1's
      * reflection was unreadable once, then useless: rejected. */
@@ -373,7 +372,6 @@ static void test_learn_keeps_what_fixes_and_rejects_the_rest(void **state)
     f = learn_fake(0);
     code = ts_cli_sh(&o, "%s %s/optagent batch %s --library %s --db %s -j 2 --no-progress 2>&1",
               ts_cli_env(f), ts_cli_bin(), newp, libp, ts_cli_path("new-runs.db"));
-    printf("%s", o);
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "4 problems, 4 with a gold answer, 4 correct"));
     free(o);
@@ -402,7 +400,6 @@ static void test_learn_j4_stores_the_insight_once(void **state)
     char *o;
     int code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s -j 4 --no-progress 2>&1",
                   ts_cli_env(f), ts_cli_bin(), probs, libp, ts_cli_path("learn4-runs.db"));
-    printf("%s", o);
     assert_int_equal(code, 0);
     assert_non_null(strstr(o, "1 insight(s) stored, 3 merged into an existing one"));
     free(o);

@@ -73,11 +73,7 @@ static int collect_extra(learn_state *s)
         a->outcome = r->reflect[i].reply ? AG_OUTCOME_OK : AG_OUTCOME_LLM_ERROR;
         a->reply = r->reflect[i].reply;
         a->prompt_tokens = a->completion_tokens = -1;
-        a->messages = cJSON_CreateArray();   /* owned by the state (freed in learn_done) */
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", "user");
-        cJSON_AddStringToObject(m, "content", r->reflect[0].prompt ? r->reflect[0].prompt : "");
-        cJSON_AddItemToArray(a->messages, m);
+        a->messages = r->reflect[i].messages;
         a->feedback = r->reflect[i].error[0] ? (char *)r->reflect[i].error : NULL;
     }
     for (size_t i = 0; i < r->ncands; i++)
@@ -132,7 +128,6 @@ static void learn_done(void *ctx, ag_batch_outcome *out)
     learn_state *s = out->state;
     cJSON_Delete(out->note);
     if (!s) { ag_run_free(out->run); return; }
-    for (int i = 0; i < s->rec.nreflect && (size_t)i < s->nextra; i++) cJSON_Delete(s->extra[i].messages);
     free(s->extra);
     ag_learn_record_clear(&s->rec);   /* frees the run too */
     free(s);

@@ -231,7 +231,7 @@ void ag_refine_record_clear(ag_refine_record *r);
  * each, then reflect (task reflect, prompts/reflect.txt with the problem,
  * the failed formulation, its result, the gold, the carried insights and
  * the taxonomy; up to AG_REFLECT_TRIES requests while no candidate is
- * usable) and verify every candidate: the problem formulated and solved
+ * usable, a retry showing the unusable reply and why) and verify every candidate: the problem formulated and solved
  * again with the candidate added (task verify, the gold NOT sent), kept
  * with lib_add_verified (new, or merged into a duplicate) only when the
  * answer is now right, else rejected. Every call goes through chat (so a
@@ -268,7 +268,8 @@ typedef struct {
 } ag_candidate;
 
 typedef struct {
-    char *prompt;          /* the request's text (first try only; the same for all) */
+    cJSON *messages;       /* what was sent: the prompt, then (a retry) the
+                              unusable reply and why it could not be used */
     char *reply;           /* NULL when the call failed */
     char error[512];       /* why this try gave no candidate, "" when it did */
 } ag_reflect_try;

@@ -16,16 +16,16 @@
 
 /* ---- one exchange ---- */
 
-/* Sends one user message as task on chat; *content (malloc'd) is the reply.
- * On failure err says why. */
+/* Sends msgs (n) as task on chat; *content (malloc'd) is the reply. On
+ * failure err says why. */
 static ag_code ask(const ag_chat *chat, const char *task, const char *problem_id, int round,
-                   const char *text, volatile int *cancel, char **content, char *err, size_t errlen)
+                   const ag_llm_message *msgs, size_t n, volatile int *cancel, char **content,
+                   char *err, size_t errlen)
 {
-    ag_llm_message m = { "user", text };
     ag_llm_reply *r = NULL;
     ag_chat_call call = { problem_id ? problem_id : "", task, round };
     *content = NULL;
-    ag_llm_code lc = chat->fn(chat->ctx, &call, &m, 1, cancel, &r);
+    ag_llm_code lc = chat->fn(chat->ctx, &call, msgs, n, cancel, &r);
     if (lc != AG_LLM_OK) {
         snprintf(err, errlen, "the %s request failed: %s", task,
                  r && r->error ? r->error : ag_llm_strerror(lc));
@@ -175,7 +175,8 @@ ag_code ag_refine_insight(const ag_chat *chat, lib *l, int64_t id, size_t k,
     }
     if (!(text = refine_prompt(l, &in))) goto out;
     snprintf(idbuf, sizeof idbuf, "insight-%lld", (long long)id);
-    if ((rc = ask(chat, "refine", idbuf, 0, text, cancel, &reply, r->error, sizeof r->error)) != AG_OK)
+    ag_llm_message m = { "user", text };
+    if ((rc = ask(chat, "refine", idbuf, 0, &m, 1, cancel, &reply, r->error, sizeof r->error)) != AG_OK)
         goto out;
     if ((rc = read_conditions(reply, k ? k : 3, r)) != AG_OK) goto out;
     rc = score_and_replace(l, r);
@@ -205,7 +206,7 @@ void ag_learn_record_clear(ag_learn_record *r)
     ag_run_free(r->run);
     free(r->carried);
     for (int i = 0; i < r->nreflect; i++) {
-        free(r->reflect[i].prompt);
+        cJSON_Delete(r->reflect[i].messages);
         free(r->reflect[i].reply);
     }
     for (size_t i = 0; i < r->ncands; i++) {
@@ -284,6 +285,59 @@ static char *reflect_prompt(lib *l, const ag_learn_record *r, const ag_learn_inp
     return text;
 }
 
+static void add_message(cJSON *msgs, const char *role, const char *content)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddStringToObject(m, "content", content);
+    cJSON_AddItemToArray(msgs, m);
+}
+
+/* The messages of reflect try t: the prompt; after a reply that could not
+ * be used, that reply and why, so the LLM can answer again (and a retry is
+ * not the same request, which a cache would answer with the same reply). */
+static cJSON *reflect_messages(const char *text, const ag_reflect_try *prev)
+{
+    cJSON *msgs = cJSON_CreateArray();
+    if (!msgs) return NULL;
+    add_message(msgs, "user", text);
+    if (prev && prev->reply) {
+        char again[1024];
+        snprintf(again, sizeof again, "That reply could not be used (%s). Answer again with "
+                 "exactly one JSON object {\"insights\": [...]} in a ```json fenced block, each "
+                 "insight with taxonomy, condition, explanation and example.", prev->error);
+        add_message(msgs, "assistant", prev->reply);
+        add_message(msgs, "user", again);
+    }
+    return msgs;
+}
+
+/* Reads the candidates of one reflect reply into r->cands; 1 when there
+ * is one, 0 when not (x->error says why), -1 when out of memory. */
+static int read_candidates(ag_reflect_try *x, ag_learn_record *r)
+{
+    cJSON *o = NULL;
+    char why[256] = "";
+    ag_extract_object(x->reply, strlen(x->reply), "insights", &o, why, sizeof why);
+    char *js = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!js) {
+        snprintf(x->error, sizeof x->error, "no {\"insights\": [...]} object in the reply%s%s",
+                 why[0] ? ": " : "", why);
+        return 0;
+    }
+    lib_insight *c = NULL;
+    size_t n = 0;
+    lib_code lc = lib_candidates_from_json(js, strlen(js), &c, &n, x->error, sizeof x->error);
+    free(js);
+    if (lc != LIB_OK) return 0;
+    if (!(r->cands = calloc(n, sizeof *r->cands))) { lib_insights_free(c, n); return -1; }
+    for (size_t i = 0; i < n; i++) r->cands[i].insight = c[i];   /* moved */
+    free(c);
+    r->ncands = n;
+    return 1;
+}
+
 /* Up to AG_REFLECT_TRIES reflect requests until one gives a usable
  * candidate; the candidates go to r->cands. AG_OK also when none came
  * (r->reflect_error says why). */
@@ -294,32 +348,28 @@ static ag_code reflect(const ag_chat *chat, lib *l, const ag_learn_input *p,
     if (!text) return AG_ENOMEM;
     ag_code rc = AG_OK;
     for (int t = 0; t < AG_REFLECT_TRIES && !r->ncands; t++) {
+        if (cancel && *cancel) break;
         ag_reflect_try *x = &r->reflect[r->nreflect++];
-        x->prompt = t ? NULL : text;   /* the same text every try: kept once */
-        rc = ask(chat, "reflect", p->id, t, text, cancel, &x->reply, x->error, sizeof x->error);
-        if (rc == AG_ENOMEM) break;
-        if (rc != AG_OK) { rc = AG_OK; if (cancel && *cancel) break; continue; }
-        cJSON *o = NULL;
-        char why[256] = "";
-        ag_extract_object(x->reply, strlen(x->reply), "insights", &o, why, sizeof why);
-        char *js = o ? cJSON_PrintUnformatted(o) : NULL;
-        cJSON_Delete(o);
-        if (!js) {
-            snprintf(x->error, sizeof x->error, "no {\"insights\": [...]} object in the reply%s%s",
-                     why[0] ? ": " : "", why);
-            continue;
-        }
-        lib_insight *c = NULL;
         size_t n = 0;
-        lib_code lc = lib_candidates_from_json(js, strlen(js), &c, &n, x->error, sizeof x->error);
-        free(js);
-        if (lc != LIB_OK) continue;
-        if (!(r->cands = calloc(n, sizeof *r->cands))) { lib_insights_free(c, n); rc = AG_ENOMEM; break; }
-        for (size_t i = 0; i < n; i++) r->cands[i].insight = c[i];   /* moved */
-        free(c);
-        r->ncands = n;
+        ag_llm_message *msgs = NULL;
+        x->messages = reflect_messages(text, t ? &r->reflect[t - 1] : NULL);
+        if (x->messages && (n = (size_t)cJSON_GetArraySize(x->messages)) &&
+            (msgs = calloc(n, sizeof *msgs))) {
+            size_t i = 0;
+            const cJSON *m;
+            cJSON_ArrayForEach(m, x->messages) {
+                msgs[i].role = cJSON_GetStringValue(cJSON_GetObjectItem(m, "role"));
+                msgs[i++].content = cJSON_GetStringValue(cJSON_GetObjectItem(m, "content"));
+            }
+        }
+        if (!msgs) { rc = AG_ENOMEM; break; }
+        rc = ask(chat, "reflect", p->id, t, msgs, n, cancel, &x->reply, x->error, sizeof x->error);
+        free(msgs);
+        if (rc == AG_ENOMEM) break;
+        rc = AG_OK;
+        if (x->reply && read_candidates(x, r) < 0) { rc = AG_ENOMEM; break; }
     }
-    if (!r->nreflect || !r->reflect[0].prompt) free(text);
+    free(text);
     if (!r->ncands && r->nreflect)
         snprintf(r->reflect_error, sizeof r->reflect_error, "no usable insight after %d "
                  "reflect tr%s: %s", r->nreflect, r->nreflect == 1 ? "y" : "ies",

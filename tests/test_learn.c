@@ -410,6 +410,38 @@ static void test_learn_j4_stores_the_insight_once(void **state)
     assert_int_equal(insights_in(libp), 1);
 }
 
+/* Learning needs a library it can write: --no-library and a read-only file
+ * are refused before anything is sent. */
+static void test_learn_refuses_what_it_cannot_write(void **state)
+{
+    (void)state;
+    const problem *train[] = { &A1 };
+    const char *probs = write_problems("refuse.jsonl", train, 1);
+    ts_fake *f = learn_fake(0);
+    char *o;
+    int code = ts_cli_sh(&o, "%s %s/optagent learn %s --no-library --db %s 2>&1", ts_cli_env(f),
+                         ts_cli_bin(), probs, ts_cli_path("refuse-runs.db"));
+    assert_int_not_equal(code, 0);
+    assert_non_null(strstr(o, "learning needs a library"));
+    free(o);
+    const char *ro = refine_library("readonly.db");
+    assert_int_equal(ts_cli_sh(NULL, "chmod 0444 %s", ro), 0);
+    if (ts_cli_sh(NULL, "test -w %s", ro) != 0) {   /* root can write anyway: skip */
+        code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s 2>&1", ts_cli_env(f),
+                         ts_cli_bin(), probs, ro, ts_cli_path("refuse-runs2.db"));
+        assert_int_not_equal(code, 0);
+        assert_non_null(strstr(o, "read-only"));
+        free(o);
+    }
+    cJSON *log = ts_fake_requests(f, 0);
+    assert_int_equal(cJSON_GetArraySize(log), 0);
+    cJSON_Delete(log);
+    ts_fake_stop(f);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent learn --help", ts_cli_bin()), 0);
+    assert_non_null(strstr(o, "usage: optagent learn FILE..."));
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_refine_malformed_reply_is_skipped),
         cmocka_unit_test(test_learn_keeps_what_fixes_and_rejects_the_rest),
         cmocka_unit_test(test_learn_j4_stores_the_insight_once),
+        cmocka_unit_test(test_learn_refuses_what_it_cannot_write),
     };
     return cmocka_run_group_tests_name("learn", tests, ts_cli_setup, ts_cli_teardown);
 }

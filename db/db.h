@@ -52,7 +52,7 @@ typedef enum {
 const char *db_strerror(db_code code);
 
 /* The schema version this build creates and understands (PRAGMA user_version). */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 #define DB_UUID_SIZE 37    /* 36 characters and the NUL */
 #define DB_KEY_SIZE  65    /* 64 hex digits and the NUL */
@@ -131,6 +131,8 @@ typedef struct {
     const char *feedback;       /* what was sent back for the next round */
     int64_t prompt_tokens, completion_tokens;
     double latency_ms;
+    const char *insights;       /* the library's insights the request carried,
+                                   "12@3,7@1" ("" none; NULL: no library) */
 } db_attempt_record;
 
 /* One LLM call (one request, including its HTTP retries). */
@@ -199,6 +201,7 @@ typedef struct {
     char *stage, *outcome, *messages_json, *reply, *formulation, *result_json, *feedback;
     int64_t prompt_tokens, completion_tokens;   /* -1: unknown */
     double latency_ms;                          /* -1: unknown */
+    char *insights;                             /* as recorded (NULL: no library) */
 } db_attempt_info;
 
 typedef struct {

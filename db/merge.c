@@ -147,9 +147,9 @@ static db_code merge_problems(db *d, db_merge_stats *s)
     if (!c) c = merge_exec(d,
         "INSERT INTO main.attempts(run_id, dataset, problem_id, round, stage, outcome,"
         " messages_json, reply, formulation, result_json, feedback, prompt_tokens,"
-        " completion_tokens, latency_ms) SELECT n.dst_run, a.dataset, a.problem_id, a.round,"
-        " a.stage, a.outcome, a.messages_json, a.reply, a.formulation, a.result_json,"
-        " a.feedback, a.prompt_tokens, a.completion_tokens, a.latency_ms"
+        " completion_tokens, latency_ms, insights) SELECT n.dst_run, a.dataset, a.problem_id,"
+        " a.round, a.stage, a.outcome, a.messages_json, a.reply, a.formulation, a.result_json,"
+        " a.feedback, a.prompt_tokens, a.completion_tokens, a.latency_ms, a.insights"
         " FROM merge_src.attempts a JOIN temp.merge_new n ON n.src_run = a.run_id AND"
         " n.dataset = a.dataset AND n.problem_id = a.problem_id", &s->attempts_added);
     if (!c) c = merge_exec(d,

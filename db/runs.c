@@ -363,7 +363,7 @@ static db_code insert_attempts(db *d, const db_problem_record *r)
     db_code c = dbi_prep(d,
         "INSERT INTO attempts(run_id, dataset, problem_id, round, stage, outcome,"
         " messages_json, reply, formulation, result_json, feedback, prompt_tokens,"
-        " completion_tokens, latency_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+        " completion_tokens, latency_ms, insights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
     if (c) return c;
     for (size_t i = 0; i < r->nattempts; i++) {
         const db_attempt_record *a = &r->attempts[i];
@@ -382,6 +382,7 @@ static db_code insert_attempts(db *d, const db_problem_record *r)
         if (!rc) rc = bind_i64_opt(st, 12, a->prompt_tokens);
         if (!rc) rc = bind_i64_opt(st, 13, a->completion_tokens);
         if (!rc) rc = bind_dbl_opt(st, 14, a->latency_ms);
+        if (!rc) rc = bind_text(st, 15, a->insights);
         if (rc) {
             c = dbi_bind_failed(d, rc);
             goto out;
@@ -559,13 +560,14 @@ static const dbi_row problem_row = DBI_ROW(db_problem_info, problem_cols);
 
 #define ATTEMPT_SELECT                                                                  \
     "SELECT round, stage, outcome, messages_json, reply, formulation, result_json,"    \
-    " feedback, prompt_tokens, completion_tokens, latency_ms FROM attempts"            \
+    " feedback, prompt_tokens, completion_tokens, latency_ms, insights FROM attempts"  \
     " WHERE run_id = ?1 AND dataset = ?2 AND problem_id = ?3 ORDER BY round"
 
 #define A(field) DBI_COL(db_attempt_info, field)
 static const dbi_col attempt_cols[] = {
     A(round), A(stage), A(outcome), A(messages_json), A(reply), A(formulation),
     A(result_json), A(feedback), A(prompt_tokens), A(completion_tokens), A(latency_ms),
+    A(insights),
 };
 #undef A
 static const dbi_row attempt_row = DBI_ROW(db_attempt_info, attempt_cols);

@@ -105,6 +105,9 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL DEFAULT (" NOW "),"
     "  hits INTEGER NOT NULL DEFAULT 0"
     ");",
+    /* 1 -> 2: the experience library's insights each attempt carried
+     * ("12@3,7@1"; "" when the library gave none; NULL: no library) */
+    "ALTER TABLE attempts ADD COLUMN insights TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -24,7 +24,12 @@ typedef struct lin {
 } lin;
 
 enum { V_NUM, V_SYM, V_LIN, V_LOG };
-typedef struct { int k; double num; fm_sym sym; lin *l; } val;
+/* tree1: 0, or 1 + the node of the value's expression tree. A value gets a
+ * tree once it is nonlinear; the other fields then keep what they held
+ * before trees existed (e.g. x*y keeps x), so that the nonlinear
+ * diagnostics, and which terms count as nonlinear, stay exactly as they
+ * were. The tree is the true value. */
+typedef struct { int k; double num; fm_sym sym; lin *l; int32_t tree1; } val;
 
 typedef struct {
     fm_model *m;
@@ -40,7 +45,7 @@ typedef struct {
     lin *freelist;
 } ectx;
 
-static const val V0 = { V_NUM, 0, 0, NULL };
+static const val V0 = { V_NUM, 0, 0, NULL, 0 };
 
 /* ---- diagnostics ---- */
 
@@ -215,6 +220,7 @@ static int lin_finite(ectx *c, const lin *l)
 
 static int to_num(ectx *c, val *v, double *out)
 {
+    if (v->tree1) c->m->nlp_lost = 1;   /* a nonlinear term where no tree goes */
     switch (v->k) {
     case V_NUM: *out = v->num; return 0;
     case V_SYM:
@@ -248,6 +254,95 @@ static lin *to_lin(ectx *c, val *v)
     if (l) l->c0 = x;
     return l;
 }
+
+/* ---- expression trees of nonlinear values ---- */
+
+static int tree_room(ectx *c)
+{
+    fm_model *m = c->m;
+    if (c->failed) return 0;
+    if (!m->nlp && !(m->nlp = fm_nlp_new())) { eerr(c, "", "out of memory"); return 0; }
+    if (m->nlp->nnodes >= m->lim.max_nonzeros) {
+        m->limit_hit = 1;
+        eerr(c, "", "nonlinear expressions have more than the limit of %zu nodes",
+             m->lim.max_nonzeros);
+        return 0;
+    }
+    return 1;
+}
+
+static int32_t tnode(ectx *c, fm_expr_kind k, double value, int col)
+{
+    if (!tree_room(c)) return -1;
+    int32_t n = fm_nlp_node(c->m->nlp, k, value, col);
+    if (n < 0) eerr(c, "", "out of memory");
+    return n;
+}
+
+static int32_t tdepth(ectx *c, int32_t t)
+{
+    if (t >= 0 && c->m->nlp->nodes[t].depth > FM_MAX_TREE_DEPTH) {
+        c->m->limit_hit = 1;
+        eerr(c, "", "a nonlinear expression is nested deeper than the limit of %d",
+             FM_MAX_TREE_DEPTH);
+        return -1;
+    }
+    return t;
+}
+
+static void tkid(ectx *c, int32_t parent, int32_t kid)
+{
+    if (parent >= 0 && kid >= 0 && !c->failed) fm_nlp_add_kid(c->m->nlp, parent, kid);
+}
+
+static int32_t tbin(ectx *c, fm_expr_kind k, int32_t a, int32_t b)
+{
+    if (a < 0 || b < 0 || !tree_room(c)) return -1;
+    int32_t n = fm_nlp_binary(c->m->nlp, k, a, b);
+    if (n < 0) { eerr(c, "", "out of memory"); return -1; }
+    return tdepth(c, n);
+}
+
+static int32_t tunary(ectx *c, fm_expr_kind k, int32_t a)
+{
+    if (a < 0) return -1;
+    int32_t n = tnode(c, k, 0, -1);
+    tkid(c, n, a);
+    return tdepth(c, n);
+}
+
+static int32_t tree_term(ectx *c, int col, double coef)
+{
+    int32_t x = tnode(c, FM_EX_COL, 0, col);
+    if (coef == 1) return x;
+    return tbin(c, FM_EX_MUL, tnode(c, FM_EX_CONST, coef, -1), x);
+}
+
+/* The tree of an affine form (not consumed). */
+static int32_t tree_of_lin(ectx *c, const lin *l)
+{
+    if (l->n == 0) return tnode(c, FM_EX_CONST, l->c0, -1);
+    if (l->n == 1 && l->c0 == 0) return tree_term(c, l->col[0], l->coef[0]);
+    int32_t s = tnode(c, FM_EX_ADD, 0, -1);
+    if (l->c0 != 0) tkid(c, s, tnode(c, FM_EX_CONST, l->c0, -1));
+    for (size_t i = 0; i < l->n && !c->failed; i++) tkid(c, s, tree_term(c, l->col[i], l->coef[i]));
+    return c->failed ? -1 : tdepth(c, s);
+}
+
+/* The tree of v: the one it carries (taken from it), else one made from its
+ * value. -1 on failure (c->failed is set). */
+static int32_t tree_of(ectx *c, val *v)
+{
+    if (v->tree1) { int32_t t = v->tree1 - 1; v->tree1 = 0; return t; }
+    switch (v->k) {
+    case V_LIN: return tree_of_lin(c, v->l);
+    case V_SYM:
+        return tnode(c, FM_EX_CONST, c->m->syms.is_num[v->sym] ? c->m->syms.num[v->sym] : 0, -1);
+    default: return tnode(c, FM_EX_CONST, v->num, -1);
+    }
+}
+
+static void set_tree(ectx *c, val *v, int32_t t) { v->tree1 = t >= 0 && !c->failed ? t + 1 : 0; }
 
 /* ---- evaluation ---- */
 
@@ -613,7 +708,7 @@ static val ev_var(ectx *c, fm_node *n)
     lin *l = lin_new(c);
     if (!l) return V0;
     if (lin_push(c, l, col, 1.0) != 0) { lin_release(c, l); return V0; }
-    val v = { V_LIN, 0, 0, l };
+    val v = { V_LIN, 0, 0, l, 0 };
     return v;
 }
 
@@ -644,13 +739,27 @@ static const char *func_name(int f)
     return names[f];
 }
 
+static fm_expr_kind func_kind(int f)
+{
+    static const fm_expr_kind kinds[] = { FM_EX_ABS, FM_EX_MIN, FM_EX_MAX, FM_EX_SQRT,
+                                          FM_EX_EXP, FM_EX_LOG, FM_EX_LOG10, FM_EX_FLOOR,
+                                          FM_EX_CEIL };
+    return kinds[f];
+}
+
 static val ev_call(ectx *c, fm_node *n)
 {
     if (n->op == F_CARD) return num_val((double)set_card(c, n->kids[0]));
     double acc = 0;
+    int32_t t = -1;   /* the call's node, once an argument is nonlinear */
     for (int i = 0; i < n->nkids; i++) {
         val a = ev(c, n->kids[i]);
         if (c->failed) { val_release(c, &a); return V0; }
+        if (t < 0 && (a.tree1 || has_vars(&a))) {
+            t = tnode(c, func_kind(n->op), 0, -1);
+            if (i > 0) tkid(c, t, tnode(c, FM_EX_CONST, acc, -1));   /* min/max so far */
+        }
+        if (t >= 0) tkid(c, t, tree_of(c, &a));
         if (has_vars(&a)) {
             nonlinear(c, "function", &a, NULL, func_name(n->op));
             val_release(c, &a);
@@ -666,12 +775,41 @@ static val ev_call(ectx *c, fm_node *n)
     }
     if (c->failed) return V0;
     if (!isfinite(acc)) { eerr(c, "", "%s gives a value that is not finite", func_name(n->op)); return V0; }
-    return num_val(acc);
+    val r = num_val(acc);
+    set_tree(c, &r, tdepth(c, t));
+    return r;
 }
 
-typedef struct { fm_node *body; int op; lin *acc; double num; int count; int has_lin; } iter_arg;
+typedef struct {
+    fm_node *body; int op; lin *acc; double num; int count; int has_lin;
+    int32_t tree;   /* once a member is nonlinear: the operation's node */
+} iter_arg;
 
 static val mul(ectx *c, val a, val b, int pos);
+
+/* The tree of the iteration, once a member's value is nonlinear: it starts
+ * from what was accumulated before, then takes one child per member. */
+static int iter_tree(ectx *c, iter_arg *a, val *v)
+{
+    int need = a->tree >= 0 || v->tree1;
+    if (a->op == IT_PROD) need = need || (has_vars(v) && a->acc && a->acc->n > 0);
+    else if (a->op != IT_SUM) need = need || has_vars(v);
+    if (!need) return 0;
+    if (a->tree < 0) {
+        static const fm_expr_kind kinds[] = { FM_EX_ADD, FM_EX_MUL, FM_EX_MIN, FM_EX_MAX };
+        a->tree = tnode(c, kinds[a->op], 0, -1);
+        if (a->op == IT_SUM || a->op == IT_PROD) {
+            if (a->acc) tkid(c, a->tree, tree_of_lin(c, a->acc));
+            if (a->op == IT_SUM ? a->num != 0 : !a->acc)
+                tkid(c, a->tree, tnode(c, FM_EX_CONST, a->num, -1));
+        } else if (a->count > 1) {
+            tkid(c, a->tree, tnode(c, FM_EX_CONST, a->num, -1));   /* min/max so far */
+        }
+    }
+    tkid(c, a->tree, tree_of(c, v));
+    a->tree = tdepth(c, a->tree);
+    return c->failed ? -1 : 0;
+}
 
 static int iter_one(ectx *c, void *arg)
 {
@@ -679,6 +817,7 @@ static int iter_one(ectx *c, void *arg)
     val v = ev(c, a->body);
     if (c->failed) { val_release(c, &v); return -1; }
     a->count++;
+    if (iter_tree(c, a, &v) != 0) { val_release(c, &v); return -1; }
     if (a->op == IT_SUM) {
         if (v.k == V_LIN) {
             if (!a->acc && !(a->acc = lin_new(c))) { val_release(c, &v); return -1; }
@@ -693,7 +832,7 @@ static int iter_one(ectx *c, void *arg)
     }
     if (a->op == IT_PROD) {
         if (has_vars(&v) || a->acc) {
-            val acc;
+            val acc = V0;
             if (a->acc) { acc.k = V_LIN; acc.l = a->acc; a->acc = NULL; }
             else acc = num_val(a->num);
             val r = mul(c, acc, v, a->body->pos);
@@ -722,8 +861,10 @@ static int iter_one(ectx *c, void *arg)
 
 static val ev_iter(ectx *c, fm_node *n)
 {
-    iter_arg a = { n->kids[0], n->op, NULL, n->op == IT_PROD ? 1.0 : 0.0, 0, 0 };
+    iter_arg a = { n->kids[0], n->op, NULL, n->op == IT_PROD ? 1.0 : 0.0, 0, 0, -1 };
     iterate(c, n->idx, NULL, iter_one, &a);
+    if (a.tree >= 0 && !c->failed && c->m->nlp->nodes[a.tree].nkids == 1)
+        a.tree = c->m->nlp->nodes[a.tree].first;   /* one member: no sum of one */
     if (c->failed) { lin_release(c, a.acc); return V0; }
     if ((n->op == IT_MIN || n->op == IT_MAX) && a.count == 0) {
         eerr(c, "", "%s over an empty set has no value", n->op == IT_MIN ? "min" : "max");
@@ -731,10 +872,13 @@ static val ev_iter(ectx *c, fm_node *n)
     }
     if (a.acc) {
         a.acc->c0 = n->op == IT_SUM ? a.acc->c0 + a.num : a.acc->c0;
-        val v = { V_LIN, 0, 0, a.acc };
+        val v = { V_LIN, 0, 0, a.acc, 0 };
+        set_tree(c, &v, a.tree);
         return v;
     }
-    return num_val(a.num);
+    val r = num_val(a.num);
+    set_tree(c, &r, a.tree);
+    return r;
 }
 
 /* a * b, consuming both. */
@@ -762,8 +906,9 @@ static val mul(ectx *c, val a, val b, int pos)
     return finite_val(c, x * y);
 }
 
-/* a OP b for a binary operator kind, consuming both. */
-static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
+/* a OP b for a binary operator kind, consuming both; values as they were
+ * before trees (arith_vals adds the tree). */
+static val arith_plain(ectx *c, fm_node_kind kind, val a, val b)
 {
     switch (kind) {
     case N_ADD: case N_SUB: {
@@ -773,7 +918,7 @@ static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
             if (!la) { val_release(c, &b); return V0; }
             if (b.k == V_LIN) { lin_addto(c, la, b.l, s); val_release(c, &b); }
             else { double y; if (to_num(c, &b, &y) != 0) { lin_release(c, la); return V0; } la->c0 += s * y; }
-            val v = { V_LIN, 0, 0, la };
+            val v = { V_LIN, 0, 0, la, 0 };
             return v;
         }
         double x, y;
@@ -825,6 +970,44 @@ static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
         return num_val(x - y * floor(x / y));
     }
     }
+}
+
+/* Is a OP b a nonlinear term (the cases arith_plain reports)? */
+static int nonlinear_op(fm_node_kind kind, const val *a, const val *b)
+{
+    switch (kind) {
+    case N_MUL: return has_vars(a) && has_vars(b);
+    case N_DIV: return has_vars(b);
+    case N_ADD: case N_SUB: return 0;
+    default: return has_vars(a) || has_vars(b);   /* ^, div, mod */
+    }
+}
+
+static fm_expr_kind tree_kind(fm_node_kind kind)
+{
+    switch (kind) {
+    case N_ADD: case N_SUB: return FM_EX_ADD;
+    case N_MUL: return FM_EX_MUL;
+    case N_DIV: return FM_EX_DIV;
+    case N_POW: return FM_EX_POW;
+    case N_IDIV: return FM_EX_IDIV;
+    default: return FM_EX_MOD;
+    }
+}
+
+/* a OP b, consuming both, with the tree of the result once it is
+ * nonlinear (a - b is a + (-b), so that sums stay flat). */
+static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
+{
+    int32_t t = -1;
+    if (a.tree1 || b.tree1 || nonlinear_op(kind, &a, &b)) {
+        int32_t ta = tree_of(c, &a), tb = tree_of(c, &b);
+        if (kind == N_SUB) tb = tunary(c, FM_EX_NEG, tb);
+        t = tbin(c, tree_kind(kind), ta, tb);
+    }
+    val r = arith_plain(c, kind, a, b);
+    set_tree(c, &r, t);
+    return r;
 }
 
 static val arith(ectx *c, fm_node *n)
@@ -964,10 +1147,13 @@ static val ev(ectx *c, fm_node *n)
     case N_VAR: return ev_var(c, n);
     case N_NEG: {
         val a = ev(c, n->kids[0]);
-        if (a.k == V_LIN) { lin_scale(a.l, -1); return a; }
+        int32_t t = a.tree1 ? tunary(c, FM_EX_NEG, tree_of(c, &a)) : -1;
+        if (a.k == V_LIN) { lin_scale(a.l, -1); set_tree(c, &a, t); return a; }
         double x;
         if (c->failed || to_num(c, &a, &x) != 0) return V0;
-        return num_val(-x);
+        val r = num_val(-x);
+        set_tree(c, &r, t);
+        return r;
     }
     case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_POW: case N_IDIV: case N_MOD:
         return arith(c, n);
@@ -1375,50 +1561,60 @@ static void lin_merge(lin *l, int *pos)
 
 typedef struct { fm_decl *d; fm_sym *key; int *pos; } con_arg;
 
-static int con_one(ectx *c, void *arg)
+/* Takes a child of a top-level sum into l when it is a constant, a column,
+ * its negation or constant * column: 1 taken, 0 not. */
+static int split_term(ectx *c, int32_t k, lin *l)
 {
-    con_arg *a = arg;
-    fm_decl *d = a->d;
-    fm_node *e = d->expr;
-    c->key = a->key; c->keylen = d->dimen;
-    int before = c->nonlinear;
-    double lo = -HUGE_VAL, hi = HUGE_VAL;
-    lin *body = NULL;
-    if (e->nkids == 2) {
-        val l = ev(c, e->kids[0]);
-        if (c->failed) { val_release(c, &l); return -1; }
-        val r = ev(c, e->kids[1]);
-        if (c->failed) { val_release(c, &l); val_release(c, &r); return -1; }
-        body = to_lin(c, &l);
-        if (!body) { val_release(c, &r); return -1; }
-        if (r.k == V_LIN) { lin_addto(c, body, r.l, -1); val_release(c, &r); }
-        else { double y; if (to_num(c, &r, &y) != 0) { lin_release(c, body); return -1; } body->c0 -= y; }
-        double rhs = 0.0 - body->c0;   /* no -0 bounds */
-        if (e->op == C_LE || e->op == C_LT) hi = rhs;
-        else if (e->op == C_GE || e->op == C_GT) lo = rhs;
-        else lo = hi = rhs;
-    } else {
-        val a1 = ev(c, e->kids[0]);
-        val b = ev(c, e->kids[1]);
-        val a2 = ev(c, e->kids[2]);
-        if (has_vars(&a1) || has_vars(&a2)) {
-            eerr(c, "write it as two constraints", "the ends of a ranged constraint must not contain variables");
-        }
-        double x = 0, y = 0;
-        if (!c->failed) { to_num(c, &a1, &x); to_num(c, &a2, &y); }
-        val_release(c, &a1); val_release(c, &a2);
-        if (c->failed) { val_release(c, &b); return -1; }
-        body = to_lin(c, &b);
-        if (!body) return -1;
-        if (e->op == C_LE || e->op == C_LT) { lo = x - body->c0; hi = y - body->c0; }
-        else { hi = x - body->c0; lo = y - body->c0; }
+    const fm_expr *n = &c->m->nlp->nodes[k], *a, *b;
+    switch (n->kind) {
+    case FM_EX_CONST: l->c0 += n->value; return 1;
+    case FM_EX_COL: return lin_push(c, l, n->col, 1) == 0;
+    case FM_EX_NEG:
+        a = &c->m->nlp->nodes[n->first];
+        if (a->kind == FM_EX_CONST) { l->c0 -= a->value; return 1; }
+        return a->kind == FM_EX_COL && lin_push(c, l, a->col, -1) == 0;
+    case FM_EX_MUL:
+        if (n->nkids != 2) return 0;
+        a = &c->m->nlp->nodes[n->first];
+        b = &c->m->nlp->nodes[n->last];
+        if (a->kind == FM_EX_COL) { const fm_expr *t = a; a = b; b = t; }
+        return a->kind == FM_EX_CONST && b->kind == FM_EX_COL && lin_push(c, l, b->col, a->value) == 0;
+    default:
+        return 0;
     }
-    if (c->nonlinear > before) { lin_release(c, body); return 0; }
-    if (!lin_finite(c, body) || isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL
-        || (e->nkids == 3 && (!isfinite(lo) || !isfinite(hi)))) {
-        if (!c->failed) eerr(c, "", "arithmetic overflow: a bound is not finite");
-        lin_release(c, body);
-        return -1;
+}
+
+/* Splits tree t into its linear terms and constant (added to l) and the
+ * rest, returned (-1: nothing nonlinear is left). */
+static int32_t tree_split(ectx *c, int32_t t, lin *l)
+{
+    fm_nlp *p = c->m->nlp;
+    fm_expr *e = &p->nodes[t];
+    if (e->kind != FM_EX_ADD) return split_term(c, t, l) ? -1 : t;
+    int32_t k = e->first;
+    e->first = e->last = -1;
+    e->nkids = 0;
+    while (k >= 0) {
+        int32_t next = p->nodes[k].next;
+        p->nodes[k].next = -1;
+        if (!split_term(c, k, l)) fm_nlp_add_kid(p, t, k);
+        k = next;
+    }
+    if (e->nkids == 0) return -1;
+    return e->nkids == 1 ? e->first : t;
+}
+
+/* Adds the row lo <= body (+ tree) <= hi, releasing body. With a tree
+ * (body NULL), the tree's linear terms and constant move to the row's
+ * linear part and bounds. */
+static int add_row(ectx *c, con_arg *a, lin *body, double lo, double hi, int32_t tree)
+{
+    fm_decl *d = a->d;
+    if (tree >= 0) {
+        if (!(body = lin_new(c))) return -1;
+        tree = tree_split(c, tree, body);
+        if (c->failed || !lin_finite(c, body)) { lin_release(c, body); return -1; }
+        lo -= body->c0; hi -= body->c0;
     }
     lin_merge(body, a->pos);
     char name[600];
@@ -1434,8 +1630,71 @@ static int con_one(ectx *c, void *arg)
     }
     int r = fm_program_add_row(p, name, d->label, lo, hi, body->n, body->col, body->coef);
     lin_release(c, body);
-    if (r < 0) { eerr(c, "", "out of memory"); return -1; }
+    if (r < 0 || (tree >= 0 && fm_nlp_set_row(c->m->nlp, (size_t)r, tree) != 0)) {
+        eerr(c, "", "out of memory");
+        return -1;
+    }
     return 0;
+}
+
+static int con_one(ectx *c, void *arg)
+{
+    con_arg *a = arg;
+    fm_decl *d = a->d;
+    fm_node *e = d->expr;
+    c->key = a->key; c->keylen = d->dimen;
+    int before = c->nonlinear;
+    double lo = -HUGE_VAL, hi = HUGE_VAL, tlo = -HUGE_VAL, thi = HUGE_VAL;
+    lin *body = NULL;
+    int32_t tree = -1;   /* the row's body, when it is nonlinear */
+    if (e->nkids == 2) {
+        val l = ev(c, e->kids[0]);
+        if (c->failed) { val_release(c, &l); return -1; }
+        val r = ev(c, e->kids[1]);
+        if (c->failed) { val_release(c, &l); val_release(c, &r); return -1; }
+        if (l.tree1 || r.tree1 || c->nonlinear > before) {
+            int32_t tl = tree_of(c, &l);
+            tree = tbin(c, FM_EX_ADD, tl, tunary(c, FM_EX_NEG, tree_of(c, &r)));
+            if (e->op != C_LE && e->op != C_LT) tlo = 0;
+            if (e->op != C_GE && e->op != C_GT) thi = 0;
+        }
+        body = to_lin(c, &l);
+        if (!body) { val_release(c, &r); return -1; }
+        if (r.k == V_LIN) { lin_addto(c, body, r.l, -1); val_release(c, &r); }
+        else { double y; if (to_num(c, &r, &y) != 0) { lin_release(c, body); return -1; } body->c0 -= y; }
+        double rhs = 0.0 - body->c0;   /* no -0 bounds */
+        if (e->op == C_LE || e->op == C_LT) hi = rhs;
+        else if (e->op == C_GE || e->op == C_GT) lo = rhs;
+        else lo = hi = rhs;
+    } else {
+        val a1 = ev(c, e->kids[0]);
+        val b = ev(c, e->kids[1]);
+        val a2 = ev(c, e->kids[2]);
+        if (!c->failed && (b.tree1 || c->nonlinear > before)) tree = tree_of(c, &b);
+        if (has_vars(&a1) || has_vars(&a2)) {
+            eerr(c, "write it as two constraints", "the ends of a ranged constraint must not contain variables");
+        }
+        double x = 0, y = 0;
+        if (!c->failed) { to_num(c, &a1, &x); to_num(c, &a2, &y); }
+        val_release(c, &a1); val_release(c, &a2);
+        if (c->failed) { val_release(c, &b); return -1; }
+        body = to_lin(c, &b);
+        if (!body) return -1;
+        if (e->op == C_LE || e->op == C_LT) { lo = x - body->c0; hi = y - body->c0; tlo = x; thi = y; }
+        else { hi = x - body->c0; lo = y - body->c0; thi = x; tlo = y; }
+    }
+    if (c->nonlinear > before) {
+        lin_release(c, body);
+        if (tree < 0 || c->failed) return c->failed ? -1 : 0;
+        return add_row(c, a, NULL, tlo, thi, tree);
+    }
+    if (!lin_finite(c, body) || isnan(lo) || isnan(hi) || lo == HUGE_VAL || hi == -HUGE_VAL
+        || (e->nkids == 3 && (!isfinite(lo) || !isfinite(hi)))) {
+        if (!c->failed) eerr(c, "", "arithmetic overflow: a bound is not finite");
+        lin_release(c, body);
+        return -1;
+    }
+    return add_row(c, a, body, lo, hi, -1);
 }
 
 static void ectx_init(ectx *c, fm_model *m, fm_diags *d, fm_decl *decl, fm_sym *env)
@@ -1495,8 +1754,14 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
         fm_decl *o = m->objective;
         ectx_init(&c, m, d, o, env);
         val v = ev(&c, o->expr);
+        int32_t tree = !c.failed && (v.tree1 || c.nonlinear) ? tree_of(&c, &v) : -1;
         lin *l = c.failed ? NULL : to_lin(&c, &v);
-        if (l && !c.nonlinear && lin_finite(&c, l)) {
+        int has_tree = tree >= 0;
+        if (l && has_tree) {   /* nonlinear: the tree's linear terms, then the rest */
+            l->n = 0; l->c0 = 0;
+            m->nlp->obj_tree = tree_split(&c, tree, l);
+        }
+        if (l && (!c.nonlinear || has_tree) && !c.failed && lin_finite(&c, l)) {
             lin_merge(l, pos);
             if (fm_program_set_objective(m->program, o->maximize ? FM_MAXIMIZE : FM_MINIMIZE,
                                          o->name, l->c0, l->n, l->col, l->coef) != 0)
@@ -1524,11 +1789,21 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
     free(env);
     m->cls = integer ? FM_CLASS_MILP : FM_CLASS_LP;
     if (m->nonlinear && !failed) {
+        /* The program goes to the nonlinear program (fm_model_program stays
+         * NULL: no backend solves it yet). */
         m->cls = integer ? FM_CLASS_MINLP : FM_CLASS_NLP;
+        fm_code rc = FM_OK;
+        if (m->nlp && !m->nlp_lost) {
+            if (fm_nlp_finish(m->nlp, m->program) == 0) m->program = NULL;
+            else rc = FM_ENOMEM;
+        }
+        if (m->program) { fm_nlp_free(m->nlp); m->nlp = NULL; }
         fm_program_free(m->program);
         m->program = NULL;
-        return FM_OK;
+        return rc;
     }
+    fm_nlp_free(m->nlp);
+    m->nlp = NULL;
     if (failed) {
         fm_program_free(m->program);
         m->program = NULL;

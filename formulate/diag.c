@@ -1,6 +1,7 @@
 /* Diagnostics: a capped list of (severity, element, index, message, hint). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include "formulate/formulate.h"
@@ -115,4 +116,11 @@ const char *fm_class_name(fm_class c)
     case FM_CLASS_NLP: return "NLP";
     default: return "MINLP";
     }
+}
+
+double fm_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }

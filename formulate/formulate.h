@@ -23,6 +23,10 @@ typedef enum {
 
 const char *fm_strerror(fm_code code);
 
+/* Milliseconds on the monotonic clock: the project's one clock for measuring
+ * durations (solve times, LLM latency, progress). Not a date. */
+double fm_clock_ms(void);
+
 /* ---- diagnostics ------------------------------------------------------- */
 
 typedef enum { FM_SEV_ERROR, FM_SEV_WARNING, FM_SEV_INFO } fm_severity;
@@ -86,7 +90,8 @@ const char *fm_model_name(const fm_model *m);  /* "" when unnamed */
 typedef enum { FM_CLASS_LP, FM_CLASS_MILP, FM_CLASS_NLP, FM_CLASS_MINLP } fm_class;
 const char *fm_class_name(fm_class c);
 /* The class of the instantiated model: NLP/MINLP when a nonlinear term was
- * found (each one is a diagnostic, and there is then no program). */
+ * found (each one is a diagnostic; there is then no fm_program, but a
+ * nonlinear program, fm_model_nlp). */
 fm_class fm_model_class(const fm_model *m);
 
 /* ---- the compiled linear program ---------------------------------------- */
@@ -134,6 +139,60 @@ int fm_program_add_row(fm_program *p, const char *name, const char *element,
 int fm_program_set_objective(fm_program *p, fm_sense sense, const char *name,
                              double constant, size_t n, const int *cols,
                              const double *coefs);
+
+/* ---- the nonlinear program ----------------------------------------------- */
+
+/* A nonlinear model (class NLP/MINLP) has no fm_program (fm_model_program is
+ * NULL, and the solve path reports it as unsupported) but a nonlinear
+ * program: the same columns, and rows and an objective that are each a linear
+ * part (in the fm_program of fm_nlp_program, bounds and constants included)
+ * plus an optional expression tree over the columns:
+ *     row i:      lo <= sum_k coefs[k] * x[cols[k]] + tree_i(x) <= hi
+ *     objective:  constant + sum_k coefs[k] * x[cols[k]] + tree(x)
+ * Sums over indexes are expanded: trees hold only constants and columns.
+ * Subtraction is written a + (-b), so sums stay flat (n-ary ADD). Everything
+ * is owned by the model; nodes are read-only. */
+typedef struct fm_nlp fm_nlp;
+typedef struct fm_expr fm_expr;
+
+typedef enum {
+    FM_EX_CONST,  /* value */
+    FM_EX_COL,    /* column */
+    FM_EX_ADD,    /* sum of the children (two or more) */
+    FM_EX_MUL,    /* product of the children (two or more) */
+    FM_EX_DIV,    /* kid 0 / kid 1 */
+    FM_EX_NEG,    /* -kid 0 */
+    FM_EX_POW,    /* kid 0 ^ kid 1 */
+    FM_EX_ABS, FM_EX_SQRT, FM_EX_EXP, FM_EX_LOG, FM_EX_LOG10,
+    FM_EX_FLOOR, FM_EX_CEIL,   /* of kid 0 */
+    FM_EX_MIN, FM_EX_MAX,      /* of the children (one or more) */
+    FM_EX_IDIV, FM_EX_MOD      /* kid 0 div kid 1, kid 0 mod kid 1 (MathProg) */
+} fm_expr_kind;
+
+/* The nonlinear program of a nonlinear model that compiled, or NULL (a
+ * linear model, or an invalid one). */
+const fm_nlp *fm_model_nlp(const fm_model *m);
+/* Columns, row names and bounds, the linear parts and the objective's sense,
+ * name and constant. */
+const fm_program *fm_nlp_program(const fm_nlp *p);
+/* The tree of row i, or NULL when the row is linear. */
+const fm_expr *fm_nlp_row_tree(const fm_nlp *p, size_t i);
+const fm_expr *fm_nlp_objective_tree(const fm_nlp *p);   /* NULL: linear */
+/* Nodes of all trees (at most fm_limits.max_nonzeros; a tree is at most
+ * FM_MAX_TREE_DEPTH deep). */
+size_t fm_nlp_nodes(const fm_nlp *p);
+#define FM_MAX_TREE_DEPTH 1000
+
+fm_expr_kind fm_expr_kind_of(const fm_expr *e);
+double fm_expr_value(const fm_expr *e);       /* FM_EX_CONST */
+int fm_expr_col(const fm_expr *e);            /* FM_EX_COL */
+size_t fm_expr_nkids(const fm_expr *e);
+const fm_expr *fm_expr_kid(const fm_expr *e, size_t k);
+/* The value of e at the column values x (IEEE results: log(-1) is NaN). */
+double fm_expr_eval(const fm_expr *e, const double *x);
+/* Row i's body (linear part + tree) at x; the objective with its constant. */
+double fm_nlp_eval_row(const fm_nlp *p, size_t i, const double *x);
+double fm_nlp_eval_objective(const fm_nlp *p, const double *x);
 
 /* ---- after solving ------------------------------------------------------- */
 

@@ -43,26 +43,40 @@ unsigned long fm_strmap_compares(void);
 #include "formulate/formulate.h"
 
 /* Interned elements: an element is identified by its text, so "3" and 3 are
- * the same element (the contract's key-matching rule). */
+ * the same element (the contract's key-matching rule). A number is an element
+ * exactly when its text is the canonical text of its value
+ * (fm_format_number): numeric elements live in a table keyed by the double,
+ * the others in one keyed by text, so an element made from a number
+ * (fm_sym_from_number: range members, computed subscripts) costs a hash of 8
+ * bytes, and its text is formatted only when someone asks for it. */
 typedef int32_t fm_sym;
 
 /* Components of one index or tuple, at most. */
 #define FM_MAX_DIMEN 20
 
+/* Texts in blocks that never move, so a text pointer stays valid until the
+ * table is freed (fm_sym_text formats numbers lazily, while others hold
+ * earlier texts). */
+typedef struct fm_textblock fm_textblock;
+
 typedef struct {
-    size_t *text_off;     /* offsets into text */
+    const char **text;    /* NULL: a number whose text is not formatted yet */
     double *num;          /* numeric value when is_num */
     unsigned char *is_num;
     size_t n, cap;
-    int32_t *slots;       /* open-addressing hash of ids; -1 empty */
+    int32_t *slots;       /* hash of the non-numeric ids by text; -1 empty */
     size_t nslots;
-    fm_strbuf text;
+    int32_t *num_slots;   /* hash of the numeric ids by value; -1 empty */
+    size_t nnum, num_nslots;
+    fm_textblock *blocks;
 } fm_symtab;
 
 int fm_sym_intern(fm_symtab *t, const char *text, fm_sym *out);
 /* Returns the id of text if it is already interned, else -1. */
 fm_sym fm_sym_find(const fm_symtab *t, const char *text);
 int fm_sym_from_number(fm_symtab *t, double v, fm_sym *out);
+/* The element's text; formats a number's text on first use (the table is
+ * logically const). Valid until the table is freed; "" when out of memory. */
 const char *fm_sym_text(const fm_symtab *t, fm_sym s);
 void fm_symtab_free(fm_symtab *t);
 /* Formats v the way element texts and diagnostics show numbers. */
@@ -246,6 +260,8 @@ struct fm_model {
     fm_decl **reports;
     size_t nreports, reports_cap;
     fm_program *program;
+    fm_nlp *nlp;            /* nonlinear models: their program (or NULL) */
+    int nlp_lost;           /* a nonlinear term was used where no tree goes */
     fm_class cls;
     int nonlinear;
     int limit_hit;
@@ -279,6 +295,42 @@ void fm_test_json_budget(size_t bytes);
 /* compile.c: evaluates sets and parameters in the given order, then builds
  * the columns, objective and rows into m->program. */
 fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d);
+
+/* nlp.c: the nonlinear program. Nodes live in one array and are addressed
+ * by index while compile.c builds them (children as a linked list, so that
+ * appending to a sum is O(1)); fm_nlp_finish turns the lists into arrays of
+ * pointers once nothing moves any more. */
+struct fm_expr {
+    fm_expr_kind kind;
+    int col;
+    double value;
+    int32_t nkids, first, last, next;   /* building: children list */
+    int32_t depth;
+    const fm_expr **kids;               /* after fm_nlp_finish */
+};
+
+struct fm_nlp {
+    fm_program *program;
+    fm_expr *nodes;
+    size_t nnodes, nodes_cap;
+    const fm_expr **kidptrs;
+    int32_t *row_tree;                  /* per row, -1: linear */
+    size_t nrow_tree;
+    int32_t obj_tree;
+};
+
+fm_nlp *fm_nlp_new(void);
+void fm_nlp_free(fm_nlp *p);
+/* A new node without children; its index, or -1 when out of memory. */
+int32_t fm_nlp_node(fm_nlp *p, fm_expr_kind kind, double value, int col);
+void fm_nlp_add_kid(fm_nlp *p, int32_t parent, int32_t kid);
+/* a OP b for ADD and MUL (appending to a when it is already that operation,
+ * so chains stay flat), or any binary kind. -1 when out of memory. */
+int32_t fm_nlp_binary(fm_nlp *p, fm_expr_kind kind, int32_t a, int32_t b);
+/* Records the tree of row i (rows without one are linear). 0 or -1. */
+int fm_nlp_set_row(fm_nlp *p, size_t i, int32_t tree);
+/* Takes prog (ownership) and makes the trees readable. 0 or -1. */
+int fm_nlp_finish(fm_nlp *p, fm_program *prog);
 
 /* mathprog.c */
 fm_code fm_write_mathprog(const fm_model *m, FILE *out);

@@ -275,6 +275,7 @@ void fm_model_free(fm_model *m)
     free(m->name);
     fm_symtab_free(&m->syms);
     fm_program_free(m->program);
+    fm_nlp_free(m->nlp);
     cJSON_Delete(m->doc);
     free(m);
 }
@@ -1026,64 +1027,69 @@ static void resolve_indexing(resolver *v, fm_indexing *x)
     }
 }
 
+/* A name: a dummy, or a reference to a parameter or variable. */
+static void resolve_name(resolver *v, fm_node *n)
+{
+    int slot = scope_find(v, n->str);
+    if (slot >= 0) {
+        if (n->nkids)
+            rerr(v, n->pos, "", "'%s' is a dummy index and takes no subscripts", n->str);
+        n->kind = N_DUMMY; n->id = slot;
+        return;
+    }
+    fm_decl *t = find_decl(v->r->m, n->str);
+    if (!t) {
+        if (!strcmp(n->str, "Infinity"))
+            rerr(v, n->pos, "there is no infinite value: leave the bound null, or drop the constraint",
+                 "undeclared name 'Infinity'");
+        else
+            rerr(v, n->pos, "declare it, or check its spelling and case",
+                 "undeclared name '%s'", n->str);
+        return;
+    }
+    int want = t->kind == K_PARAM || t->kind == K_VAR ? t->dimen : 0;
+    if (t->kind == K_SET) {
+        rerr(v, n->pos, "use card(S) for its size", "expected a number but '%s' is a set", n->str);
+        return;
+    }
+    if (t->kind == K_CON || t->kind == K_OBJ) {
+        rerr(v, n->pos, "", "'%s' is a %s and has no value in expressions", n->str,
+             kind_word(t->kind));
+        return;
+    }
+    if (n->nkids != want) {
+        if (want == 0)
+            rerr(v, n->pos, "", "'%s' is not indexed and takes no subscript, got %d", n->str, n->nkids);
+        else
+            rerr(v, n->pos, "", "'%s' takes %d subscript%s, got %d", n->str, want,
+                 want == 1 ? "" : "s", n->nkids);
+    }
+    if (t->kind == K_VAR) {
+        if (!v->allow_vars)
+            rerr(v, n->pos, "a parameter may use only sets, parameters and its own dummies",
+                 "%s refers to variable '%s'", kind_word(v->d->kind), n->str);
+        else if (v->in_cond)
+            rerr(v, n->pos, "conditions and subscripts may use only parameters and dummies",
+                 "variable '%s' used in a condition or subscript", n->str);
+        n->kind = N_VAR;
+    } else {
+        n->kind = N_PARAM;
+        note_dep(v, t);
+    }
+    n->id = decl_index(v->r->m, t);
+    int saved = v->in_cond;
+    v->in_cond = 1;
+    for (int k = 0; k < n->nkids; k++) resolve_node(v, n->kids[k]);
+    v->in_cond = saved;
+}
+
 static void resolve_node(resolver *v, fm_node *n)
 {
     if (!n) return;
     switch (n->kind) {
-    case N_NAME: {
-        int slot = scope_find(v, n->str);
-        if (slot >= 0) {
-            if (n->nkids)
-                rerr(v, n->pos, "", "'%s' is a dummy index and takes no subscripts", n->str);
-            n->kind = N_DUMMY; n->id = slot;
-            return;
-        }
-        fm_decl *t = find_decl(v->r->m, n->str);
-        if (!t) {
-            if (!strcmp(n->str, "Infinity"))
-                rerr(v, n->pos, "there is no infinite value: leave the bound null, or drop the constraint",
-                     "undeclared name 'Infinity'");
-            else
-                rerr(v, n->pos, "declare it, or check its spelling and case",
-                     "undeclared name '%s'", n->str);
-            return;
-        }
-        int want = t->kind == K_PARAM || t->kind == K_VAR ? t->dimen : 0;
-        if (t->kind == K_SET) {
-            rerr(v, n->pos, "use card(S) for its size", "expected a number but '%s' is a set", n->str);
-            return;
-        }
-        if (t->kind == K_CON || t->kind == K_OBJ) {
-            rerr(v, n->pos, "", "'%s' is a %s and has no value in expressions", n->str,
-                 kind_word(t->kind));
-            return;
-        }
-        if (n->nkids != want) {
-            if (want == 0)
-                rerr(v, n->pos, "", "'%s' is not indexed and takes no subscript, got %d", n->str, n->nkids);
-            else
-                rerr(v, n->pos, "", "'%s' takes %d subscript%s, got %d", n->str, want,
-                     want == 1 ? "" : "s", n->nkids);
-        }
-        if (t->kind == K_VAR) {
-            if (!v->allow_vars)
-                rerr(v, n->pos, "a parameter may use only sets, parameters and its own dummies",
-                     "%s refers to variable '%s'", kind_word(v->d->kind), n->str);
-            else if (v->in_cond)
-                rerr(v, n->pos, "conditions and subscripts may use only parameters and dummies",
-                     "variable '%s' used in a condition or subscript", n->str);
-            n->kind = N_VAR;
-        } else {
-            n->kind = N_PARAM;
-            note_dep(v, t);
-        }
-        n->id = decl_index(v->r->m, t);
-        int saved = v->in_cond;
-        v->in_cond = 1;
-        for (int k = 0; k < n->nkids; k++) resolve_node(v, n->kids[k]);
-        v->in_cond = saved;
+    case N_NAME:
+        resolve_name(v, n);
         return;
-    }
     case N_ITER: {
         int base = v->depth;
         resolve_indexing(v, n->idx);
@@ -1235,6 +1241,7 @@ static int visit(reader *r, size_t root, fm_deps *deps, visit_frame *stack,
 const char *fm_model_name(const fm_model *m) { return m->name ? m->name : ""; }
 fm_class fm_model_class(const fm_model *m) { return m->cls; }
 const fm_program *fm_model_program(const fm_model *m) { return m->program; }
+const fm_nlp *fm_model_nlp(const fm_model *m) { return m->nlp; }
 size_t fm_model_report_count(const fm_model *m) { return m->nreports; }
 
 fm_model *fm_model_parse(const char *json, size_t len, const fm_limits *lim,

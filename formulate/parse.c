@@ -73,6 +73,136 @@ static void fail(parser *p, int pos, const char *fmt, ...)
 
 /* ---- lexer ---- */
 
+/* The token scanners below read the token at ctx->src[i] into k and return
+ * the position after it, or LEX_BAD (ctx->err set) or LEX_NOMEM. */
+#define LEX_BAD ((size_t)-1)
+#define LEX_NOMEM ((size_t)-2)
+
+static size_t lex_error(fm_parse_ctx *ctx, size_t i)
+{
+    ctx->err_pos = (int)i;
+    return LEX_BAD;
+}
+
+static size_t lex_number(fm_parse_ctx *ctx, size_t i, token *k)
+{
+    const char *s = ctx->src;
+    size_t n = ctx->len, j = i;
+    while (j < n && isdigit((unsigned char)s[j])) j++;
+    if (j < n && s[j] == '.' && !(j + 1 < n && s[j + 1] == '.')) {
+        j++;
+        while (j < n && isdigit((unsigned char)s[j])) j++;
+    }
+    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+        size_t e = j + 1;
+        if (e < n && (s[e] == '+' || s[e] == '-')) e++;
+        if (e < n && isdigit((unsigned char)s[e])) {
+            while (e < n && isdigit((unsigned char)s[e])) e++;
+            j = e;
+        }
+    }
+    char buf[64];
+    size_t l = j - i;
+    if (l >= sizeof buf) {
+        snprintf(ctx->err, sizeof ctx->err, "syntax error: number too long");
+        return lex_error(ctx, i);
+    }
+    memcpy(buf, s + i, l); buf[l] = 0;
+    k->kind = T_NUM; k->num = strtod(buf, NULL);
+    if (!isfinite(k->num)) {
+        snprintf(ctx->err, sizeof ctx->err, "number %s is out of range", buf);
+        return lex_error(ctx, i);
+    }
+    k->len = (int)l;
+    return j;
+}
+
+static size_t lex_word(fm_parse_ctx *ctx, size_t i, token *k)
+{
+    const char *s = ctx->src;
+    size_t n = ctx->len, j = i;
+    while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_')) j++;
+    k->str = strndup(s + i, j - i);
+    if (!k->str) return LEX_NOMEM;
+    k->len = (int)(j - i);
+    if (!strcmp(k->str, "and")) k->kind = T_AND;
+    else if (!strcmp(k->str, "or")) k->kind = T_OR;
+    else if (!strcmp(k->str, "not")) k->kind = T_NOT;
+    else k->kind = T_NAME;
+    if (k->kind != T_NAME) { free(k->str); k->str = NULL; }
+    return j;
+}
+
+/* MathProg style: the quote doubled stands for itself. */
+static size_t lex_string(fm_parse_ctx *ctx, size_t i, token *k)
+{
+    const char *s = ctx->src;
+    size_t n = ctx->len, j = i + 1, w = 0;
+    char c = s[i];
+    char *buf = malloc(n - i + 1);
+    if (!buf) return LEX_NOMEM;
+    for (;;) {
+        if (j >= n) {
+            free(buf);
+            snprintf(ctx->err, sizeof ctx->err, "syntax error: unterminated string literal");
+            return lex_error(ctx, i);
+        }
+        if (s[j] == c) {
+            if (j + 1 < n && s[j + 1] == c) { buf[w++] = c; j += 2; continue; }
+            j++;
+            break;
+        }
+        buf[w++] = s[j++];
+    }
+    buf[w] = 0;
+    k->kind = T_STR; k->str = buf; k->len = (int)(j - i);
+    return j;
+}
+
+/* Operators and punctuation: one switch on the character. */
+static size_t lex_punct(fm_parse_ctx *ctx, size_t i, token *k)
+{
+    const char *s = ctx->src;
+    char c = s[i];
+    char d = i + 1 < ctx->len ? s[i + 1] : 0;
+    k->len = 1;
+    switch (c) {
+    case '+': k->kind = T_PLUS; break;
+    case '-': k->kind = T_MINUS; break;
+    case '*': if (d == '*') { k->kind = T_POW; k->len = 2; } else k->kind = T_STAR; break;
+    case '/': k->kind = T_SLASH; break;
+    case '^': k->kind = T_POW; break;
+    case '(': k->kind = T_LPAREN; break;
+    case ')': k->kind = T_RPAREN; break;
+    case '[': k->kind = T_LBRACK; break;
+    case ']': k->kind = T_RBRACK; break;
+    case '{': k->kind = T_LBRACE; break;
+    case '}': k->kind = T_RBRACE; break;
+    case ',': k->kind = T_COMMA; break;
+    case ':': k->kind = T_COLON; break;
+    case '.': if (d == '.') { k->kind = T_DOTDOT; k->len = 2; } else k->kind = T_ERROR; break;
+    case '<':
+        if (d == '=') { k->kind = T_LE; k->len = 2; }
+        else if (d == '>') { k->kind = T_NE; k->len = 2; }
+        else k->kind = T_LT;
+        break;
+    case '>': if (d == '=') { k->kind = T_GE; k->len = 2; } else k->kind = T_GT; break;
+    case '=': if (d == '=') { k->kind = T_EQ; k->len = 2; } else k->kind = T_EQ; break;
+    case '!': if (d == '=') { k->kind = T_NE; k->len = 2; } else k->kind = T_NOT; break;
+    case '&': if (d == '&') { k->kind = T_AND; k->len = 2; } else k->kind = T_ERROR; break;
+    case '|': if (d == '|') { k->kind = T_OR; k->len = 2; } else k->kind = T_ERROR; break;
+    default: k->kind = T_ERROR;
+    }
+    if (k->kind != T_ERROR) return i + k->len;
+    if ((unsigned char)c >= 0x80)
+        snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected non-ASCII character");
+    else if ((unsigned char)c < 0x20 || c == 0x7f)
+        snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected control character 0x%02x", (unsigned char)c);
+    else
+        snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected character '%c'", c);
+    return lex_error(ctx, i);
+}
+
 static int lex(fm_parse_ctx *ctx, token **out, int *nout)
 {
     const char *s = ctx->src;
@@ -93,112 +223,16 @@ static int lex(fm_parse_ctx *ctx, token **out, int *nout)
         k->pos = (int)i;
         if (i >= n) { k->kind = T_END; cnt++; break; }
         char c = s[i];
-        if (isdigit((unsigned char)c) || (c == '.' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
-            size_t j = i;
-            while (j < n && isdigit((unsigned char)s[j])) j++;
-            if (j < n && s[j] == '.' && !(j + 1 < n && s[j + 1] == '.')) {
-                j++;
-                while (j < n && isdigit((unsigned char)s[j])) j++;
-            }
-            if (j < n && (s[j] == 'e' || s[j] == 'E')) {
-                size_t e = j + 1;
-                if (e < n && (s[e] == '+' || s[e] == '-')) e++;
-                if (e < n && isdigit((unsigned char)s[e])) {
-                    while (e < n && isdigit((unsigned char)s[e])) e++;
-                    j = e;
-                }
-            }
-            char buf[64];
-            size_t l = j - i;
-            if (l >= sizeof buf) {
-                snprintf(ctx->err, sizeof ctx->err, "syntax error: number too long");
-                ctx->err_pos = (int)i;
-                goto bad;
-            }
-            memcpy(buf, s + i, l); buf[l] = 0;
-            k->kind = T_NUM; k->num = strtod(buf, NULL);
-            if (!isfinite(k->num)) {
-                snprintf(ctx->err, sizeof ctx->err, "number %s is out of range", buf);
-                ctx->err_pos = (int)i;
-                goto bad;
-            }
-            k->len = (int)l; i = j;
-        } else if (isalpha((unsigned char)c) || c == '_') {
-            size_t j = i;
-            while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_')) j++;
-            k->str = strndup(s + i, j - i);
-            if (!k->str) goto nomem;
-            k->len = (int)(j - i);
-            if (!strcmp(k->str, "and")) k->kind = T_AND;
-            else if (!strcmp(k->str, "or")) k->kind = T_OR;
-            else if (!strcmp(k->str, "not")) k->kind = T_NOT;
-            else k->kind = T_NAME;
-            if (k->kind != T_NAME) { free(k->str); k->str = NULL; }
-            i = j;
-        } else if (c == '\'' || c == '"') {
-            /* MathProg style: the quote doubled stands for itself. */
-            size_t j = i + 1, w = 0;
-            char *buf = malloc(n - i + 1);
-            if (!buf) goto nomem;
-            for (;;) {
-                if (j >= n) {
-                    free(buf);
-                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unterminated string literal");
-                    ctx->err_pos = (int)i;
-                    goto bad;
-                }
-                if (s[j] == c) {
-                    if (j + 1 < n && s[j + 1] == c) { buf[w++] = c; j += 2; continue; }
-                    j++;
-                    break;
-                }
-                buf[w++] = s[j++];
-            }
-            buf[w] = 0;
-            k->kind = T_STR; k->str = buf; k->len = (int)(j - i); i = j;
-        } else {
-            int two = i + 1 < n;
-            char d = two ? s[i + 1] : 0;
-            k->len = 1;
-            switch (c) {
-            case '+': k->kind = T_PLUS; break;
-            case '-': k->kind = T_MINUS; break;
-            case '*': if (d == '*') { k->kind = T_POW; k->len = 2; } else k->kind = T_STAR; break;
-            case '/': k->kind = T_SLASH; break;
-            case '^': k->kind = T_POW; break;
-            case '(': k->kind = T_LPAREN; break;
-            case ')': k->kind = T_RPAREN; break;
-            case '[': k->kind = T_LBRACK; break;
-            case ']': k->kind = T_RBRACK; break;
-            case '{': k->kind = T_LBRACE; break;
-            case '}': k->kind = T_RBRACE; break;
-            case ',': k->kind = T_COMMA; break;
-            case ':': k->kind = T_COLON; break;
-            case '.': if (d == '.') { k->kind = T_DOTDOT; k->len = 2; } else k->kind = T_ERROR; break;
-            case '<':
-                if (d == '=') { k->kind = T_LE; k->len = 2; }
-                else if (d == '>') { k->kind = T_NE; k->len = 2; }
-                else k->kind = T_LT;
-                break;
-            case '>': if (d == '=') { k->kind = T_GE; k->len = 2; } else k->kind = T_GT; break;
-            case '=': if (d == '=') { k->kind = T_EQ; k->len = 2; } else k->kind = T_EQ; break;
-            case '!': if (d == '=') { k->kind = T_NE; k->len = 2; } else k->kind = T_NOT; break;
-            case '&': if (d == '&') { k->kind = T_AND; k->len = 2; } else k->kind = T_ERROR; break;
-            case '|': if (d == '|') { k->kind = T_OR; k->len = 2; } else k->kind = T_ERROR; break;
-            default: k->kind = T_ERROR;
-            }
-            if (k->kind == T_ERROR) {
-                if ((unsigned char)c >= 0x80)
-                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected non-ASCII character");
-                else if ((unsigned char)c < 0x20 || c == 0x7f)
-                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected control character 0x%02x", (unsigned char)c);
-                else
-                    snprintf(ctx->err, sizeof ctx->err, "syntax error: unexpected character '%c'", c);
-                ctx->err_pos = (int)i;
-                goto bad;
-            }
-            i += k->len;
-        }
+        if (isdigit((unsigned char)c) || (c == '.' && i + 1 < n && isdigit((unsigned char)s[i + 1])))
+            i = lex_number(ctx, i, k);
+        else if (isalpha((unsigned char)c) || c == '_')
+            i = lex_word(ctx, i, k);
+        else if (c == '\'' || c == '"')
+            i = lex_string(ctx, i, k);
+        else
+            i = lex_punct(ctx, i, k);
+        if (i == LEX_NOMEM) goto nomem;
+        if (i == LEX_BAD) goto bad;
         cnt++;
     }
     *out = t; *nout = cnt;
@@ -348,6 +382,139 @@ static int func_of(const char *s)
     return -1;
 }
 
+/* The parts of parse_primary: each parses the construct starting at token t
+ * (not yet consumed unless said) inside parse_primary's depth count. */
+
+/* "(" e ")" or a tuple "(" e, e, ... ")"; t is the '(' (consumed). */
+static fm_node *parse_paren(parser *p, token *t)
+{
+    fm_node *first = parse_or(p), *n;
+    if (!first) return NULL;
+    if (peek(p)->kind == T_COMMA) {
+        n = mk(p, N_TUPLE, t->pos, 0);
+        if (!n || push_kid(p, n, first)) { fm_node_free(first); fm_node_free(n); return NULL; }
+        while (accept(p, T_COMMA)) {
+            fm_node *c = parse_arith(p);
+            if (!c || push_kid(p, n, c)) { fm_node_free(n); return NULL; }
+        }
+    } else n = first;
+    if (!expect(p, T_RPAREN, "')'")) { fm_node_free(n); return NULL; }
+    return n;
+}
+
+static fm_node *parse_if(parser *p, token *t)
+{
+    next(p);
+    fm_node *n = mk(p, N_IF, t->pos, 3);
+    if (!n) return NULL;
+    if (!(n->kids[0] = parse_or(p))) goto bad;
+    if (!is_name(peek(p), "then")) { expected(p, "'then'"); goto bad; }
+    next(p);
+    if (!(n->kids[1] = parse_arith(p))) goto bad;
+    if (is_name(peek(p), "else")) {
+        next(p);
+        if (!(n->kids[2] = parse_arith(p))) goto bad;
+    } else {
+        /* MathProg: a missing else branch is zero. */
+        if (!(n->kids[2] = mk(p, N_NUM, peek(p)->pos, 0))) goto bad;
+    }
+    return n;
+bad:
+    fm_node_free(n);
+    return NULL;
+}
+
+/* sum/prod/min/max "{...}" operand */
+static fm_node *parse_iter(parser *p, token *t, int it)
+{
+    next(p);
+    fm_node *n = mk(p, N_ITER, t->pos, 1);
+    if (!n) return NULL;
+    n->op = it;
+    if (!(n->idx = parse_indexing_braced(p)) || !(n->kids[0] = parse_term(p))) {
+        fm_node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* name "(" arguments ")" */
+static fm_node *parse_call(parser *p, token *t)
+{
+    int f = func_of(t->str);
+    if (f < 0) {
+        fail(p, t->pos, "syntax error: unknown function '%s' (format 1 has abs, min, max, sqrt, exp, log, log10, floor, ceil, card)", t->str);
+        return NULL;
+    }
+    next(p); next(p);
+    fm_node *n = mk(p, N_CALL, t->pos, 0);
+    if (!n) return NULL;
+    n->op = f;
+    if (f == F_CARD) {
+        fm_node *s = parse_setexpr(p);
+        if (!s || push_kid(p, n, s)) goto bad;
+    } else {
+        do {
+            fm_node *a = parse_arith(p);
+            if (!a || push_kid(p, n, a)) goto bad;
+        } while (accept(p, T_COMMA));
+    }
+    if (!expect(p, T_RPAREN, "')'")) goto bad;
+    if (f != F_MIN && f != F_MAX && n->nkids != 1) {
+        fail(p, t->pos, "syntax error: %s takes 1 argument, got %d", t->str, n->nkids);
+        goto bad;
+    }
+    return n;
+bad:
+    fm_node_free(n);
+    return NULL;
+}
+
+/* name or name "[" subscripts "]" */
+static fm_node *parse_reference(parser *p, token *t)
+{
+    if (fm_is_reserved(t->str) && !is_name(t, "Infinity")) {
+        fail(p, t->pos, "syntax error: unexpected keyword '%s'", t->str);
+        return NULL;
+    }
+    next(p);
+    fm_node *n = mk(p, N_NAME, t->pos, 0);
+    if (!n) return NULL;
+    n->str = t->str; t->str = NULL;
+    if (accept(p, T_LBRACK)) {
+        do {
+            fm_node *s = parse_arith(p);
+            if (!s || push_kid(p, n, s)) goto bad;
+        } while (accept(p, T_COMMA));
+        if (!expect(p, T_RBRACK, "']' or ','")) goto bad;
+    }
+    return n;
+bad:
+    fm_node_free(n);
+    return NULL;
+}
+
+/* A name: if, an iterated operator, a function call or a reference. */
+static fm_node *parse_name(parser *p, token *t)
+{
+    if (is_name(t, "if")) return parse_if(p, t);
+    int it = is_name(t, "sum") ? IT_SUM : is_name(t, "prod") ? IT_PROD
+           : is_name(t, "min") ? IT_MIN : is_name(t, "max") ? IT_MAX : -1;
+    if (it >= 0 && peek_at(p, 1)->kind == T_LBRACE) return parse_iter(p, t, it);
+    if (it >= 0 && peek_at(p, 1)->kind != T_LPAREN) {
+        next(p);
+        fail(p, t->pos, "syntax error: '%s' must be followed by an indexing {...}%s",
+             t->str, it >= IT_MIN ? " or by (arguments)" : "");
+        return NULL;
+    }
+    if (is_name(t, "forall") || is_name(t, "exists") || is_name(t, "setof")) {
+        fail(p, t->pos, "syntax error: '%s' is not part of format 1", t->str);
+        return NULL;
+    }
+    if (peek_at(p, 1)->kind == T_LPAREN) return parse_call(p, t);
+    return parse_reference(p, t);
+}
+
 static fm_node *parse_primary(parser *p)
 {
     if (!enter(p)) return NULL;
@@ -364,112 +531,15 @@ static fm_node *parse_primary(parser *p)
         n = mk(p, N_STR, t->pos, 0);
         if (n) { n->str = t->str; t->str = NULL; }
         LEAVE(p, n);
-    case T_LPAREN: {
+    case T_LPAREN:
         next(p);
-        fm_node *first = parse_or(p);
-        if (!first) LEAVE(p, NULL);
-        if (peek(p)->kind == T_COMMA) {
-            n = mk(p, N_TUPLE, t->pos, 0);
-            if (!n || push_kid(p, n, first)) { fm_node_free(first); fm_node_free(n); LEAVE(p, NULL); }
-            while (accept(p, T_COMMA)) {
-                fm_node *c = parse_arith(p);
-                if (!c || push_kid(p, n, c)) { fm_node_free(n); LEAVE(p, NULL); }
-            }
-        } else n = first;
-        if (!expect(p, T_RPAREN, "')'")) { fm_node_free(n); LEAVE(p, NULL); }
-        LEAVE(p, n);
-    }
+        LEAVE(p, parse_paren(p, t));
     case T_NAME:
-        break;
+        LEAVE(p, parse_name(p, t));
     default:
         expected(p, "a number, a name or '('");
         LEAVE(p, NULL);
     }
-    /* names: if, iterated operators, functions, references */
-    if (is_name(t, "if")) {
-        next(p);
-        n = mk(p, N_IF, t->pos, 3);
-        if (!n) LEAVE(p, NULL);
-        if (!(n->kids[0] = parse_or(p))) goto bad;
-        if (!is_name(peek(p), "then")) { expected(p, "'then'"); goto bad; }
-        next(p);
-        if (!(n->kids[1] = parse_arith(p))) goto bad;
-        if (is_name(peek(p), "else")) {
-            next(p);
-            if (!(n->kids[2] = parse_arith(p))) goto bad;
-        } else {
-            /* MathProg: a missing else branch is zero. */
-            if (!(n->kids[2] = mk(p, N_NUM, peek(p)->pos, 0))) goto bad;
-        }
-        LEAVE(p, n);
-    }
-    int it = is_name(t, "sum") ? IT_SUM : is_name(t, "prod") ? IT_PROD
-           : is_name(t, "min") ? IT_MIN : is_name(t, "max") ? IT_MAX : -1;
-    if (it >= 0 && peek_at(p, 1)->kind == T_LBRACE) {
-        next(p);
-        n = mk(p, N_ITER, t->pos, 1);
-        if (!n) LEAVE(p, NULL);
-        n->op = it;
-        if (!(n->idx = parse_indexing_braced(p))) goto bad;
-        if (!(n->kids[0] = parse_term(p))) goto bad;
-        LEAVE(p, n);
-    }
-    if (it >= 0 && peek_at(p, 1)->kind != T_LPAREN) {
-        next(p);
-        fail(p, t->pos, "syntax error: '%s' must be followed by an indexing {...}%s",
-             t->str, it >= IT_MIN ? " or by (arguments)" : "");
-        LEAVE(p, NULL);
-    }
-    if (is_name(t, "forall") || is_name(t, "exists") || is_name(t, "setof")) {
-        fail(p, t->pos, "syntax error: '%s' is not part of format 1", t->str);
-        LEAVE(p, NULL);
-    }
-    if (peek_at(p, 1)->kind == T_LPAREN) {
-        int f = func_of(t->str);
-        if (f < 0) {
-            fail(p, t->pos, "syntax error: unknown function '%s' (format 1 has abs, min, max, sqrt, exp, log, log10, floor, ceil, card)", t->str);
-            LEAVE(p, NULL);
-        }
-        next(p); next(p);
-        n = mk(p, N_CALL, t->pos, 0);
-        if (!n) LEAVE(p, NULL);
-        n->op = f;
-        if (f == F_CARD) {
-            fm_node *s = parse_setexpr(p);
-            if (!s || push_kid(p, n, s)) goto bad;
-        } else {
-            do {
-                fm_node *a = parse_arith(p);
-                if (!a || push_kid(p, n, a)) goto bad;
-            } while (accept(p, T_COMMA));
-        }
-        if (!expect(p, T_RPAREN, "')'")) goto bad;
-        int want_one = f != F_MIN && f != F_MAX;
-        if (want_one && n->nkids != 1) {
-            fail(p, t->pos, "syntax error: %s takes 1 argument, got %d", t->str, n->nkids);
-            goto bad;
-        }
-        LEAVE(p, n);
-    }
-    if (fm_is_reserved(t->str) && !is_name(t, "Infinity")) {
-        fail(p, t->pos, "syntax error: unexpected keyword '%s'", t->str);
-        LEAVE(p, NULL);
-    }
-    next(p);
-    n = mk(p, N_NAME, t->pos, 0);
-    if (!n) LEAVE(p, NULL);
-    n->str = t->str; t->str = NULL;
-    if (accept(p, T_LBRACK)) {
-        do {
-            fm_node *s = parse_arith(p);
-            if (!s || push_kid(p, n, s)) goto bad;
-        } while (accept(p, T_COMMA));
-        if (!expect(p, T_RBRACK, "']' or ','")) goto bad;
-    }
-    LEAVE(p, n);
-bad:
-    fm_node_free(n);
-    LEAVE(p, NULL);
 }
 
 static fm_node *binary(parser *p, fm_node_kind k, int pos, fm_node *a, fm_node *b)

@@ -171,7 +171,7 @@ struct glpk_ctx {
     double *val;
     int *pos;            /* column -> its place in the current row, or 0 */
     double *obj;         /* objective coefficients, duplicates summed */
-    double t0_ms;        /* sv_clock_ms() when the call began */
+    double t0_ms;        /* fm_clock_ms() when the call began */
     double limit_ms;     /* <= 0: no time limit */
     volatile int *cancel;/* the caller's flag, or NULL */
     int solving;         /* inside glp_simplex/glp_intopt: the hook may jump */
@@ -299,7 +299,7 @@ static void after_cancel(struct glpk_ctx *c)
 
 static double elapsed_ms(const struct glpk_ctx *c)
 {
-    return sv_clock_ms() - c->t0_ms;
+    return fm_clock_ms() - c->t0_ms;
 }
 
 /* GLPK's tm_lim for the next GLPK call: what is left of the limit, but at
@@ -640,10 +640,76 @@ static sv_code lp_outcome(struct glpk_ctx *c, sv_result *r, int ret, int pre,
     return SV_OK;
 }
 
+/* GLPK's presolver takes an implied column bound within 1e-3 (plus 1e-6
+ * relative) of the column's own bound as redundant and drops the row that
+ * implied it (npp_implied_upper/lower), so a presolved "optimum" can violate
+ * an original row by far more than any feasibility tolerance: maximize
+ * 100001 x subject to 100001 x <= 1e6, 0 <= x <= 10 comes back as x = 10.
+ * Every solution found with the presolver is therefore checked against the
+ * original rows and bounds (c->lp after postsolve); 1 when one is violated
+ * beyond 1e-7 of the magnitude of its terms, so the caller solves again
+ * without the presolver. -1 when out of memory. */
+static int violates_original(struct glpk_ctx *c, int mip)
+{
+    glp_prob *lp = c->lp;
+    int n = glp_get_num_cols(lp), m = glp_get_num_rows(lp);
+    int *ind = malloc(((size_t)n + 1) * sizeof *ind);
+    double *val = malloc(((size_t)n + 1) * sizeof *val);
+    double *x = malloc(((size_t)n + 1) * sizeof *x);
+    int bad = -1;
+    if (!ind || !val || !x)
+        goto out;
+    bad = 0;
+    for (int j = 1; j <= n && !bad; j++) {
+        x[j] = mip ? glp_mip_col_val(lp, j) : glp_get_col_prim(lp, j);
+        double lo = glp_get_col_lb(lp, j), hi = glp_get_col_ub(lp, j);
+        int t = glp_get_col_type(lp, j);
+        double tol = 1e-7 * (1.0 + fabs(x[j]));
+        if ((t == GLP_LO || t == GLP_DB || t == GLP_FX) && x[j] < lo - tol) bad = 1;
+        if ((t == GLP_UP || t == GLP_DB || t == GLP_FX) && x[j] > hi + tol) bad = 1;
+    }
+    for (int i = 1; i <= m && !bad; i++) {
+        int len = glp_get_mat_row(lp, i, ind, val);
+        double act = 0, mag = 0;
+        for (int k = 1; k <= len; k++) {
+            act += val[k] * x[ind[k]];
+            mag = fmax(mag, fabs(val[k] * x[ind[k]]));
+        }
+        double lo = glp_get_row_lb(lp, i), hi = glp_get_row_ub(lp, i);
+        int t = glp_get_row_type(lp, i);
+        double tol = 1e-7 * (1.0 + fmax(mag, fabs(act)));
+        if ((t == GLP_LO || t == GLP_DB || t == GLP_FX) && act < lo - tol) bad = 1;
+        if ((t == GLP_UP || t == GLP_DB || t == GLP_FX) && act > hi + tol) bad = 1;
+    }
+out:
+    free(ind);
+    free(val);
+    free(x);
+    return bad;
+}
+
+/* Logs why a presolved solution is discarded (the log is the result's). */
+static void note_presolve_discarded(struct glpk_ctx *c)
+{
+    static const char msg[] = "optagent: the presolved solution violates an original "
+                              "constraint or bound; solving again without GLPK's presolver\n";
+    log_append(&c->log, msg, sizeof msg - 1);
+}
+
 static sv_code solve_lp(struct glpk_ctx *c, const sv_options *o, sv_result *r)
 {
     double limit_s = o->time_limit_s;
     int ret = run_simplex(c, o->presolve);
+    if (o->presolve && ret == 0 && (glp_get_status(c->lp) == GLP_OPT ||
+                                    glp_get_status(c->lp) == GLP_FEAS)) {
+        int bad = violates_original(c, 0);
+        if (bad < 0)
+            return SV_ENOMEM;
+        if (bad) {
+            note_presolve_discarded(c);
+            return lp_outcome(c, r, run_simplex(c, 0), 0, limit_s);
+        }
+    }
     if (ret != GLP_ENOPFS && ret != GLP_ENODFS)
         return lp_outcome(c, r, ret, 0, limit_s);
     /* The presolver only says that no primal (or dual) feasible solution
@@ -791,6 +857,17 @@ static sv_code solve_milp(struct glpk_ctx *c, const sv_options *o,
     }
     if (ret == GLP_ENODFS)   /* relaxation infeasible or unbounded: tell which */
         return milp_plain(c, o, r, 1);
+    int st = glp_mip_status(c->lp);
+    if ((ret == 0 || ret == GLP_ETMLIM || ret == GLP_EMIPGAP) &&
+        (st == GLP_OPT || st == GLP_FEAS)) {
+        int bad = violates_original(c, 1);
+        if (bad < 0)
+            return SV_ENOMEM;
+        if (bad) {
+            note_presolve_discarded(c);
+            return milp_plain(c, o, r, 0);
+        }
+    }
     return mip_outcome(c, r, ret, o);
 }
 
@@ -1027,7 +1104,7 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "%s", sv_strerror(SV_ENOMEM));
         return SV_ENOMEM;
     }
-    c->t0_ms = sv_clock_ms();
+    c->t0_ms = fm_clock_ms();
     struct export_args args = {.fmt = fmt, .path = path};
     run_guarded(c, p, export_work, &args);
     if (c->rc == SV_EBACKEND) {

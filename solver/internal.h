@@ -87,7 +87,7 @@ typedef struct {
     /* Nonzero when the backend solves programs of class c. */
     int (*supports)(fm_class c);
     /* Solves p, which sv_check_program accepted; o is complete (defaults
-     * filled). start_ms (sv_clock_ms) is when sv_solve began: the time
+     * filled). start_ms (fm_clock_ms) is when sv_solve began: the time
      * limit and the result's time count from it. Same contract as sv_solve:
      * a result, or NULL with *code set and a diagnostic in diags (may be
      * NULL). code is never NULL. */

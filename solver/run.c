@@ -75,10 +75,10 @@ sv_run *sv_run_prepare(const char *json, size_t len, const sv_run_options *o,
         r->opt = *o;
     else
         sv_run_options_default(&r->opt);
-    double t0 = sv_clock_ms();
+    double t0 = fm_clock_ms();
     fm_code fc;
     r->model = fm_model_parse(json, len, &r->opt.limits, r->diags, &fc);
-    r->parse_ms = sv_clock_ms() - t0;
+    r->parse_ms = fm_clock_ms() - t0;
     r->status = parsed_status(r->model, fc);
     if (fc == FM_ENOMEM || !r->model)
         *out_code = SV_ENOMEM;

@@ -63,13 +63,6 @@ void sv_options_default(sv_options *o)
     o->cancel = NULL;
 }
 
-double sv_clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- the result ------------------------------------------------------------- */
 
 sv_result *sv_result_new(void)
@@ -433,7 +426,7 @@ static sv_result *early_result(double start_ms, sv_code *code)
         *code = SV_ENOMEM;
         return NULL;
     }
-    r->time_ms = sv_clock_ms() - start_ms;
+    r->time_ms = fm_clock_ms() - start_ms;
     return r;
 }
 
@@ -444,7 +437,7 @@ static sv_result *early_result(double start_ms, sv_code *code)
 sv_result *sv_solve(const fm_program *p, const sv_options *opt,
                     fm_diags *diags, sv_code *code)
 {
-    double start_ms = sv_clock_ms();
+    double start_ms = fm_clock_ms();
     sv_code code_unused;
     sv_code *out_code = code ? code : &code_unused;
     *out_code = SV_OK;

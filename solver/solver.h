@@ -3,7 +3,7 @@
  * backend chosen by the program's class (GLPK for LP and MILP).
  *
  * Layers inside solver/: run.c (parse -> check -> compile -> solve -> report
- * values, on top of formulate/), solver.c (statuses, options, clock, result,
+ * values, on top of formulate/), solver.c (statuses, options, result,
  * program checks, dispatch to a backend), one file per backend (glpk.c);
  * solver/internal.h is their shared, private interface; solver/README says
  * how to add a backend.
@@ -68,9 +68,6 @@ typedef struct {
 
 void sv_options_default(sv_options *o);
 
-/* A monotonic clock in milliseconds (CLOCK_MONOTONIC): only differences
- * mean something. For every timing in optagent. */
-double sv_clock_ms(void);
 
 typedef struct sv_result sv_result;
 

@@ -88,8 +88,11 @@ ts_fake *ts_cli_fake(int n, int delay_ms, const char *extra)
 const char *ts_cli_env(ts_fake *f)
 {
     static char e[1024];
+    /* XDG_DATA_HOME too: the default experience library is the test's own
+     * (absent unless a test makes it), never the user's */
     snprintf(e, sizeof e, "env -u OPENAI_BASE_URL -u OPENAI_API_KEY -u OPTAGENT_API_KEY XDG_CONFIG_HOME=%s "
-             "OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake", dir, f ? ts_fake_base_url(f) : "");
+             "XDG_DATA_HOME=%s OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake", dir, dir,
+             f ? ts_fake_base_url(f) : "");
     return e;
 }
 

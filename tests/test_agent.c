@@ -15,6 +15,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
+#include "library/library.h"
+#include "tests/library_insights.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
 
@@ -391,6 +393,268 @@ static void test_key_stays_in_the_header(void **state)
     free(bad);
 }
 
+/* ---- the experience library in the pipeline ---- */
+
+/* A library file in dir holding lib_insights (or nothing when json is NULL). */
+static lib *make_library(const char *dir, const char *json)
+{
+    char path[1200], err[512];
+    snprintf(path, sizeof path, "%s/library.db", dir);
+    lib_code c;
+    lib *l = lib_open(path, 0, &c, err, sizeof err);
+    assert_non_null(l);
+    if (json) {
+        lib_import_stats st;
+        assert_int_equal(lib_import_text(l, json, strlen(json), "test", &st, err, sizeof err), LIB_OK);
+    }
+    return l;
+}
+
+static ag_run *ask_with(ts_fake *f, const ag_pipeline_options *o, const char *problem)
+{
+    ag_llm *l = client(f, 10, 1);
+    ag_chat chat = ag_chat_direct(l);
+    ag_run *r = ag_pipeline_run(&chat, o, "p1", problem, NULL);
+    ag_llm_free(l);
+    assert_non_null(r);
+    return r;
+}
+
+/* The prompt block of insight id as the library formats it. */
+static char *block_of(lib *l, int64_t id)
+{
+    lib_insight ins;
+    memset(&ins, 0, sizeof ins);
+    assert_int_equal(lib_get(l, id, &ins), LIB_OK);
+    const lib_insight *v[] = { &ins };
+    char *s = NULL;
+    assert_int_equal(lib_format_for_prompt(v, 1, &s), LIB_OK);
+    lib_insight_clear(&ins);
+    /* without the heading: the insight's own part */
+    char *own = strdup(strstr(s, "### Insight"));
+    free(s);
+    return own;
+}
+
+/* Retrieved insights go verbatim into the formulate request and into the
+ * correct request; the run and every attempt record them. */
+static void test_library_insights_in_requests(void **state)
+{
+    (void)state;
+    char *bad = fenced(UNDECLARED_JSON), *good = fenced(GOOD_JSON);
+    cJSON *rules = cJSON_CreateArray();
+    cJSON_AddItemToArray(rules, rule("formulate", "MARKER-12", reply_with(bad)));
+    cJSON_AddItemToArray(rules, rule("correct", "MARKER-7", reply_with(good)));
+    ts_fake *f = start(rules);
+    char *dir = ts_mkdtemp();
+    lib *l = make_library(dir, lib_insights);
+    ag_pipeline_options o;
+    ag_pipeline_options_default(&o);
+    o.library = l;
+    ag_run *r = ask_with(f, &o, LIB_PROBLEM);
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    assert_int_equal(r->nattempts, 2);
+    assert_int_equal(r->retrieval.nhits, 2);
+    assert_string_equal(r->retrieval.refs, "12@1,7@1");
+    assert_true(r->retrieval.hits[0].score > r->retrieval.hits[1].score);
+    for (int k = 0; k < 2; k++) {
+        assert_string_equal(r->attempts[k].insights, "12@1,7@1");
+        assert_int_equal(r->attempts[k].ncarried, 2);
+        assert_int_equal(r->attempts[k].carried[1].id, 7);
+    }
+    cJSON *reqs = ts_fake_requests(f, 2);
+    char *b12 = block_of(l, 12), *b7 = block_of(l, 7);
+    for (int i = 0; i < 2; i++) {
+        char *text = request_text(reqs, i);
+        assert_non_null(strstr(text, "## Insights from earlier problems"));
+        assert_non_null(strstr(text, b12));   /* verbatim, whole */
+        assert_non_null(strstr(text, b7));
+        /* once per request: the correct request repeats the system message */
+        assert_null(strstr(strstr(text, b12) + 1, b12));
+        free(text);
+    }
+    assert_string_equal(task_of(reqs, 1), "correct");
+    cJSON *j = ag_run_json(r);
+    cJSON *ins = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "attempts"), 1), "insights");
+    assert_int_equal(cJSON_GetArraySize(ins), 2);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ins, 0), "id")->valueint, 12);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ins, 0), "version")->valueint, 1);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(ins, 0), "score")->valuedouble > 1.5);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "retrieval"), "refs")),
+                        "12@1,7@1");
+    cJSON_Delete(j);
+    free(b12); free(b7);
+    cJSON_Delete(reqs);
+    ag_run_free(r);
+    lib_close(l);
+    ts_rmtree(dir);
+    free(dir);
+    ts_fake_stop(f);
+    free(bad); free(good);
+}
+
+/* The body of the first logged request (the messages with model and
+ * sampling), as sent. */
+static char *first_body(ts_fake *f)
+{
+    cJSON *reqs = ts_fake_requests(f, 1);
+    char *b = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "body")));
+    cJSON_Delete(reqs);
+    return b;
+}
+
+/* No library, a library with nothing that applies, and one that is empty:
+ * the request is the same, byte for byte, and its system message is the
+ * formulate template as it was before the placeholder (the template with
+ * "{{insights}}" taken out). */
+static void test_library_none_sends_the_same_bytes(void **state)
+{
+    (void)state;
+    char *good = fenced(GOOD_JSON);
+    char *dir = ts_mkdtemp();
+    char *bodies[3];
+    lib *l = make_library(dir, lib_insights);
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/empty", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    lib *empty = make_library(sub, NULL);
+    for (int i = 0; i < 3; i++) {
+        cJSON *rules = cJSON_CreateArray();
+        cJSON_AddItemToArray(rules, rule("formulate", NULL, reply_with(good)));
+        ts_fake *f = start(rules);
+        ag_pipeline_options o;
+        ag_pipeline_options_default(&o);
+        o.library = i == 1 ? l : i == 2 ? empty : NULL;
+        ag_run *r = ask_with(f, &o, LIB_UNRELATED);
+        assert_int_equal(r->outcome, AG_OUTCOME_OK);
+        if (i) {
+            assert_int_equal(r->retrieval.used, 1);
+            assert_int_equal(r->retrieval.nhits, 0);
+            assert_string_equal(r->attempts[0].insights, "");   /* recorded, empty */
+        } else {
+            assert_null(r->attempts[0].insights);
+        }
+        bodies[i] = first_body(f);
+        ag_run_free(r);
+        ts_fake_stop(f);
+    }
+    assert_string_equal(bodies[0], bodies[1]);
+    assert_string_equal(bodies[0], bodies[2]);
+    cJSON *body = cJSON_Parse(bodies[0]);
+    const char *sys = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 0), "content"));
+    const char *tmpl = ag_prompt("formulate");
+    const char *ph = strstr(tmpl, "{{insights}}");
+    assert_non_null(ph);
+    size_t pre = (size_t)(ph - tmpl);
+    assert_int_equal(strlen(sys), strlen(tmpl) - strlen("{{insights}}"));
+    assert_memory_equal(sys, tmpl, pre);
+    assert_string_equal(sys + pre, ph + strlen("{{insights}}"));
+    assert_null(strstr(bodies[0], "Insights from earlier"));
+    cJSON_Delete(body);
+    for (int i = 0; i < 3; i++) free(bodies[i]);
+    lib_close(l);
+    lib_close(empty);
+    ts_rmtree(dir);
+    free(dir);
+    free(good);
+}
+
+/* --retrieve llm: a check request lists the hits; the one it leaves out is
+ * not carried. A malformed check reply keeps every hit and is recorded. */
+static void test_library_llm_check(void **state)
+{
+    (void)state;
+    char *good = fenced(GOOD_JSON);
+    char *dir = ts_mkdtemp();
+    lib *l = make_library(dir, lib_insights);
+    const char *checks[] = { "```json\n{\"applicable\": [7]}\n```", "I think both apply." };
+    for (int i = 0; i < 2; i++) {
+        cJSON *rules = cJSON_CreateArray();
+        cJSON_AddItemToArray(rules, rule("check", "MARKER-12", reply_with(checks[i])));
+        cJSON_AddItemToArray(rules, rule("formulate", NULL, reply_with(good)));
+        ts_fake *f = start(rules);
+        ag_pipeline_options o;
+        ag_pipeline_options_default(&o);
+        o.library = l;
+        o.retrieve_llm = 1;
+        ag_run *r = ask_with(f, &o, LIB_PROBLEM);
+        assert_int_equal(r->outcome, AG_OUTCOME_OK);
+        assert_true(r->retrieval.checked);
+        assert_int_equal(r->retrieval.nhits, 2);   /* what BM25 found is recorded */
+        cJSON *reqs = ts_fake_requests(f, 2);
+        assert_int_equal(cJSON_GetArraySize(reqs), 2);
+        assert_string_equal(task_of(reqs, 0), "check");
+        assert_string_equal(task_of(reqs, 1), "formulate");
+        char *text = request_text(reqs, 1);
+        if (i == 0) {
+            assert_null(r->retrieval.check_error);
+            assert_string_equal(r->attempts[0].insights, "7@1");
+            assert_null(strstr(text, "MARKER-12"));
+            assert_non_null(strstr(text, "MARKER-7"));
+        } else {
+            assert_non_null(r->retrieval.check_error);
+            assert_non_null(strstr(r->retrieval.check_error, "malformed check reply"));
+            assert_string_equal(r->attempts[0].insights, "12@1,7@1");
+            assert_non_null(strstr(text, "MARKER-12"));
+        }
+        assert_int_equal(r->prompt_tokens, 200);   /* the check's tokens count */
+        free(text);
+        cJSON_Delete(reqs);
+        ag_run_free(r);
+        ts_fake_stop(f);
+    }
+    lib_close(l);
+    ts_rmtree(dir);
+    free(dir);
+    free(good);
+}
+
+/* Learning's verify: task "verify", a candidate (id 0) carried after the
+ * retrieved insights; corrections stay "correct". */
+static void test_library_verify_candidate(void **state)
+{
+    (void)state;
+    char *bad = fenced(UNDECLARED_JSON), *good = fenced(GOOD_JSON);
+    cJSON *rules = cJSON_CreateArray();
+    cJSON_AddItemToArray(rules, rule("verify", "CANDIDATE-MARKER", reply_with(bad)));
+    cJSON_AddItemToArray(rules, rule("correct", "CANDIDATE-MARKER", reply_with(good)));
+    ts_fake *f = start(rules);
+    char *dir = ts_mkdtemp();
+    lib *l = make_library(dir, lib_insights);
+    lib_insight cand;
+    memset(&cand, 0, sizeof cand);
+    cand.taxonomy[0] = "General Formulation";
+    cand.ntaxonomy = 1;
+    cand.condition = "Applies when ... CANDIDATE-MARKER";
+    cand.explanation = "When ...";
+    cand.example = "Wrong: ... Right: ...";
+    const lib_insight *extra[] = { &cand };
+    ag_pipeline_options o;
+    ag_pipeline_options_default(&o);
+    o.library = l;
+    o.extra = extra;
+    o.nextra = 1;
+    o.task = "verify";
+    ag_run *r = ask_with(f, &o, LIB_PROBLEM);
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    assert_string_equal(r->attempts[0].stage, "verify");
+    assert_string_equal(r->attempts[1].stage, "correct");
+    assert_string_equal(r->attempts[0].insights, "12@1,7@1,0@1");
+    assert_true(r->attempts[0].carried[2].candidate);
+    cJSON *reqs = ts_fake_requests(f, 2);
+    char *text = request_text(reqs, 0);
+    assert_non_null(strstr(text, "### Insight\nTaxonomy: General Formulation\nCondition: Applies when ... CANDIDATE-MARKER"));
+    free(text);
+    cJSON_Delete(reqs);
+    ag_run_free(r);
+    lib_close(l);
+    ts_rmtree(dir);
+    free(dir);
+    ts_fake_stop(f);
+    free(bad); free(good);
+}
+
 /* ---- the optagent ask command, as a user runs it ---- */
 
 static char *run_ask(ts_fake *f, const char *dir, const char *args, int *code, char **err)
@@ -399,8 +663,9 @@ static char *run_ask(ts_fake *f, const char *dir, const char *args, int *code, c
     char cmd[4096], errpath[1024];
     snprintf(errpath, sizeof errpath, "%s/ask.err", dir);
     snprintf(cmd, sizeof cmd,
-             "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s %s%s%s %s/optagent ask %s 2>%s",
-             dir, f ? "OPTAGENT_BASE_URL=" : "", f ? ts_fake_base_url(f) : "",
+             "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s XDG_DATA_HOME=%s %s%s%s "
+             "%s/optagent ask %s 2>%s",
+             dir, dir, f ? "OPTAGENT_BASE_URL=" : "", f ? ts_fake_base_url(f) : "",
              f ? " OPTAGENT_MODEL=fake" : "", b && *b ? b : "build", args, errpath);
     size_t len;
     int st;
@@ -504,6 +769,10 @@ int main(void)
         cmocka_unit_test(test_fault_401_not_retried),
         cmocka_unit_test(test_key_stays_in_the_header),
         cmocka_unit_test(test_ask_command),
+        cmocka_unit_test(test_library_insights_in_requests),
+        cmocka_unit_test(test_library_none_sends_the_same_bytes),
+        cmocka_unit_test(test_library_llm_check),
+        cmocka_unit_test(test_library_verify_candidate),
     };
     return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }

@@ -33,8 +33,9 @@ static result run(const char *fmt, ...)
     if (!*bin) assert_non_null(realpath(ts_cli_bin(), bin));   /* the command runs in the temp dir */
     result r;
     r.code = ts_cli_sh(&r.out, "cd %s && env -u OPTAGENT_BASE_URL -u OPENAI_BASE_URL -u OPTAGENT_MODEL "
-                       "-u OPENAI_MODEL -u OPTAGENT_TIME_LIMIT XDG_CONFIG_HOME=%s %s/optagent %s 2>%s </dev/null",
-                       ts_cli_path(""), ts_cli_path("cfg"), bin, args, errp);
+                       "-u OPENAI_MODEL -u OPTAGENT_TIME_LIMIT XDG_CONFIG_HOME=%s XDG_DATA_HOME=%s %s/optagent %s "
+                       "2>%s </dev/null",
+                       ts_cli_path(""), ts_cli_path("cfg"), ts_cli_path("data"), bin, args, errp);
     size_t len;
     r.err = ts_read_file(errp, &len);
     if (!r.out) r.out = strdup("");

@@ -77,8 +77,8 @@ static ts_fake *start_fake(int n, int delay_ms)
 static char *env_for(ts_fake *f)
 {
     static char e[1024];
-    snprintf(e, sizeof e, "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake",
-             dir, f ? ts_fake_base_url(f) : "");
+    snprintf(e, sizeof e, "env -u OPENAI_BASE_URL -u OPENAI_API_KEY XDG_CONFIG_HOME=%s XDG_DATA_HOME=%s "
+             "OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake", dir, dir, f ? ts_fake_base_url(f) : "");
     return e;
 }
 

@@ -149,6 +149,7 @@ static const db_problem_record *build(rec_buf *b, int64_t run_id, const char *da
             .reply = b->reply[i], .formulation = "{\"variables\":[]}",
             .result_json = "{\"status\":\"optimal\"}", .feedback = i + 1 == n ? NULL : "fix it",
             .prompt_tokens = 100 + i, .completion_tokens = 50 + i, .latency_ms = 12.5 + i,
+            .insights = i ? "12@3,7@1" : "",
         };
         b->call[i] = (db_llm_call_record){
             .round = i + 1, .task = "formulate", .model = "m1", .cache_key = b->key[i],
@@ -288,6 +289,20 @@ static void test_create_migrate_reopen(void **state)
     assert_int_equal(again, run);
     assert_int_equal(db_problems_count(d, run, NULL, &n), DB_OK);
     assert_int_equal(n, 1);
+    db_close(d);
+
+    /* A version 1 file (before attempts.insights) is migrated: its attempts
+     * read back with no insights (NULL: made without a library). */
+    raw_exec(f->path, "UPDATE attempts SET insights = NULL; ALTER TABLE attempts DROP COLUMN "
+                      "insights; PRAGMA user_version = 1;");
+    d = open_ok(f->path);
+    assert_int_equal(db_schema_version(d, &v), DB_OK);
+    assert_int_equal(v, DB_SCHEMA_VERSION);
+    db_problem_info pi;
+    assert_int_equal(db_problem_get(d, run, "ds", "1", &pi), DB_OK);
+    assert_int_equal(pi.nattempts, 2);
+    assert_null(pi.attempts[0].insights);
+    db_problem_info_clear(&pi);
     db_close(d);
 
     /* Bad paths and non-databases. */
@@ -511,6 +526,7 @@ static void test_record_read_back(void **state)
         assert_int_equal(a->prompt_tokens, w->prompt_tokens);
         assert_int_equal(a->completion_tokens, w->completion_tokens);
         assert_true(a->latency_ms == w->latency_ms);
+        assert_string_equal(a->insights, w->insights);
     }
     assert_true(out.attempts[1].latency_ms == -1);
     assert_int_equal(out.ncalls, 3);
@@ -801,6 +817,8 @@ static void test_merge_shards(void **state)
     db_problem_info_clear(&p);
     assert_int_equal(db_problem_get(d, run, "ds", "p15", &p), DB_OK);
     assert_int_equal(p.nattempts, 2);
+    assert_string_equal(p.attempts[0].insights, "");          /* carried by merge */
+    assert_string_equal(p.attempts[1].insights, "12@3,7@1");
     assert_int_equal(p.ncalls, 2);
     db_problem_info_clear(&p);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM runs"), 2);

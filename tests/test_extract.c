@@ -548,6 +548,39 @@ static void test_random_soak(void **state)
     }
 }
 
+/* ag_extract_object: the first object holding a key, fenced or in prose,
+ * nested or not; what is found instead otherwise. */
+static void test_extract_object(void **state)
+{
+    (void)state;
+    struct { const char *reply; ag_extract_code code; const char *first; } cases[] = {
+        { "```json\n{\"applicable\": [12, 7]}\n```", AG_EXTRACT_OK, "12" },
+        { "Both apply: {\"applicable\": [3]} as said.", AG_EXTRACT_OK, "3" },
+        { "{\"answer\": {\"applicable\": [5]}}", AG_EXTRACT_OK, "5" },
+        { "{\"draft\": 1} then {\"applicable\": []}", AG_EXTRACT_OK, NULL },
+        { "{\"other\": [1]}", AG_EXTRACT_NOT_FORMULATION, NULL },
+        { "{\"applicable\": [1, }", AG_EXTRACT_INVALID_JSON, NULL },
+        { "I think both apply.", AG_EXTRACT_NONE, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *o = NULL;
+        char why[200];
+        ag_extract_code c = ag_extract_object(cases[i].reply, strlen(cases[i].reply), "applicable",
+                                              &o, why, sizeof why);
+        assert_int_equal(c, cases[i].code);
+        if (c != AG_EXTRACT_OK) {
+            assert_null(o);
+            assert_true(why[0] != 0);
+            continue;
+        }
+        const cJSON *list = cJSON_GetObjectItem(o, "applicable");
+        assert_true(cJSON_IsArray(list));
+        if (cases[i].first) assert_int_equal(cJSON_GetArrayItem(list, 0)->valueint, atoi(cases[i].first));
+        else assert_int_equal(cJSON_GetArraySize(list), 0);
+        cJSON_Delete(o);
+    }
+}
+
 int main(void)
 {
     g_dir = ts_corpus_dir("replies");
@@ -565,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_invalid_position),
         cmocka_unit_test(test_truncated_detail),
         cmocka_unit_test(test_random_soak),
+        cmocka_unit_test(test_extract_object),
     };
     int failed = ts_run_file_tests("extract", g_dir, ".txt", test_reply_file, fixed,
                                    sizeof fixed / sizeof fixed[0]);

@@ -98,9 +98,9 @@ static pid_t spawn(ts_fake *f, const char *name, const char *args)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "exec env -u OPENAI_BASE_URL -u OPENAI_API_KEY -u OPTAGENT_TIME_LIMIT"
-             " XDG_CONFIG_HOME=%s OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake"
+             " XDG_CONFIG_HOME=%s XDG_DATA_HOME=%s OPTAGENT_BASE_URL=%s OPTAGENT_MODEL=fake"
              " %s/optagent %s >%s/%s.out 2>%s/%s.err",
-             dir, ts_fake_base_url(f), bin, args, dir, name, dir, name);
+             dir, dir, ts_fake_base_url(f), bin, args, dir, name, dir, name);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {

@@ -1,6 +1,7 @@
 /* Tests of solver/: the GLPK backend on programs built directly with the
  * fm_program builder — statuses, solutions, duals, diagnostics, limits,
- * silence on stdout, export, and GLPK's error path. */
+ * silence on stdout, export, and GLPK's error path; and the one solve path
+ * from a formulation text (sv_run_*). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -106,6 +107,34 @@ static fm_program *classic_lp(void)
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* GLPK's presolver drops a row whose implied bound lies within 1e-3 of the
+ * column's bound: maximize 100001 x s.t. 100001 x <= 1e6, 0 <= x <= 10 came
+ * back "optimal" at x = 10 (objective 1000010). The presolved solution is
+ * checked against the original rows and solved again when it violates one. */
+static void test_presolve_never_violates_rows(void **state)
+{
+    (void)state;
+    for (int mip = 0; mip <= 1; mip++) {
+        fm_program *p = fm_program_new();
+        assert_non_null(p);
+        int x = col(p, "x", FM_COL_CONTINUOUS, 0, 10);
+        int y = col(p, "y", mip ? FM_COL_INTEGER : FM_COL_CONTINUOUS, 0, 3);
+        row(p, "c", "constraints[0] 'c'", -HUGE_VAL, 1e6, 1, (int[]){x}, (double[]){100001});
+        objective(p, FM_MAXIMIZE, 0, 2, (int[]){x, y}, (double[]){100001, 1});
+        for (int presolve = 1; presolve >= 0; presolve--) {
+            sv_options o = opts(presolve, 0);
+            sv_result *r = solve(p, &o, NULL);
+            expect_status(r, SV_STATUS_OPTIMAL);
+            assert_float_equal(sv_result_objective(r), 1e6 + 3, 1e-6);
+            assert_true(sv_result_values(r)[0] * 100001 <= 1e6 + 1e-6);
+            if (presolve)
+                assert_non_null(strstr(sv_result_log(r), "without GLPK's presolver"));
+            sv_result_free(r);
+        }
+        fm_program_free(p);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -119,6 +148,7 @@ static void test_names(void **state)
     assert_string_equal(sv_status_name(SV_STATUS_INVALID), "invalid");
     assert_string_equal(sv_status_name(SV_STATUS_UNSUPPORTED), "unsupported");
     assert_string_equal(sv_status_name(SV_STATUS_INTERRUPTED), "interrupted");
+    assert_string_equal(sv_status_name(SV_STATUS_VALID), "valid");
     const sv_code codes[] = {SV_OK, SV_EBACKEND, SV_ENOMEM, SV_EIO, SV_EARG,
                              SV_ENAME};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
@@ -1106,6 +1136,114 @@ static void test_duplicates_and_odd_names(void **state)
     fm_program_free(p);
 }
 
+/* ---- the one solve path: sv_run_text ---------------------------------------- */
+
+static const char run_milp[] =
+    "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"type\": \"integer\", "
+    "\"lower\": 0, \"upper\": 10}],"
+    " \"objective\": {\"sense\": \"maximize\", \"expression\": \"3*x\"},"
+    " \"constraints\": [{\"name\": \"cap\", \"expression\": \"2*x <= 9\"}],"
+    " \"report\": [{\"name\": \"twice\", \"expression\": \"2*x\"},"
+    "              {\"name\": \"bad\", \"expression\": \"x/0\"}]}";
+
+static void test_run_solved(void **state)
+{
+    (void)state;
+    sv_code code;
+    sv_run *r = sv_run_text(run_milp, strlen(run_milp), NULL, &code);
+    assert_non_null(r);
+    assert_int_equal(code, SV_OK);
+    assert_int_equal(sv_run_status(r), SV_STATUS_OPTIMAL);
+    assert_non_null(sv_run_model(r));
+    assert_non_null(sv_run_program(r));
+    const sv_result *res = sv_run_result(r);
+    assert_non_null(res);
+    assert_true(fabs(sv_result_objective(res) - 12) < TOL);
+    assert_true(sv_run_parse_ms(r) >= 0);
+    assert_true(sv_run_solve_ms(r) == sv_result_time_ms(res));
+    assert_int_equal(sv_run_report_count(r), 2);
+    const sv_report_value *v = sv_run_report(r, 0);
+    assert_string_equal(v->name, "twice");
+    assert_true(v->ok);
+    assert_true(fabs(v->value - 8) < TOL);
+    v = sv_run_report(r, 1);
+    assert_string_equal(v->name, "bad");
+    assert_false(v->ok);                       /* division by zero */
+    assert_true(fm_diags_count(sv_run_diags(r)) >= 1);
+    assert_null(sv_run_report(r, 2));
+    /* The solve is done: solving again changes nothing. */
+    assert_int_equal(sv_run_solve(r), SV_OK);
+    assert_ptr_equal(sv_run_result(r), res);
+    sv_run_free(r);
+}
+
+static void test_run_statuses(void **state)
+{
+    (void)state;
+    sv_code code;
+    const char *bad = "{\"format\": 1, \"variables\": [";
+    sv_run *r = sv_run_text(bad, strlen(bad), NULL, &code);
+    assert_non_null(r);
+    assert_int_equal(code, SV_OK);             /* a bad text is not an error */
+    assert_int_equal(sv_run_status(r), SV_STATUS_INVALID);
+    assert_null(sv_run_program(r));
+    assert_null(sv_run_result(r));
+    assert_int_equal(sv_run_report_count(r), 0);
+    assert_true(fm_diags_errors(sv_run_diags(r)) >= 1);
+    sv_run_free(r);
+
+    const char *nl = "{\"format\": 1, \"variables\": [{\"name\": \"w\", \"lower\": 1},"
+                     " {\"name\": \"h\", \"lower\": 1}], \"objective\": {\"sense\":"
+                     " \"minimize\", \"expression\": \"w + h\"}, \"constraints\":"
+                     " [{\"name\": \"area\", \"expression\": \"w*h >= 24\"}]}";
+    r = sv_run_text(nl, strlen(nl), NULL, &code);
+    assert_int_equal(code, SV_OK);
+    assert_int_equal(sv_run_status(r), SV_STATUS_UNSUPPORTED);
+    assert_int_equal(fm_model_class(sv_run_model(r)), FM_CLASS_NLP);
+    assert_null(sv_run_result(r));
+    sv_run_free(r);
+
+    /* check_only: compiled, not solved; the two-step form solves nothing. */
+    sv_run_options o;
+    sv_run_options_default(&o);
+    o.check_only = 1;
+    r = sv_run_prepare(run_milp, strlen(run_milp), &o, &code);
+    assert_int_equal(code, SV_OK);
+    assert_int_equal(sv_run_status(r), SV_STATUS_VALID);
+    assert_int_equal(sv_run_solve(r), SV_OK);
+    assert_int_equal(sv_run_status(r), SV_STATUS_VALID);
+    assert_null(sv_run_result(r));
+    assert_string_equal(sv_status_name(sv_run_status(r)), "valid");
+    sv_run_free(r);
+
+    /* The cancel flag reaches the solver. */
+    volatile int stop = 1;
+    sv_run_options_default(&o);
+    o.solve.cancel = &stop;
+    r = sv_run_text(run_milp, strlen(run_milp), &o, &code);
+    assert_int_equal(code, SV_OK);
+    assert_int_equal(sv_run_status(r), SV_STATUS_INTERRUPTED);
+    assert_int_equal(sv_run_report_count(r), 0);
+    sv_run_free(r);
+
+    /* NULL-safe accessors. */
+    assert_int_equal(sv_run_status(NULL), SV_STATUS_INVALID);
+    assert_null(sv_run_result(NULL));
+    assert_int_equal(sv_run_solve(NULL), SV_EARG);
+    sv_run_free(NULL);
+}
+
+static void test_clock(void **state)
+{
+    (void)state;
+    double a = fm_clock_ms();
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    double b = fm_clock_ms();
+    assert_true(b - a >= 1.9);
+    assert_true(b - a < 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1128,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_lp_time_limit),
         cmocka_unit_test(test_glpk_env_restored),
         cmocka_unit_test(test_mip_gap),
+        cmocka_unit_test(test_presolve_never_violates_rows),
         cmocka_unit_test(test_nothing_on_stdout),
         cmocka_unit_test(test_export_roundtrip),
         cmocka_unit_test(test_export_errors),
@@ -1135,6 +1274,9 @@ int main(void)
         cmocka_unit_test(test_invalid_numbers),
         cmocka_unit_test(test_duplicates_and_odd_names),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_run_solved),
+        cmocka_unit_test(test_run_statuses),
+        cmocka_unit_test(test_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "agent/cli/cli.h"
 #include "agent/llm/llm.h"
 
@@ -154,4 +155,82 @@ int ag_arg_llm(const char *cmd, ag_llm_flags *f, int opt, const char *value)
     if (ag_llm_flag_set(f, opt, value, err, sizeof err) == 0) return 0;
     ag_usage_error(cmd, "%s", err);
     return -1;
+}
+
+/* ---- the experience library options ---- */
+
+size_t ag_args_library_options(struct option *dst, size_t cap)
+{
+    static const struct option opts[] = {
+        { "library", required_argument, NULL, AG_LIB_OPT_LIBRARY },
+        { "no-library", no_argument, NULL, AG_LIB_OPT_NO_LIBRARY },
+        { "retrieve", required_argument, NULL, AG_LIB_OPT_RETRIEVE },
+    };
+    size_t n = 0;
+    for (; n < sizeof opts / sizeof opts[0] && n < cap; n++) dst[n] = opts[n];
+    return n;
+}
+
+int ag_arg_library(const char *cmd, ag_library_flags *f, int opt, const char *value)
+{
+    long n;
+    switch (opt) {
+    case AG_LIB_OPT_LIBRARY:
+        if (!*value) { ag_usage_error(cmd, "--library needs a path"); return -1; }
+        f->path = value;
+        break;
+    case AG_LIB_OPT_NO_LIBRARY: f->off = 1; break;
+    case AG_LIB_OPT_RETRIEVE:
+        if (!strcmp(value, "bm25")) f->llm = 0;
+        else if (!strcmp(value, "llm")) f->llm = 1;
+        else { ag_usage_error(cmd, "--retrieve is bm25 or llm, got '%.60s'", value); return -1; }
+        break;
+    case 'k':
+        if (ag_arg_long(cmd, "-k", value, 1, AG_LIBRARY_MAX_K, &n)) return -1;
+        f->k = (size_t)n;
+        break;
+    default:
+        return 0;
+    }
+    if (f->off && f->path) { ag_usage_error(cmd, "give --library PATH or --no-library, not both"); return -1; }
+    return 1;
+}
+
+int ag_library_open(const char *cmd, const ag_library_flags *f, lib **out, char *path, size_t len,
+                    int *missing)
+{
+    *out = NULL;
+    *missing = 0;
+    path[0] = 0;
+    if (f->off) return 0;
+    if (f->path) {
+        snprintf(path, len, "%s", f->path);
+    } else if (lib_default_path(path, len) != 0) {
+        *missing = 1;   /* no HOME: as good as no file */
+        snprintf(path, len, "$XDG_DATA_HOME/optagent/library.db");
+        return 0;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        if (!f->path) { *missing = 1; return 0; }
+        fprintf(stderr, "optagent %s: library %s: no such file (create it with optagent library "
+                        "import or learn, or use --no-library)\n", cmd, path);
+        return -1;
+    }
+    char err[512] = "";
+    lib_code c;
+    *out = lib_open(path, LIB_OPEN_READONLY, &c, err, sizeof err);
+    if (!*out) {
+        fprintf(stderr, "optagent %s: cannot use the library %s: %s (use --no-library to run "
+                        "without it)\n", cmd, path, *err ? err : lib_strerror(c));
+        return -1;
+    }
+    return 0;
+}
+
+void ag_library_apply(const ag_library_flags *f, lib *l, ag_pipeline_options *po)
+{
+    po->library = l;
+    po->retrieve_k = f->k;
+    po->retrieve_llm = l && f->llm;
 }

@@ -29,6 +29,13 @@ static const char ask_usage[] =
     "  --max-corrections N    correction rounds after the first answer (default 3)\n"
     "  --prompts-dir DIR      use DIR/NAME.txt instead of the built-in prompts\n"
     "  --time-limit S         solver time limit per attempt (seconds; default 60, 0 none)\n"
+    "Experience library (insights from earlier problems, carried into the prompts):\n"
+    "  --library PATH         the library file (default $XDG_DATA_HOME/optagent/library.db;\n"
+    "                         when that does not exist, ask runs without one)\n"
+    "  --no-library           no insights\n"
+    "  --retrieve bm25|llm    bm25 (default): by the library's ranking alone; llm: the LLM\n"
+    "                         also checks which of them apply (one more request)\n"
+    "  -k N                   at most N insights (default 5)\n"
     "LLM endpoint (flag > OPTAGENT_* > OPENAI_* > config file):\n"
     "  --base-url URL         e.g. https://api.openai.com/v1\n"
     "  --model NAME\n"
@@ -101,8 +108,27 @@ static void print_run(const ag_run *run)
         free(pretty);
         cJSON_Delete(f);
     }
-    printf("llm: %d call%s, %ld prompt + %ld completion tokens, %.0f ms\n", run->nattempts,
-           run->nattempts == 1 ? "" : "s", run->prompt_tokens, run->completion_tokens, run->latency_ms);
+    int calls = run->nattempts + run->retrieval.checked;
+    printf("llm: %d call%s, %ld prompt + %ld completion tokens, %.0f ms\n", calls,
+           calls == 1 ? "" : "s", run->prompt_tokens, run->completion_tokens, run->latency_ms);
+}
+
+/* What the library gave: the insights carried with their scores. */
+static void print_insights(const ag_run *run)
+{
+    const ag_retrieval *r = &run->retrieval;
+    if (!r->used) return;
+    if (r->error) printf("library: %s\n", r->error);
+    if (r->check_error) printf("library: %s\n", r->check_error);
+    if (!r->ncarried) {
+        printf("insights: none %s\n", r->nhits ? "applied (the check kept none)" : "retrieved");
+        return;
+    }
+    printf("insights:");
+    for (size_t i = 0; i < r->ncarried; i++)
+        printf("%s %lld@%lld (score %.2f)", i ? "," : "", (long long)r->carried[i].id,
+               (long long)r->carried[i].version, r->carried[i].score);
+    printf("\n");
 }
 
 /* Prints the record of ag_run_json one attempt at a time (the same JSON,
@@ -118,10 +144,11 @@ static int print_piece(char *s)
     return 0;
 }
 
-static int print_json(const ag_run *run)
+static int print_json(const ag_run *run, cJSON *library)
 {
     cJSON *o = ag_run_json(run);
-    if (!o) return -1;
+    if (!o) { cJSON_Delete(library); return -1; }
+    cJSON_AddItemToObject(o, "library", library ? library : cJSON_CreateNull());
     cJSON *list = cJSON_DetachItemFromObject(o, "attempts");
     char *head = cJSON_Print(o);
     int rc = -1;
@@ -150,6 +177,7 @@ out:
 
 typedef struct {
     ag_llm_flags flags;
+    ag_library_flags lib;
     ag_pipeline_options po;
     const char *text, *file, *prompts_dir;
     int json, show;
@@ -160,18 +188,22 @@ typedef struct {
 static int ask_args(int argc, char **argv, ask_opts *o)
 {
     enum { OPT_JSON = 0x100, OPT_SHOW, OPT_MAX_CORR, OPT_PROMPTS_DIR, OPT_TIME_LIMIT };
-    struct option longopts[16] = {
+    struct option longopts[20] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
         { "show-prompts", no_argument, NULL, OPT_SHOW },
         { "max-corrections", required_argument, NULL, OPT_MAX_CORR },
         { "prompts-dir", required_argument, NULL, OPT_PROMPTS_DIR },
         { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
     };
-    ag_args_llm_options(longopts + 6, 9);   /* the last entry stays {0} */
-    ag_args args = { "ask", argc, argv, "hf:", longopts, 0, 0, 0, 0 };
+    size_t nl = ag_args_library_options(longopts + 6, 3);
+    ag_args_llm_options(longopts + 6 + nl, 10);   /* the last entry stays {0} */
+    ag_args args = { "ask", argc, argv, "hf:" AG_LIBRARY_SHORTOPTS, longopts, 0, 0, 0, 0 };
     const char *v;
     long n;
     for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        int lr = ag_arg_library("ask", &o->lib, c, v);
+        if (lr < 0) return EXIT_USAGE;
+        if (lr) continue;
         switch (c) {
         case AG_ARG_ERROR: return EXIT_USAGE;
         case 'h': fputs(ask_usage, stdout); return EXIT_SOLVED;
@@ -215,8 +247,19 @@ static ag_run *run_interruptible(ag_chat *chat, const ag_pipeline_options *po, c
     return run;
 }
 
+/* {"path", "sha256"} of the library used, or NULL (none). */
+static cJSON *library_json(lib *l, const char *path)
+{
+    char hex[65];
+    if (!l || lib_content_hash(l, hex) != LIB_OK) return NULL;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", path);
+    cJSON_AddStringToObject(j, "sha256", hex);
+    return j;
+}
+
 /* Prints the run as asked (--show-prompts, --json) and returns the exit code. */
-static int print_outcome(const ag_run *run, const ask_opts *o)
+static int print_outcome(const ag_run *run, const ask_opts *o, lib *l, const char *libpath)
 {
     if (o->show)
         for (int k = 0; k < run->nattempts; k++) {
@@ -225,9 +268,10 @@ static int print_outcome(const ag_run *run, const ask_opts *o)
                 fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
         }
     if (o->json) {
-        if (print_json(run) != 0) fprintf(stderr, "optagent: out of memory\n");
+        if (print_json(run, library_json(l, libpath)) != 0) fprintf(stderr, "optagent: out of memory\n");
     } else {
         print_run(run);
+        print_insights(run);
     }
     if (run->outcome == AG_OUTCOME_INTERRUPTED) {
         fprintf(stderr, "optagent: interrupted\n");
@@ -276,8 +320,17 @@ int ag_cmd_ask(int argc, char **argv)
     char *owned = NULL;
     ag_llm *llm = NULL;
     ag_run *run = NULL;
+    lib *library = NULL;
+    char libpath[4096];
+    int missing;
     const char *text = o.text;
     if (endpoint_ok(&cfg) != 0) goto out;
+    /* before anything is sent: a library that cannot be used is an error */
+    if (ag_library_open("ask", &o.lib, &library, libpath, sizeof libpath, &missing) != 0) goto out;
+    if (missing)
+        fprintf(stderr, "optagent: no experience library at %s: running without insights "
+                        "(optagent learn creates one; --no-library silences this)\n", libpath);
+    ag_library_apply(&o.lib, library, &o.po);
     if (!text) {
         size_t len;
         owned = ag_read_file(o.file ? o.file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);
@@ -297,9 +350,10 @@ int ag_cmd_ask(int argc, char **argv)
     ag_chat chat = ag_chat_direct(llm);
     run = run_interruptible(&chat, &o.po, text);
     if (!run) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
-    rc = print_outcome(run, &o);
+    rc = print_outcome(run, &o, library, libpath);
 out:
     ag_run_free(run);
+    lib_close(library);
     ag_llm_free(llm);
     ag_llm_config_free(&cfg);
     free(owned);

@@ -51,6 +51,11 @@ static const char batch_usage[] =
     "  --max-corrections N   correction rounds after the first answer (default 3)\n"
     "  --time-limit S        solver time limit per attempt (seconds; default 60, 0 none)\n"
     "  --progress / --no-progress   force the progress display on or off\n"
+    "  --library PATH        the experience library (default\n"
+    "                        $XDG_DATA_HOME/optagent/library.db; none when absent)\n"
+    "  --no-library          no insights in the prompts\n"
+    "  --retrieve bm25|llm   how insights are chosen (llm: one check request more)\n"
+    "  -k N                  at most N insights per problem (default 5)\n"
     "LLM endpoint: --base-url, --model, --api-key-file, --config, --temperature,\n"
     "  --max-tokens, --seed, --timeout (as for optagent ask)\n";
 
@@ -92,6 +97,9 @@ struct batch {
     ag_pipeline_options po;
     ag_llm_config cfg;
     ag_replay *replay;
+    lib *library;           /* NULL: none; one handle shared by the workers */
+    char libpath[4096];
+    char libhash[65];       /* lib_content_hash when the run started */
     int use_cache, offline;
     ag_match_rule rule;
     int samples;
@@ -117,12 +125,7 @@ static void on_sigint(int sig)
     cancel_flag = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return fm_clock_ms() / 1e3; }
 
 /* Stops the batch after a failed write: says what failed (the message names
  * the file and the OS error) once, for the first failure only. */
@@ -277,6 +280,7 @@ static int write_out_line(worker *w, const db_problem_record *rec, const ag_run 
     cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
     cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
     cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
+    if (run->retrieval.refs) cJSON_AddStringToObject(line, "insights", run->retrieval.refs);
     char *s = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
     if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
@@ -330,7 +334,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
             .messages_json = msgs[na], .reply = a->reply, .formulation = a->formulation,
             .result_json = res[na], .feedback = a->feedback,
             .prompt_tokens = a->prompt_tokens, .completion_tokens = a->completion_tokens,
-            .latency_ms = a->latency_ms };
+            .latency_ms = a->latency_ms, .insights = a->insights };
     }
     /* ---- learn: reflect and verify exchanges after the run's rounds ---- */
     int next_round = na ? at[na - 1].round + 1 : 0;
@@ -343,7 +347,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
             .messages_json = msgs[na], .reply = a->reply, .formulation = a->formulation,
             .result_json = res[na], .feedback = a->feedback,
             .prompt_tokens = a->prompt_tokens, .completion_tokens = a->completion_tokens,
-            .latency_ms = a->latency_ms };
+            .latency_ms = a->latency_ms, .insights = a->insights };
     }
     db_llm_call_record calls[MAX_CALLS_PER_PROBLEM];
     for (int i = 0; i < w->ncalls; i++) {
@@ -519,7 +523,9 @@ static int file_sha256(const char *path, char hex[DB_KEY_SIZE])
 /* What decides the answers of a run, stored with it and compared on
  * --resume (check_resume): endpoint and sampling, corrections, match rule,
  * samples, format, time limit, shard, and each input file's name and
- * SHA-256 (its content: the same name with other problems is refused). */
+ * SHA-256 (its content: the same name with other problems is refused);
+ * the experience library used ({"path", "sha256": lib_content_hash} or
+ * "none") with "retrieve" and "k". */
 static char *config_json(const batch *b, const char *const *files, int nfiles, const char *shard,
                          const char *const *hashes, ag_ds_format fmt)
 {
@@ -538,6 +544,15 @@ static char *config_json(const batch *b, const char *const *files, int nfiles, c
     cJSON_AddStringToObject(o, "format", ag_ds_format_name(fmt));
     if (b->po.solve.time_limit_s > 0) cJSON_AddNumberToObject(o, "time_limit", b->po.solve.time_limit_s);
     if (shard) cJSON_AddStringToObject(o, "shard", shard);
+    if (b->library) {
+        cJSON *l = cJSON_AddObjectToObject(o, "library");
+        cJSON_AddStringToObject(l, "path", b->libpath);
+        cJSON_AddStringToObject(l, "sha256", b->libhash);
+        cJSON_AddStringToObject(o, "retrieve", b->po.retrieve_llm ? "llm" : "bm25");
+        cJSON_AddNumberToObject(o, "k", (double)(b->po.retrieve_k ? b->po.retrieve_k : LIB_DEFAULT_K));
+    } else {
+        cJSON_AddStringToObject(o, "library", "none");
+    }
     cJSON *fl = cJSON_AddArrayToObject(o, "files");
     cJSON *hl = cJSON_AddArrayToObject(o, "files_sha256");
     for (int i = 0; i < nfiles; i++) {
@@ -550,11 +565,19 @@ static char *config_json(const batch *b, const char *const *files, int nfiles, c
     return s;
 }
 
+/* Keys added after runs stored every key: a run from an older build lacks
+ * them, and that is no difference. */
+static int later_key(const char *name)
+{
+    return !strcmp(name, "retrieve") || !strcmp(name, "k");
+}
+
 /* Compares the stored config of the run being resumed with this
  * invocation's. Keys the stored config lacks (runs made by older builds)
- * are not compared; "shard" always is. Returns 0 when they agree, else -1
- * with the differences ("model: the run has "a", this invocation "b"; ...")
- * in why. */
+ * are not compared; "shard" always is. "library" is left to
+ * library_changed: learning changes the library between the two. Returns 0
+ * when they agree, else -1 with the differences ("model: the run has "a",
+ * this invocation "b"; ...") in why. */
 static int check_resume(const char *stored, const char *now, char *why, size_t len)
 {
     cJSON *a = cJSON_Parse(stored ? stored : "{}"), *c = cJSON_Parse(now ? now : "{}");
@@ -572,7 +595,8 @@ static int check_resume(const char *stored, const char *now, char *why, size_t l
             const char *name = k->string;
             const cJSON *was = pass ? cJSON_GetObjectItemCaseSensitive(a, name) : k;
             const cJSON *v = pass ? k : cJSON_GetObjectItemCaseSensitive(c, name);
-            if (pass && (was || (!complete && strcmp(name, "shard")))) continue;
+            if (!strcmp(name, "library")) continue;
+            if (pass && (was || later_key(name) || (!complete && strcmp(name, "shard")))) continue;
             if (!pass && v && cJSON_Compare(was, v, 1)) continue;
             char *ws = was ? cJSON_PrintUnformatted(was) : NULL, *vs = v ? cJSON_PrintUnformatted(v) : NULL;
             if (o < len)
@@ -587,6 +611,29 @@ out:
     cJSON_Delete(a);
     cJSON_Delete(c);
     return rc;
+}
+
+/* On --resume: the library the run started with ("library" of its stored
+ * config; absent in runs from older builds) against this invocation's. A
+ * difference is said, not refused: learning changes the library while a
+ * run waits, and the problems left are answered with the library as it is
+ * now (their attempts record the ids@versions they carried). The stored
+ * config keeps the library the run started with. */
+static void library_changed(const char *resume, const char *stored, const char *now)
+{
+    cJSON *a = cJSON_Parse(stored ? stored : "{}"), *c = cJSON_Parse(now ? now : "{}");
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(a, "library");
+    const cJSON *is = cJSON_GetObjectItemCaseSensitive(c, "library");
+    if (is && !cJSON_Compare(was, is, 1)) {
+        char *ws = was ? cJSON_PrintUnformatted(was) : NULL, *is_s = cJSON_PrintUnformatted(is);
+        fprintf(stderr, "optagent: warning: --resume %s: the run started with library %.600s, this "
+                        "invocation uses %.600s; the problems left are answered with this one\n",
+                resume, ws ? ws : "(not recorded)", is_s ? is_s : "?");
+        free(ws);
+        free(is_s);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(c);
 }
 
 /* Locks run run_id against a second optagent resuming it at the same time:
@@ -761,6 +808,7 @@ static void out_close(batch *b)
 /* What the command line says beyond the batch's own fields. */
 typedef struct {
     ag_llm_flags flags;
+    ag_library_flags lib;
     const char *files[MAX_FILES];
     int nfiles;
     int progress_mode;        /* -1: a progress bar when stderr is a terminal */
@@ -790,11 +838,15 @@ static int batch_args(int argc, char **argv, batch *b, batch_opts *o)
         { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
         { "progress", no_argument, NULL, OPT_PROGRESS }, { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     };
-    ag_args_llm_options(longopts + 16, 15);   /* the last entry stays {0} */
-    ag_args args = { "batch", argc, argv, "hj:", longopts, 0, 0, 0, 0 };
+    size_t nl = ag_args_library_options(longopts + 16, 3);
+    ag_args_llm_options(longopts + 16 + nl, 12);   /* the last entry stays {0} */
+    ag_args args = { "batch", argc, argv, "hj:" AG_LIBRARY_SHORTOPTS, longopts, 0, 0, 0, 0 };
     const char *v;
     long n;
     for (int c; (c = ag_args_next(&args, &v)) != -1; ) {
+        int lr = ag_arg_library("batch", &o->lib, c, v);
+        if (lr < 0) return EXIT_USAGE;
+        if (lr) continue;
         switch (c) {
         case AG_ARG_ERROR: return EXIT_USAGE;
         case 'h': fputs(batch_usage, stdout); return EXIT_SOLVED;
@@ -859,6 +911,65 @@ static int batch_args(int argc, char **argv, batch *b, batch_opts *o)
     return -1;
 }
 
+/* ---- learn: the library is learned into: opened for writing, created when
+ * absent; --no-library and a read-only file are refused before anything is
+ * sent. 0, or -1 said. ---- */
+static int open_learning_library(batch *b, const batch_opts *o)
+{
+    const char *cmd = b->hook->cmd;
+    if (o->lib.off) {
+        fprintf(stderr, "optagent %s: --no-library: learning needs a library to learn into\n", cmd);
+        return -1;
+    }
+    if (o->lib.path) snprintf(b->libpath, sizeof b->libpath, "%s", o->lib.path);
+    else if (lib_default_path(b->libpath, sizeof b->libpath) != 0) {
+        fprintf(stderr, "optagent %s: neither XDG_DATA_HOME nor HOME is set: give --library PATH\n", cmd);
+        return -1;
+    }
+    char err[512] = "";
+    lib_code c;
+    b->library = lib_open(b->libpath, 0, &c, err, sizeof err);
+    if (!b->library) {
+        fprintf(stderr, "optagent %s: cannot use the library %s: %s\n", cmd, b->libpath,
+                *err ? err : lib_strerror(c));
+        return -1;
+    }
+    if (lib_readonly(b->library)) {
+        fprintf(stderr, "optagent %s: the library %s is read-only: learning writes to it\n", cmd,
+                b->libpath);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the library read-only (one handle for every worker: lib_search is
+ * serialized by its mutex, a few ms a problem) and takes its content hash
+ * for the run's config. 0, or -1 said. */
+static int open_library(batch *b, batch_opts *o)
+{
+    int missing = 0;
+    if (b->hook) {
+        if (open_learning_library(b, o) != 0) return -1;
+    } else if (ag_library_open("batch", &o->lib, &b->library, b->libpath, sizeof b->libpath, &missing) != 0) {
+        return -1;
+    }
+    if (missing)
+        fprintf(stderr, "optagent: no experience library at %s: running without insights\n", b->libpath);
+    if (b->library) {
+        char real[PATH_MAX];
+        if (realpath(b->libpath, real)) snprintf(b->libpath, sizeof b->libpath, "%s", real);
+        lib_code c = lib_content_hash(b->library, b->libhash);
+        if (c != LIB_OK) {
+            char err[512];
+            lib_errmsg(b->library, err, sizeof err);
+            fprintf(stderr, "optagent batch: library %s: %s\n", b->libpath, *err ? err : lib_strerror(c));
+            return -1;
+        }
+    }
+    ag_library_apply(&o->lib, b->library, &b->po);
+    return 0;
+}
+
 /* Loads every file (and its SHA-256) into sets and the LLM configuration or
  * the replay file: everything is checked before anything is sent. 0, or -1
  * said. */
@@ -877,6 +988,7 @@ static int load_inputs(batch *b, batch_opts *o, ag_ds **sets)
             o->hashes[i] = hash_buf[i];
         }
     }
+    if (open_library(b, o) != 0) return -1;
     if (o->llm) {
         b->replay = ag_replay_load(o->llm + 7, err, sizeof err);
         if (!b->replay) { fprintf(stderr, "optagent: %s\n", err); return -1; }
@@ -942,6 +1054,7 @@ static int resume_run(batch *b, const batch_opts *o, int *lock_fd)
     char *now = config_json(b, o->files, o->nfiles, o->shard, o->hashes, o->fmt);
     char why[2048];
     int differs = check_resume(info.config_json, now, why, sizeof why);
+    if (!differs) library_changed(o->resume, info.config_json, now);
     free(now);
     db_run_info_clear(&info);
     if (differs) {
@@ -1130,10 +1243,11 @@ int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook)
     if (load_inputs(&b, &o, sets) != 0 || make_items(&b, &o, sets) != 0 ||
         open_outputs(&b, &o, &lock_fd) != 0)
         goto out;
-    fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s\n", b.uuid,
+    fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s, %s%s\n", b.uuid,
             b.nitems, o.nfiles, o.nfiles == 1 ? "" : "s", b.jobs,
             b.replay ? "replies from the replay file (no LLM endpoint)"
-                     : b.offline ? "replies from the cache only" : b.cfg.base_url);
+                     : b.offline ? "replies from the cache only" : b.cfg.base_url,
+            b.library ? "library " : "no library", b.library ? b.libpath : "");
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -1152,6 +1266,7 @@ out:
     if (b.out) fclose(b.out);
     if (lock_fd >= 0) close(lock_fd);    /* after the last write */
     db_close(b.db);
+    lib_close(b.library);
     ag_replay_free(b.replay);
     ag_llm_config_free(&b.cfg);
     free(b.items);

@@ -10,6 +10,7 @@
 #include "agent/core/core.h"
 #include "agent/eval/eval.h"
 #include "agent/llm/llm.h"
+#include "library/library.h"
 
 /* Exit codes of every command. */
 enum { EXIT_SOLVED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2,
@@ -114,5 +115,41 @@ int ag_arg_long(const char *cmd, const char *opt, const char *s, long lo, long h
 
 /* Stores an LLM option (val AG_LLM_OPT_*) in f: 0, or -1 after a usage message. */
 int ag_arg_llm(const char *cmd, ag_llm_flags *f, int opt, const char *value);
+
+/* ---- the experience library options of the commands that solve (ask,
+ * batch, learn): --library PATH, --no-library, --retrieve bm25|llm, -k N.
+ * Add AG_LIBRARY_SHORTOPTS to the short options and ag_args_library_options
+ * to the long ones; give every option to ag_arg_library first. */
+typedef struct {
+    const char *path;         /* --library PATH (borrowed); NULL: lib_default_path() */
+    int off;                  /* --no-library */
+    int llm;                  /* --retrieve llm: the check request */
+    size_t k;                 /* -k N; 0: LIB_DEFAULT_K */
+} ag_library_flags;
+
+enum { AG_LIB_OPT_LIBRARY = 0x4d00, AG_LIB_OPT_NO_LIBRARY, AG_LIB_OPT_RETRIEVE };
+#define AG_LIBRARY_SHORTOPTS "k:"
+#define AG_LIBRARY_MAX_K 50
+
+/* Writes --library, --no-library and --retrieve into dst (at most cap);
+ * returns how many. */
+size_t ag_args_library_options(struct option *dst, size_t cap);
+
+/* 1 when opt was a library option (stored in f), 0 when it is not one, -1
+ * after a usage message (a bad value, --library with --no-library). */
+int ag_arg_library(const char *cmd, ag_library_flags *f, int opt, const char *value);
+
+/* Opens the library f names, read-only (nothing is ever created or
+ * written by ask or batch), into *out, its path into path (size len).
+ * Returns 0 with *out NULL when there is none to use: --no-library, or the
+ * default file does not exist (*missing set to 1 then: the caller says so
+ * once). Returns -1 after a message naming the file when it cannot be
+ * used: a --library PATH that does not exist, a corrupt file, one from a
+ * newer optagent. The caller closes *out with lib_close. */
+int ag_library_open(const char *cmd, const ag_library_flags *f, lib **out, char *path, size_t len,
+                    int *missing);
+
+/* Puts f and the open library l (may be NULL) into the pipeline options. */
+void ag_library_apply(const ag_library_flags *f, lib *l, ag_pipeline_options *po);
 
 #endif

@@ -25,7 +25,9 @@ static const char eval_usage[] =
     "                    orlm: both rounded to integers, then 5%% relative\n"
     "  --format F        markdown (default), json or html\n"
     "  -o FILE           write the report to FILE instead of standard output\n"
-    "  --compare A B     what changed problem by problem from run A to run B\n";
+    "  --compare A B     what changed problem by problem from run A to run B, with\n"
+    "                    the experience library each used and the insights the\n"
+    "                    problems that changed category carried\n";
 
 static const char merge_usage[] =
     "usage: optagent merge OUT.db IN.db...\n"
@@ -278,8 +280,79 @@ static ag_code write_with_pass(const ag_eval *ea, const char *format, const pass
     return wr;
 }
 
+/* ---- what the experience library changed (eval --compare) ---- */
+
+/* The library run used, from its stored config (batch's "library"): the
+ * path and the first 16 hex digits of its content hash, "none", or "not
+ * recorded" (a run from a build before the library). */
+static void run_library(db *d, int64_t run, char *buf, size_t len)
+{
+    db_run_info info;
+    snprintf(buf, len, "not recorded");
+    if (db_run_get(d, run, &info) != DB_OK) return;
+    cJSON *cfg = cJSON_Parse(info.config_json ? info.config_json : "{}");
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(cfg, "library");
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "path"));
+    const char *hash = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "sha256"));
+    const char *retr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "retrieve"));
+    if (cJSON_IsString(l)) snprintf(buf, len, "%s", l->valuestring);
+    else if (path && hash)
+        snprintf(buf, len, "%.2000s (content sha256 %.16s, retrieval %s)", path, hash, retr ? retr : "bm25");
+    cJSON_Delete(cfg);
+    db_run_info_clear(&info);
+}
+
+/* The insights a problem's requests carried (every attempt carries the
+ * same): "12@3, 7@1", "none" (the library gave none), "no library", or
+ * "-" when the problem is not in the run. */
+static void problem_insights(db *d, int64_t run, const char *dataset, const char *id, char *buf,
+                             size_t len)
+{
+    db_problem_info p;
+    snprintf(buf, len, "-");
+    if (db_problem_get(d, run, dataset, id, &p) != DB_OK) return;
+    const char *ins = p.nattempts ? p.attempts[0].insights : NULL;
+    if (!ins) snprintf(buf, len, "no library");
+    else if (!*ins) snprintf(buf, len, "none");
+    else {
+        size_t o = 0;
+        for (const char *s = ins; *s && o + 3 < len; s++) {   /* "12@3,7@1" -> "12@3, 7@1" */
+            buf[o++] = *s;
+            if (*s == ',') buf[o++] = ' ';
+        }
+        buf[o] = 0;
+    }
+    db_problem_info_clear(&p);
+}
+
+/* The "Experience library" section after the comparison's markdown. */
+static void library_markdown(db *d, int64_t ra, int64_t rb, const ag_eval_comparison *c, FILE *out)
+{
+    char la[2200], lb[2200];
+    run_library(d, ra, la, sizeof la);
+    run_library(d, rb, lb, sizeof lb);
+    fprintf(out, "\n## Experience library\n\n| run | library |\n|---|---|\n| A | %s |\n| B | %s |\n\n",
+            la, lb);
+    if (!strcmp(la, lb)) fputs("Both runs used the same library content.\n\n", out);
+    size_t shown = 0;
+    for (size_t i = 0; i < c->nchanges; i++) {
+        const ag_eval_change *ch = &c->changes[i];
+        if (ch->before == ch->after || ch->before == AG_CAT_COUNT || ch->after == AG_CAT_COUNT) continue;
+        if (!shown++)
+            fputs("Insights carried by the problems whose category changed:\n\n"
+                  "| problem | change | A | B | insights A | insights B |\n|---|---|---|---|---|---|\n", out);
+        char ia[1024], ib[1024];
+        problem_insights(d, ra, ch->dataset, ch->id, ia, sizeof ia);
+        problem_insights(d, rb, ch->dataset, ch->id, ib, sizeof ib);
+        fprintf(out, "| %s%s%s | %s | %s | %s | %s | %s |\n", ch->dataset, *ch->dataset ? "/" : "", ch->id,
+                ag_eval_change_name(ch->kind), ag_eval_category_name(ch->before),
+                ag_eval_category_name(ch->after), ia, ib);
+    }
+    if (!shown) fputs("No problem changed category.\n", out);
+}
+
 /* The report of run ea (or of the comparison ea -> eb) in the chosen format. */
-static ag_code write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval *eb,
+static ag_code write_report(db *d, int64_t ra, int64_t rb, const ag_eval *ea, const ag_eval *eb,
                         const char *format, FILE *out)
 {
     ag_code wr;
@@ -292,6 +365,7 @@ static ag_code write_report(db *d, int64_t ra, const ag_eval *ea, const ag_eval 
     } else if (eb) {
         ag_eval_comparison *c = ag_eval_compare(ea, eb);
         wr = c ? ag_eval_write_compare_markdown(c, out) : AG_ENOMEM;
+        if (wr == AG_OK) library_markdown(d, ra, rb, c, out);
         ag_eval_comparison_free(c);
     } else if (!strcmp(format, "json")) wr = ag_eval_write_json(ea, out);
     else if (!strcmp(format, "html")) wr = ag_eval_write_html(ea, out);
@@ -314,7 +388,7 @@ int ag_cmd_eval(int argc, char **argv)
     FILE *out = stdout;
     db *d = db_open(o.dbpath, &dc, err, sizeof err);
     if (!d) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); return EXIT_FAILED; }
-    int64_t ra, rb;
+    int64_t ra, rb = 0;
     if (find_run(d, o.cmp_a ? o.cmp_a : o.run_arg, &ra, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); goto out; }
     if (!(ea = load_eval(d, ra, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
     if (o.cmp_b) {
@@ -322,7 +396,7 @@ int ag_cmd_eval(int argc, char **argv)
         if (!(eb = load_eval(d, rb, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
     }
     if (o.outpath && !(out = fopen(o.outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", o.outpath); out = stdout; goto out; }
-    ag_code wr = write_report(d, ra, ea, eb, o.format, out);
+    ag_code wr = write_report(d, ra, rb, ea, eb, o.format, out);
     if (wr == AG_ENOMEM) { fprintf(stderr, "optagent: out of memory\n"); goto out; }
     if (wr != AG_OK || fflush(out) != 0) { fprintf(stderr, "optagent: cannot write the report\n"); goto out; }
     rc = EXIT_SOLVED;

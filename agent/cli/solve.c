@@ -1,4 +1,6 @@
-/* optagent solve: read, check, compile, export and solve one formulation. */
+/* optagent solve: read, check, compile, export and solve one formulation, through
+ * the one solve path (sv_run_prepare, sv_run_solve in solver/run.c); the text
+ * summary and the JSON report are both built from the typed run. */
 #define _GNU_SOURCE          /* getopt_long's struct option */
 #include <errno.h>
 #include <getopt.h>

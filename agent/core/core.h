@@ -5,23 +5,25 @@
  *   result codes   ag_code, ag_strerror: the one error style of core and eval;
  *   extraction     ag_extract_*: the formulation inside a reply (extract.c);
  *   pipeline       prompts (prompts.c), the self-correction loop and its
- *                  record (pipeline.c);
+ *                  record (pipeline.c), the experience library's insights
+ *                  retrieved for it (retrieve.c);
  *   solve report   the contract's JSON report of one solve (report.c);
  *   learning       the experience library's LLM exchanges: refine, and the
  *                  learning procedure of one problem (learn.c);
  *   files          reading a whole file with a size cap (files.c).
- * It depends on agent/llm, library/, solver/ and formulate/, never on agent/cli or
- * agent/eval. Nothing here prints; ownership is stated per section.
+ * It depends on agent/llm, library/, solver/ and formulate/, never on
+ * agent/cli or agent/eval. Nothing here prints; ownership is stated per section.
  */
 #ifndef OPTAGENT_AGENT_CORE_H
 #define OPTAGENT_AGENT_CORE_H
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include "agent/llm/llm.h"
 #include "formulate/formulate.h"
-#include "solver/solver.h"
 #include "library/library.h"
+#include "solver/solver.h"
 
 /* ---- result codes of the agent's own public functions (core, eval) that
  * can fail in more than one way; curl-style, like ag_llm_code, fm_code,
@@ -77,6 +79,18 @@ const char *ag_extract_strerror(ag_extract_code c);
 ag_extract_code ag_extract_formulation(const char *reply, size_t len, char **json,
                                        int *repaired, char *why, size_t whylen);
 
+/* The first JSON object in reply that has member key (e.g. "applicable" of a
+ * check reply, "insights" of a reflect reply), fenced or in prose, also
+ * nested in another object: objects are tried in text order, from each '{'
+ * (at most AG_EXTRACT_MAX_TRIES of them), no repairs. On AG_EXTRACT_OK *out
+ * is the object (a new tree the caller deletes); otherwise *out is NULL and
+ * why (may be NULL) says what was found instead. Replies over
+ * AG_EXTRACT_MAX_OBJECT bytes are refused. */
+#define AG_EXTRACT_MAX_TRIES  256
+#define AG_EXTRACT_MAX_OBJECT (1u << 20)
+ag_extract_code ag_extract_object(const char *reply, size_t len, const char *key, cJSON **out,
+                                  char *why, size_t whylen);
+
 /* ---- the pipeline: natural language -> formulation -> solve, corrected from
  * the solver's diagnostics until the result can be trusted.
  *
@@ -107,11 +121,28 @@ char *ag_template_fill(const char *tmpl, const char *const *keys,
  * one hard MILP in a reply must not hold a worker forever. */
 #define AG_DEFAULT_TIME_LIMIT_S 60.0
 
+/* Everything defaults to "off" (ag_pipeline_options_default): no library,
+ * no candidates, task "formulate" — the requests are then byte for byte
+ * those of a build without the library. The library, the candidates and
+ * task are borrowed for the duration of ag_pipeline_run. */
 typedef struct {
     int max_corrections;      /* rounds after the first; default 3 */
     sv_options solve;         /* time limit AG_DEFAULT_TIME_LIMIT_S; its cancel
                                  flag is the run's when left NULL */
     fm_limits limits;
+    lib *library;             /* NULL: no retrieval. Searched once per problem,
+                                 against the problem text, before the first
+                                 request; may be shared by threads */
+    size_t retrieve_k;        /* at most this many insights; 0 = LIB_DEFAULT_K (5) */
+    int retrieve_llm;         /* 1: a "check" request filters the retrieved hits
+                                 by the reply's {"applicable": [ids]}; a failed
+                                 call or a malformed reply keeps every hit and is
+                                 recorded (ag_retrieval.check_error) */
+    const lib_insight *const *extra;  /* candidates carried besides the retrieved
+                                         ones (learning's verify), after them */
+    size_t nextra;
+    const char *task;         /* the first request's task: NULL or "formulate"
+                                 (default), or "verify"; corrections are "correct" */
 } ag_pipeline_options;
 
 void ag_pipeline_options_default(ag_pipeline_options *o);
@@ -136,9 +167,45 @@ typedef enum {
 
 const char *ag_outcome_name(ag_outcome o);
 
+/* One insight a request carried, or one that retrieval returned. */
 typedef struct {
-    int round;                /* 0 = formulate, 1.. = corrections */
-    const char *stage;        /* "formulate" or "correct" */
+    int64_t id;               /* 0: a candidate not stored yet (o->extra) */
+    int64_t version;
+    double score;             /* the retrieval score (library/README.md); 0 for a candidate */
+    int candidate;            /* 1: from o->extra, not retrieved */
+} ag_insight_ref;
+
+/* What the library gave a run: searched once per problem, before the first
+ * request; every request of the run carries the same insights. */
+typedef struct {
+    int used;                 /* 1: a library was searched (o->library set) */
+    const char *method;       /* "bm25" or "llm" (static) */
+    size_t k;
+    ag_insight_ref *hits;     /* what lib_search returned, best first (before
+                                 the check); recorded even when empty */
+    size_t nhits;
+    ag_insight_ref *carried;  /* what every request carried: the hits the check
+                                 kept, then the candidates */
+    size_t ncarried;
+    char *refs;               /* "12@3,7@1" of carried ("" for none); NULL when
+                                 there was neither a library nor a candidate */
+    char *error;              /* lib_search failed: the run went on without insights */
+    int checked;              /* 1: a check request was sent (--retrieve llm) */
+    cJSON *check_messages;    /* what it sent */
+    char *check_reply;        /* its reply, or NULL */
+    char *check_error;        /* the call failed or the reply was malformed: every
+                                 hit was kept */
+    long check_prompt_tokens, check_completion_tokens;
+    double check_latency_ms;
+} ag_retrieval;
+
+typedef struct {
+    int round;                /* 0 = formulate (or verify), 1.. = corrections */
+    const char *stage;        /* "formulate", "verify" or "correct" */
+    const char *insights;     /* the run's retrieval.refs: the ids@versions this
+                                 request carried; NULL without a library */
+    const ag_insight_ref *carried;   /* the run's retrieval.carried */
+    size_t ncarried;
     cJSON *messages;          /* what was sent */
     char *reply;              /* the LLM's content, or NULL */
     char *llm_error;          /* when the call failed */
@@ -161,12 +228,19 @@ typedef struct {
     int has_objective;
     double objective;
     long prompt_tokens, completion_tokens;
-    double latency_ms;        /* LLM time over all attempts */
+    double latency_ms;        /* LLM time over all attempts (and the check) */
     double solve_ms;
+    ag_retrieval retrieval;   /* the library's part; zero without one */
 } ag_run;
 
 /* Runs the loop for one problem. Returns the run (never NULL unless out of
- * memory); its outcome says how it ended. problem_id may be NULL; cancel
+ * memory); its outcome says how it ended. With a library (or candidates)
+ * the insight block (lib_format_for_prompt, verbatim) takes the place of
+ * {{insights}} in the formulate template, the system message, which every
+ * request of the run repeats (formulate or verify, then each correct); a
+ * template without the placeholder gets the block appended. With none the
+ * placeholder simply disappears: the messages are those of a build
+ * without the library, byte for byte (and so are cache keys). problem_id may be NULL; cancel
  * may be NULL. When *cancel becomes nonzero the LLM call or the solve in
  * progress stops and the run ends with AG_OUTCOME_INTERRUPTED. */
 ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
@@ -174,7 +248,11 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
                         volatile int *cancel);
 void ag_run_free(ag_run *r);
 
-/* The full record as JSON (caller deletes). The tree refers to r's messages
+/* The full record as JSON (caller deletes). With a library (or candidates)
+ * each attempt has "insights": [{"id", "version", "score"}] (score null and
+ * "candidate": true for a candidate) and the run "retrieval": {"method",
+ * "k", "hits": [...], "refs", and "error" / "check": {"reply", "error"}
+ * when there were}. The tree refers to r's messages
  * and replies instead of copying them: delete it before ag_run_free(r). */
 cJSON *ag_run_json(const ag_run *r);
 

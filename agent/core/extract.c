@@ -971,3 +971,66 @@ done:
     free(c.st.v);
     return code;
 }
+
+/* ---- any JSON object with a given member (check, reflect, refine replies) ---- */
+
+/* Searches root (itself first, then its members depth first) for an object
+ * holding key. */
+static const cJSON *find_keyed(const cJSON *root, const char *key, int depth)
+{
+    if (!cJSON_IsObject(root) && !cJSON_IsArray(root)) return NULL;
+    if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, key)) return root;
+    if (depth >= 16) return NULL;
+    for (const cJSON *ch = root->child; ch; ch = ch->next) {
+        const cJSON *f = find_keyed(ch, key, depth + 1);
+        if (f) return f;
+    }
+    return NULL;
+}
+
+ag_extract_code ag_extract_object(const char *reply, size_t len, const char *key, cJSON **out,
+                                  char *why, size_t whylen)
+{
+    if (out) *out = NULL;
+    if (why && whylen) why[0] = 0;
+    if (!reply || !key || !out) {
+        why_set(why, whylen, "empty reply");
+        return AG_EXTRACT_NONE;
+    }
+    if (len > AG_EXTRACT_MAX_OBJECT) {
+        why_set(why, whylen, "reply too large (%zu bytes; the limit is %u)", len, AG_EXTRACT_MAX_OBJECT);
+        return AG_EXTRACT_NONE;
+    }
+    int objects = 0, opened = 0, tries = 0;
+    for (size_t i = 0; i < len && tries < AG_EXTRACT_MAX_TRIES; i++) {
+        if (reply[i] != '{') continue;
+        tries++;
+        opened = 1;
+        const char *end = NULL;
+        cJSON *root = cJSON_ParseWithLengthOpts(reply + i, len - i, &end, 0);
+        if (!root) continue;
+        objects++;
+        const cJSON *f = find_keyed(root, key, 0);
+        if (f) {
+            /* detach the object found from its parent (or take root itself) */
+            cJSON *copy = f == root ? root : cJSON_Duplicate(f, 1);
+            if (f != root) cJSON_Delete(root);
+            if (!copy) { why_set(why, whylen, "out of memory"); return AG_EXTRACT_NONE; }
+            *out = copy;
+            return AG_EXTRACT_OK;
+        }
+        cJSON_Delete(root);
+        /* skip what this object covered: its members were searched already */
+        if (end && end > reply + i) i = (size_t)(end - reply) - 1;
+    }
+    if (objects) {
+        why_set(why, whylen, "no JSON object with \"%s\" in the reply", key);
+        return AG_EXTRACT_NOT_FORMULATION;
+    }
+    if (opened) {
+        why_set(why, whylen, "the reply's JSON does not parse");
+        return AG_EXTRACT_INVALID_JSON;
+    }
+    why_set(why, whylen, "the reply contains no JSON object");
+    return AG_EXTRACT_NONE;
+}

@@ -1,12 +1,18 @@
 /* The self-correction loop: formulate, extract, check, solve; anything short
  * of an optimal solution goes back to the LLM with the exact diagnostics and
- * the previous reply, up to max_corrections rounds. */
+ * the previous reply, up to max_corrections rounds.
+ *
+ * The experience library's insights (retrieve.c, once per problem) go into
+ * the system message in place of the formulate template's {{insights}}:
+ * every request of the run repeats the system message, so the formulate (or
+ * verify) request and every correct request carry the same block once, and
+ * a template without insights reads exactly as before. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/core/core.h"
+#include "agent/core/internal.h"
 
 #define MAX_FEEDBACK_BYTES (32u << 10)
 
@@ -155,22 +161,55 @@ static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double 
     ro.limits = o->limits;
     ro.solve = o->solve;
     if (!ro.solve.cancel) ro.solve.cancel = cancel;
-    double t0 = sv_clock_ms();
+    double t0 = fm_clock_ms();
     sv_code code;
     sv_run *run = sv_run_text(a->formulation, strlen(a->formulation), &ro, &code);
     if (!run) a->outcome = AG_OUTCOME_SOLVER_ERROR;   /* out of memory */
     else if (code != SV_OK && sv_run_program(run)) a->outcome = AG_OUTCOME_SOLVER_ERROR;
     else a->outcome = outcome_of(sv_run_status(run));
     if (run) a->result = ag_solve_report(run, 0);
-    *solve_ms += sv_clock_ms() - t0;
+    *solve_ms += fm_clock_ms() - t0;
     sv_run_free(run);
 }
 
-static cJSON *build_messages(const char *problem, const ag_attempt *prev, char **feedback_out)
+/* The system message: the formulate template with the insight block in
+ * place of {{insights}}. The block is followed by a blank line when there is
+ * one and is "" otherwise, so that with no insights the text is the
+ * template's without the placeholder, byte for byte. A template without the
+ * placeholder (an older --prompts-dir) gets a non-empty block appended.
+ * NULL when out of memory. */
+static char *system_text(const char *block)
+{
+    const char *tmpl = ag_prompt("formulate");
+    if (!tmpl) tmpl = "";
+    if (*block && !strstr(tmpl, "{{insights}}")) {
+        size_t a = strlen(tmpl), b = strlen(block);
+        char *s = malloc(a + b + 2);
+        if (s) {
+            memcpy(s, tmpl, a);
+            s[a] = '\n';
+            memcpy(s + a + 1, block, b + 1);
+        }
+        return s;
+    }
+    size_t b = strlen(block);
+    char *val = malloc(b + 2);
+    if (!val) return NULL;
+    memcpy(val, block, b);
+    memcpy(val + b, b ? "\n" : "", b ? 2 : 1);
+    char *s = ag_template_fill(tmpl, (const char *[]){ "insights" }, (const char *[]){ val }, 1);
+    free(val);
+    return s;
+}
+
+static cJSON *build_messages(const char *problem, const char *block, const ag_attempt *prev,
+                             char **feedback_out)
 {
     cJSON *msgs = cJSON_CreateArray();
-    const char *sys = ag_prompt("formulate");
-    add_message(msgs, "system", sys ? sys : "");
+    char *sys = system_text(block);
+    if (!sys) { cJSON_Delete(msgs); return NULL; }
+    add_message(msgs, "system", sys);
+    free(sys);
     char *user = ag_template_fill("Problem:\n{{problem}}", (const char *[]){ "problem" },
                                   (const char *[]){ problem }, 1);
     add_message(msgs, "user", user ? user : problem);
@@ -224,14 +263,21 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
     run->attempts = calloc(rounds, sizeof *run->attempts);
     if (!run->problem || !run->problem_id || !run->attempts) { ag_run_free(run); return NULL; }
     run->outcome = AG_OUTCOME_LLM_ERROR;
+    char *block = NULL;
+    if (agi_retrieve(chat, o, run, cancel, &block) != 0) { ag_run_free(run); return NULL; }
+    /* a static name: the run outlives o */
+    const char *first = o->task && !strcmp(o->task, "verify") ? "verify" : "formulate";
     for (int k = 0; k < rounds; k++) {
         ag_attempt *a = &run->attempts[k];
         ag_attempt *prev = k ? &run->attempts[k - 1] : NULL;
         run->nattempts = k + 1;
         a->round = k;
-        a->stage = k ? "correct" : "formulate";
+        a->stage = k ? "correct" : first;
+        a->insights = run->retrieval.refs;
+        a->carried = run->retrieval.carried;
+        a->ncarried = run->retrieval.ncarried;
         a->prompt_tokens = a->completion_tokens = -1;
-        a->messages = build_messages(problem, prev, &a->feedback);
+        a->messages = build_messages(problem, block, prev, &a->feedback);
         size_t n;
         ag_llm_message *msgs = a->messages ? to_llm_messages(a->messages, &n) : NULL;
         if (!msgs) { a->outcome = AG_OUTCOME_LLM_ERROR; a->llm_error = strdup("out of memory"); break; }
@@ -276,6 +322,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
         if (a->outcome == AG_OUTCOME_SOLVER_ERROR || a->outcome == AG_OUTCOME_INTERRUPTED) break;
         if (cancel && *cancel) { run->outcome = AG_OUTCOME_INTERRUPTED; break; }
     }
+    free(block);
     return run;
 }
 
@@ -290,6 +337,7 @@ void ag_run_free(ag_run *r)
         free(a->feedback);
     }
     free(r->attempts);
+    agi_retrieval_clear(&r->retrieval);
     free(r->problem_id);
     free(r->problem);
     free(r);
@@ -310,6 +358,7 @@ cJSON *ag_run_json(const ag_run *r)
     cJSON_AddNumberToObject(o, "solve_ms", r->solve_ms);
     const ag_attempt *last = r->nattempts ? &r->attempts[r->nattempts - 1] : NULL;
     if (last && last->result) cJSON_AddItemToObject(o, "result", cJSON_Duplicate(last->result, 1));
+    if (r->retrieval.refs) cJSON_AddItemToObject(o, "retrieval", agi_retrieval_json(&r->retrieval));
     cJSON *list = cJSON_AddArrayToObject(o, "attempts");
     for (int k = 0; k < r->nattempts; k++) {
         const ag_attempt *a = &r->attempts[k];
@@ -317,6 +366,7 @@ cJSON *ag_run_json(const ag_run *r)
         cJSON_AddNumberToObject(j, "round", a->round);
         cJSON_AddStringToObject(j, "stage", a->stage);
         cJSON_AddStringToObject(j, "outcome", ag_outcome_name(a->outcome));
+        if (a->insights) cJSON_AddItemToObject(j, "insights", agi_refs_json(a->carried, a->ncarried));
         /* References, not copies: the record of a run with multi-megabyte
          * replies holds no second copy of them (see pipeline.h). */
         if (a->messages) cJSON_AddItemReferenceToObject(j, "messages", a->messages);

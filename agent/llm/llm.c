@@ -59,6 +59,7 @@
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include "agent/llm/llm.h"
+#include "formulate/formulate.h"
 
 #ifndef OPTAGENT_VERSION
 #define OPTAGENT_VERSION "dev"
@@ -157,12 +158,7 @@ void ag_llm_config_free(ag_llm_config *c)
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return fm_clock_ms() / 1e3; }
 
 static char *dup_or_null(const char *s)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent/core/core.h"
+#include "agent/core/internal.h"
 #include "library/library.h"
 
 /* ---- one exchange ---- */
@@ -285,14 +286,6 @@ static char *reflect_prompt(lib *l, const ag_learn_record *r, const ag_learn_inp
     return text;
 }
 
-static void add_message(cJSON *msgs, const char *role, const char *content)
-{
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "role", role);
-    cJSON_AddStringToObject(m, "content", content);
-    cJSON_AddItemToArray(msgs, m);
-}
-
 /* The messages of reflect try t: the prompt; after a reply that could not
  * be used, that reply and why, so the LLM can answer again (and a retry is
  * not the same request, which a cache would answer with the same reply). */
@@ -300,14 +293,14 @@ static cJSON *reflect_messages(const char *text, const ag_reflect_try *prev)
 {
     cJSON *msgs = cJSON_CreateArray();
     if (!msgs) return NULL;
-    add_message(msgs, "user", text);
+    agi_add_message(msgs, "user", text);
     if (prev && prev->reply) {
         char again[1024];
         snprintf(again, sizeof again, "That reply could not be used (%s). Answer again with "
                  "exactly one JSON object {\"insights\": [...]} in a ```json fenced block, each "
                  "insight with taxonomy, condition, explanation and example.", prev->error);
-        add_message(msgs, "assistant", prev->reply);
-        add_message(msgs, "user", again);
+        agi_add_message(msgs, "assistant", prev->reply);
+        agi_add_message(msgs, "user", again);
     }
     return msgs;
 }
@@ -351,17 +344,8 @@ static ag_code reflect(const ag_chat *chat, lib *l, const ag_learn_input *p,
         if (cancel && *cancel) break;
         ag_reflect_try *x = &r->reflect[r->nreflect++];
         size_t n = 0;
-        ag_llm_message *msgs = NULL;
         x->messages = reflect_messages(text, t ? &r->reflect[t - 1] : NULL);
-        if (x->messages && (n = (size_t)cJSON_GetArraySize(x->messages)) &&
-            (msgs = calloc(n, sizeof *msgs))) {
-            size_t i = 0;
-            const cJSON *m;
-            cJSON_ArrayForEach(m, x->messages) {
-                msgs[i].role = cJSON_GetStringValue(cJSON_GetObjectItem(m, "role"));
-                msgs[i++].content = cJSON_GetStringValue(cJSON_GetObjectItem(m, "content"));
-            }
-        }
+        ag_llm_message *msgs = x->messages ? agi_llm_messages(x->messages, &n) : NULL;
         if (!msgs) { rc = AG_ENOMEM; break; }
         rc = ask(chat, "reflect", p->id, t, msgs, n, cancel, &x->reply, x->error, sizeof x->error);
         free(msgs);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include "library/library.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
@@ -250,11 +251,14 @@ static const char *formulation(double v)
     return b[k];
 }
 
-static ts_fake *learn_fake(int delay_ms)
+/* The script above; reflect_a (NULL: INSIGHT_A in a fence) answers the
+ * reflect requests of the A problems. */
+static ts_fake *learn_fake_with(int delay_ms, const char *reflect_a)
 {
     const problem *all[] = { &A1, &A2, &A3, &A4, &A5, &A6, &B1, &D1, &N1 };
     cJSON *script = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(script, "rules");
-    add_rule(rules, "reflect", "Problem A", NULL, "The counts were continuous.\n```json\n" INSIGHT_A "\n```", 0);
+    add_rule(rules, "reflect", "Problem A", NULL,
+             reflect_a ? reflect_a : "The counts were continuous.\n```json\n" INSIGHT_A "\n```", 0);
     /* B1: nonsense first, then a useless insight */
     cJSON *r = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(r, "match");
     cJSON_AddStringToObject(m, "task", "reflect");
@@ -276,6 +280,11 @@ static ts_fake *learn_fake(int delay_ms)
     cJSON_Delete(script);
     assert_non_null(f);
     return f;
+}
+
+static ts_fake *learn_fake(int delay_ms)
+{
+    return learn_fake_with(delay_ms, NULL);
 }
 
 static const char *write_problems(const char *name, const problem *const *v, size_t n)
@@ -442,6 +451,49 @@ static void test_learn_refuses_what_it_cannot_write(void **state)
     free(o);
 }
 
+/* A reflect reply whose first candidate has no condition and 50 KB of
+ * explanation: that one is skipped (and said), the valid one is verified
+ * and kept. */
+static void test_learn_skips_a_bad_candidate(void **state)
+{
+    (void)state;
+    size_t big = 50 * 1024;
+    char *reply = malloc(big + 4096);
+    assert_non_null(reply);
+    int o0 = sprintf(reply, "```json\n{\"insights\": [{\"taxonomy\": [\"General Formulation\"], "
+                     "\"explanation\": \"");
+    memset(reply + o0, 'x', big);
+    sprintf(reply + o0 + big, "\", \"example\": \"e\"}, %s]}\n```", strchr(INSIGHT_A, '[') + 1);
+    /* INSIGHT_A's array body ends with "]}": cut the extra closing */
+    char *end = strstr(reply, "]}]}");
+    assert_non_null(end);
+    memmove(end, end + 2, strlen(end + 2) + 1);
+    const problem *train[] = { &A1 };
+    const char *probs = write_problems("bad-cand.jsonl", train, 1);
+    const char *libp = ts_cli_path("bad-cand.db"), *db = ts_cli_path("bad-cand-runs.db");
+    ts_fake *f = learn_fake_with(0, reply);
+    free(reply);
+    char *o;
+    int code = ts_cli_sh(&o, "%s %s/optagent learn %s --library %s --db %s --no-progress 2>&1",
+                         ts_cli_env(f), ts_cli_bin(), probs, libp, db);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(o, "1 insight(s) stored"));
+    free(o);
+    ts_fake_stop(f);
+    assert_int_equal(insights_in(libp), 1);
+    /* the record names what was skipped */
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "select result_json from problems", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const char *res = (const char *)sqlite3_column_text(st, 0);
+    assert_non_null(res);
+    assert_non_null(strstr(res, "insights[0]: condition"));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_learn_keeps_what_fixes_and_rejects_the_rest),
         cmocka_unit_test(test_learn_j4_stores_the_insight_once),
         cmocka_unit_test(test_learn_refuses_what_it_cannot_write),
+        cmocka_unit_test(test_learn_skips_a_bad_candidate),
     };
     return cmocka_run_group_tests_name("learn", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -156,6 +156,7 @@ bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
 	@bench/reply_rss.sh $(BIN)
 	@bench/check.sh $(BIN)
 	@bench/memory.sh $(BIN)
+	@bench/learn.sh $(BIN)
 
 # Checking time at 20k/40k/80k names (linear: ratios about 2).
 bench-check: $(BIN)

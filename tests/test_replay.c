@@ -81,6 +81,34 @@ static void test_replay_drives_the_loop(void **state)
     free(l1); free(l2); free(l3);
 }
 
+/* A line with when_contains answers only requests containing its text, and
+ * wins over a line without (whatever the order in the file). */
+static void test_when_contains(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"id\":\"p\",\"task\":\"formulate\",\"round\":0,\"content\":\"plain\"}\n"
+        "{\"id\":\"p\",\"task\":\"formulate\",\"when_contains\":\"INSIGHT\",\"content\":\"with\"}\n";
+    char err[256];
+    ag_replay *r = ag_replay_load(write_replay("when.jsonl", text), err, sizeof err);
+    assert_non_null(r);
+    ag_chat chat = ag_chat_replay(r);
+    ag_chat_call call = { "p", "formulate", 0 };
+    ag_llm_message with[] = { { "system", "rules; INSIGHT here" }, { "user", "q" } };
+    ag_llm_message without[] = { { "system", "rules" }, { "user", "q" } };
+    ag_llm_reply *rep = NULL;
+    assert_int_equal(chat.fn(chat.ctx, &call, with, 2, NULL, &rep), AG_LLM_OK);
+    assert_string_equal(rep->content, "with");
+    ag_llm_reply_free(rep);
+    assert_int_equal(chat.fn(chat.ctx, &call, without, 2, NULL, &rep), AG_LLM_OK);
+    assert_string_equal(rep->content, "plain");
+    ag_llm_reply_free(rep);
+    ag_replay_free(r);
+    assert_null(ag_replay_load(write_replay("bad.jsonl", "{\"id\":\"a\",\"task\":\"t\","
+                                            "\"when_contains\":\"\",\"content\":\"x\"}\n"), err, sizeof err));
+    assert_non_null(strstr(err, "when_contains"));
+}
+
 static void test_malformed_files(void **state)
 {
     (void)state;
@@ -111,6 +139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_drives_the_loop),
         cmocka_unit_test(test_malformed_files),
+        cmocka_unit_test(test_when_contains),
     };
     return cmocka_run_group_tests_name("replay", tests, setup, teardown);
 }

@@ -26,6 +26,7 @@
 #define MAX_JOBS 256
 #define MAX_CALLS_PER_PROBLEM 64
 #define MAX_CORRECTIONS 20
+#define MAX_RECORDED_ATTEMPTS 96   /* the run's (32) and learn's reflect/verify ones */
 
 static const char batch_usage[] =
     "usage: optagent batch FILE... [options]\n"
@@ -111,6 +112,7 @@ struct batch {
     atomic_int exited;
     double t0;
     int jobs;
+    const ag_batch_hook *hook;   /* learn: replaces the pipeline run (NULL: batch) */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -249,6 +251,16 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     return *cat == AG_CAT_CORRECT;
 }
 
+/* ---- learn: the hook's grader (batch's judge with the --match rule) ---- */
+typedef struct { const batch *b; const ag_ds_problem *p; } grade_ctx;
+
+static int grade_run(void *ctx, const ag_run *run)
+{
+    const grade_ctx *g = ctx;
+    ag_eval_category cat;
+    return judge(g->b, g->p, run, &cat);
+}
+
 /* Writes and flushes the problem's --out line; 1 when written, 0 when the
  * batch is stopping (this write or an earlier one failed). */
 static int write_out_line(worker *w, const db_problem_record *rec, const ag_run *run,
@@ -292,7 +304,8 @@ static int write_out_line(worker *w, const db_problem_record *rec, const ag_run 
 
 /* Writes the problem's --out line and commits it; 1 when recorded, 0 when a
  * write failed (the batch is then stopping). */
-static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
+static int record(worker *w, const item *x, const ag_run *run, const ag_batch_outcome *bo,
+                  double llm_ms)
 {
     batch *b = w->b;
     const ag_ds_problem *p = x->p;
@@ -301,11 +314,16 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
     char *gold = gold_json(p);
     cJSON *full = ag_run_json(run);
     cJSON *result = cJSON_DetachItemFromObject(full, "result");
+    /* ---- learn: the learning record joins the result ---- */
+    if (bo && bo->note) {
+        if (!result) result = cJSON_CreateObject();
+        cJSON_AddItemReferenceToObject(result, "learning", bo->note);
+    }
     char *result_s = result ? cJSON_PrintUnformatted(result) : NULL;
     cJSON_Delete(result);
 
-    db_attempt_record at[32];
-    char *msgs[32] = { 0 }, *res[32] = { 0 };
+    db_attempt_record at[MAX_RECORDED_ATTEMPTS];
+    char *msgs[MAX_RECORDED_ATTEMPTS] = { 0 }, *res[MAX_RECORDED_ATTEMPTS] = { 0 };
     size_t na = 0;
     for (int k = 0; k < run->nattempts && na < 32; k++, na++) {
         const ag_attempt *a = &run->attempts[k];
@@ -313,6 +331,19 @@ static int record(worker *w, const item *x, const ag_run *run, double llm_ms)
         res[na] = a->result ? cJSON_PrintUnformatted(a->result) : NULL;
         at[na] = (db_attempt_record){
             .round = a->round, .stage = a->stage, .outcome = ag_outcome_name(a->outcome),
+            .messages_json = msgs[na], .reply = a->reply, .formulation = a->formulation,
+            .result_json = res[na], .feedback = a->feedback,
+            .prompt_tokens = a->prompt_tokens, .completion_tokens = a->completion_tokens,
+            .latency_ms = a->latency_ms, .insights = a->insights };
+    }
+    /* ---- learn: reflect and verify exchanges after the run's rounds ---- */
+    int next_round = na ? at[na - 1].round + 1 : 0;
+    for (size_t k = 0; bo && k < bo->nextra && na < MAX_RECORDED_ATTEMPTS; k++, na++) {
+        const ag_attempt *a = &bo->extra[k];
+        msgs[na] = a->messages ? cJSON_PrintUnformatted(a->messages) : NULL;
+        res[na] = a->result ? cJSON_PrintUnformatted(a->result) : NULL;
+        at[na] = (db_attempt_record){
+            .round = next_round++, .stage = a->stage, .outcome = ag_outcome_name(a->outcome),
             .messages_json = msgs[na], .reply = a->reply, .formulation = a->formulation,
             .result_json = res[na], .feedback = a->feedback,
             .prompt_tokens = a->prompt_tokens, .completion_tokens = a->completion_tokens,
@@ -387,18 +418,28 @@ static void *work(void *arg)
         w->ncalls = 0;
         w->cache.sample = x->sample;
         double t0 = now_s();
-        ag_run *run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
+        ag_batch_outcome bo = { 0 };
+        ag_run *run;
+        if (b->hook) {   /* ---- learn: the hook solves (and learns) ---- */
+            grade_ctx g = { b, x->p };
+            b->hook->solve(b->hook->ctx, &chat, &b->po, x->p, b->uuid,
+                           b->replay ? "replay" : b->cfg.model, grade_run, &g, &cancel_flag, &bo);
+            run = bo.run;
+        } else {
+            run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
+        }
         double ms = (now_s() - t0) * 1e3;
         /* A problem cut short by Ctrl-C (its LLM call or its solve) is not
          * finished: it is redone on --resume. */
         int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
-                                         run->outcome == AG_OUTCOME_INTERRUPTED);
-        if (run && !cut && record(w, x, run, run->latency_ms))
+                                         run->outcome == AG_OUTCOME_INTERRUPTED || bo.incomplete);
+        if (run && !cut && record(w, x, run, b->hook ? &bo : NULL, run->latency_ms))
             atomic_fetch_add(&b->done, 1);
         (void)ms;
         for (int k = 0; k < w->ncalls; k++) free(w->calls[k].error);
         w->ncalls = 0;
-        ag_run_free(run);
+        if (b->hook) b->hook->done(b->hook->ctx, &bo);
+        else ag_run_free(run);
     }
     atomic_fetch_add(&b->exited, 1);
     return NULL;
@@ -870,14 +911,48 @@ static int batch_args(int argc, char **argv, batch *b, batch_opts *o)
     return -1;
 }
 
+/* ---- learn: the library is learned into: opened for writing, created when
+ * absent; --no-library and a read-only file are refused before anything is
+ * sent. 0, or -1 said. ---- */
+static int open_learning_library(batch *b, const batch_opts *o)
+{
+    const char *cmd = b->hook->cmd;
+    if (o->lib.off) {
+        fprintf(stderr, "optagent %s: --no-library: learning needs a library to learn into\n", cmd);
+        return -1;
+    }
+    if (o->lib.path) snprintf(b->libpath, sizeof b->libpath, "%s", o->lib.path);
+    else if (lib_default_path(b->libpath, sizeof b->libpath) != 0) {
+        fprintf(stderr, "optagent %s: neither XDG_DATA_HOME nor HOME is set: give --library PATH\n", cmd);
+        return -1;
+    }
+    char err[512] = "";
+    lib_code c;
+    b->library = lib_open(b->libpath, 0, &c, err, sizeof err);
+    if (!b->library) {
+        fprintf(stderr, "optagent %s: cannot use the library %s: %s\n", cmd, b->libpath,
+                *err ? err : lib_strerror(c));
+        return -1;
+    }
+    if (lib_readonly(b->library)) {
+        fprintf(stderr, "optagent %s: the library %s is read-only: learning writes to it\n", cmd,
+                b->libpath);
+        return -1;
+    }
+    return 0;
+}
+
 /* Opens the library read-only (one handle for every worker: lib_search is
  * serialized by its mutex, a few ms a problem) and takes its content hash
  * for the run's config. 0, or -1 said. */
 static int open_library(batch *b, batch_opts *o)
 {
-    int missing;
-    if (ag_library_open("batch", &o->lib, &b->library, b->libpath, sizeof b->libpath, &missing) != 0)
+    int missing = 0;
+    if (b->hook) {
+        if (open_learning_library(b, o) != 0) return -1;
+    } else if (ag_library_open("batch", &o->lib, &b->library, b->libpath, sizeof b->libpath, &missing) != 0) {
         return -1;
+    }
     if (missing)
         fprintf(stderr, "optagent: no experience library at %s: running without insights\n", b->libpath);
     if (b->library) {
@@ -1021,9 +1096,10 @@ static int create_run(batch *b, const batch_opts *o, int *lock_fd)
         free(unsharded);
         snprintf(b->uuid, sizeof b->uuid, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 13,
                  hex + 17, hex + 20);
-        dc = db_run_create_with_uuid(b->db, b->uuid, "batch", cj, o->shard, &b->run_id);
+        dc = db_run_create_with_uuid(b->db, b->uuid, b->hook ? b->hook->cmd : "batch", cj, o->shard,
+                                     &b->run_id);
     } else {
-        dc = db_run_create(b->db, "batch", cj, "", &b->run_id, b->uuid);
+        dc = db_run_create(b->db, b->hook ? b->hook->cmd : "batch", cj, "", &b->run_id, b->uuid);
     }
     free(cj);
     if (dc == DB_ECONSTRAINT && o->shard) {
@@ -1133,8 +1209,14 @@ static int open_outputs(batch *b, const batch_opts *o, int *lock_fd)
 
 int ag_cmd_batch(int argc, char **argv)
 {
+    return ag_batch_main(argc, argv, NULL);
+}
+
+int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook)
+{
     batch b;
     memset(&b, 0, sizeof b);
+    b.hook = hook;
     ag_pipeline_options_default(&b.po);
     b.use_cache = 1;
     b.jobs = 8;
@@ -1174,6 +1256,7 @@ int ag_cmd_batch(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     if (run_workers(&b, &o, &workers, &nworkers) == 0) rc = finish_run(&b, &o);
+    if (rc == EXIT_SOLVED && hook && hook->summary) hook->summary(hook->ctx);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 out:

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
+#include "agent/eval/eval.h"
 #include "agent/llm/llm.h"
 #include "library/library.h"
 
@@ -21,6 +22,44 @@ int ag_cmd_batch(int argc, char **argv);
 int ag_cmd_eval(int argc, char **argv);
 int ag_cmd_merge(int argc, char **argv);
 int ag_cmd_library(int argc, char **argv);
+
+int ag_cmd_learn(int argc, char **argv);
+
+/* ---- batch's runner, shared with learn (batch.c) ----
+ *
+ * optagent learn is batch with another step per problem: the files, threads,
+ * run database, cache, replay, resume, progress and Ctrl-C are batch's. A
+ * hook replaces the pipeline run of each problem; everything it asks goes
+ * through the chat backend it is given (the worker's: cache, replay, call
+ * log). Ownership: the hook's results belong to it until done() frees them.
+ */
+typedef struct {
+    ag_run *run;                 /* the problem's answer: graded and recorded */
+    const ag_attempt *extra;     /* more exchanges recorded after the run's
+                                    attempts (rounds renumbered after them) */
+    size_t nextra;
+    cJSON *note;                 /* added to the problem's result as "learning"
+                                    (taken over by batch); may be NULL */
+    int incomplete;              /* Ctrl-C cut the problem's work short: it is
+                                    not recorded (redone on --resume) */
+    void *state;                 /* the hook's, for done() */
+} ag_batch_outcome;
+
+typedef struct {
+    const char *cmd;             /* "learn": the run's kind */
+    /* One problem: fills out (out->run NULL only when out of memory).
+     * grade(gctx, run) grades a run with the batch's --match rule. */
+    void (*solve)(void *ctx, const ag_chat *chat, const ag_pipeline_options *po,
+                  const ag_ds_problem *p, const char *run_uuid, const char *model,
+                  ag_grade_fn grade, void *gctx, volatile int *cancel, ag_batch_outcome *out);
+    void (*done)(void *ctx, ag_batch_outcome *out);   /* frees out's run and state */
+    void (*summary)(void *ctx);  /* after a finished run (stdout); may be NULL */
+    void *ctx;
+} ag_batch_hook;
+
+/* Runs batch's command line (argv[0] the command's name) with hook (NULL:
+ * plain batch). The exit code. */
+int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook);
 
 /* ---- option parsing, shared by every command (args.c) ----
  *

@@ -1,7 +1,7 @@
 /* optagent library — the experience library from the command line: list,
- * show, search, add, edit, rm, export, import, stats (refine comes with the
- * learning milestone). Every read command takes --json. All the work is in
- * library/; this file parses options and prints. */
+ * show, search, add, edit, rm, export, import, stats, refine. Every read
+ * command takes --json. All the work is in library/ (and, for refine's LLM
+ * exchange, agent/core/learn.c); this file parses options and prints. */
 #define _GNU_SOURCE          /* getopt_long's struct option */
 #include <getopt.h>
 #include <errno.h>
@@ -30,15 +30,25 @@ static const char library_usage[] =
     "  import FILE|-        insights from an export or AlphaOPT's library.json\n"
     "                       (all or nothing: one bad record imports none)\n"
     "  stats                counts by taxonomy and by statistics kind\n"
-    "  refine               not yet available\n"
+    "  refine [ID]          rewrite the conditions of insights that misfired or\n"
+    "                       were missed (all with a negative or unretrieved\n"
+    "                       problem, or ID): asks the LLM for -k conditions (task\n"
+    "                       refine, default 3), scores each by re-running\n"
+    "                       retrieval on the insight's problems, and replaces the\n"
+    "                       condition only when one scores higher (the old\n"
+    "                       version stays in the history)\n"
     "\n"
     "options:\n"
     "  --library PATH       the library file (default\n"
     "                       $XDG_DATA_HOME/optagent/library.db, created on first use)\n"
     "  --json               JSON on standard output (read commands)\n"
-    "  -k N                 search: at most N insights (default 5)\n"
+    "  -k N                 search: at most N insights (default 5); refine: N\n"
+    "                       conditions asked per insight (default 3)\n"
     "  -o FILE              export: write to FILE instead of standard output\n"
-    "  -h, --help           show this help\n";
+    "  -h, --help           show this help\n"
+    "refine's LLM endpoint: --base-url, --model, --api-key-file, --config,\n"
+    "  --temperature, --max-tokens, --seed, --timeout (as for optagent ask), or\n"
+    "  --llm replay:FILE.jsonl (recorded replies, id \"insight-ID\", task refine)\n";
 
 #define MAX_INPUT (1024 * 1024)
 
@@ -326,16 +336,167 @@ static int cmd_stats(lib *l, int json)
     return EXIT_SOLVED;
 }
 
+/* ---- refine ---- */
+
+static void print_score(const char *what, const lib_refine_score_t *s)
+{
+    printf("  %-10s score %.3f (positives kept %zu/%zu, unretrieved now found %zu/%zu, "
+           "negatives avoided %zu/%zu%s)\n", what, s->score, s->positive_kept, s->positive,
+           s->unretrieved_now, s->unretrieved, s->negative_avoided, s->negative,
+           s->no_text ? ", some problems without a stored text" : "");
+}
+
+static cJSON *score_json(const lib_refine_score_t *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "score", s->score);
+    cJSON_AddNumberToObject(o, "positive", (double)s->positive);
+    cJSON_AddNumberToObject(o, "positive_kept", (double)s->positive_kept);
+    cJSON_AddNumberToObject(o, "unretrieved", (double)s->unretrieved);
+    cJSON_AddNumberToObject(o, "unretrieved_now", (double)s->unretrieved_now);
+    cJSON_AddNumberToObject(o, "negative", (double)s->negative);
+    cJSON_AddNumberToObject(o, "negative_avoided", (double)s->negative_avoided);
+    cJSON_AddNumberToObject(o, "no_text", (double)s->no_text);
+    return o;
+}
+
+static cJSON *refine_json(const ag_refine_record *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)r->id);
+    cJSON_AddNumberToObject(o, "version", (double)r->old_version);
+    if (r->error[0]) cJSON_AddStringToObject(o, "skipped", r->error);
+    cJSON_AddBoolToObject(o, "replaced", r->replaced);
+    if (r->replaced) cJSON_AddNumberToObject(o, "new_version", (double)r->new_version);
+    cJSON_AddItemToObject(o, "current", score_json(&r->current));
+    cJSON *v = cJSON_AddArrayToObject(o, "variants");
+    for (size_t i = 0; i < r->nvariants; i++) {
+        cJSON *e = score_json(&r->variants[i].score);
+        cJSON_AddStringToObject(e, "condition", r->variants[i].condition);
+        cJSON_AddItemToArray(v, e);
+    }
+    return o;
+}
+
+static void refine_print(const ag_refine_record *r)
+{
+    printf("insight %lld (version %lld):\n", (long long)r->id, (long long)r->old_version);
+    if (r->error[0] && !r->nvariants) {
+        printf("  skipped: %s; nothing was written\n", r->error);
+        return;
+    }
+    print_score("current", &r->current);
+    for (size_t i = 0; i < r->nvariants; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "variant %zu", i + 1);
+        print_score(what, &r->variants[i].score);
+        printf("             %.160s%s\n", r->variants[i].condition,
+               strlen(r->variants[i].condition) > 160 ? "..." : "");
+    }
+    if (r->replaced)
+        printf("  replaced by variant %d (scores %.3f > %.3f): now version %lld, version %lld "
+               "kept in the history\n", r->best + 1, r->variants[r->best].score.score,
+               r->current.score, (long long)r->new_version, (long long)r->old_version);
+    else if (r->error[0]) printf("  kept: %s\n", r->error);
+    else printf("  kept: no variant scores higher than the current condition (%.3f)\n",
+                r->current.score);
+}
+
+/* The chat backend for refine: a replay file or the configured endpoint.
+ * 0, or -1 said. */
+static int refine_chat(const char *llm_arg, const ag_llm_flags *flags, ag_llm_config *cfg,
+                       ag_replay **replay, ag_llm **client, ag_chat *chat)
+{
+    char err[1024];
+    if (llm_arg) {
+        if (!(*replay = ag_replay_load(llm_arg + 7, err, sizeof err))) {
+            fprintf(stderr, "optagent library refine: %s\n", err);
+            return -1;
+        }
+        *chat = ag_chat_replay(*replay);
+        return 0;
+    }
+    if (ag_llm_config_load(flags, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "optagent library refine: %s\n", err);
+        return -1;
+    }
+    if (!cfg->base_url || !*cfg->base_url) {
+        fprintf(stderr, "optagent library refine: no LLM endpoint configured: use --base-url "
+                "and --model (or OPTAGENT_BASE_URL, OPTAGENT_MODEL), or --llm replay:FILE.jsonl\n");
+        return -1;
+    }
+    if (!(*client = ag_llm_new(cfg))) {
+        const char *why = ag_curl_load_error();
+        fprintf(stderr, "optagent library refine: cannot start the LLM client%s%s\n",
+                why ? ": " : "", why ? why : "");
+        return -1;
+    }
+    *chat = ag_chat_direct(*client);
+    return 0;
+}
+
+/* Refines insight id (0: every candidate of lib_refine_candidates). Exit
+ * code: 0 when every insight was refined or kept, 1 when one was skipped. */
+static int cmd_refine(lib *l, int64_t id, size_t k, int json, const char *llm_arg,
+                      const ag_llm_flags *flags)
+{
+    int64_t *ids = NULL, one = id;
+    size_t n = 0, skipped = 0, replaced = 0;
+    if (id) { ids = &one; n = 1; }
+    else {
+        lib_code c = lib_refine_candidates(l, &ids, &n);
+        if (c) return lib_failed(l, c, "refine");
+    }
+    if (!n) {
+        if (json) puts("[]");
+        else printf("no insight has a negative or unretrieved problem: nothing to refine\n");
+        return EXIT_SOLVED;
+    }
+    ag_llm_config cfg;
+    ag_llm_config_default(&cfg);
+    ag_replay *replay = NULL;
+    ag_llm *client = NULL;
+    ag_chat chat;
+    int rc = EXIT_FAILED;
+    if (refine_chat(llm_arg, flags, &cfg, &replay, &client, &chat) != 0) goto out;
+    cJSON *all = json ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        ag_refine_record r;
+        ag_code c = ag_refine_insight(&chat, l, ids[i], k, NULL, &r);
+        if (c != AG_OK) skipped++;
+        if (r.replaced) replaced++;
+        if (json) cJSON_AddItemToArray(all, refine_json(&r));
+        else refine_print(&r);
+        if (c != AG_OK && !json) fprintf(stderr, "optagent library refine: insight %lld "
+                                         "skipped: %s\n", (long long)ids[i], r.error);
+        ag_refine_record_clear(&r);
+    }
+    if (json) { print_json(all); cJSON_Delete(all); }
+    else printf("refine: %zu insight(s), %zu replaced, %zu kept, %zu skipped\n", n, replaced,
+                n - replaced - skipped, skipped);
+    rc = skipped ? EXIT_FAILED : EXIT_SOLVED;
+out:
+    if (ids != &one) free(ids);
+    ag_llm_free(client);
+    ag_replay_free(replay);
+    ag_llm_config_free(&cfg);
+    return rc;
+}
+
 int ag_cmd_library(int argc, char **argv)
 {
-    const char *path = NULL, *out_path = NULL, *pos[3] = {NULL, NULL, NULL};
-    int json = 0, npos = 0;
+    const char *path = NULL, *out_path = NULL, *pos[3] = {NULL, NULL, NULL}, *llm_arg = NULL;
+    int json = 0, npos = 0, k_set = 0;
     size_t k = LIB_DEFAULT_K;
-    enum { OPT_JSON = 0x100, OPT_LIBRARY };
-    static const struct option longopts[] = {
+    ag_llm_flags flags;
+    memset(&flags, 0, sizeof flags);
+    enum { OPT_JSON = 0x100, OPT_LIBRARY, OPT_LLM };
+    struct option longopts[24] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
-        { "library", required_argument, NULL, OPT_LIBRARY }, { NULL, 0, NULL, 0 }
+        { "library", required_argument, NULL, OPT_LIBRARY },
+        { "llm", required_argument, NULL, OPT_LLM },
     };
+    ag_args_llm_options(longopts + 4, 19);   /* the last entry stays {0} */
     ag_args args = { "library", argc, argv, "hk:o:", longopts, 0, 0, 0, 0 };
     const char *v;
     long n;
@@ -352,17 +513,25 @@ int ag_cmd_library(int argc, char **argv)
         case 'k':
             if (ag_arg_long("library", "-k", v, 1, 1000, &n)) return EXIT_USAGE;
             k = (size_t)n;
+            k_set = 1;
+            break;
+        case OPT_LLM:
+            if (strncmp(v, "replay:", 7)) return usage_error("--llm takes replay:FILE.jsonl, got '%s'", v);
+            llm_arg = v;
             break;
         case AG_ARG_POSITIONAL:
             if (npos == 3) return usage_error("too many arguments ('%s')", v);
             pos[npos++] = v;
+            break;
+        default:
+            if (ag_arg_llm("library", &flags, c, v)) return EXIT_USAGE;
         }
     }
     if (!npos) return usage_error("no command given%s", "");
     const char *cmd = pos[0];
     static const struct { const char *name; int min, max; } cmds[] = {
         {"list", 1, 1}, {"show", 2, 2}, {"search", 2, 2}, {"add", 1, 2}, {"edit", 2, 3},
-        {"rm", 2, 2}, {"export", 1, 1}, {"import", 2, 2}, {"stats", 1, 1}, {"refine", 1, 3},
+        {"rm", 2, 2}, {"export", 1, 1}, {"import", 2, 2}, {"stats", 1, 1}, {"refine", 1, 2},
     };
     size_t ci = 0;
     while (ci < sizeof cmds / sizeof cmds[0] && strcmp(cmds[ci].name, cmd)) ci++;
@@ -370,13 +539,9 @@ int ag_cmd_library(int argc, char **argv)
     if (npos < cmds[ci].min || npos > cmds[ci].max)
         return usage_error(npos < cmds[ci].min ? "'%s' needs an argument"
                                                : "'%s': too many arguments", cmd);
-    if (!strcmp(cmd, "refine")) {
-        fprintf(stderr, "optagent library refine: not yet available (it arrives with "
-                "'optagent learn')\n");
-        return EXIT_FAILED;
-    }
     int64_t id = 0;
-    if ((!strcmp(cmd, "show") || !strcmp(cmd, "edit") || !strcmp(cmd, "rm")) &&
+    if ((!strcmp(cmd, "show") || !strcmp(cmd, "edit") || !strcmp(cmd, "rm") ||
+         (!strcmp(cmd, "refine") && npos > 1)) &&
         parse_id(pos[1], &id))
         return usage_error("'%s' is not an insight id (a whole number >= 1)", pos[1]);
 
@@ -409,6 +574,7 @@ int ag_cmd_library(int argc, char **argv)
                        "history)\n", (long long)id);
     } else if (!strcmp(cmd, "export")) rc = cmd_export(l, out_path);
     else if (!strcmp(cmd, "import")) rc = cmd_import(l, pos[1], json);
+    else if (!strcmp(cmd, "refine")) rc = cmd_refine(l, id, k_set ? k : 3, json, llm_arg, &flags);
     else rc = cmd_stats(l, json);
     lib_close(l);
     return rc;

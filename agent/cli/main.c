@@ -24,8 +24,11 @@ static const char usage[] =
     "  eval [RUN]           accuracy report of a run: Markdown, JSON or HTML;\n"
     "                       --compare A B shows what changed problem by problem\n"
     "  merge OUT.db IN.db...  join result databases (shards) into one\n"
+    "  learn FILE...        learn insights from the failures on problems with gold\n"
+    "                       answers (see 'optagent learn --help')\n"
     "  library COMMAND      the experience library: list, show, search, add, edit,\n"
-    "                       rm, export, import, stats (see 'optagent library --help')\n"
+    "                       rm, export, import, stats, refine (see 'optagent library\n"
+    "                       --help')\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -46,6 +49,7 @@ static const struct {
 } commands[] = {
     { "solve", ag_cmd_solve }, { "ask", ag_cmd_ask }, { "batch", ag_cmd_batch },
     { "eval", ag_cmd_eval }, { "merge", ag_cmd_merge }, { "library", ag_cmd_library },
+    { "learn", ag_cmd_learn },
 };
 
 int main(int argc, char **argv)

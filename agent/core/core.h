@@ -8,6 +8,8 @@
  *                  record (pipeline.c), the experience library's insights
  *                  retrieved for it (retrieve.c);
  *   solve report   the contract's JSON report of one solve (report.c);
+ *   learning       the experience library's LLM exchanges: refine, and the
+ *                  learning procedure of one problem (learn.c);
  *   files          reading a whole file with a size cap (files.c).
  * It depends on agent/llm, library/, solver/ and formulate/, never on
  * agent/cli or agent/eval. Nothing here prints; ownership is stated per section.
@@ -263,6 +265,119 @@ cJSON *ag_run_json(const ag_run *r);
  * pipeline's records count the solver only). Returns a new cJSON object the
  * caller deletes, or NULL when out of memory; run is only read. */
 cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
+
+/* ---- learning (learn.c): the LLM exchanges of the experience library
+ * (../shared/LIBRARY.md). The library (library/) scores, merges and stores;
+ * these functions ask the LLM and hand what it said to the library.
+ * Ownership: records are filled by the call and cleared by the caller with
+ * their _clear function; the chat backend and library are borrowed.
+ */
+
+typedef struct {
+    char *condition;               /* a proposed condition */
+    lib_refine_score_t score;      /* how it fares (lib_refine_score) */
+} ag_refine_variant;
+
+typedef struct {
+    int64_t id;                    /* the insight */
+    int64_t old_version, new_version;   /* new_version set when replaced */
+    char *old_condition;
+    lib_refine_score_t current;    /* the current condition's score */
+    ag_refine_variant *variants;
+    size_t nvariants;
+    int best;                      /* index of the best variant scoring strictly
+                                      above the current one, or -1 */
+    int replaced;                  /* 1: the condition was replaced by variants[best] */
+    char error[512];               /* why the insight was skipped, "" when not */
+} ag_refine_record;
+
+/* Refines one insight: one request with task "refine" (prompts/refine.txt
+ * with the insight and the texts of its positive, negative and unretrieved
+ * problems), at most k (0: 3) conditions read from {"conditions": [...]},
+ * each scored with lib_refine_score; the best replaces the condition
+ * (lib_replace_condition: the old version stays in the history) only when
+ * it scores strictly higher than the current condition. A failed request or
+ * an unreadable reply writes nothing: AG_EIO / AG_EFORMAT with the reason
+ * in r->error (AG_ENOTFOUND: no such insight). */
+ag_code ag_refine_insight(const ag_chat *chat, lib *l, int64_t id, size_t k,
+                          volatile int *cancel, ag_refine_record *r);
+void ag_refine_record_clear(ag_refine_record *r);
+
+/* The learning procedure of one problem with a gold answer (LIBRARY.md,
+ * "Learning"): solve it with retrieval (o->library) as batch would; grade
+ * it; right: positive for every insight it carried; wrong: negative for
+ * each, then reflect (task reflect, prompts/reflect.txt with the problem,
+ * the failed formulation, its result, the gold, the carried insights and
+ * the taxonomy; up to AG_REFLECT_TRIES requests while no candidate is
+ * usable, a retry showing the unusable reply and why) and verify every candidate: the problem formulated and solved
+ * again with the candidate added (task verify, the gold NOT sent), kept
+ * with lib_add_verified (new, or merged into a duplicate) only when the
+ * answer is now right, else rejected. Every call goes through chat (so a
+ * cache or replay covers reflect and verify too). Grading is the caller's
+ * (the agent's core does not depend on agent/eval). */
+#define AG_REFLECT_TRIES 3
+
+/* 1 when run's answer matches the problem's gold, 0 when not, -1 when it
+ * cannot be graded (no gold). */
+typedef int (*ag_grade_fn)(void *ctx, const ag_run *run);
+
+typedef struct {
+    const char *id, *text;         /* required */
+    const char *gold;              /* the gold answer as the reflect prompt shows it */
+    const char *dataset, *run_uuid, *model;   /* an insight's source; may be NULL */
+} ag_learn_input;
+
+typedef enum {
+    AG_VERDICT_KEPT,       /* fixed the problem: stored as a new insight */
+    AG_VERDICT_MERGED,     /* fixed it: merged into the duplicate it has */
+    AG_VERDICT_REJECTED,   /* the answer with it was still wrong */
+    AG_VERDICT_ERROR       /* not decided (the verify run failed, a write failed) */
+} ag_verdict;
+
+const char *ag_verdict_name(ag_verdict v);
+
+typedef struct {
+    lib_insight insight;   /* the candidate as reflect proposed it (id 0) */
+    ag_run *verify;        /* the verify run, or NULL */
+    int correct;           /* its grade */
+    ag_verdict verdict;
+    int64_t id;            /* kept or merged: the stored insight's id */
+    char note[256];        /* the verdict in words */
+} ag_candidate;
+
+typedef struct {
+    cJSON *messages;       /* what was sent: the prompt, then (a retry) the
+                              unusable reply and why it could not be used */
+    char *reply;           /* NULL when the call failed */
+    char error[512];       /* why this try gave no candidate, "" when it did */
+} ag_reflect_try;
+
+typedef struct {
+    ag_run *run;           /* the solve with retrieval (what batch records) */
+    int correct;           /* its grade (1, 0, -1) */
+    int64_t *carried;      /* ids of the insights it carried */
+    size_t ncarried;
+    ag_reflect_try reflect[AG_REFLECT_TRIES];
+    int nreflect;
+    char reflect_error[600];   /* why no candidate came, "" otherwise */
+    ag_candidate *cands;
+    size_t ncands;
+    int fixed;             /* a candidate was kept or merged */
+} ag_learn_record;
+
+/* Learns from problem p (see above) into library l (writable). Returns
+ * AG_OK also when nothing was learned (the record says what happened),
+ * AG_ENOMEM, AG_EUSAGE, or AG_EIO when a verified candidate could not be
+ * stored. r is filled in every case; clear it with ag_learn_record_clear. */
+ag_code ag_learn_problem(const ag_chat *chat, const ag_pipeline_options *o, lib *l,
+                         const ag_learn_input *p, ag_grade_fn grade, void *gctx,
+                         volatile int *cancel, ag_learn_record *r);
+void ag_learn_record_clear(ag_learn_record *r);
+
+/* The record as JSON for the run database (caller deletes): correct,
+ * carried ids, reflect tries and their errors, each candidate with its
+ * verdict, insight id, verify outcome and answer. */
+cJSON *ag_learn_record_json(const ag_learn_record *r);
 
 /* ---- files ---- */
 

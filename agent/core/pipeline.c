@@ -128,7 +128,7 @@ static char *diagnostics_text(const cJSON *report, const char *extract_why)
     return buf;
 }
 
-static void add_message(cJSON *msgs, const char *role, const char *content)
+void agi_add_message(cJSON *msgs, const char *role, const char *content)
 {
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "role", role);
@@ -208,11 +208,11 @@ static cJSON *build_messages(const char *problem, const char *block, const ag_at
     cJSON *msgs = cJSON_CreateArray();
     char *sys = system_text(block);
     if (!sys) { cJSON_Delete(msgs); return NULL; }
-    add_message(msgs, "system", sys);
+    agi_add_message(msgs, "system", sys);
     free(sys);
     char *user = ag_template_fill("Problem:\n{{problem}}", (const char *[]){ "problem" },
                                   (const char *[]){ problem }, 1);
-    add_message(msgs, "user", user ? user : problem);
+    agi_add_message(msgs, "user", user ? user : problem);
     free(user);
     if (prev) {
         /* The previous reply by reference (it lives in prev, freed after
@@ -229,14 +229,14 @@ static cJSON *build_messages(const char *problem, const char *block, const ag_at
         const char *vals[] = { status ? status : "", guidance(prev->outcome), diag ? diag : "" };
         const char *tmpl = ag_prompt("correct");
         char *text = ag_template_fill(tmpl ? tmpl : "{{status}}\n{{guidance}}\n{{diagnostics}}", keys, vals, 3);
-        add_message(msgs, "user", text ? text : "");
+        agi_add_message(msgs, "user", text ? text : "");
         *feedback_out = text;
         free(diag);
     }
     return msgs;
 }
 
-static ag_llm_message *to_llm_messages(const cJSON *msgs, size_t *n)
+ag_llm_message *agi_llm_messages(const cJSON *msgs, size_t *n)
 {
     *n = (size_t)cJSON_GetArraySize(msgs);
     ag_llm_message *v = calloc(*n ? *n : 1, sizeof *v);
@@ -279,7 +279,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
         a->prompt_tokens = a->completion_tokens = -1;
         a->messages = build_messages(problem, block, prev, &a->feedback);
         size_t n;
-        ag_llm_message *msgs = a->messages ? to_llm_messages(a->messages, &n) : NULL;
+        ag_llm_message *msgs = a->messages ? agi_llm_messages(a->messages, &n) : NULL;
         if (!msgs) { a->outcome = AG_OUTCOME_LLM_ERROR; a->llm_error = strdup("out of memory"); break; }
         ag_llm_reply *reply = NULL;
         ag_chat_call call = { run->problem_id, a->stage, k };

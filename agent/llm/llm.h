@@ -317,7 +317,11 @@ ag_chat ag_chat_cached(ag_chat_cache *c);
  *   {"id": "p7", "task": "formulate", "round": 0, "content": "...",
  *    "usage": {"prompt_tokens": 812, "completion_tokens": 240}}
  * "task" may be written "stage"; "round" may be left out (it then answers
- * every round of that task); "usage" is optional. A request with no recorded
+ * every round of that task); "usage" is optional. "when_contains": TEXT
+ * makes a line answer only requests some message of which contains TEXT,
+ * and such a line wins over one without (then the exact round over any):
+ * one file replays a problem as it was answered with and without an
+ * insight in its request. A request with no recorded
  * reply fails with a clear error (AG_LLM_ERESPONSE), never a guess.
  * Ownership: ag_replay_load returns a replay the caller frees with
  * ag_replay_free; it is read-only afterwards and safe to share between

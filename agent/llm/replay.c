@@ -1,4 +1,7 @@
-/* Recorded replies keyed by (problem id, task, round). */
+/* Recorded replies keyed by (problem id, task, round), optionally also by
+ * a text the request must contain ("when_contains": e.g. an insight the
+ * request carried, so one file replays a problem before and after
+ * learning). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@ typedef struct {
     char *id, *task;
     int round;              /* -1: any round */
     char *content;
+    char *when;             /* NULL, or a text some message must contain */
     long prompt_tokens, completion_tokens;
 } record;
 
@@ -26,6 +30,7 @@ void ag_replay_free(ag_replay *r)
     if (!r) return;
     for (size_t i = 0; i < r->n; i++) {
         free(r->recs[i].id); free(r->recs[i].task); free(r->recs[i].content);
+        free(r->recs[i].when);
     }
     free(r->recs);
     free(r);
@@ -51,11 +56,16 @@ static int parse_line(const char *text, const char *path, size_t line, record *r
     if (!task) task = cJSON_GetObjectItem(j, "stage");
     const cJSON *round = cJSON_GetObjectItem(j, "round");
     const cJSON *content = cJSON_GetObjectItem(j, "content");
+    const cJSON *when = cJSON_GetObjectItem(j, "when_contains");
     char idbuf[64];
     if (cJSON_IsNumber(id)) { snprintf(idbuf, sizeof idbuf, "%.0f", id->valuedouble); }
     else if (!cJSON_IsString(id)) { fail(err, errlen, path, line, "field \"id\": expected a string or a number"); goto out; }
     if (!cJSON_IsString(task)) { fail(err, errlen, path, line, "field \"task\": expected a string such as \"formulate\""); goto out; }
     if (!cJSON_IsString(content)) { fail(err, errlen, path, line, "field \"content\": expected a string"); goto out; }
+    if (when && !(cJSON_IsString(when) && *when->valuestring)) {
+        fail(err, errlen, path, line, "field \"when_contains\": expected a non-empty string");
+        goto out;
+    }
     if (round && !(cJSON_IsNumber(round) && round->valuedouble >= 0 && round->valuedouble < 1000)) {
         fail(err, errlen, path, line, "field \"round\": expected a number from 0");
         goto out;
@@ -64,13 +74,14 @@ static int parse_line(const char *text, const char *path, size_t line, record *r
     rec->task = strdup(task->valuestring);
     rec->content = strdup(content->valuestring);
     rec->round = round ? (int)round->valuedouble : -1;
+    rec->when = when ? strdup(when->valuestring) : NULL;
     const cJSON *usage = cJSON_GetObjectItem(j, "usage");
     const cJSON *pt = cJSON_GetObjectItem(usage, "prompt_tokens");
     const cJSON *ct = cJSON_GetObjectItem(usage, "completion_tokens");
     rec->prompt_tokens = cJSON_IsNumber(pt) ? (long)pt->valuedouble : -1;
     rec->completion_tokens = cJSON_IsNumber(ct) ? (long)ct->valuedouble : -1;
-    if (!rec->id || !rec->task || !rec->content) {
-        free(rec->id); free(rec->task); free(rec->content);
+    if (!rec->id || !rec->task || !rec->content || (when && !rec->when)) {
+        free(rec->id); free(rec->task); free(rec->content); free(rec->when);
         fail(err, errlen, path, line, "out of memory");
         goto out;
     }
@@ -110,28 +121,42 @@ ag_replay *ag_replay_load(const char *path, char *err, size_t errlen)
     return r;
 }
 
-static const record *find(const ag_replay *r, const char *id, const char *task, int round)
+static int contains(const ag_llm_message *msgs, size_t n, const char *text)
 {
-    const record *any = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].content && strstr(msgs[i].content, text)) return 1;
+    return 0;
+}
+
+/* The best record for a call: a when_contains that holds beats none (one
+ * that does not hold is skipped), then the exact round beats any round;
+ * the first in the file among equals. */
+static const record *find(const ag_replay *r, const char *id, const char *task, int round,
+                          const ag_llm_message *msgs, size_t nmsgs)
+{
+    const record *best = NULL;
+    int best_rank = -1;
     for (size_t i = 0; i < r->n; i++) {
         const record *x = &r->recs[i];
         if (strcmp(x->id, id) || strcmp(x->task, task)) continue;
-        if (x->round == round) return x;
-        if (x->round < 0 && !any) any = x;
+        if (x->round >= 0 && x->round != round) continue;
+        if (x->when && !contains(msgs, nmsgs, x->when)) continue;
+        int rank = (x->when ? 2 : 0) + (x->round == round);
+        if (rank > best_rank) { best = x; best_rank = rank; }
     }
-    return any;
+    return best;
 }
 
 static ag_llm_code replay_chat(void *ctx, const ag_chat_call *call, const ag_llm_message *msgs,
                                size_t nmsgs, volatile int *cancel, ag_llm_reply **out)
 {
-    (void)msgs; (void)nmsgs; (void)cancel;
+    (void)cancel;
     ag_llm_reply *rep = calloc(1, sizeof *rep);
     *out = rep;
     if (!rep) return AG_LLM_ENOMEM;
     rep->prompt_tokens = rep->completion_tokens = rep->total_tokens = -1;
     rep->attempts = 1;
-    const record *x = find(ctx, call->problem_id, call->task, call->round);
+    const record *x = find(ctx, call->problem_id, call->task, call->round, msgs, nmsgs);
     if (!x) {
         char buf[512];
         snprintf(buf, sizeof buf, "replay: no recorded reply for problem '%.200s', task %s, round %d",

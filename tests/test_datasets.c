@@ -43,10 +43,10 @@ static void find_dirs(void)
 {
     static const char *const prefixes[] = {"", "../", "../../"};
     const char *src = getenv("OPTAGENT_SRCDIR");
-    char root[4096] = "";
+    char root[1024] = "";   /* well under g_data and g_shared: no truncation */
     g_data[0] = 0;
     if (src && *src) {
-        snprintf(root, sizeof root, "%s/", src);
+        if (snprintf(root, sizeof root, "%s/", src) >= (int)sizeof root) root[0] = 0;
         snprintf(g_data, sizeof g_data, "%stests/data/datasets", root);
     } else {
         for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {

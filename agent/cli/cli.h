@@ -24,6 +24,13 @@ int ag_cmd_merge(int argc, char **argv);
 int ag_cmd_library(int argc, char **argv);
 
 int ag_cmd_learn(int argc, char **argv);
+int ag_cmd_repl(int argc, char **argv);
+
+/* Writes the compiled model m (it has a program) to path, the format chosen
+ * by the extension: .mod (GNU MathProg with its data), .lp (CPLEX LP),
+ * anything else free MPS. 0, or -1 with a one-line reason naming the file
+ * in err (solve.c; also the REPL's :export). */
+int ag_export_model(const fm_model *m, const char *path, char *err, size_t errlen);
 
 /* ---- batch's runner, shared with learn (batch.c) ----
  *

@@ -34,7 +34,7 @@ static const char *ext_of(const char *path)
     return dot ? dot + 1 : "";
 }
 
-static int export_model(const fm_model *m, const char *path, char *err, size_t errlen)
+int ag_export_model(const fm_model *m, const char *path, char *err, size_t errlen)
 {
     const char *ext = ext_of(path);
     if (!strcmp(ext, "mod")) {
@@ -153,7 +153,7 @@ static int export_step(const sv_run *run, const char *path)
         return 0;
     }
     char err[512];
-    if (export_model(sv_run_model(run), path, err, sizeof err) != 0) {
+    if (ag_export_model(sv_run_model(run), path, err, sizeof err) != 0) {
         fprintf(stderr, "optagent: export failed: %s\n", err);
         return -1;
     }

@@ -142,7 +142,12 @@ typedef struct {
                                          ones (learning's verify), after them */
     size_t nextra;
     const char *task;         /* the first request's task: NULL or "formulate"
-                                 (default), or "verify"; corrections are "correct" */
+                                 (default), "verify", or "revise"; corrections
+                                 are "correct" */
+    const char *revise_formulation;  /* task "revise": the current formulation */
+    const char *revise_instruction;  /* and what to change in it; the first user
+                                        message is prompts/revise.txt filled with
+                                        the problem, these two */
 } ag_pipeline_options;
 
 void ag_pipeline_options_default(ag_pipeline_options *o);
@@ -201,7 +206,7 @@ typedef struct {
 
 typedef struct {
     int round;                /* 0 = formulate (or verify), 1.. = corrections */
-    const char *stage;        /* "formulate", "verify" or "correct" */
+    const char *stage;        /* "formulate", "verify", "revise" or "correct" */
     const char *insights;     /* the run's retrieval.refs: the ids@versions this
                                  request carried; NULL without a library */
     const ag_insight_ref *carried;   /* the run's retrieval.carried */

@@ -202,16 +202,32 @@ static char *system_text(const char *block)
     return s;
 }
 
-static cJSON *build_messages(const char *problem, const char *block, const ag_attempt *prev,
-                             char **feedback_out)
+/* The first user message: the problem, or for task "revise" the revise
+ * template with the problem, the current formulation and the instruction.
+ * NULL when out of memory. */
+static char *user_text(const ag_pipeline_options *o, const char *problem)
+{
+    if (o->task && !strcmp(o->task, "revise")) {
+        const char *keys[] = { "problem", "formulation", "instruction" };
+        const char *vals[] = { problem, o->revise_formulation ? o->revise_formulation : "",
+                               o->revise_instruction ? o->revise_instruction : "" };
+        const char *tmpl = ag_prompt("revise");
+        return ag_template_fill(tmpl ? tmpl : "Problem:\n{{problem}}\n\n{{formulation}}\n\n{{instruction}}",
+                                keys, vals, 3);
+    }
+    return ag_template_fill("Problem:\n{{problem}}", (const char *[]){ "problem" },
+                            (const char *[]){ problem }, 1);
+}
+
+static cJSON *build_messages(const ag_pipeline_options *o, const char *problem, const char *block,
+                             const ag_attempt *prev, char **feedback_out)
 {
     cJSON *msgs = cJSON_CreateArray();
     char *sys = system_text(block);
     if (!sys) { cJSON_Delete(msgs); return NULL; }
     agi_add_message(msgs, "system", sys);
     free(sys);
-    char *user = ag_template_fill("Problem:\n{{problem}}", (const char *[]){ "problem" },
-                                  (const char *[]){ problem }, 1);
+    char *user = user_text(o, problem);
     agi_add_message(msgs, "user", user ? user : problem);
     free(user);
     if (prev) {
@@ -266,7 +282,8 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
     char *block = NULL;
     if (agi_retrieve(chat, o, run, cancel, &block) != 0) { ag_run_free(run); return NULL; }
     /* a static name: the run outlives o */
-    const char *first = o->task && !strcmp(o->task, "verify") ? "verify" : "formulate";
+    const char *first = !o->task ? "formulate" : !strcmp(o->task, "verify") ? "verify"
+                      : !strcmp(o->task, "revise") ? "revise" : "formulate";
     for (int k = 0; k < rounds; k++) {
         ag_attempt *a = &run->attempts[k];
         ag_attempt *prev = k ? &run->attempts[k - 1] : NULL;
@@ -277,7 +294,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
         a->carried = run->retrieval.carried;
         a->ncarried = run->retrieval.ncarried;
         a->prompt_tokens = a->completion_tokens = -1;
-        a->messages = build_messages(problem, block, prev, &a->feedback);
+        a->messages = build_messages(o, problem, block, prev, &a->feedback);
         size_t n;
         ag_llm_message *msgs = a->messages ? agi_llm_messages(a->messages, &n) : NULL;
         if (!msgs) { a->outcome = AG_OUTCOME_LLM_ERROR; a->llm_error = strdup("out of memory"); break; }

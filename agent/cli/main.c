@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <sqlite3.h>
@@ -26,6 +27,8 @@ static const char usage[] =
     "  merge OUT.db IN.db...  join result databases (shards) into one\n"
     "  learn FILE...        learn insights from the failures on problems with gold\n"
     "                       answers (see 'optagent learn --help')\n"
+    "  repl                 an interactive session: ask, inspect, revise, edit, solve\n"
+    "                       and export (also 'optagent' alone on a terminal)\n"
     "  library COMMAND      the experience library: list, show, search, add, edit,\n"
     "                       rm, export, import, stats, refine (see 'optagent library\n"
     "                       --help')\n"
@@ -49,7 +52,7 @@ static const struct {
 } commands[] = {
     { "solve", ag_cmd_solve }, { "ask", ag_cmd_ask }, { "batch", ag_cmd_batch },
     { "eval", ag_cmd_eval }, { "merge", ag_cmd_merge }, { "library", ag_cmd_library },
-    { "learn", ag_cmd_learn },
+    { "learn", ag_cmd_learn }, { "repl", ag_cmd_repl },
 };
 
 int main(int argc, char **argv)
@@ -68,6 +71,10 @@ int main(int argc, char **argv)
         if (c == OPT_VERSION) { print_version(); return EXIT_SOLVED; }
     }
     if (args.rest >= argc) {
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {   /* a person at a terminal */
+            char *repl_argv[] = { "repl", NULL };
+            return ag_cmd_repl(1, repl_argv);
+        }
         fputs(usage, stderr);
         return EXIT_USAGE;
     }

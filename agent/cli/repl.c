@@ -138,12 +138,15 @@ static void history_add(const char *line)
 
 /* ---- completion: commands at the start of the line, then file names ---- */
 
+/* The names match with their ':' or without it, as libedit may or may not
+ * count ':' as a word break. */
 static char *command_gen(const char *text, int state)
 {
     static size_t i, len;
     if (!state) { i = 0; len = strlen(text); }
     while (repl_command_names[i]) {
         const char *n = repl_command_names[i++];
+        if (text[0] != ':') n++;
         if (!strncmp(n, text, len)) return strdup(n);
     }
     return NULL;
@@ -152,7 +155,11 @@ static char *command_gen(const char *text, int state)
 static char **complete(const char *text, int start, int end)
 {
     (void)end;
-    if (start == 0 && text[0] == ':') return rl_completion_matches(text, command_gen);
+    const char *line = rl_line_buffer ? rl_line_buffer : "";
+    if (line[0] == ':' && start <= 1 && !strchr(line, ' ')) {
+        rl_attempted_completion_over = 1;
+        return rl_completion_matches(text, command_gen);
+    }
     return NULL;   /* libedit's file name completion */
 }
 
@@ -243,8 +250,10 @@ static void problem_send(repl_session *s, problem_buf *p)
 {
     if (p->too_long)
         repl_error(s, "the problem is longer than %u bytes: not sent", REPL_MAX_PROBLEM_BYTES);
-    else if (p->len)
+    else if (p->len) {
+        p->buf[p->len - 1] = 0;     /* the last line's newline */
         repl_ask(s, p->buf);
+    }
     p->len = 0;
     p->too_long = 0;
     if (p->buf) p->buf[0] = 0;

@@ -19,6 +19,7 @@ checks=(
   "libcmocka-dev:/usr/include/cmocka.h"
   "libedit-dev:/usr/include/histedit.h"
   "glpk-utils:/usr/bin/glpsol"
+  "tmux:/usr/bin/tmux"
 )
 
 missing=()

@@ -206,7 +206,12 @@ static int plain_line(char **out)
 {
     static char *buf;
     static size_t cap;
+    got_sigint = 0;
     ssize_t n = getline(&buf, &cap, stdin);
+    if (n < 0 && got_sigint) {     /* Ctrl-C while reading: drop the problem so far */
+        clearerr(stdin);
+        return LINE_INTERRUPTED;
+    }
     if (n < 0) { free(buf); buf = NULL; cap = 0; return LINE_EOF; }
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = 0;
     *out = strdup(buf);

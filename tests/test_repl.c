@@ -201,9 +201,12 @@ static void test_bad_input(void **state)
     const char *corrupt = ts_cli_path("corrupt.json");
     assert_int_equal(ts_write_file(corrupt, "{\"optagent_session\": 1, \"probl", 30), 0);
     ts_str in = {0};
+    const char *other = ts_cli_path("other.json");
+    assert_int_equal(ts_write_file(other, "{\"format\": 1}", 13), 0);
     ts_str_printf(&in, ":frobnicate\n:solution\nchairs\n\n:export /nonexistent-dir/m.lp\n"
-                       ":export %s\n:load %s\n:set colour blue\n:set temperature hot\n",
-                  ts_cli_path("m.txt"), corrupt);
+                       ":export %s\n:load %s\n:load %s\n:load %s\n:set colour blue\n"
+                       ":set temperature hot\n",
+                  ts_cli_path("m.txt"), corrupt, other, ts_cli_path("absent.json"));
     for (int i = 0; i < 1100; i++) {       /* a pasted problem of 1.1 MB */
         char line[1001];
         memset(line, 'a' + i % 26, 1000);
@@ -220,6 +223,8 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(out, "must end in .json, .lp, .mps or .mod"));
     assert_non_null(strstr(out, "cannot load "));
     assert_non_null(strstr(out, "not valid JSON; the session is unchanged"));
+    assert_non_null(strstr(out, "not an optagent session"));
+    assert_non_null(strstr(out, "absent.json"));
     assert_non_null(strstr(out, "unknown setting 'colour'"));
     assert_non_null(strstr(out, ":set temperature expects a number"));
     assert_non_null(strstr(out, "the problem is longer than 1048576 bytes: not sent"));

@@ -271,7 +271,8 @@ static int solve_text(repl_session *s, const char *text)
     }
     sv_status st = sv_run_status(run);
     sv_run_free(run);
-    if (f != s->formulation) { free(s->formulation); s->formulation = f; } else free(f);
+    free(s->formulation);          /* text may be it: f is a copy */
+    s->formulation = f;
     cJSON_Delete(s->report);
     s->report = rep;
     repl_show_summary(s, rep);
@@ -285,11 +286,7 @@ static int solve_text(repl_session *s, const char *text)
 
 static void cmd_solve(repl_session *s, const char *arg)
 {
-    if (!need_formulation(s)) return;
-    char *copy = strdup(s->formulation);
-    if (!copy) { repl_error(s, "out of memory"); return; }
-    solve_text(s, copy);
-    free(copy);
+    if (need_formulation(s)) solve_text(s, s->formulation);
 }
 
 static void cmd_revise(repl_session *s, const char *arg)
@@ -494,8 +491,9 @@ static const char *load_check(const cJSON *o, char *err, size_t errlen)
     const char *names[] = { "formulation", "report", "record" };
     for (int i = 0; i < 3; i++) {
         const cJSON *m = cJSON_GetObjectItem(o, names[i]);
-        if (m && !cJSON_IsObject(m) && !cJSON_IsNull(m)) {
-            snprintf(err, errlen, "\"%s\" must be an object or null", names[i]);
+        /* a formulation may be text: an edit that is not JSON, saved as it was */
+        if (m && !cJSON_IsObject(m) && !cJSON_IsNull(m) && !(i == 0 && cJSON_IsString(m))) {
+            snprintf(err, errlen, "\"%s\" must be an object%s or null", names[i], i ? "" : ", a string");
             return err;
         }
     }
@@ -531,7 +529,8 @@ static void cmd_load(repl_session *s, const char *arg)
     }
     const cJSON *p = cJSON_GetObjectItem(o, "problem"), *f = cJSON_GetObjectItem(o, "formulation");
     char *problem = cJSON_IsString(p) ? strdup(p->valuestring) : NULL;
-    char *form = cJSON_IsObject(f) ? cJSON_PrintUnformatted(f) : NULL;
+    char *form = cJSON_IsObject(f) ? cJSON_PrintUnformatted(f)
+               : cJSON_IsString(f) ? strdup(f->valuestring) : NULL;
     clear_model(s);
     free(s->problem);
     s->problem = problem;

@@ -86,7 +86,7 @@ static void test_ask_formulation_revise(void **state)
 {
     (void)state;
     ts_fake *f = start_server();
-    char *out;
+    char *out = NULL;
     int rc = run_script(f, "ask",
                         "A shop makes chairs\nwith 3 hours.\n\n:formulation\n:formulation json\n"
                         ":solution\n:attempts\n:insights\n:diagnostics\n:revise add y, worth 2\n"
@@ -94,6 +94,9 @@ static void test_ask_formulation_revise(void **state)
                         NULL, &out);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "status: optimal\nobjective: 3\n"));
+    assert_null(strstr(out, "optagent>"));          /* no prompt, spinner or colour in a script */
+    assert_null(strstr(out, "Ctrl-C cancels)"));
+    assert_null(strstr(out, "\033["));
     assert_non_null(strstr(out, "  x = 3\n"));
     assert_non_null(strstr(out, "outcome: ok after 0 correction rounds"));
     assert_non_null(strstr(out, "\"expression\":\t\"x <= 3\""));      /* :formulation json */
@@ -214,7 +217,7 @@ static void test_bad_input(void **state)
         ts_str_printf(&in, "%s\n", line);
     }
     ts_str_printf(&in, "\nbroken endpoint\n\n:help\n");
-    char *out;
+    char *out = NULL;
     assert_int_equal(run_script(f, "bad", in.s, NULL, &out), 1);
     ts_str_free(&in);
     assert_non_null(strstr(out, "unknown command ':frobnicate' (:help lists them)"));
@@ -243,7 +246,7 @@ static char tmux_sock[64];
 static int have_tmux(void)
 {
     if (access("/usr/bin/tmux", X_OK) == 0) return 1;
-    char *out;
+    char *out = NULL;
     int rc = ts_cli_sh(&out, "command -v tmux");
     free(out);
     if (rc != 0) fprintf(stderr, "# tmux is not installed: skipping the terminal tests\n");
@@ -261,15 +264,15 @@ static void tmux_stop(void)
     if (*tmux_sock) ts_cli_sh(NULL, "tmux -L %s kill-server 2>/dev/null", tmux_sock);
 }
 
-static void tmux_start(ts_fake *f, const char *hist)
+static void tmux_start(ts_fake *f, const char *hist, const char *env)
 {
     snprintf(tmux_sock, sizeof tmux_sock, "optagent-test-%ld", (long)getpid());
     tmux_stop();                  /* what a failed test left */
-    char *out;
+    char *out = NULL;
     /* optagent with no arguments: the REPL, as stdin and stdout are the terminal */
     int rc = ts_cli_sh(&out, "tmux -L %s new-session -d -s t -x 120 -y 50 "
-                             "\"%s OPTAGENT_HISTFILE=%s TERM=xterm %s/optagent; echo EXIT=\\$?; sleep 60\"",
-                       tmux_sock, ts_cli_env(f), hist, ts_cli_bin());
+                             "\"%s OPTAGENT_HISTFILE=%s TERM=xterm %s %s/optagent; echo EXIT=\\$?; sleep 60\"",
+                       tmux_sock, ts_cli_env(f), hist, env, ts_cli_bin());
     free(out);
     assert_int_equal(rc, 0);
 }
@@ -279,13 +282,19 @@ static void tmux_keys(const char *keys)
     assert_int_equal(ts_cli_sh(NULL, "tmux -L %s send-keys -t t %s", tmux_sock, keys), 0);
 }
 
-/* The screen; NULL-safe to strstr. */
-static char *tmux_screen(void)
+/* The screen (with its colour escapes when escapes). */
+static char *tmux_screen_e(int escapes)
 {
-    char *out;
-    ts_cli_sh(&out, "tmux -L %s capture-pane -p -t t -S -200", tmux_sock);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -p %s -t t -S -200", tmux_sock, escapes ? "-e" : "");
+    size_t len;
+    int st;
+    char *out = ts_run_capture(cmd, &len, &st);
+    assert_non_null(out);
     return out;
 }
+
+static char *tmux_screen(void) { return tmux_screen_e(0); }
 
 /* Waits up to ms for text on the screen; the milliseconds it took, or -1. */
 static int tmux_wait(const char *text, int ms)
@@ -309,8 +318,11 @@ static void test_terminal_session(void **state)
     if (!have_tmux()) { skip(); return; }
     ts_fake *f = start_server();
     const char *hist = ts_cli_path("history");
-    tmux_start(f, hist);
+    tmux_start(f, hist, "");
     assert_true(tmux_wait("optagent>", 5000) >= 0);
+    char *scr = tmux_screen_e(1);
+    assert_non_null(strstr(scr, "\033[1moptagent>"));    /* colour on a terminal */
+    free(scr);
     tmux_keys("'A shop makes chairs' Enter");
     assert_true(tmux_wait("...>", 3000) >= 0);
     tmux_keys("Enter");
@@ -321,7 +333,8 @@ static void test_terminal_session(void **state)
     assert_true(tmux_wait("\"expression\":", 3000) >= 0);
     /* Ctrl-C during a request the server never answers */
     tmux_keys("'stall please' Enter Enter");
-    sleep_ms(600);
+    assert_true(tmux_wait("s (Ctrl-C cancels)", 2000) >= 0);   /* the spinner */
+    sleep_ms(300);
     tmux_keys("C-c");
     int t = tmux_wait("optagent: interrupted", 1500);
     assert_true(t >= 0 && t <= 1200);
@@ -342,7 +355,7 @@ static void test_history_across_sessions(void **state)
     if (!have_tmux()) { skip(); return; }
     ts_fake *f = start_server();
     const char *hist = ts_cli_path("history2");
-    tmux_start(f, hist);
+    tmux_start(f, hist, "");
     assert_true(tmux_wait("optagent>", 5000) >= 0);
     tmux_keys("':set max-corrections 2' Enter");
     assert_true(tmux_wait("max-corrections = 2", 3000) >= 0);
@@ -351,9 +364,12 @@ static void test_history_across_sessions(void **state)
     tmux_keys("C-d");
     assert_true(tmux_wait("EXIT=0", 3000) >= 0);
     tmux_stop();
-    /* the second session recalls the first one's entry with Up */
-    tmux_start(f, hist);
+    /* the second session recalls the first one's entry with Up; no colour */
+    tmux_start(f, hist, "NO_COLOR=1");
     assert_true(tmux_wait("optagent>", 5000) >= 0);
+    char *scr = tmux_screen_e(1);
+    assert_null(strstr(scr, "\033[1m"));
+    free(scr);
     tmux_keys("Up");
     assert_true(tmux_wait("optagent> :set max-corrections 2", 3000) >= 0);
     tmux_keys("C-u C-d");

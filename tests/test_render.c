@@ -175,6 +175,29 @@ static void test_corpus_valid(void **state)
     free(dir);
 }
 
+/* Every invalid corpus file renders with an "invalid:" line, or is
+ * refused with a reason (unreadable JSON); never a crash (asan). */
+static void test_corpus_invalid(void **state)
+{
+    (void)state;
+    char *dir = ts_corpus_dir("invalid");
+    size_t n = 0;
+    char **files = ts_list_files(dir, ".json", &n);
+    assert_true(n >= 20);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        char *json = ts_read_file(files[i], &len), err[256] = "";
+        assert_non_null(json);
+        char *text = ag_formulation_render(json, len, err, sizeof err);
+        if (text) assert_true(strncmp(text, "formulation ", 12) == 0);
+        else assert_true(*err != 0);
+        free(text);
+        free(json);
+    }
+    ts_free_list(files, n);
+    free(dir);
+}
+
 /* A model around one set and one parameter over it. */
 static char *one_set_model(const char *set, const char *param)
 {
@@ -381,6 +404,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shop_exact),
         cmocka_unit_test(test_corpus_valid),
+        cmocka_unit_test(test_corpus_invalid),
         cmocka_unit_test(test_long_summarised),
         cmocka_unit_test(test_control_escaped),
         cmocka_unit_test(test_invalid_still_rendered),

@@ -24,6 +24,7 @@ int ag_cmd_merge(int argc, char **argv);
 int ag_cmd_library(int argc, char **argv);
 
 int ag_cmd_learn(int argc, char **argv);
+int ag_cmd_show(int argc, char **argv);     /* show.c */
 
 /* ---- batch's runner, shared with learn (batch.c) ----
  *

@@ -493,12 +493,73 @@ static int make_parents(const char *path, char *why, size_t whylen)
     return 0;
 }
 
+/* lib_open's first step: the SQLite open flags for path (read-only when the
+ * caller asks or the file or its directory cannot be written: WAL needs its
+ * -wal and -shm files beside it), creating the parent directories of a new
+ * library. */
+static lib_code open_flags(lib *l, const char *path, unsigned oflags, int *flags)
+{
+    char why[512];
+    struct stat sb;
+    *flags = SQLITE_OPEN_FULLMUTEX;
+    if (stat(path, &sb) == 0) {
+        if (!S_ISREG(sb.st_mode))
+            return lib_fail(l, LIB_EOPEN, "%s is not a regular file", path);
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        if ((oflags & LIB_OPEN_READONLY) || access(path, W_OK) || access(dir, W_OK))
+            l->readonly = 1;
+        *flags |= l->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+        return LIB_OK;
+    }
+    if (oflags & LIB_OPEN_READONLY)
+        return lib_fail(l, LIB_EOPEN, "cannot open %s: %s", path, strerror(errno));
+    if (make_parents(path, why, sizeof why))
+        return lib_fail(l, LIB_EOPEN, "cannot create the library %s: %s", path, why);
+    *flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    return LIB_OK;
+}
+
+/* lib_open's second step, on an open connection: a damaged or foreign file is
+ * refused before anything is written to it; then WAL (when writable), pragmas,
+ * migrations and the scoring function. */
+static lib_code open_prepare(lib *l, const char *path)
+{
+    sqlite3_extended_result_codes(l->sq, 1);
+    sqlite3_busy_timeout(l->sq, 5000);
+    /* The first statement reads the header: a damaged file shows here. */
+    int rc = sqlite3_exec(l->sq, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int e = sqlite3_extended_errcode(l->sq) & 0xff;
+        if (e == SQLITE_NOTADB || e == SQLITE_CORRUPT)
+            return lib_fail(l, LIB_ECORRUPT, "%s is not an optagent library (not an SQLite "
+                            "database, or damaged); it was left as it is", path);
+        return fail_sq(l, "reading the library");
+    }
+    if (!l->readonly) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(l->sq, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW)
+            return fail_sq(l, "setting journal_mode=WAL");
+    }
+    lib_code c = exec(l, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", "setting pragmas");
+    int v = 0;
+    if (!c) c = pragma_int(l, "PRAGMA user_version", &v);
+    if (!c) c = migrate(l);
+    if (!c) c = register_aux(l);
+    return c;
+}
+
 lib *lib_open(const char *path, unsigned oflags, lib_code *code, char *err, size_t errlen)
 {
     lib_code c = LIB_OK;
     lib *l = NULL;
     int mu_ok = 0;
-    char why[512];
 
     if (err && errlen) err[0] = '\0';
     if (!path || !*path) {
@@ -525,70 +586,15 @@ lib *lib_open(const char *path, unsigned oflags, lib_code *code, char *err, size
         goto out;
     }
     mu_ok = 1;
-    int flags = SQLITE_OPEN_FULLMUTEX;
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-        if (!S_ISREG(sb.st_mode)) {
-            c = lib_fail(l, LIB_EOPEN, "%s is not a regular file", path);
-            goto out;
-        }
-        /* A file we may not write (or whose directory we may not write: WAL
-         * needs its -wal and -shm files) is opened read-only. */
-        char dir[1024];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
-        else snprintf(dir, sizeof dir, ".");
-        if ((oflags & LIB_OPEN_READONLY) || access(path, W_OK) || access(dir, W_OK))
-            l->readonly = 1;
-        flags |= l->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    } else if (oflags & LIB_OPEN_READONLY) {
-        c = lib_fail(l, LIB_EOPEN, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    } else {
-        if (make_parents(path, why, sizeof why)) {
-            c = lib_fail(l, LIB_EOPEN, "cannot create the library %s: %s", path, why);
-            goto out;
-        }
-        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    }
+    int flags;
+    if ((c = open_flags(l, path, oflags, &flags)) != LIB_OK) goto out;
     int rc = sqlite3_open_v2(path, &l->sq, flags, NULL);
     if (rc != SQLITE_OK) {
         c = l->sq ? lib_fail(l, LIB_EOPEN, "cannot open %s: %s", path, sqlite3_errmsg(l->sq))
                   : lib_fail(l, LIB_ENOMEM, "out of memory opening %s", path);
         goto out;
     }
-    sqlite3_extended_result_codes(l->sq, 1);
-    sqlite3_busy_timeout(l->sq, 5000);
-    /* The first statement reads the header: a damaged file shows here, and
-     * nothing has been written to it. */
-    int v = 0;
-    rc = sqlite3_exec(l->sq, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        int e = sqlite3_extended_errcode(l->sq) & 0xff;
-        if (e == SQLITE_NOTADB || e == SQLITE_CORRUPT)
-            c = lib_fail(l, LIB_ECORRUPT, "%s is not an optagent library (not an SQLite "
-                         "database, or damaged); it was left as it is", path);
-        else
-            c = fail_sq(l, "reading the library");
-        goto out;
-    }
-    if (!l->readonly) {
-        sqlite3_stmt *st = NULL;
-        rc = sqlite3_prepare_v2(l->sq, "PRAGMA journal_mode=WAL", -1, &st, NULL);
-        if (rc == SQLITE_OK) rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW) {
-            c = fail_sq(l, "setting journal_mode=WAL");
-            goto out;
-        }
-    }
-    c = exec(l, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", "setting pragmas");
-    if (c) goto out;
-    c = pragma_int(l, "PRAGMA user_version", &v);
-    if (c) goto out;
-    c = migrate(l);
-    if (!c) c = register_aux(l);
+    c = open_prepare(l, path);
 out:
     if (code) *code = c;
     if (c != LIB_OK && l) {

@@ -99,6 +99,7 @@ static void test_ask_formulation_revise(void **state)
     assert_null(strstr(out, "\033["));
     assert_non_null(strstr(out, "  x = 3\n"));
     assert_non_null(strstr(out, "outcome: ok after 0 correction rounds"));
+    assert_non_null(strstr(out, "maximize objective: x\nsubject to:\n  cap: x <= 3\n"));  /* readable */
     assert_non_null(strstr(out, "\"expression\":\t\"x <= 3\""));      /* :formulation json */
     assert_non_null(strstr(out, "duals:\n  cap = 1\nslacks:\n  cap = 0\n"));
     assert_non_null(strstr(out, "round 0 (formulate): ok, status optimal"));
@@ -331,6 +332,8 @@ static void test_terminal_session(void **state)
     assert_true(tmux_wait("optagent> :formulation", 3000) >= 0);
     tmux_keys("' json' Enter");
     assert_true(tmux_wait("\"expression\":", 3000) >= 0);
+    tmux_keys("':formulation' Enter");
+    assert_true(tmux_wait("subject to:", 3000) >= 0);
     /* Ctrl-C during a request the server never answers */
     tmux_keys("'stall please' Enter Enter");
     assert_true(tmux_wait("s (Ctrl-C cancels)", 2000) >= 0);   /* the spinner */

@@ -24,6 +24,7 @@ int ag_cmd_merge(int argc, char **argv);
 int ag_cmd_library(int argc, char **argv);
 
 int ag_cmd_learn(int argc, char **argv);
+int ag_cmd_show(int argc, char **argv);     /* show.c */
 int ag_cmd_repl(int argc, char **argv);
 
 /* Writes the compiled model m (it has a program) to path, the format chosen

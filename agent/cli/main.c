@@ -18,6 +18,7 @@ static const char usage[] =
     "commands:\n"
     "  solve FILE.json|-    check, compile and solve a five-element formulation\n"
     "                       (see 'optagent solve --help' and docs/FORMULATION.md)\n"
+    "  show FILE.json|-     print a formulation in readable form (see 'optagent show --help')\n"
     "  ask \"PROBLEM\"        have an LLM formulate the problem, then check, solve and\n"
     "                       correct it (see 'optagent ask --help')\n"
     "  batch FILE...        run benchmark files through the agent into a results\n"
@@ -53,6 +54,7 @@ static const struct {
     { "solve", ag_cmd_solve }, { "ask", ag_cmd_ask }, { "batch", ag_cmd_batch },
     { "eval", ag_cmd_eval }, { "merge", ag_cmd_merge }, { "library", ag_cmd_library },
     { "learn", ag_cmd_learn }, { "repl", ag_cmd_repl },
+    { "show", ag_cmd_show },
 };
 
 int main(int argc, char **argv)

@@ -87,22 +87,12 @@ static int need_report(repl_session *s)
     return 0;
 }
 
-/* The formulation readably. Until the expression-syntax renderer is in
- * agent/core, the JSON pretty-printed; NULL with why in err. */
-static char *formulation_text(const char *json, char *err, size_t errlen)
-{
-    cJSON *j = cJSON_Parse(json);
-    char *s = j ? cJSON_Print(j) : NULL;
-    if (!s) snprintf(err, errlen, "%s", j ? "out of memory" : "the formulation is not valid JSON");
-    cJSON_Delete(j);
-    return s;
-}
-
 void repl_show_formulation(repl_session *s, int json)
 {
     if (!s->formulation) { repl_error(s, "no formulation yet: type a problem"); return; }
     char err[512];
-    char *text = json ? NULL : formulation_text(s->formulation, err, sizeof err);
+    char *text = json ? NULL : ag_formulation_render(s->formulation, strlen(s->formulation),
+                                                     err, sizeof err);
     if (json) {
         cJSON *j = cJSON_Parse(s->formulation);
         text = j ? cJSON_Print(j) : NULL;

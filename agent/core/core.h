@@ -10,7 +10,8 @@
  *   solve report   the contract's JSON report of one solve (report.c);
  *   learning       the experience library's LLM exchanges: refine, and the
  *                  learning procedure of one problem (learn.c);
- *   files          reading a whole file with a size cap (files.c).
+ *   files          reading a whole file with a size cap (files.c);
+ *   rendering      a formulation as readable text (render.c).
  * It depends on agent/llm, library/, solver/ and formulate/, never on
  * agent/cli or agent/eval. Nothing here prints; ownership is stated per section.
  */
@@ -395,5 +396,18 @@ ag_code ag_file_read(const char *path, size_t max, char **out, size_t *len,
 /* The same, returning the buffer (NULL on failure) for callers that need
  * no code. */
 char *ag_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen);
+
+/* ---- rendering ---- */
+
+/* The readable rendering of the format-1 formulation json (len bytes):
+ * a title, then sets, parameters, variables, objective, constraints
+ * ("subject to:") and report in the expression syntax, long sets and
+ * parameter data summarised, control characters escaped. A formulation that
+ * fails its checks still renders, with "invalid: ..." (its first error) as
+ * the last line. Returns a malloc'd NUL-terminated text the caller frees, or
+ * NULL with a one-line reason in err (size errlen; may be NULL) when the
+ * JSON is unreadable (the position as fm_model_parse reports it) or memory
+ * runs out. */
+char *ag_formulation_render(const char *json, size_t len, char *err, size_t errlen);
 
 #endif

@@ -535,3 +535,37 @@ int ts_run_file_tests(const char *group, const char *dir, const char *suffix,
     free_cases(cases, nfiles);
     return failed;
 }
+
+const char *ts_library_data(const char *name)
+{
+    static const char *const prefixes[] = {"", "../", "../../"};
+    static char p[1024];
+    const char *src = getenv("OPTAGENT_SRCDIR");
+    struct stat st;
+    if (src && *src) {
+        snprintf(p, sizeof p, "%s/tests/data/library/%s", src, name);
+        return p;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%stests/data/library/%s", prefixes[i], name);
+        if (stat(p, &st) == 0) return p;
+    }
+    return p;
+}
+
+const char *ts_alphaopt_library(void)
+{
+    static char p[1024];
+    struct stat st;
+    const char *sh = getenv("OPTAGENT_SHARED");
+    const char *cands[] = {"../shared", "../../shared"};
+    if (sh && *sh) {
+        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", sh);
+        return stat(p, &st) == 0 ? p : NULL;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", cands[i]);
+        if (stat(p, &st) == 0) return p;
+    }
+    return NULL;
+}

@@ -143,4 +143,11 @@ int ts_run_file_tests(const char *group, const char *dir, const char *suffix,
                       CMUnitTestFunction fn, const struct CMUnitTest *fixed,
                       size_t nfixed);
 
+/* tests/data/library/NAME, found from the source root ($OPTAGENT_SRCDIR) or
+ * the working directory and up to two levels above it. A static buffer. */
+const char *ts_library_data(const char *name);
+/* AlphaOPT's published library.json under $OPTAGENT_SHARED, or ../shared or
+ * ../../shared beside the checkout; NULL when absent (tests then skip). */
+const char *ts_alphaopt_library(void);
+
 #endif

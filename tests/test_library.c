@@ -78,41 +78,6 @@ static size_t count(lib *l)
     return n;
 }
 
-static char *data_file(const char *name)
-{
-    static const char *const prefixes[] = {"", "../", "../../"};
-    const char *src = getenv("OPTAGENT_SRCDIR");
-    static char p[1024];
-    struct stat st;
-    if (src && *src) {
-        snprintf(p, sizeof p, "%s/tests/data/library/%s", src, name);
-        return p;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%stests/data/library/%s", prefixes[i], name);
-        if (stat(p, &st) == 0) return p;
-    }
-    return p;
-}
-
-/* AlphaOPT's library.json, or NULL when ../shared is not there. */
-static const char *alphaopt_file(void)
-{
-    static char p[1024];
-    struct stat st;
-    const char *sh = getenv("OPTAGENT_SHARED");
-    const char *cands[] = {"../shared", "../../shared", "/work/shared"};
-    if (sh && *sh) {
-        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", sh);
-        return stat(p, &st) == 0 ? p : NULL;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", cands[i]);
-        if (stat(p, &st) == 0) return p;
-    }
-    return NULL;
-}
-
 #define FLOW                                                                          \
     "{\"taxonomy\": [\"Domain Modeling\", \"Network Flow\", \"Flow conservation\"],"  \
     " \"condition\": \"Applies when goods move through intermediate transshipment "   \
@@ -410,7 +375,7 @@ static void test_import_alphaopt_fixture(void **state)
     lib *l = fresh();
     char err[512];
     lib_import_stats s;
-    assert_int_equal(lib_import_file(l, data_file("alphaopt_sample.json"), &s, err, sizeof err),
+    assert_int_equal(lib_import_file(l, ts_library_data("alphaopt_sample.json"), &s, err, sizeof err),
                      LIB_OK);
     assert_int_equal(s.added, 3);
     lib_insight in;
@@ -434,7 +399,7 @@ static void test_import_alphaopt_fixture(void **state)
 static void test_import_alphaopt_published(void **state)
 {
     (void)state;
-    const char *path = alphaopt_file();
+    const char *path = ts_alphaopt_library();
     if (!path) skip();
     lib *l = fresh();
     char err[512];
@@ -808,7 +773,7 @@ static void test_stats_counts_kinds(void **state)
     (void)state;
     lib *l = fresh();
     char err[512];
-    assert_int_equal(lib_import_file(l, data_file("alphaopt_sample.json"), NULL, err, sizeof err),
+    assert_int_equal(lib_import_file(l, ts_library_data("alphaopt_sample.json"), NULL, err, sizeof err),
                      LIB_OK);
     cJSON *s;
     assert_int_equal(lib_stats(l, &s), LIB_OK);

@@ -27,40 +27,6 @@
 
 static char *tmpdir;
 
-static const char *data_file(const char *name)
-{
-    static const char *const prefixes[] = {"", "../", "../../"};
-    static char p[1024];
-    const char *src = getenv("OPTAGENT_SRCDIR");
-    struct stat st;
-    if (src && *src) {
-        snprintf(p, sizeof p, "%s/tests/data/library/%s", src, name);
-        return p;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%stests/data/library/%s", prefixes[i], name);
-        if (stat(p, &st) == 0) return p;
-    }
-    return p;
-}
-
-static const char *alphaopt_file(void)
-{
-    static char p[1024];
-    struct stat st;
-    const char *sh = getenv("OPTAGENT_SHARED");
-    const char *cands[] = {"../shared", "../../shared", "/work/shared"};
-    if (sh && *sh) {
-        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", sh);
-        return stat(p, &st) == 0 ? p : NULL;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/alphaopt-library/library.json", cands[i]);
-        if (stat(p, &st) == 0) return p;
-    }
-    return NULL;
-}
-
 static lib *load(const char *name, const char *extra)
 {
     char path[1100], err[1024];
@@ -68,7 +34,7 @@ static lib *load(const char *name, const char *extra)
     lib_code c;
     lib *l = lib_open(path, 0, &c, err, sizeof err);
     assert_non_null(l);
-    c = lib_import_file(l, data_file("insights.json"), NULL, err, sizeof err);
+    c = lib_import_file(l, ts_library_data("insights.json"), NULL, err, sizeof err);
     if (c) print_error("%s\n", err);
     assert_int_equal(c, LIB_OK);
     if (extra) {
@@ -84,7 +50,7 @@ typedef struct { double recall, precision, false_rate; int npos, nneg; } metrics
 static metrics measure(lib *l)
 {
     size_t len;
-    char *text = ts_read_file(data_file("queries.json"), &len);
+    char *text = ts_read_file(ts_library_data("queries.json"), &len);
     assert_non_null(text);
     cJSON *q = cJSON_Parse(text);
     free(text);
@@ -160,7 +126,7 @@ static void test_quality_own_library(void **state)
 static void test_quality_with_alphaopt(void **state)
 {
     (void)state;
-    const char *a = alphaopt_file();
+    const char *a = ts_alphaopt_library();
     if (!a) skip();
     lib *l = load("alphaopt", a);
     metrics m = measure(l);

@@ -29,6 +29,9 @@ struct sv_result {
     double time_ms;
     char *log;               /* the backend's output, or NULL ("") */
     char *message;
+    int starts, starts_agreed;  /* nonlinear solves (0 otherwise) */
+    int proven;              /* optimality proven (see sv_result_proven) */
+    const char *backend;     /* static string, or NULL (the GLPK name) */
 };
 
 /* A result with no status message, no solution and a NAN objective; NULL
@@ -96,5 +99,70 @@ typedef struct {
 } sv_backend;
 
 extern const sv_backend sv_backend_glpk;
+
+/* ---- nonlinear programs ----------------------------------------------------
+ *
+ * A nonlinear model has an fm_nlp (formulate.h) instead of an fm_program.
+ * sv_solve_nlp (solver.c) dispatches it: exact reformulation to a linear
+ * program for GLPK first (reformulate.c), then, by class, the continuous
+ * backend (ipopt.c) or the integer search (minlp.c). Every result of a
+ * nonlinear solve has values for the nlp's columns (auxiliary columns of a
+ * reformulation are dropped) and activities computed on the nonlinear rows.
+ */
+
+/* A list of one-line strings (reformulations applied, ...). Owned by whoever
+ * holds the struct; sv_strlist_free frees the strings and the array. */
+typedef struct { char **items; size_t n; } sv_strlist;
+int sv_strlist_addf(sv_strlist *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));     /* 0, or -1 out of memory */
+void sv_strlist_free(sv_strlist *l);
+
+/* reformulate.c: rewrites every nonlinear term of n exactly as linear rows
+ * over added columns (big-M products with a binary, products of binaries,
+ * abs/min/max in the convex direction as epigraphs, ratios with a provably
+ * positive denominator, integer powers where exact). Returns a new program
+ * (caller frees with fm_program_free) whose first fm_program_ncols(
+ * fm_nlp_program(n)) columns are n's columns, and one line per rewrite added
+ * to *applied; NULL (and *applied untouched) when some term has no exact
+ * rewrite, the reason in *why (a static or thread-local string; may be NULL).
+ * Nothing is added to diags unless memory runs out. */
+fm_program *sv_reformulate(const fm_nlp *n, sv_strlist *applied,
+                           const char **why);
+
+/* ipopt.c: a local solve of the continuous relaxation of n (integrality
+ * ignored) with column bounds lo/hi (ncols each; NULL: n's own), from
+ * o->starts starting points (deterministic), within o's time limit counted
+ * from start_ms. The result is LOCAL_OPTIMAL (or OPTIMAL with proven = 1 when
+ * convex is nonzero), INFEASIBLE (locally: no start found a feasible point),
+ * UNBOUNDED, TIME_LIMIT/FEASIBLE, INTERRUPTED. Same contract as sv_solve:
+ * a result, or NULL with *code set and a diagnostic in diags. */
+sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo, const double *hi,
+                          int convex, const sv_options *o, double start_ms,
+                          fm_diags *diags, sv_code *code);
+/* Nonzero when Ipopt's library can be loaded (it is loaded on first use). */
+int sv_ipopt_available(void);
+
+/* convex.c: nonzero when n is provably convex (a minimisation of a convex
+ * objective, or maximisation of a concave one, over affine rows and convex
+ * rows on their <= side / concave on their >= side), by cheap structural
+ * rules; 0 when unknown. */
+int sv_nlp_convex(const fm_nlp *n);
+
+/* minlp.c: an integer nonlinear program: exhaustive search with bound
+ * pruning when the integer domain is small (OPTIMAL, proven), otherwise
+ * nonlinear branch-and-bound with sv_ipopt_solve at the nodes (proven only
+ * when the model is convex and the tree was searched completely); the time
+ * limit and the incumbent reported honestly (FEASIBLE at a limit).
+ * force_enum: the caller asked for --solver enum (refuse with a clear
+ * message when the domain is too large or a column is continuous and not
+ * fixed by the search). Same contract as sv_solve. */
+sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
+                          double start_ms, fm_diags *diags, sv_code *code);
+
+/* solver.c: dispatches a nonlinear program (see above); the entry point
+ * run.c calls for a model whose class is NLP or MINLP. applied receives the
+ * reformulations used (may be NULL). */
+sv_result *sv_solve_nlp(const fm_nlp *n, const sv_options *o, sv_strlist *applied,
+                        fm_diags *diags, sv_code *code);
 
 #endif

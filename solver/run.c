@@ -25,6 +25,7 @@ struct sv_run {
     double parse_ms;
     sv_report_value *reports; /* nreports, when the result has a solution */
     size_t nreports;
+    sv_strlist reformulations; /* applied to a nonlinear model */
 };
 
 void sv_run_options_default(sv_run_options *o)
@@ -41,6 +42,7 @@ void sv_run_free(sv_run *r)
     if (!r)
         return;
     free(r->reports);
+    sv_strlist_free(&r->reformulations);
     sv_result_free(r->result);
     fm_model_free(r->model);
     fm_diags_free(r->diags);
@@ -54,6 +56,8 @@ static sv_status parsed_status(const fm_model *m, fm_code code)
 {
     if (!m || code != FM_OK)
         return SV_STATUS_INVALID;
+    if (fm_model_nlp(m))
+        return SV_STATUS_VALID;       /* a nonlinear program: sv_solve_nlp */
     if (!fm_model_program(m) || !sv_class_supported(fm_model_class(m)))
         return SV_STATUS_UNSUPPORTED;
     return SV_STATUS_VALID;
@@ -114,7 +118,11 @@ sv_code sv_run_solve(sv_run *r)
     if (r->status != SV_STATUS_VALID || r->opt.check_only || r->result)
         return SV_OK;
     sv_code sc;
-    r->result = sv_solve(fm_model_program(r->model), &r->opt.solve, r->diags, &sc);
+    const fm_nlp *nlp = fm_model_nlp(r->model);
+    if (nlp)
+        r->result = sv_solve_nlp(nlp, &r->opt.solve, &r->reformulations, r->diags, &sc);
+    else
+        r->result = sv_solve(fm_model_program(r->model), &r->opt.solve, r->diags, &sc);
     if (!r->result) {
         r->status = SV_STATUS_INVALID;   /* nothing trustworthy came out */
         return sc;
@@ -171,6 +179,21 @@ double sv_run_parse_ms(const sv_run *r)
 double sv_run_solve_ms(const sv_run *r)
 {
     return r ? sv_result_time_ms(r->result) : 0.0;
+}
+
+const fm_nlp *sv_run_nlp(const sv_run *r)
+{
+    return r && r->model ? fm_model_nlp(r->model) : NULL;
+}
+
+size_t sv_run_reformulation_count(const sv_run *r)
+{
+    return r ? r->reformulations.n : 0;
+}
+
+const char *sv_run_reformulation(const sv_run *r, size_t k)
+{
+    return r && k < r->reformulations.n ? r->reformulations.items[k] : NULL;
 }
 
 size_t sv_run_report_count(const sv_run *r)

@@ -47,6 +47,7 @@ const char *sv_status_name(sv_status s)
     case SV_STATUS_UNSUPPORTED: return "unsupported";
     case SV_STATUS_INTERRUPTED: return "interrupted";
     case SV_STATUS_VALID:       return "valid";
+    case SV_STATUS_LOCAL_OPTIMAL: return "local_optimal";
     }
     return "invalid";
 }
@@ -61,6 +62,23 @@ void sv_options_default(sv_options *o)
     o->mip_gap = -1.0;
     o->presolve = 1;
     o->cancel = NULL;
+    o->solver = SV_SOLVER_AUTO;
+    o->starts = 5;
+}
+
+static const char *const solver_choice_names[] = {"auto", "glpk", "ipopt", "enum"};
+
+const char *sv_solver_choice_name(sv_solver_choice c)
+{
+    return (unsigned)c < 4 ? solver_choice_names[c] : "auto";
+}
+
+int sv_solver_choice_parse(const char *name)
+{
+    for (int i = 0; name && i < 4; i++)
+        if (!strcmp(name, solver_choice_names[i]))
+            return i;
+    return -1;
 }
 
 /* ---- the result ------------------------------------------------------------- */
@@ -94,6 +112,23 @@ void sv_result_drop_solution(sv_result *r)
     r->values = r->activities = r->duals = r->redcosts = NULL;
     r->has_solution = 0;
     r->objective = NAN;
+}
+
+int sv_result_starts(const sv_result *r, int *agreed)
+{
+    if (agreed)
+        *agreed = r ? r->starts_agreed : 0;
+    return r ? r->starts : 0;
+}
+
+int sv_result_proven(const sv_result *r)
+{
+    return r && r->status == SV_STATUS_OPTIMAL && r->proven;
+}
+
+const char *sv_result_backend(const sv_result *r)
+{
+    return r && r->backend ? r->backend : sv_backend_name();
 }
 
 void sv_result_free(sv_result *r)
@@ -457,8 +492,12 @@ sv_result *sv_solve(const fm_program *p, const sv_options *opt,
     sv_checker k = {.diags = diags};
     if (b)
         sv_check_program(p, &k);
-    if (b && !k.too_big && !k.invalid && !k.infeasible)
-        return b->solve(p, &o, start_ms, diags, out_code);
+    if (b && !k.too_big && !k.invalid && !k.infeasible) {
+        sv_result *res = b->solve(p, &o, start_ms, diags, out_code);
+        if (res && res->status == SV_STATUS_OPTIMAL)
+            res->proven = 1;   /* LP and MILP optima are proven */
+        return res;
+    }
 
     sv_result *r = early_result(start_ms, out_code);
     if (!r)

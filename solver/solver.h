@@ -38,7 +38,8 @@ const char *sv_strerror(sv_code code);
 
 /* The statuses of the contract (docs/FORMULATION.md, "What solve reports"). */
 typedef enum {
-    SV_STATUS_OPTIMAL,
+    SV_STATUS_OPTIMAL,         /* proven: LP, MILP, exact reformulation,
+                                * convex NLP, exhaustive integer search */
     SV_STATUS_FEASIBLE,        /* a limit was reached with an incumbent */
     SV_STATUS_INFEASIBLE,
     SV_STATUS_UNBOUNDED,
@@ -47,13 +48,27 @@ typedef enum {
     SV_STATUS_INVALID,         /* the formulation failed its checks */
     SV_STATUS_UNSUPPORTED,     /* valid, but no backend handles its class */
     SV_STATUS_INTERRUPTED,     /* the cancel flag stopped the solve */
-    SV_STATUS_VALID            /* checked and compiled, not solved: the status
+    SV_STATUS_VALID,           /* checked and compiled, not solved: the status
                                 * of a check-only run; sv_solve never returns
                                 * it */
+    SV_STATUS_LOCAL_OPTIMAL    /* a nonlinear model solved to a local optimum
+                                * that is not proven global (see
+                                * sv_result_starts) */
 } sv_status;
 
 /* "optimal", "feasible", ..., "infeasible_or_unbounded", ..., "valid" */
 const char *sv_status_name(sv_status s);
+
+/* Which backend solves: auto chooses by class (LP/MILP: GLPK; a nonlinear
+ * model: exact linearization for GLPK where possible, else Ipopt, or integer
+ * search for integer nonlinear models). */
+typedef enum {
+    SV_SOLVER_AUTO, SV_SOLVER_GLPK, SV_SOLVER_IPOPT, SV_SOLVER_ENUM
+} sv_solver_choice;
+
+/* "auto", "glpk", "ipopt", "enum"; and back (-1 for an unknown name). */
+const char *sv_solver_choice_name(sv_solver_choice c);
+int sv_solver_choice_parse(const char *name);
 
 typedef struct {
     double time_limit_s;   /* <= 0: none */
@@ -64,6 +79,9 @@ typedef struct {
      * tenth of a second of GLPK's work with status SV_STATUS_INTERRUPTED
      * and no solution. Borrowed; only read. */
     volatile int *cancel;
+    sv_solver_choice solver;   /* SV_SOLVER_AUTO by default */
+    int starts;                /* starting points for a nonconvex nonlinear
+                                * model (default 5; >= 1) */
 } sv_options;
 
 void sv_options_default(sv_options *o);
@@ -91,6 +109,14 @@ const double *sv_result_activities(const sv_result *r);
 const double *sv_result_duals(const sv_result *r);
 const double *sv_result_reduced_costs(const sv_result *r);
 double sv_result_time_ms(const sv_result *r);
+/* Nonlinear solves: how many starting points were run and how many reached
+ * the best value (within 1e-6, relative); both 0 for LP/MILP. */
+int sv_result_starts(const sv_result *r, int *agreed);
+/* Nonzero when the status OPTIMAL is proven (always for LP/MILP); 0 for
+ * LOCAL_OPTIMAL and every status without a solution. */
+int sv_result_proven(const sv_result *r);
+/* The backend that produced the result: "glpk 5.0", "ipopt 3.11.9", ... */
+const char *sv_result_backend(const sv_result *r);
 const char *sv_result_log(const sv_result *r);    /* GLPK's captured output */
 const char *sv_result_message(const sv_result *r);/* why, in one line */
 
@@ -157,6 +183,13 @@ sv_status sv_run_status(const sv_run *r);
  * compiled program (NULL unless the formulation is valid and linear). */
 const fm_model *sv_run_model(const sv_run *r);
 const fm_program *sv_run_program(const sv_run *r);
+/* The nonlinear program of a nonlinear model (NULL for a linear or invalid
+ * one): see formulate.h. */
+const fm_nlp *sv_run_nlp(const sv_run *r);
+/* The exact reformulations applied to a nonlinear model so that GLPK could
+ * solve it, one line each ("product of binary b and x: big-M with M=10"). */
+size_t sv_run_reformulation_count(const sv_run *r);
+const char *sv_run_reformulation(const sv_run *r, size_t k);   /* NULL past the end */
 /* Every diagnostic, in order: parse and checks, solver, report quantities. */
 const fm_diags *sv_run_diags(const sv_run *r);
 /* The solver's result; NULL unless a solve ran and returned one. */

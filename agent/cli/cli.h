@@ -26,6 +26,7 @@ int ag_cmd_library(int argc, char **argv);
 int ag_cmd_learn(int argc, char **argv);
 int ag_cmd_show(int argc, char **argv);     /* show.c */
 int ag_cmd_repl(int argc, char **argv);
+int ag_cmd_mcp(int argc, char **argv);      /* mcp.c */
 
 /* Writes the compiled model m (it has a program) to path, the format chosen
  * by the extension: .mod (GNU MathProg with its data), .lp (CPLEX LP),

@@ -184,6 +184,7 @@ static void test_bad_messages(void **state)
         "\n"
         "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
         "\"formulate_and_solve\",\"arguments\":{\"problem\":\"  \"}}}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":\"bad\xff\xc3\"}}\n"
         "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\"}\n");
     assert_int_equal(code, 0);
     assert_int_equal(s.n_null, 2);                       /* not JSON; the batch */
@@ -200,6 +201,9 @@ static void test_bad_messages(void **state)
     assert_null(s.by_id[7]);
     assert_int_equal(error_code(s.by_id[8]), -32602);
     assert_int_equal(error_code(s.by_id[9]), -32602);
+    assert_int_equal(error_code(s.by_id[11]), -32602);  /* echoed as valid UTF-8 (parsed) */
+    assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(s.by_id[11], "error"), "message")
+                               ->valuestring, "bad\xef\xbf\xbd"));
     assert_non_null(s.by_id[10]);                        /* still answering */
     assert_int_equal(error_code(s.by_id[10]), 0);
     session_free(&s);

@@ -68,6 +68,12 @@ typedef struct {
 static void send_message(cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    /* names echoed from the request may hold invalid UTF-8: the client gets
+     * valid JSON text, U+FFFD in their place */
+    if (s && !ag_utf8_valid(s, strlen(s)) && ag_utf8_fix(&s) != 0) {
+        free(s);
+        s = NULL;
+    }
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);

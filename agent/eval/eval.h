@@ -240,6 +240,16 @@ void ag_ds_free(ag_ds *ds);
  *                        Each candidate serves at most one gold quantity
  *                        (a maximum bipartite matching decides), so two gold
  *                        quantities of 10 need two reported 10s.
+ *                        Each gold quantity (query) ends matched by name,
+ *                        matched by value, wrong (a candidate bears its name
+ *                        with another value) or missing (ag_eval_query_status);
+ *                        records keep them, totals count them, and reports
+ *                        list the wrong and missing ones per problem and how
+ *                        many were matched by value. With objective_gold, a
+ *                        wrong answer whose objective matches value is counted
+ *                        as "objective right, another quantity not". At most
+ *                        AG_EVAL_MAX_QUANTITIES queries are graded (the first
+ *                        ones; OptiBench has at most 19).
  *
  * A problem is correct only when the outcome is ok (a trusted optimum) — an
  * answer from a time-limited or untrusted attempt is not graded as correct —

@@ -176,6 +176,10 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
                      AG_EVAL_MAX_QUANTITIES, it->gold.quantities ? it->gold.nquantities : 0);
             return -1;
         }
+        if (it->gold.objective_gold && !isfinite(it->gold.value)) {
+            snprintf(err, errlen, "the objective's gold is not a finite number");
+            return -1;
+        }
         for (size_t i = 0; i < it->gold.nquantities; i++) {
             const ag_eval_quantity *q = &it->gold.quantities[i];
             if (!isfinite(q->value)) {

@@ -98,8 +98,10 @@ void ag_ev_write_queries(FILE *f, ag_match_rule r, const ag_eval_totals *all, co
                          const char *end_em);
 
 /* The queries of r that did not match, "wrong: "A" (gold 6, answer 5);
- * missing: "B" (gold 420)", and how many matched by value; each name
- * through esc (the writer's escaping). "-" when there is nothing to say. */
+ * missing: "B" (gold 420)" (the first 10, then how many more), how many
+ * matched by value, and "objective right" for a wrong answer whose objective
+ * is; each name through esc (the writer's escaping). "-" when there is
+ * nothing to say. The JSON report lists every query. */
 void ag_ev_write_failed_queries(FILE *f, const ag_eval_record *r, void (*esc)(FILE *, const char *));
 
 /* A problem not correct, as listed in the reports. */

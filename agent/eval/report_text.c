@@ -147,19 +147,29 @@ void ag_ev_write_queries(FILE *f, ag_match_rule r, const ag_eval_totals *all, co
             end_em, all->objective_only, all->with_gold);
 }
 
+#define QUERIES_LISTED 10   /* failed queries named in one problem's cell */
+
 void ag_ev_write_failed_queries(FILE *f, const ag_eval_record *r, void (*esc)(FILE *, const char *))
 {
-    size_t said = 0, by_value = 0;
+    size_t said = 0, by_value = 0, failed = 0;
     for (size_t i = 0; i < r->nqueries; i++) {
         const ag_eval_query *q = &r->queries[i];
         if (q->status == AG_QUERY_BY_VALUE) by_value++;
         if (q->status != AG_QUERY_WRONG && q->status != AG_QUERY_MISSING) continue;
-        fprintf(f, "%s%s: \"", said++ ? "; " : "", ag_eval_query_status_name(q->status));
-        esc(f, q->name ? q->name : "");
-        fprintf(f, "\" (gold %.10g", q->gold);
+        if (failed++ >= QUERIES_LISTED) continue;   /* a cell stays readable */
+        fprintf(f, "%s%s: ", said++ ? "; " : "", ag_eval_query_status_name(q->status));
+        if (q->name) {
+            fputc('"', f);
+            esc(f, q->name);
+            fputc('"', f);
+        } else {
+            fputs("(no name)", f);
+        }
+        fprintf(f, " (gold %.10g", q->gold);
         if (q->has_answer) fprintf(f, ", answer %.10g", q->answer);
         fputc(')', f);
     }
+    if (failed > QUERIES_LISTED) fprintf(f, "; %zu more not matched", failed - QUERIES_LISTED);
     if (by_value) fprintf(f, "%s%zu matched by value", said++ ? "; " : "", by_value);
     if (r->objective_right == 1 && r->category == AG_CAT_WRONG_ANSWER)
         fprintf(f, "%sobjective right", said++ ? "; " : "");

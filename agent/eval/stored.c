@@ -35,7 +35,10 @@ void ag_eval_gold_from_json(const cJSON *gold_json, ag_match_rule r, ag_eval_qua
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(gold_json, "quantities")) {
         if (n == cap) break;
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) continue;
-        q[n].name = v->string;
+        /* A name over the cap was never asked for (the prompts list names
+         * of at most AG_MAX_QUERY_NAME bytes): it is matched by value. */
+        q[n].name = v->string && strnlen(v->string, AG_EVAL_MAX_NAME + 1) <= AG_EVAL_MAX_NAME
+                    ? v->string : NULL;
         q[n].value = v->valuedouble;
         n++;
     }

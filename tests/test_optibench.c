@@ -244,9 +244,22 @@ static void test_wrong_secondary_quantity(void **state)
     ts_fake *f = start(rules);
     const char *file = write_problem("beta.json", "beta"), *db = path_of("beta.db");
     char *out;
-    assert_int_equal(batch(f, file, db, "--match optibench", &out), 0);
+    const char *lines = path_of("beta.out");
+    char extra[1200];
+    snprintf(extra, sizeof extra, "--match optibench --out %s", lines);
+    assert_int_equal(batch(f, file, db, extra, &out), 0);
     assert_non_null(strstr(out, "1 with a gold answer, 0 correct"));
     free(out);
+    /* the --out line says each query's fate */
+    size_t len;
+    char *text = ts_read_file(lines, &len);
+    assert_non_null(text);
+    cJSON *line = cJSON_Parse(text);
+    free(text);
+    cJSON *qs = cJSON_GetObjectItem(line, "queries");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(qs, "Number of tables")), "wrong");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(qs, "Maximum profit")), "by_name");
+    cJSON_Delete(line);
 
     /* the objective-only view: right */
     cJSON *d = eval_json(db, "default");

@@ -225,12 +225,18 @@ static const ag_attempt *answer_attempt(const ag_run *run)
                                                                            : run->nattempts - 1];
 }
 
+/* How a problem's queries fared (--match optibench): status[i] is that of
+ * p->quantities[i]; n is 0 when they were not graded. */
+typedef struct {
+    ag_eval_query_status status[AG_EVAL_MAX_QUANTITIES];
+    size_t n;
+} graded_queries;
+
 /* Judges the run against the problem's gold with the batch's rule (the
  * gold as it is stored, graded as eval grades it: ag_eval_gold_from_json).
- * 1 correct, 0 not, -1 no gold. qcount (may be NULL) gets how its queries
- * fared, by ag_eval_query_status (all zero unless they were graded). */
+ * 1 correct, 0 not, -1 no gold; gq_out (may be NULL) gets the queries. */
 static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
-                 ag_eval_category *cat, size_t qcount[AG_QUERY_COUNT])
+                 ag_eval_category *cat, graded_queries *gq_out)
 {
     ag_eval_quantity gq[AG_EVAL_MAX_QUANTITIES], rq[AG_EVAL_MAX_REPORTED];
     ag_eval_item it;
@@ -250,11 +256,11 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
                                               &it.answer_name);
     it.reported = rq;
     if (ag_eval_judge(b->rule, &it, cat) != 0) *cat = AG_CAT_NO_GOLD;
-    if (qcount) {
+    if (gq_out) {
         ag_eval_query q[AG_EVAL_MAX_QUANTITIES];
-        memset(qcount, 0, AG_QUERY_COUNT * sizeof *qcount);
-        int n = ag_eval_grade_queries(b->rule, &it, q, AG_EVAL_MAX_QUANTITIES);
-        for (int i = 0; n >= 0 && i < (int)it.gold.nquantities; i++) qcount[q[i].status]++;
+        gq_out->n = 0;
+        if (ag_eval_grade_queries(b->rule, &it, q, AG_EVAL_MAX_QUANTITIES) >= 0)
+            for (size_t i = 0; i < it.gold.nquantities; i++) gq_out->status[gq_out->n++] = q[i].status;
     }
     cJSON_Delete(g);
     if (*cat == AG_CAT_NO_GOLD) return -1;
@@ -274,7 +280,8 @@ static int grade_run(void *ctx, const ag_run *run)
 /* Writes and flushes the problem's --out line; 1 when written, 0 when the
  * batch is stopping (this write or an earlier one failed). */
 static int write_out_line(worker *w, const db_problem_record *rec, const ag_run *run,
-                          ag_eval_category cat, const char *gold)
+                          ag_eval_category cat, const char *gold, const ag_ds_problem *p,
+                          const graded_queries *gq)
 {
     batch *b = w->b;
     cJSON *line = cJSON_CreateObject();
@@ -291,6 +298,11 @@ static int write_out_line(worker *w, const db_problem_record *rec, const ag_run 
     cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
     cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
     if (run->retrieval.refs) cJSON_AddStringToObject(line, "insights", run->retrieval.refs);
+    if (gq->n) {   /* --match optibench: each query's fate, by name */
+        cJSON *q = cJSON_AddObjectToObject(line, "queries");
+        for (size_t i = 0; i < gq->n && i < p->nquantities; i++)
+            cJSON_AddStringToObject(q, p->quantities[i].name, ag_eval_query_status_name(gq->status[i]));
+    }
     char *s = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
     if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
@@ -320,8 +332,8 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
     batch *b = w->b;
     const ag_ds_problem *p = x->p;
     ag_eval_category cat;
-    size_t qcount[AG_QUERY_COUNT];
-    int correct = judge(b, p, run, &cat, qcount);
+    graded_queries gq;
+    int correct = judge(b, p, run, &cat, &gq);
     char *gold = gold_json(p);
     cJSON *full = ag_run_json(run);
     cJSON *result = cJSON_DetachItemFromObject(full, "result");
@@ -386,7 +398,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
      * reached the file, and a resume drops the lines of problems that are not
      * in the db (out_rewrite), so each problem ends up once in both. */
     int ok = 0;
-    if (b->out && !write_out_line(w, &rec, run, cat, gold)) goto done;
+    if (b->out && !write_out_line(w, &rec, run, cat, gold, p, &gq)) goto done;
     if (atomic_load(&b->write_failed)) goto done;
     db_code dc = db_problem_record_add(b->db, &rec);
     if (dc != DB_OK && dc != DB_ECONSTRAINT) {
@@ -401,7 +413,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
         atomic_fetch_add(&b->with_gold, 1);
         if (correct) atomic_fetch_add(&b->correct, 1);
     }
-    for (int k = 0; k < AG_QUERY_COUNT; k++) atomic_fetch_add(&b->queries[k], qcount[k]);
+    for (size_t k = 0; k < gq.n; k++) atomic_fetch_add(&b->queries[gq.status[k]], 1);
     atomic_fetch_add(&b->tokens, (run->prompt_tokens > 0 ? run->prompt_tokens : 0)
                      + (run->completion_tokens > 0 ? run->completion_tokens : 0));
 done:

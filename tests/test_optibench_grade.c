@@ -153,6 +153,29 @@ static void test_totals_and_reports(void **state)
     ag_eval_free(e);
 }
 
+/* The objective's gold is the query the objective is named after, when it
+ * is (OptiBench's objective is not always its last key). */
+static void test_objective_by_name(void **state)
+{
+    (void)state;
+    static const ag_eval_quantity gold[] = { { "Maximum profit", 500 }, { "Number of tables", 4 } };
+    const ag_eval_quantity off[] = { { "Number of tables", 5 } };
+    ag_eval *e = ag_eval_new(AG_MATCH_OPTIBENCH);
+    ag_eval_item it = item(off, N(off), 500, "Maximum_profit");
+    it.gold.quantities = gold;
+    it.gold.nquantities = N(gold);
+    it.gold.value = 4;   /* the last key, as the loader takes it: not the objective here */
+    assert_int_equal(ag_eval_add(e, &it), AG_OK);
+    assert_int_equal(ag_eval_get(e, 0)->objective_right, 1);
+    /* unnamed, no objective gold: not known */
+    it.id = "2";
+    it.answer_name = NULL;
+    it.gold.objective_gold = 0;
+    assert_int_equal(ag_eval_add(e, &it), AG_OK);
+    assert_int_equal(ag_eval_get(e, 1)->objective_right, -1);
+    ag_eval_free(e);
+}
+
 static void test_gold_from_stored_json(void **state)
 {
     (void)state;
@@ -323,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_totals_and_reports),
+        cmocka_unit_test(test_objective_by_name),
         cmocka_unit_test(test_gold_from_stored_json),
         cmocka_unit_test(test_plain_queries),
         cmocka_unit_test(test_published_files),

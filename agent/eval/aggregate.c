@@ -41,15 +41,25 @@ static void queries_free(ag_eval_query *q, size_t n)
 
 /* The queries of a multi-quantity gold graded with outcome ok, names
  * copied, into *out (NULL otherwise), and whether the objective is right
- * (*objective_right 1/0, -1 when not known). 0, or -1 when out of memory. */
+ * (*objective_right 1/0, -1 when its gold is not known). 0, or -1 when out
+ * of memory. */
 static int grade_queries(ag_match_rule r, const ag_eval_item *it, ag_eval_query **out,
                          int *objective_right)
 {
     *out = NULL;
     *objective_right = -1;
     if (it->gold.kind != AG_GOLD_QUANTITIES || it->outcome != AG_OUTCOME_OK) return 0;
-    if (it->gold.objective_gold)
-        *objective_right = it->has_answer && ag_eval_match(r, it->answer, it->gold.value);
+    /* The objective's gold: the query the objective is named after, else
+     * the gold's own (OptiBench's last key, usually but not always it). */
+    int known = it->gold.objective_gold;
+    double gold = it->gold.value;
+    for (size_t i = 0; it->answer_name && i < it->gold.nquantities; i++)
+        if (ag_query_name_eq(it->answer_name, it->gold.quantities[i].name)) {
+            known = 1;
+            gold = it->gold.quantities[i].value;
+            break;
+        }
+    if (known) *objective_right = it->has_answer && ag_eval_match(r, it->answer, gold);
     size_t n = it->gold.nquantities;
     ag_eval_query *q = calloc(n, sizeof *q);
     if (!q || ag_eval_grade_queries(r, it, q, n) < 0) goto fail;

@@ -448,9 +448,11 @@ typedef struct {
                                        each query's grading, in gold order
                                        (names owned by the evaluation) */
     size_t nqueries;
-    int objective_right;       /* AG_GOLD_QUANTITIES with an objective gold and
-                                  outcome ok: 1 when the objective matches it;
-                                  -1 otherwise */
+    int objective_right;       /* AG_GOLD_QUANTITIES, outcome ok: 1 when the
+                                  objective matches its gold — the query the
+                                  objective is named after (answer_name), else
+                                  gold.value with objective_gold; 0 when not;
+                                  -1 when neither is known */
 } ag_eval_record;
 
 typedef struct {

@@ -282,7 +282,8 @@ static const char *const structural[] = {
     "json_top_level_number", "json_top_level_string", "type_bound_bool", "type_bound_object",
     "type_constraints_object", "type_dimen_string", "type_elements_string", "type_format_string",
     "type_name_number", "type_objective_array", "type_objective_string", "type_report_object",
-    "type_sense_number", "type_sets_not_array", "type_variables_object",
+    "type_sense_number", "type_sets_not_array", "type_variables_object", "data_range_one_end",
+    "hostile_name_100k", "type_param_index_number", "type_values_string",
 };
 
 /* More structural faults, each on the same small valid model. */

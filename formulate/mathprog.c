@@ -557,11 +557,47 @@ static void write_constraint(writer *w, size_t id)
     fputs(";\n", o);
 }
 
+/* 1 unless report k fails on this model whatever the solution: it is tried
+ * with every variable at 0, then at 1 (a division by a variable fails at 0
+ * only), and counts as failing when both fail, e.g. a subscript outside an
+ * index, which would stop glpsol with an error after its solve. */
+static int report_evaluates(const fm_model *m, size_t k)
+{
+    size_t n = fm_program_ncols(m->program);
+    double *x = calloc(n ? n : 1, sizeof *x);
+    fm_diags *d = fm_diags_new();
+    int ok = 1;
+    if (x && d) {
+        const char *name;
+        double v;
+        ok = fm_model_report_eval(m, k, x, &name, &v, d) == FM_OK;
+        for (size_t j = 0; !ok && j < n; j++) x[j] = 1;
+        if (!ok) ok = fm_model_report_eval(m, k, x, &name, &v, d) == FM_OK;
+    }
+    free(x);
+    fm_diags_free(d);
+    return ok;
+}
+
+/* A report name as a MathProg string (or comment) body: control characters
+ * become '?', ' is doubled when quoted, cut to MathProg's 100 bytes without
+ * splitting a character. */
+static void put_report_name(FILE *o, const char *s, int quoted)
+{
+    size_t n = 0;
+    for (const char *t = s ? s : ""; *t && n < MP_NAME_MAX - 4; t++, n++) {
+        if ((*t & 0xC0) == 0xC0 && n + 4 >= MP_NAME_MAX - 4) break;
+        if (*t == '\'' && quoted) { fputs("''", o); n++; }
+        else if (*t == '/' && t > s && t[-1] == '*' && !quoted) fputs(" /", o);
+        else fputc((unsigned char)*t < 0x20 || *t == 0x7F ? '?' : *t, o);
+    }
+}
+
 /* The report quantities, printed by glpsol after the solve: "printf '%s =
  * %g\n', 'NAME', EXPR;" (after solve, a variable stands for its value). A
  * display statement would print the bare value without the name. The name
- * is free text: control characters become '?' and it is cut to MathProg's
- * 100 bytes, so it can never make the export fail. */
+ * is free text, so it never makes the export fail. A quantity that fails
+ * on this model (report_evaluates) is left as a comment. */
 static void write_reports(writer *w)
 {
     FILE *o = w->out;
@@ -569,13 +605,14 @@ static void write_reports(writer *w)
         const fm_decl *d = w->m->reports[k];
         if (!d->expr) continue;
         w->where = d->label ? d->label : "report";
-        fputs("printf '%s = %g\\n', '", o);
-        size_t n = 0;
-        for (const char *t = d->name ? d->name : ""; *t && n < MP_NAME_MAX - 4; t++, n++) {
-            if ((*t & 0xC0) == 0xC0 && n + 4 >= MP_NAME_MAX - 4) break;  /* no cut character */
-            if (*t == '\'') { fputs("''", o); n++; }
-            else fputc((unsigned char)*t < 0x20 || *t == 0x7F ? '?' : *t, o);
+        if (!report_evaluates(w->m, k)) {
+            fputs("/* report '", o);
+            put_report_name(o, d->name, 0);
+            fputs("' is not printed: it fails on this model (see optagent solve) */\n", o);
+            continue;
         }
+        fputs("printf '%s = %g\\n', '", o);
+        put_report_name(o, d->name, 1);
         fputs("', ", o);
         expr(w, d->expr, LV_OR);
         fputs(";\n", o);

@@ -234,6 +234,38 @@ static void test_precedence_in_glpsol(void **state)
     free(json);
 }
 
+/* A report that fails on the model (a subscript outside the index) is left
+ * as a comment, so glpsol still ends without an error; one that fails only
+ * at some values (a division by a variable) is printed; hostile names stay
+ * inside their string or comment. */
+static void test_failing_and_hostile_reports(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"format\": 1, \"sets\": [{\"name\": \"T\", \"range\": [1, 3]}],"
+        " \"variables\": [{\"name\": \"x\", \"index\": [\"T\"], \"upper\": 2}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"sum{t in T} x[t]\"}, \"constraints\": [],"
+        " \"report\": [{\"name\": \"bad */ table t OUT\", \"expression\": \"sum{t in T} x[t+1]\"},"
+        "              {\"name\": \"ratio\", \"expression\": \"x[1] / x[2]\"},"
+        "              {\"name\": \"it's 100% \\\\ ok\\n\", \"expression\": \"x[3]\"}]}";
+    sv_run *run = run_text(json, strlen(json));
+    assert_int_equal(sv_run_status(run), SV_STATUS_OPTIMAL);
+    char *text = mod_text(run);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "/* report 'bad * / table t OUT' is not printed"));
+    assert_non_null(strstr(text, "printf '%s = %g\\n', 'ratio', x[1] / x[2];\n"));
+    assert_non_null(strstr(text, "'it''s 100% \\ ok?'"));
+    if (have_glpsol) {
+        char *out = glpsol_output(text);
+        assert_non_null(strstr(out, "Model has been successfully processed"));
+        assert_non_null(strstr(out, "ratio = 1\n"));
+        assert_non_null(strstr(out, "it's 100% \\ ok? = 2\n"));
+        free(out);
+    }
+    free(text);
+    sv_run_free(run);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -257,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_corpus_mod_reads_as_written),
         cmocka_unit_test(test_declarations),
         cmocka_unit_test(test_precedence_in_glpsol),
+        cmocka_unit_test(test_failing_and_hostile_reports),
     };
     return cmocka_run_group_tests_name("export_mod", tests, setup, teardown);
 }

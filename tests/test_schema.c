@@ -360,6 +360,27 @@ static void test_lenient_where_optagent_is(void **state)
     assert_true(optagent_accepts(ok, strlen(ok)));
 }
 
+/* A document naming the schema, as an editor wants it, passes both and gets
+ * no warning from optagent. */
+static void test_schema_key_is_quiet(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"$schema\": \"../docs/formulation.schema.json\", \"format\": 1,"
+        " \"variables\": [{\"name\": \"x\"}], \"objective\": {\"sense\": \"min\", \"expression\": \"x\"},"
+        " \"constraints\": []}";
+    char err[512];
+    if (!schema_accepts(doc, strlen(doc), err, sizeof err)) fail_msg("rejected: %s", err);
+    fm_diags *d = fm_diags_new();
+    fm_code code;
+    fm_model *m = fm_model_parse(doc, strlen(doc), NULL, d, &code);
+    assert_int_equal(code, FM_OK);
+    if (fm_diags_count(d)) ts_print_diags(d);
+    assert_int_equal(fm_diags_count(d), 0);
+    fm_model_free(m);
+    fm_diags_free(d);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -395,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_valid_formulations_pass),
         cmocka_unit_test(test_structural_invalid_fail),
         cmocka_unit_test(test_lenient_where_optagent_is),
+        cmocka_unit_test(test_schema_key_is_quiet),
     };
     return cmocka_run_group_tests_name("schema", tests, setup, teardown);
 }

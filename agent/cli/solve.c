@@ -28,7 +28,7 @@ static const char solve_usage[] =
     "  --export FILE        also write the model: .lp (CPLEX LP), .mps (fixed MPS when\n"
     "                       every name has at most 8 characters, else free MPS; the\n"
     "                       format is said on stderr) or .mod (GNU MathProg with its\n"
-    "                       data and display statements for the report)\n"
+    "                       data and a printf per report quantity)\n"
     "  -h, --help           show this help\n"
     "\n"
     "exit status: 0 solved (whatever the solver's status: optimal, infeasible, ...),\n"

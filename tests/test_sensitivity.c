@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "formulate/formulate.h"
+#include "solver/solver.h"
 #include "tests/support.h"
 #include "tests/support_cli.h"
 
@@ -194,6 +196,148 @@ static void test_milp_has_no_sensitivity(void **state)
     free(out);
 }
 
+/* ---- against glpsol's solution report ---------------------------------------- */
+
+/* glpsol's name of a column or row in the CPLEX LP file: [ and ] become ( ). */
+static void lp_name(const char *ours, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *ours && k + 1 < n; ours++) out[k++] = *ours == '[' ? '(' : *ours == ']' ? ')' : *ours;
+    out[k] = 0;
+}
+
+typedef struct {
+    const fm_program *p;
+    const double *ours;       /* reduced costs (columns) or duals (rows) */
+    int rows;
+    size_t compared, differ;
+    const char *file;
+} marginal_check;
+
+/* One entry of glpsol's report: name, status and the rest of its text; the
+ * marginal is the last token for a nonbasic entry ("< eps" is 0). */
+static void check_entry(marginal_check *c, const char *name, const char *st, const char *rest)
+{
+    if (!strcmp(st, "B")) return;          /* basic: no marginal printed, ours 0 */
+    size_t n = c->rows ? fm_program_nrows(c->p) : fm_program_ncols(c->p);
+    for (size_t i = 0; i < n; i++) {
+        char mine[512];
+        lp_name(c->rows ? fm_program_row_name(c->p, i) : fm_program_col_name(c->p, i), mine, sizeof mine);
+        if (strcmp(mine, name)) continue;
+        const char *last = rest + strlen(rest);
+        while (last > rest && (last[-1] == ' ' || last[-1] == '\n')) last--;
+        while (last > rest && last[-1] != ' ') last--;
+        double theirs = !strncmp(last, "eps", 3) ? 0 : strtod(last, NULL);
+        c->compared++;
+        /* glpsol prints 6 significant digits */
+        if (fabs(theirs - c->ours[i]) > 1e-5 * fmax(1, fabs(c->ours[i]))) {
+            c->differ++;
+            print_message("%s: %s %s: glpsol %g, optagent %.10g\n", c->file, c->rows ? "dual of" : "reduced cost of",
+                          name, theirs, c->ours[i]);
+        }
+        return;
+    }
+}
+
+/* Walks the section of sol after the heading line containing head. */
+static void check_section(marginal_check *c, const char *sol, const char *head)
+{
+    const char *s = strstr(sol, head);
+    assert_non_null(s);
+    for (int skip = 0; skip < 2 && s; skip++) s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL;
+    char name[512] = "", st[8] = "", rest[512] = "";
+    while (s && *s && *s != '\n') {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), s);
+        int no, used = 0;
+        char tok[512];
+        if (sscanf(line, "%d %511s %n", &no, tok, &used) >= 2 && line[0] == ' ' && line[6] == ' ') {
+            if (*name && *st) check_entry(c, name, st, rest);
+            snprintf(name, sizeof name, "%s", tok);
+            *st = *rest = 0;
+            const char *after = line + used;
+            if (sscanf(after, "%7s", st) == 1) snprintf(rest, sizeof rest, "%s", after + strlen(st) + 1);
+        } else if (!*st && sscanf(line, " %7s", st) == 1) {
+            const char *after = strstr(line, st) + strlen(st);
+            snprintf(rest, sizeof rest, "%s", after);
+        }
+        s = nl ? nl + 1 : NULL;
+    }
+    if (*name && *st) check_entry(c, name, st, rest);
+}
+
+/* The reduced costs are c - A'y with the duals y (GLPK's convention, for
+ * minimization and maximization alike). Returns how many columns differ. */
+static size_t reduced_cost_identity(const fm_program *p, const sv_result *r, const char *file)
+{
+    size_t nc = fm_program_ncols(p), bad = 0;
+    double *d = calloc(nc ? nc : 1, sizeof *d);
+    assert_non_null(d);
+    const int *cols;
+    const double *coefs, *y = sv_result_duals(r), *rc = sv_result_reduced_costs(r);
+    size_t on = fm_program_objective(p, &cols, &coefs);
+    for (size_t t = 0; t < on; t++) d[cols[t]] += coefs[t];
+    for (size_t i = 0; i < fm_program_nrows(p); i++) {
+        size_t rn = fm_program_row(p, i, &cols, &coefs);
+        for (size_t t = 0; t < rn; t++) d[cols[t]] -= coefs[t] * y[i];
+    }
+    for (size_t j = 0; j < nc; j++)
+        if (fabs(d[j] - rc[j]) > 1e-7 * fmax(1, fabs(d[j]))) {
+            bad++;
+            print_message("%s: %s: c - A'y = %.10g, reduced cost %.10g\n", file, fm_program_col_name(p, j), d[j], rc[j]);
+        }
+    free(d);
+    return bad;
+}
+
+/* Every optimal LP of the valid corpus: our reduced costs are those of
+ * glpsol's solution report on the exported .lp, and they are c - A'y with
+ * our duals. The duals themselves are not compared with glpsol's: where a
+ * row is redundant (the balance rows of a network) the dual solution is not
+ * unique, and glpsol, solving without presolve, may find another one (a
+ * shortest path's node potentials shifted by a constant). */
+static void test_marginals_match_glpsol(void **state)
+{
+    (void)state;
+    if (!ts_have_program("glpsol")) { print_message("glpsol is not on PATH: not compared\n"); return; }
+    char *valid = ts_corpus_dir("valid");
+    size_t n, lps = 0, compared = 0, differ = 0;
+    char **files = ts_list_files(valid, ".json", &n);
+    const char *lp = ts_cli_path("m.lp"), *sol = ts_cli_path("m.sol");
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        char *json = ts_read_file(files[i], &len);
+        assert_non_null(json);
+        sv_code code;
+        sv_run *run = sv_run_text(json, len, NULL, &code);
+        free(json);
+        assert_non_null(run);
+        const sv_result *r = sv_run_result(run);
+        if (sv_run_status(run) != SV_STATUS_OPTIMAL || !sv_result_reduced_costs(r)) { sv_run_free(run); continue; }
+        lps++;
+        const fm_program *p = sv_run_program(run);
+        assert_int_equal(sv_export(p, SV_EXPORT_LP, lp, NULL, 0), SV_OK);
+        assert_int_equal(ts_cli_sh(NULL, "glpsol --lp %s -o %s >/dev/null 2>&1", lp, sol), 0);
+        size_t sl;
+        char *text = ts_read_file(sol, &sl);
+        assert_non_null(text);
+        marginal_check cols = { p, sv_result_reduced_costs(r), 0, 0, 0, files[i] };
+        check_section(&cols, text, "Column name");
+        compared += cols.compared;
+        differ += cols.differ + reduced_cost_identity(p, r, files[i]);
+        free(text);
+        sv_run_free(run);
+    }
+    print_message("%zu optimal LPs, %zu nonbasic reduced costs compared with glpsol\n", lps, compared);
+    ts_free_list(files, n);
+    free(valid);
+    assert_true(lps >= 20);
+    assert_true(compared >= 50);
+    assert_int_equal(differ, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_not_unique_note),
         cmocka_unit_test(test_large_lp_tables_on_request),
         cmocka_unit_test(test_milp_has_no_sensitivity),
+        cmocka_unit_test(test_marginals_match_glpsol),
     };
     return cmocka_run_group_tests_name("sensitivity", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -1079,6 +1079,30 @@ static sv_code export_work(struct glpk_ctx *c, void *arg)
     return export_verify(c, a);
 }
 
+/* GLPK's MPS writer writes a column that is in no row and not in the
+ * objective against row 1, and fails (an assertion) when there is none: the
+ * name of such a column of a program without rows, else NULL. */
+static const char *mps_unwritable_column(const fm_program *p)
+{
+    if (fm_program_nrows(p) > 0)
+        return NULL;
+    size_t n = fm_program_ncols(p);
+    double *obj = calloc(n ? n : 1, sizeof *obj);
+    if (!obj)
+        return NULL;     /* the writer's own failure then says it */
+    const int *cols;
+    const double *coefs;
+    size_t on = fm_program_objective(p, &cols, &coefs);
+    for (size_t t = 0; t < on; t++)
+        obj[cols[t]] += coefs[t];
+    const char *name = NULL;
+    for (size_t j = 0; j < n && !name; j++)
+        if (obj[j] == 0.0)
+            name = fm_program_col_name(p, j);
+    free(obj);
+    return name;
+}
+
 /* A name fixed MPS holds as it is: 1 to 8 bytes, no blank or control byte. */
 static int fixed_mps_name(const char *name)
 {
@@ -1126,6 +1150,13 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
     sv_check_program(p, &k);
     if (k.too_big || k.invalid) {
         set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
+        return SV_EARG;
+    }
+    const char *idle = fmt != SV_EXPORT_LP ? mps_unwritable_column(p) : NULL;
+    if (idle) {
+        set_err(errbuf, errlen, "cannot export to %s: GLPK's MPS writer needs a constraint "
+                "to write variable '%.200s', which appears nowhere in a model without "
+                "constraints; export to .lp or .mod", path, idle);
         return SV_EARG;
     }
     struct glpk_ctx *c = calloc(1, sizeof *c);

@@ -126,12 +126,41 @@ static void test_mps_format_choice(void **state)
     assert_int_equal(sv_export_mps_format(NULL), SV_EXPORT_MPS);
 }
 
+/* Without constraints, a variable in nothing cannot be written by GLPK's
+ * MPS writer (it needs a row): a clear refusal, no file; when every
+ * variable is in the objective the file is written and read back. */
+static void test_no_rows(void **state)
+{
+    (void)state;
+    const char *in = ts_cli_path("norows.json"), *mps = ts_cli_path("norows.mps");
+    const char *idle = "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 1}, {\"name\": \"y\"}],"
+                       " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"}, \"constraints\": []}";
+    assert_int_equal(ts_write_file(in, idle, strlen(idle)), 0);
+    remove(mps);
+    char *err;
+    assert_int_equal(ts_cli_sh(&err, "%s/optagent solve --check --export %s %s 2>&1 >/dev/null",
+                               ts_cli_bin(), mps, in), 1);
+    assert_non_null(strstr(err, "variable 'y'"));
+    assert_non_null(strstr(err, "export to .lp or .mod"));
+    free(err);
+    size_t len;
+    char *text = ts_read_file(mps, &len);
+    assert_null(text);
+    const char *used = "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 1}, {\"name\": \"y\", \"upper\": 2}],"
+                       " \"objective\": {\"sense\": \"max\", \"expression\": \"x + y\"}, \"constraints\": []}";
+    err = export_mps(used, "used", &mps);
+    assert_non_null(strstr(err, "fixed MPS"));
+    free(err);
+    if (ts_have_program("glpsol")) assert_true(fabs(glpsol_objective("--mps", mps, NULL) + 3) < 1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_names_fixed),
         cmocka_unit_test(test_boundary_and_long_names_free),
         cmocka_unit_test(test_mps_format_choice),
+        cmocka_unit_test(test_no_rows),
     };
     return cmocka_run_group_tests_name("export_mps", tests, ts_cli_setup, ts_cli_teardown);
 }

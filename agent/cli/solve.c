@@ -102,11 +102,21 @@ static const char *basis_status(int basic, double v, double lo, double hi)
     return "NF";
 }
 
-/* A name as it goes to the terminal: control bytes shown as '?'. */
-static void put_name(const char *s, int width)
+/* Columns a name takes on a terminal: one per character (UTF-8 lead or
+ * ASCII byte). */
+static int name_width(const char *s)
 {
     int n = 0;
-    for (; *s; s++, n++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* A name as it goes to the terminal, padded to width: control bytes shown
+ * as '?'. */
+static void put_name(const char *s, int width)
+{
+    int n = name_width(s);
+    for (; *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
     printf("%*s", width > n ? width - n : 0, "");
 }
 
@@ -117,7 +127,7 @@ static void print_table(const char *title, const char *const *heads, int ncells,
     int w[7] = { 4 };
     for (int c = 0; c < ncells; c++) w[c + 1] = (int)strlen(heads[c]);
     for (size_t i = 0; i < n; i++) {
-        int len = (int)strlen(lines[i].name);
+        int len = name_width(lines[i].name);
         if (len > w[0]) w[0] = len > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : len;
         for (int c = 0; c < ncells; c++)
             if ((int)strlen(lines[i].cell[c]) > w[c + 1]) w[c + 1] = (int)strlen(lines[i].cell[c]);

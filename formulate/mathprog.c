@@ -2,11 +2,20 @@
  * rows, so `glpsol -m` re-derives every row with its own translator and a
  * differential test compares two independent instantiations.
  *
- * Sets given by elements and parameters given by data are written to the data
- * section from the values already read; ranges, derived sets, computed
- * parameters, bounds, the objective and constraints are written as algebra.
- * Tuple components that filter (a bound dummy or an expression) become a
- * fresh dummy plus an equality in the condition, which MathProg accepts.
+ * The text is what a person would write (docs/FORMULATION.md, "Exports"):
+ *  - sets given by elements and parameters given by data go to the data
+ *    section from the values already read; ranges, derived sets, computed
+ *    parameters, bounds, the objective and constraints are algebra;
+ *  - the formulation's own dummies: a list index is written "{P}", without
+ *    dummies; a tuple component that filters (a bound dummy or an
+ *    expression) stays in place as a MathProg slice, and only an entry whose
+ *    every component filters (no 0-ary slice in MathProg) gets fresh dummies
+ *    oa_fK with equalities in the condition (entry_form);
+ *  - parentheses only where MathProg's precedence needs them (level_of,
+ *    expr's min level); literal bounds as numbers, rounded inward for an
+ *    integer variable as the compiler does;
+ *  - after "solve;", a printf per report quantity that does not fail on the
+ *    model (write_reports).
  *
  * Nothing from the formulation reaches the file unchecked, since a .mod is
  * a program that glpsol runs (its `table ... OUT` statement writes files):

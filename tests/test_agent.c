@@ -699,7 +699,9 @@ static void test_ask_command(void **state)
     assert_non_null(strstr(out, "outcome: ok after 2 attempts"));
     assert_non_null(strstr(out, "answer: 420"));
     assert_non_null(strstr(out, "x[table] = 6"));
-    assert_non_null(strstr(out, "\"format\""));   /* the formulation is shown */
+    /* the formulation's size, not its JSON (ask --show-model shows it) */
+    assert_non_null(strstr(out, "model: 1 set, 3 parameters, 1 variable, 3 constraints"));
+    assert_null(strstr(out, "\"format\""));
     free(out); free(err);
 
     /* -f FILE, --json, --show-prompts */

@@ -30,9 +30,13 @@ int ag_cmd_mcp(int argc, char **argv);      /* mcp.c */
 
 /* Writes the compiled model m (it has a program) to path, the format chosen
  * by the extension: .mod (GNU MathProg with its data), .lp (CPLEX LP),
- * anything else free MPS. 0, or -1 with a one-line reason naming the file
+ * anything else MPS: fixed when the names allow, else free
+ * (sv_export_mps_format). 0, or -1 with a one-line reason naming the file
  * in err (solve.c; also the REPL's :export). */
 int ag_export_model(const fm_model *m, const char *path, char *err, size_t errlen);
+/* What ag_export_model writes for path, for the user: "fixed MPS (glpsol
+ * --mps)", ... (static text). */
+const char *ag_export_format_name(const fm_model *m, const char *path);
 
 /* ---- batch's runner, shared with learn (batch.c) ----
  *

@@ -301,12 +301,22 @@ cJSON *ag_run_json(const ag_run *r);
 /* ---- solve report ---- */
 
 /* The contract's solve report of a run (sv_run_text / sv_run_prepare): its
- * status, objective, class, variables, report quantities, duals and slacks,
+ * status, objective, class, variables, report quantities, duals, slacks and
+ * reduced costs (optimal LP),
  * time, size, diagnostics and the solver's message. time_ms is the solver's
  * time, plus the parse time when with_parse_time (optagent solve; the
  * pipeline's records count the solver only). Returns a new cJSON object the
  * caller deletes, or NULL when out of memory; run is only read. */
 cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
+
+/* The slack of row i of p at the given activity: the distance to its nearest
+ * finite bound (negative when violated), HUGE_VAL for a row without bounds.
+ * The report's "slacks" and the summary's constraint table use it. */
+double ag_row_slack(const fm_program *p, size_t i, double activity);
+
+/* v, or the integer within 1e-9 (relative) of it: round-off from the simplex
+ * is noise to a reader. Never -0. */
+double ag_tidy(double v);
 
 /* ---- learning (learn.c): the LLM exchanges of the experience library
  * (../shared/LIBRARY.md). The library (library/) scores, merges and stores;

@@ -44,7 +44,7 @@
 #include "agent/eval/eval.h"
 
 #define MAX_KEPT_JOBS 10000        /* jobs the server remembers */
-#define MAX_WAITING 64             /* queued + running beyond which a submit gets 429 */
+#define WAITING_PER_SLOT 16        /* queued + running beyond 16 x --max-jobs: 429 */
 #define MAX_JOB_JSON (1u << 20)
 #define MAX_INPUT_BYTES (256u << 20)   /* a file given by path */
 #define MAX_JOB_ARGS 40
@@ -765,7 +765,7 @@ void serve_jobs_submit(serve_jobs *j, const char *body, size_t len, serve_reply 
     size_t waiting = 0;
     for (size_t i = 0; i < j->n; i++)
         waiting += !strcmp(j->list[i]->state, "queued") || !strcmp(j->list[i]->state, "running");
-    int full = waiting >= MAX_WAITING || j->n >= MAX_KEPT_JOBS;
+    int full = waiting >= (size_t)WAITING_PER_SLOT * (size_t)s->max_jobs || j->n >= MAX_KEPT_JOBS;
     pthread_mutex_unlock(&j->mu);
     if (full) { serve_reply_error(r, 429, "too many jobs waiting; try again later"); goto fail; }
     new_id(jb->id);

@@ -200,7 +200,7 @@ static void test_cancel_and_too_many(void **state)
     for (int i = 0; i < 16; i++) ids[i] = submit(&s, body);   /* 16 x --max-jobs 1 may wait */
     cJSON_Delete(get_json(&s, "POST", "/v1/jobs", body, 429));
     free(body);
-    cJSON_Delete(wait_job(&s, ids[0], "running", 0));
+    cJSON_Delete(wait_job(&s, ids[0], NULL, 1));     /* running, with a run in the database */
     char path[128];
     for (int i = 15; i >= 1; i--) {      /* queued: cancelled at once */
         snprintf(path, sizeof path, "/v1/jobs/%s", ids[i]);

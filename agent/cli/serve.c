@@ -50,7 +50,8 @@ static const char serve_usage[] =
     "  --token-file FILE      every request but /healthz needs\n"
     "                         'Authorization: Bearer TOKEN' (the file's first line)\n"
     "  --insecure             allow listening beyond loopback without a token\n"
-    "  --threads N            libmicrohttpd's thread pool (default 8)\n"
+    "  --threads N            libmicrohttpd's thread pool, and as many workers for\n"
+    "                         the requests that take time (default 8)\n"
     "  --data-dir DIR         jobs live in DIR/jobs; paths given to /v1/jobs must be\n"
     "                         inside DIR (default $XDG_DATA_HOME/optagent/serve)\n"
     "  --db PATH              the run database of the jobs (default DIR/runs.db)\n"
@@ -342,6 +343,8 @@ static void serve_stop(ag_serve *s, struct MHD_Daemon *d)
         struct timespec ts = { 0, 20 * 1000000L };
         nanosleep(&ts, NULL);
     }
+    serve_http_workers_stop();      /* drains the queue: before libmicrohttpd, which
+                                       must not stop with a connection suspended */
     MHD_stop_daemon(d);
     if (lsock != MHD_INVALID_SOCKET) close(lsock);
     serve_jobs_stop(s->jobs);
@@ -393,7 +396,7 @@ int ag_cmd_serve(int argc, char **argv)
     fprintf(stderr, "optagent serve: stopped\n");
     rc = EXIT_SOLVED;
 out:
-    if (d) MHD_stop_daemon(d);
+    if (d) { serve_http_workers_stop(); MHD_stop_daemon(d); }
     serve_jobs_stop(s.jobs);
     if (deadline_thread) {
         pthread_mutex_lock(&deadlines.mu);

@@ -49,7 +49,7 @@ typedef struct {
     /* options */
     char host[256];
     int port;
-    int threads;
+    int threads;                 /* libmicrohttpd's pool, and as many workers */
     size_t max_body;
     double request_timeout_s;
     int max_jobs;
@@ -81,6 +81,9 @@ struct MHD_Daemon;
 /* Starts libmicrohttpd on s->host:s->port with s->threads threads; the
  * port actually bound in *port. NULL after a message on stderr. */
 struct MHD_Daemon *serve_http_start(ag_serve *s, int *port);
+/* Stops the worker threads once they have answered every queued request
+ * (503 after the stop began); call before MHD_stop_daemon. */
+void serve_http_workers_stop(void);
 
 /* ---- serve_api.c ---- */
 void serve_api_healthz(ag_serve *s, serve_reply *r);

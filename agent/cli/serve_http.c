@@ -13,13 +13,21 @@
  *               discarded and answered 413 at its end); a body still
  *               arriving after the request time limit drops the connection
  *               (slowloris);
- *   last call   the handler of the route (serve_api.c, serve_jobs.c).
+ *   last call   the handler of the route (serve_api.c, serve_jobs.c). The
+ *               cheap ones (/healthz, /metrics, job status) answer at once;
+ *               the others (a solve, an LLM pipeline, a job submit, a
+ *               report, a search) are handed to the server's own worker
+ *               threads while libmicrohttpd suspends the connection
+ *               (MHD_suspend_connection), so a long request never holds a
+ *               thread that other connections are waiting on; the worker
+ *               resumes it and the next call sends the reply.
  * Every request counts in s->inflight from its first call to libmicrohttpd's
  * completion callback, which also records its route, code and latency for
  * /metrics. The token is compared in constant time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +42,12 @@
 
 #define MAX_JOB_ID 64
 
-typedef struct {
+#define MAX_QUEUED 4096            /* requests waiting for a worker: 503 beyond */
+
+enum { ARG_Q, ARG_K, ARG_FORMAT, ARG_MATCH, NARGS };
+
+typedef struct request request;
+struct request {
     int route;
     double t0;                 /* fm_clock_ms at the first call */
     char *body;
@@ -42,7 +55,26 @@ typedef struct {
     int too_large;
     int status;                /* the reply sent (0: none yet) */
     char id[MAX_JOB_ID + 1];   /* the job of /v1/jobs/ID[/report] */
-} request;
+    char method[8];
+    char *args[NARGS];         /* the query arguments a route reads (copies) */
+    struct MHD_Connection *conn;
+    atomic_int queued;         /* handed to a worker, its reply not sent yet */
+    atomic_int done;           /* the worker's reply is in reply */
+    serve_reply reply;
+    request *next;
+};
+
+/* The workers: a FIFO of suspended requests. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    request *head, *tail;
+    size_t n;
+    int stop;
+    pthread_t *threads;
+    int nthreads;
+    ag_serve *s;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 void serve_reply_json(serve_reply *r, int status, cJSON *o)
 {
@@ -197,27 +229,23 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, request *q, serve_re
 }
 
 /* The handler of q's route, with the whole body. */
-static void dispatch(ag_serve *s, struct MHD_Connection *c, const char *method, request *q, serve_reply *r)
+static void dispatch(ag_serve *s, request *q, serve_reply *r)
 {
     switch (q->route) {
     case SERVE_ROUTE_HEALTHZ: serve_api_healthz(s, r); break;
     case SERVE_ROUTE_SOLVE: serve_api_solve(s, q->body, q->len, r); break;
     case SERVE_ROUTE_ASK: serve_api_ask(s, q->body, q->len, r); break;
-    case SERVE_ROUTE_LIBRARY_SEARCH:
-        serve_api_search(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"),
-                         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), r);
-        break;
+    case SERVE_ROUTE_LIBRARY_SEARCH: serve_api_search(s, q->args[ARG_Q], q->args[ARG_K], r); break;
     case SERVE_ROUTE_JOBS:
-        if (!strcmp(method, "POST")) serve_jobs_submit(s->jobs, q->body, q->len, r);
+        if (!strcmp(q->method, "POST")) serve_jobs_submit(s->jobs, q->body, q->len, r);
         else serve_jobs_list(s->jobs, r);
         break;
     case SERVE_ROUTE_JOB:
-        if (!strcmp(method, "DELETE")) serve_jobs_cancel(s->jobs, q->id, r);
+        if (!strcmp(q->method, "DELETE")) serve_jobs_cancel(s->jobs, q->id, r);
         else serve_jobs_get(s->jobs, q->id, r);
         break;
     case SERVE_ROUTE_JOB_REPORT:
-        serve_jobs_report(s->jobs, q->id, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format"),
-                          MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "match"), r);
+        serve_jobs_report(s->jobs, q->id, q->args[ARG_FORMAT], q->args[ARG_MATCH], r);
         break;
     case SERVE_ROUTE_METRICS: {
         size_t n = 0;
@@ -231,6 +259,54 @@ static void dispatch(ag_serve *s, struct MHD_Connection *c, const char *method, 
     }
     default: serve_reply_error(r, 404, "no such endpoint");
     }
+}
+
+/* Routes that may take long: answered by a worker. */
+static int slow_route(const request *q)
+{
+    return q->route == SERVE_ROUTE_SOLVE || q->route == SERVE_ROUTE_ASK || q->route == SERVE_ROUTE_LIBRARY_SEARCH ||
+           q->route == SERVE_ROUTE_JOB_REPORT || (q->route == SERVE_ROUTE_JOBS && !strcmp(q->method, "POST"));
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.mu);
+        while (!pool.head && !pool.stop) pthread_cond_wait(&pool.cv, &pool.mu);
+        request *q = pool.head;
+        if (q) {
+            pool.head = q->next;
+            if (!pool.head) pool.tail = NULL;
+            pool.n--;
+        }
+        pthread_mutex_unlock(&pool.mu);
+        if (!q) return NULL;
+        if (atomic_load(&pool.s->stopping))     /* not started before the stop: not started at all */
+            serve_reply_error(&q->reply, 503, "the server is shutting down");
+        else
+            dispatch(pool.s, q, &q->reply);
+        if (!q->reply.status) serve_reply_error(&q->reply, 500, "no reply");
+        atomic_store(&q->done, 1);
+        MHD_resume_connection(q->conn);
+    }
+}
+
+/* Hands q to the workers (0), or -1 when too many wait. */
+static int enqueue(request *q)
+{
+    pthread_mutex_lock(&pool.mu);
+    int full = pool.n >= MAX_QUEUED || pool.stop;
+    if (!full) {
+        q->next = NULL;
+        if (pool.tail) pool.tail->next = q; else pool.head = q;
+        pool.tail = q;
+        pool.n++;
+        atomic_store(&q->queued, 1);
+        pthread_cond_signal(&pool.cv);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return full ? -1 : 0;
 }
 
 /* The first call: token, route, declared size. 1 when a reply was made. */
@@ -306,10 +382,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (q->status) return MHD_YES;
-    if (q->too_large)
+    if (atomic_load(&q->queued)) {           /* resumed by its worker */
+        if (!atomic_load(&q->done)) return MHD_YES;
+        atomic_store(&q->queued, 0);
+        return send_reply(c, q, &q->reply, 0);
+    }
+    if (q->too_large) {
         serve_reply_error(&r, 413, "the body is larger than the server's limit of %zu bytes", s->max_body);
-    else
-        dispatch(s, c, method, q, &r);
+        return send_reply(c, q, &r, 0);
+    }
+    snprintf(q->method, sizeof q->method, "%s", method);
+    static const char *const names[NARGS] = { "q", "k", "format", "match" };
+    for (int i = 0; i < NARGS; i++) {
+        const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i]);
+        if (v && !(q->args[i] = strdup(v))) return MHD_NO;
+    }
+    if (slow_route(q)) {
+        q->conn = c;
+        MHD_suspend_connection(c);
+        if (enqueue(q) == 0) return MHD_YES;
+        MHD_resume_connection(c);
+        serve_reply_error(&r, 503, "the server is busy; try again later");
+        return send_reply(c, q, &r, 0);
+    }
+    dispatch(s, q, &r);
     if (!r.status) serve_reply_error(&r, 500, "no reply");
     return send_reply(c, q, &r, 0);
 }
@@ -325,6 +421,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     serve_metrics_request(q->route, q->status, (fm_clock_ms() - q->t0) / 1e3);
     atomic_fetch_sub(&s->inflight, 1);
     free(q->body);
+    free(q->reply.body);      /* a reply never sent (the client went away) */
+    for (int i = 0; i < NARGS; i++) free(q->args[i]);
     free(q);
     *con_cls = NULL;
 }
@@ -362,7 +460,15 @@ struct MHD_Daemon *serve_http_start(ag_serve *s, int *port)
     unsigned limit = 4096;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < limit + 128)
         limit = rl.rlim_cur > 192 ? (unsigned)rl.rlim_cur - 128 : 64;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    pool.s = s;
+    pool.stop = 0;
+    pool.threads = calloc((size_t)s->threads, sizeof *pool.threads);
+    if (!pool.threads) { freeaddrinfo(ai); return NULL; }
+    for (pool.nthreads = 0; pool.nthreads < s->threads; pool.nthreads++)
+        if (pthread_create(&pool.threads[pool.nthreads], NULL, worker, NULL) != 0) break;
+    if (!pool.nthreads) { fprintf(stderr, "optagent serve: cannot start a thread\n"); freeaddrinfo(ai); return NULL; }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->port, NULL, NULL, on_request, s,
@@ -378,9 +484,22 @@ struct MHD_Daemon *serve_http_start(ag_serve *s, int *port)
     if (!d) {
         fprintf(stderr, "optagent serve: cannot listen on %s:%d (in use, or not an address of this "
                         "machine?)\n", s->host, s->port);
+        serve_http_workers_stop();
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : s->port;
     return d;
+}
+
+void serve_http_workers_stop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.stop = 1;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.nthreads; i++) pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.nthreads = 0;
 }

@@ -40,6 +40,8 @@ static struct {
     enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
     void (*destroy_response)(struct MHD_Response *);
     const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind, const char *);
+    void (*suspend_connection)(struct MHD_Connection *);
+    void (*resume_connection)(struct MHD_Connection *);
 } fn;
 
 static void load(void)
@@ -72,6 +74,8 @@ static void load(void)
     RESOLVE(queue_response, "MHD_queue_response");
     RESOLVE(destroy_response, "MHD_destroy_response");
     RESOLVE(lookup_connection_value, "MHD_lookup_connection_value");
+    RESOLVE(suspend_connection, "MHD_suspend_connection");
+    RESOLVE(resume_connection, "MHD_resume_connection");
 #undef RESOLVE
     loaded = 1;
 }
@@ -137,4 +141,14 @@ void MHD_destroy_response(struct MHD_Response *r)
 const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind, const char *key)
 {
     return ready() ? fn.lookup_connection_value(c, kind, key) : NULL;
+}
+
+void MHD_suspend_connection(struct MHD_Connection *c)
+{
+    if (ready()) fn.suspend_connection(c);
+}
+
+void MHD_resume_connection(struct MHD_Connection *c)
+{
+    if (ready()) fn.resume_connection(c);
 }

@@ -145,6 +145,17 @@ static void test_job_report_is_eval_report(void **state)
         free(out);
         free(cli);
     }
+    /* its LLM calls reach /metrics once it has ended */
+    long calls = 0;
+    for (int i = 0; i < 100 && calls < 4; i++) {
+        char *m = NULL;
+        assert_int_equal(ts_srv_http(s.port, "GET", "/metrics", NULL, NULL, 0, &m), 200);
+        const char *c = strstr(m, "\noptagent_llm_calls_total ");
+        calls = c ? atol(c + strlen("\noptagent_llm_calls_total ")) : 0;
+        free(m);
+        if (calls < 4) sleep_ms(20);
+    }
+    assert_int_equal(calls, 4);
     /* errors of the job endpoints */
     char path[160];
     cJSON_Delete(get_json(&s, "GET", "/v1/jobs/0000000000000000", NULL, 404));

@@ -65,6 +65,7 @@ typedef struct {
     int cancel;
     int retries;
     double not_before;
+    int count_pending;             /* ended: its LLM use is still to be counted */
 } job;
 
 struct serve_jobs {
@@ -224,23 +225,46 @@ static int ended(const job *jb)
     return !strcmp(jb->state, "finished") || !strcmp(jb->state, "failed") || !strcmp(jb->state, "cancelled");
 }
 
-/* LLM calls, tokens and cache hits of a run that ended, for /metrics. */
-static void count_llm(serve_jobs *j, const job *jb)
+/* LLM calls, tokens and cache hits of a run that ended, for /metrics: one
+ * problem's calls at a time (a run's messages may be large). Called
+ * without the lock. */
+static void count_llm(serve_jobs *j, const char *run)
 {
     int64_t run_id;
-    if (!*jb->run || db_run_find(j->s->db, jb->run, &run_id) != DB_OK) return;
+    if (!*run || db_run_find(j->s->db, run, &run_id) != DB_OK) return;
     db_problem_info *recs = NULL;
     size_t n = 0;
-    if (db_problems_list(j->s->db, run_id, DB_LIST_DETAILS, &recs, &n) != DB_OK) return;
+    if (db_problems_list(j->s->db, run_id, 0, &recs, &n) != DB_OK) return;
     long calls = 0, pt = 0, ct = 0, hits = 0;
     for (size_t i = 0; i < n; i++) {
         calls += recs[i].llm_call_count;
         pt += recs[i].prompt_tokens > 0 ? (long)recs[i].prompt_tokens : 0;
         ct += recs[i].completion_tokens > 0 ? (long)recs[i].completion_tokens : 0;
-        for (size_t c = 0; c < recs[i].ncalls; c++) hits += recs[i].calls[c].cached != 0;
+        db_problem_info p;
+        if (db_problem_get(j->s->db, run_id, recs[i].dataset, recs[i].problem_id, &p) != DB_OK) continue;
+        for (size_t c = 0; c < p.ncalls; c++) hits += p.calls[c].cached != 0;
+        db_problem_info_clear(&p);
     }
     db_problems_free(recs, n);
     serve_metrics_llm(calls, pt, ct, hits);
+}
+
+/* Counts the LLM use of the jobs that ended since the last pass (the lock
+ * is held on entry and exit, released while reading the database). */
+static void count_ended(serve_jobs *j)
+{
+    for (;;) {
+        char run[DB_UUID_SIZE] = "";
+        for (size_t i = 0; i < j->n && !*run; i++)
+            if (j->list[i]->count_pending) {
+                j->list[i]->count_pending = 0;
+                copy_str(run, sizeof run, j->list[i]->run);
+            }
+        if (!*run) return;
+        pthread_mutex_unlock(&j->mu);
+        count_llm(j, run);
+        pthread_mutex_lock(&j->mu);
+    }
 }
 
 static void set_end(serve_jobs *j, job *jb, const char *state)
@@ -248,7 +272,9 @@ static void set_end(serve_jobs *j, job *jb, const char *state)
     copy_str(jb->state, sizeof jb->state, state);
     jb->pid = 0;
     serve_metrics_job_end(state);
-    if (strcmp(state, "interrupted")) count_llm(j, jb);
+    /* an interrupted job is counted when it ends for good (its run holds
+     * every call so far) */
+    if (strcmp(state, "interrupted") && *jb->run) jb->count_pending = 1;
     job_save(j, jb);
 }
 
@@ -379,6 +405,7 @@ static void *manager(void *arg)
                 }
             }
         }
+        count_ended(j);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100 * 1000000L;

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static double *lat;
 static size_t nlat;
 static long errors;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+extern char **environ;
 
 static double now_ms(void)
 {
@@ -106,14 +108,15 @@ static void *spawn_client(void *arg)
     (void)arg;
     while (now_ms() < deadline) {
         double t0 = now_ms();
-        pid_t pid = fork();
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            dup2(null, 2);
-            execl(bin, bin, "solve", "--json", file, (char *)NULL);
-            _exit(127);
-        }
+        /* posix_spawn (vfork-like): what a harness starting processes would use */
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        char *args[] = { (char *)bin, "solve", "--json", (char *)file, NULL };
+        pid_t pid = -1;
+        if (posix_spawn(&pid, bin, &fa, NULL, args, environ) != 0) pid = -1;
+        posix_spawn_file_actions_destroy(&fa);
         int st = 1;
         if (pid > 0) waitpid(pid, &st, 0);
         record(now_ms() - t0, pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);

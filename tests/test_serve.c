@@ -55,6 +55,13 @@ static ts_fake *start_fake(void)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "reply"), "content", content);
         cJSON_AddItemToArray(rules, r);
     }
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "match"), "content_contains", "Medium problem");
+    cJSON *mr = cJSON_AddObjectToObject(m, "reply");
+    cJSON_AddStringToObject(mr, "content", "```json\n{\"format\":1,\"variables\":[{\"name\":\"x\",\"upper\":7}],"
+                            "\"objective\":{\"sense\":\"max\",\"expression\":\"x\"},\"constraints\":[]}\n```");
+    cJSON_AddNumberToObject(mr, "delay_ms", 1000);
+    cJSON_AddItemToArray(rules, m);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "match"), "content_contains", "Slow problem");
     cJSON *rep = cJSON_AddObjectToObject(r, "reply");
@@ -93,7 +100,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    int rc = ts_srv_stop(&srv, SIGTERM, 10000);
+    int rc = srv.pid ? ts_srv_stop(&srv, SIGTERM, 10000) : 0;   /* the last test stops it */
     ts_fake_stop(fake);
     ts_cli_teardown(state);
     return rc == 0 ? 0 : -1;
@@ -396,6 +403,39 @@ static void test_token(void **state)
     free(msg);
 }
 
+static void *medium_ask(void *arg)
+{
+    char *out = NULL;
+    int *st = arg;
+    st[0] = http("POST", "/v1/ask", "{\"problem\": \"Medium problem\"}", &out);
+    st[1] = out && strstr(out, "\"objective\":7") != NULL;
+    free(out);
+    return NULL;
+}
+
+/* SIGTERM with a request in flight: it is answered, then the server exits 0
+ * and refuses new connections. */
+static void test_sigterm_finishes_requests(void **state)
+{
+    (void)state;
+    pthread_t t;
+    int st[2] = { 0, 0 };
+    assert_int_equal(pthread_create(&t, NULL, medium_ask, st), 0);
+    usleep(300000);
+    int port = srv.port;
+    assert_int_equal(ts_srv_stop(&srv, SIGTERM, 10000), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(st[0], 200);
+    assert_int_equal(st[1], 1);
+    char *out = NULL;
+    assert_int_equal(ts_srv_http(port, "GET", "/healthz", NULL, NULL, 0, &out), -1);
+    free(out);
+    char *err = ts_srv_stderr(&srv);
+    assert_non_null(strstr(err, "stopping: 1 request in flight"));
+    assert_null(strstr(err, KEY));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_library_search_is_cli_search),
         cmocka_unit_test(test_metrics_and_no_key_anywhere),
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_sigterm_finishes_requests),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

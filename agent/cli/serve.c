@@ -333,9 +333,10 @@ static int wait_for_signal(const sigset_t *set)
 
 static void serve_stop(ag_serve *s, struct MHD_Daemon *d)
 {
+    double t0 = fm_clock_ms(), grace = s->request_timeout_s * 1e3 + 5000;
+    serve_http_drain_until(t0 + grace);
     atomic_store(&s->stopping, 1);
     MHD_socket lsock = MHD_quiesce_daemon(d);
-    double t0 = fm_clock_ms(), grace = s->request_timeout_s * 1e3 + 5000;
     int waiting = atomic_load(&s->inflight);
     if (waiting)
         fprintf(stderr, "optagent serve: stopping: %d request%s in flight\n", waiting, waiting == 1 ? "" : "s");

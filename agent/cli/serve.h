@@ -81,6 +81,9 @@ struct MHD_Daemon;
 /* Starts libmicrohttpd on s->host:s->port with s->threads threads; the
  * port actually bound in *port. NULL after a message on stderr. */
 struct MHD_Daemon *serve_http_start(ag_serve *s, int *port);
+/* While stopping, requests already received are still answered until ms
+ * (fm_clock_ms), then with 503. */
+void serve_http_drain_until(double ms);
 /* Stops the worker threads once they have answered every queued request
  * (503 after the stop began); call before MHD_stop_daemon. */
 void serve_http_workers_stop(void);

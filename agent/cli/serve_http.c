@@ -43,6 +43,10 @@
 #define MAX_JOB_ID 64
 
 #define MAX_QUEUED 4096            /* requests waiting for a worker: 503 beyond */
+#define MIN_BUFFER_BUDGET (256u << 20)   /* bodies held at once, all requests together:
+                                            at least this, at least 4 x --max-body */
+
+static atomic_size_t buffered;     /* body bytes held by every request */
 
 enum { ARG_Q, ARG_K, ARG_FORMAT, ARG_MATCH, NARGS };
 
@@ -53,6 +57,7 @@ struct request {
     char *body;
     size_t len, cap;
     int too_large;
+    int busy;                  /* the bodies of all requests together were over budget */
     int status;                /* the reply sent (0: none yet) */
     char id[MAX_JOB_ID + 1];   /* the job of /v1/jobs/ID[/report] */
     char method[8];
@@ -74,6 +79,7 @@ static struct {
     pthread_t *threads;
     int nthreads;
     ag_serve *s;
+    double drain_until;        /* while stopping: queued requests still run until then */
 } pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 void serve_reply_json(serve_reply *r, int status, cJSON *o)
@@ -275,6 +281,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&pool.mu);
         while (!pool.head && !pool.stop) pthread_cond_wait(&pool.cv, &pool.mu);
         request *q = pool.head;
+        double until = pool.drain_until;
         if (q) {
             pool.head = q->next;
             if (!pool.head) pool.tail = NULL;
@@ -282,7 +289,7 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&pool.mu);
         if (!q) return NULL;
-        if (atomic_load(&pool.s->stopping))     /* not started before the stop: not started at all */
+        if (atomic_load(&pool.s->stopping) && fm_clock_ms() > until)
             serve_reply_error(&q->reply, 503, "the server is shutting down");
         else
             dispatch(pool.s, q, &q->reply);
@@ -337,6 +344,15 @@ static int first_call(ag_serve *s, struct MHD_Connection *c, const char *url, co
     return 0;
 }
 
+/* Frees q's body and gives its bytes back to the budget. */
+static void release_body(request *q)
+{
+    atomic_fetch_sub(&buffered, q->cap);
+    free(q->body);
+    q->body = NULL;
+    q->len = q->cap = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -361,18 +377,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (q->status) return MHD_YES;              /* answered already: discard */
         if (fm_clock_ms() - q->t0 > s->request_timeout_s * 1e3) return MHD_NO;   /* too slow: drop */
-        if (q->too_large || n > s->max_body - q->len) {
-            q->too_large = 1;
-            free(q->body);
-            q->body = NULL;
-            q->len = q->cap = 0;
+        size_t budget = s->max_body > MIN_BUFFER_BUDGET / 4 ? 4 * s->max_body : MIN_BUFFER_BUDGET;
+        if (q->too_large || q->busy || n > s->max_body - q->len) {
+            q->too_large = !q->busy;
+            release_body(q);
             return MHD_YES;
         }
         if (q->len + n + 1 > q->cap) {
             size_t cap = q->cap ? q->cap : 4096;
             while (cap < q->len + n + 1) cap *= 2;
+            if (atomic_fetch_add(&buffered, cap - q->cap) + (cap - q->cap) > budget) {
+                atomic_fetch_sub(&buffered, cap - q->cap);
+                q->busy = 1;
+                release_body(q);
+                return MHD_YES;
+            }
             char *b = realloc(q->body, cap);
-            if (!b) return MHD_NO;
+            if (!b) { atomic_fetch_sub(&buffered, cap - q->cap); return MHD_NO; }
             q->body = b;
             q->cap = cap;
         }
@@ -387,8 +408,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_store(&q->queued, 0);
         return send_reply(c, q, &q->reply, 0);
     }
-    if (q->too_large) {
-        serve_reply_error(&r, 413, "the body is larger than the server's limit of %zu bytes", s->max_body);
+    if (q->too_large || q->busy) {
+        if (q->busy) serve_reply_error(&r, 503, "the server holds too many request bodies; try again later");
+        else serve_reply_error(&r, 413, "the body is larger than the server's limit of %zu bytes", s->max_body);
         return send_reply(c, q, &r, 0);
     }
     snprintf(q->method, sizeof q->method, "%s", method);
@@ -420,7 +442,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!q) return;
     serve_metrics_request(q->route, q->status, (fm_clock_ms() - q->t0) / 1e3);
     atomic_fetch_sub(&s->inflight, 1);
-    free(q->body);
+    release_body(q);
     free(q->reply.body);      /* a reply never sent (the client went away) */
     for (int i = 0; i < NARGS; i++) free(q->args[i]);
     free(q);
@@ -490,6 +512,13 @@ struct MHD_Daemon *serve_http_start(ag_serve *s, int *port)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : s->port;
     return d;
+}
+
+void serve_http_drain_until(double ms)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.drain_until = ms;
+    pthread_mutex_unlock(&pool.mu);
 }
 
 void serve_http_workers_stop(void)

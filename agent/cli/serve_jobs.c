@@ -347,6 +347,7 @@ static void spawn(serve_jobs *j, job *jb)
             long max = sysconf(_SC_OPEN_MAX);
             for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) close((int)fd);
         }
+        signal(SIGPIPE, SIG_DFL);    /* the server ignores it; batch should not */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

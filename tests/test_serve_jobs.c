@@ -3,8 +3,8 @@
  * every format; the errors of /v1/jobs (404, 409, 400, 403 for paths
  * outside --data-dir and symlinks out of it, 429 when too many wait);
  * cancel (queued and running); and a job that survives SIGTERM and then
- * kill -9 of the server, finishing after each restart with every problem
- * recorded once. */
+ * kill -9 of the server, and kill -9 of its batch process, finishing with
+ * every problem recorded once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -242,7 +242,7 @@ static void test_cancel_and_too_many(void **state)
 static void test_job_survives_sigterm_and_kill9(void **state)
 {
     (void)state;
-    const int n = 6;
+    const int n = 8;
     ts_fake *f = ts_cli_fake(n, 250, NULL);
     ts_srv s;
     start(&s, f, "data3", "1");
@@ -266,6 +266,14 @@ static void test_job_survives_sigterm_and_kill9(void **state)
     cJSON_Delete(j);
     assert_int_equal(ts_srv_stop(&s, SIGKILL, 5000), 128 + SIGKILL);
     start(&s, f, "data3", "1");
+    /* and the batch process itself killed with -9: resumed at once */
+    j = wait_job(&s, id, NULL, 5);
+    cJSON_Delete(j);
+    char *child = NULL;
+    assert_int_equal(ts_cli_sh(&child, "cat /proc/%d/task/*/children", (int)s.pid), 0);
+    assert_true(atoi(child) > 0);
+    assert_int_equal(kill(atoi(child), SIGKILL), 0);
+    free(child);
     j = wait_job(&s, id, "finished", 0);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done")), n);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "correct")), n);
@@ -281,7 +289,7 @@ static void test_job_survives_sigterm_and_kill9(void **state)
     /* every problem asked at least once, none more than once per interruption */
     cJSON *reqs = ts_fake_requests(f, n);
     int asked = cJSON_GetArraySize(reqs);
-    assert_true(asked >= n && asked <= n + 2);
+    assert_true(asked >= n && asked <= n + 3);
     cJSON_Delete(reqs);
     assert_int_equal(ts_srv_stop(&s, SIGTERM, 10000), 0);
     free(id);

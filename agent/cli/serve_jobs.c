@@ -22,7 +22,8 @@
  * interrupted are queued again and resumed with `batch --resume RUN`, which
  * skips the problems the run already holds: nothing is lost or done twice.
  * A resume that finds the run still locked (the previous batch is still
- * stopping) is retried a little later. */
+ * stopping) is retried a little later, and a batch process killed from
+ * outside (kill -9, the OOM killer) is resumed up to MAX_CRASHES times. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -50,6 +51,7 @@
 #define MAX_JOB_ARGS 40
 #define LOCK_RETRIES 200           /* a resume refused because the run is locked, every 250 ms */
 #define STOP_GRACE_MS 30000.0      /* on shutdown, then SIGKILL */
+#define MAX_CRASHES 3              /* a batch process killed by a signal is resumed this often */
 
 typedef struct {
     char id[17];
@@ -66,6 +68,7 @@ typedef struct {
     int retries;
     double not_before;
     int count_pending;             /* ended: its LLM use is still to be counted */
+    int crashes;                   /* times its process was killed from outside */
 } job;
 
 struct serve_jobs {
@@ -292,6 +295,17 @@ static void reaped(serve_jobs *j, job *jb, int st)
         jb->retries++;                              /* the previous batch is still stopping */
         jb->not_before = fm_clock_ms() + 250;
         copy_str(jb->state, sizeof jb->state, "queued");
+        return;
+    }
+    if (WIFSIGNALED(st) && jb->crashes < MAX_CRASHES && *jb->run) {
+        /* killed from outside (kill -9, the OOM killer): resumed, the
+         * problems it recorded kept */
+        jb->crashes++;
+        jb->not_before = fm_clock_ms() + 500;
+        copy_str(jb->state, sizeof jb->state, "queued");
+        fprintf(stderr, "optagent serve: job %s: the batch process was killed by signal %d; resuming it\n",
+                jb->id, WTERMSIG(st));
+        job_save(j, jb);
         return;
     }
     if (WIFSIGNALED(st)) snprintf(jb->error, sizeof jb->error, "the batch process was killed by signal %d", WTERMSIG(st));

@@ -119,6 +119,7 @@ static void job_save(serve_jobs *j, const job *jb)
     cJSON_AddStringToObject(o, "run", jb->run);
     cJSON_AddStringToObject(o, "error", jb->error);
     cJSON_AddNumberToObject(o, "problems", (double)jb->problems);
+    cJSON_AddBoolToObject(o, "cancel", jb->cancel);
     cJSON_AddItemToObject(o, "args", cJSON_Duplicate(jb->args, 1));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -162,6 +163,7 @@ static job *job_load(serve_jobs *j, const char *id)
     copy_str(jb->error, sizeof jb->error, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "error")));
     jb->seq = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "seq"));
     jb->problems = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "problems"));
+    jb->cancel = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cancel"));
     jb->args = cJSON_Duplicate(args, 1);
     const cJSON *a;
     int ok = jb->args && *jb->name && !strchr(jb->name, '/');
@@ -464,7 +466,11 @@ serve_jobs *serve_jobs_start(ag_serve *s)
         if (!is_job_id(e->d_name)) continue;
         job *jb = job_load(j, e->d_name);
         if (!jb) { fprintf(stderr, "optagent serve: job %s: unreadable job.json, skipped\n", e->d_name); continue; }
-        if (!strcmp(jb->state, "running") || !strcmp(jb->state, "interrupted") || !strcmp(jb->state, "queued")) {
+        if (!ended(jb) && jb->cancel) {
+            /* cancelled, but the server stopped before its batch did */
+            copy_str(jb->state, sizeof jb->state, "cancelled");
+            job_save(j, jb);
+        } else if (!ended(jb)) {
             copy_str(jb->state, sizeof jb->state, "queued");
             resumed++;
         }
@@ -920,6 +926,7 @@ void serve_jobs_cancel(serve_jobs *j, const char *id, serve_reply *r)
     else if (ended(jb)) status = 409;
     else if (jb->pid) {
         jb->cancel = 1;
+        job_save(j, jb);             /* a restart before it stops does not resume it */
         kill(jb->pid, SIGTERM);      /* batch's clean stop; the manager records "cancelled" */
     } else {
         jb->cancel = 1;

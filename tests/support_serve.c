@@ -64,7 +64,7 @@ int ts_srv_start(ts_srv *s, const char *bin, const char *const *args, const char
     }
     s->pid = pid;
     double t0 = now_ms();
-    while (now_ms() - t0 < 10000) {
+    while (now_ms() - t0 < 30000) {
         size_t len;
         char *text = ts_read_file(errpath, &len);
         const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
@@ -82,7 +82,7 @@ int ts_srv_start(ts_srv *s, const char *bin, const char *const *args, const char
         }
         sleep_ms(20);
     }
-    fprintf(stderr, "# optagent serve did not say where it listens within 10 s\n");
+    fprintf(stderr, "# optagent serve did not say where it listens within 30 s\n");
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     s->pid = 0;

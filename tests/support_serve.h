@@ -17,7 +17,7 @@ typedef struct {
 
 /* Starts bin/optagent serve --listen 127.0.0.1:0 with args (NULL-ended),
  * the environment entries env ("NAME=VALUE", NULL-ended; "-NAME" unsets),
- * stderr to errpath; waits up to 10 s for "listening on". 0 or -1. */
+ * stderr to errpath; waits up to 30 s for "listening on". 0 or -1. */
 int ts_srv_start(ts_srv *s, const char *bin, const char *const *args, const char *const *env,
                  const char *errpath);
 /* Sends sig and waits up to timeout_ms; the exit status (128+signal when

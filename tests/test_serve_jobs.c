@@ -21,6 +21,8 @@
 #include "tests/support_cli.h"
 #include "tests/support_serve.h"
 
+#define KEY "sk-jobs-test-KEY-77a1c3e9d2"
+
 static char base_env[600], xdg_config[1100], xdg_data[1100];
 
 static int setup(void **state)
@@ -42,7 +44,7 @@ static void start(ts_srv *s, ts_fake *f, const char *dir, const char *max_jobs)
     snprintf(xdg_data, sizeof xdg_data, "XDG_DATA_HOME=%s", ts_cli_path(""));
     const char *args[] = { "--data-dir", ts_cli_path(dir), "--no-library", "--max-jobs", max_jobs, NULL };
     const char *env[] = { base_env, "OPTAGENT_MODEL=fake", xdg_config, xdg_data, "-OPENAI_BASE_URL",
-                          "-OPENAI_API_KEY", "-OPTAGENT_API_KEY", "-OPTAGENT_TIME_LIMIT", NULL };
+                          "-OPENAI_API_KEY", "OPTAGENT_API_KEY=" KEY, "-OPTAGENT_TIME_LIMIT", NULL };
     char err[64];
     snprintf(err, sizeof err, "%s.err", dir);
     assert_int_equal(ts_srv_start(s, ts_cli_bin(), args, env, ts_cli_path(err)), 0);
@@ -145,6 +147,26 @@ static void test_job_report_is_eval_report(void **state)
         free(out);
         free(cli);
     }
+    /* the key reached the endpoint, and neither the job's files nor the
+     * server's log */
+    cJSON *reqs = ts_fake_requests(f, 1);
+    char *seen = cJSON_PrintUnformatted(reqs);
+    assert_non_null(strstr(seen, KEY));
+    free(seen);
+    cJSON_Delete(reqs);
+    const char *files[] = { "log", "job.json" };
+    for (int i = 0; i < 2; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "data1/jobs/%s/%s", id, files[i]);
+        size_t len;
+        char *text = ts_read_file(ts_cli_path(rel), &len);
+        assert_non_null(text);
+        assert_null(strstr(text, KEY));
+        free(text);
+    }
+    char *err = ts_srv_stderr(&s);
+    assert_null(strstr(err, KEY));
+    free(err);
     /* its LLM calls reach /metrics once it has ended */
     long calls = 0;
     for (int i = 0; i < 100 && calls < 4; i++) {

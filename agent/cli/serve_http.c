@@ -480,6 +480,10 @@ struct MHD_Daemon *serve_http_start(ag_serve *s, int *port)
      * the job processes' pipes and the library */
     struct rlimit rl;
     unsigned limit = 4096;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < limit + 128 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < limit + 128 ? rl.rlim_max : limit + 128;   /* the soft limit is often 1024 */
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < limit + 128)
         limit = rl.rlim_cur > 192 ? (unsigned)rl.rlim_cur - 128 : 64;
     pool.s = s;

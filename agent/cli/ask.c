@@ -150,6 +150,28 @@ static void print_insights(const ag_run *run)
     printf("\n");
 }
 
+/* {"path", "sha256"} of the library used, or NULL (none). */
+static cJSON *library_json(lib *l, const char *path)
+{
+    char hex[65];
+    if (!l || lib_content_hash(l, hex) != LIB_OK) return NULL;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", path);
+    cJSON_AddStringToObject(j, "sha256", hex);
+    return j;
+}
+
+cJSON *ag_ask_record_json(const ag_run *run, lib *l, const char *libpath)
+{
+    cJSON *o = ag_run_json(run);
+    if (!o) return NULL;
+    cJSON *library = library_json(l, libpath);
+    cJSON_AddItemToObject(o, "library", library ? library : cJSON_CreateNull());
+    cJSON *list = cJSON_DetachItemFromObject(o, "attempts");   /* last, as ask --json prints it */
+    if (list) cJSON_AddItemToObject(o, "attempts", list);
+    return o;
+}
+
 /* Prints the record of ag_run_json one attempt at a time (the same JSON,
  * attempts indented less than cJSON_Print would), so multi-megabyte replies
  * are printed one attempt's worth at a time instead of all in one string.
@@ -163,11 +185,10 @@ static int print_piece(char *s)
     return 0;
 }
 
-static int print_json(const ag_run *run, cJSON *library)
+static int print_json(const ag_run *run, lib *l, const char *libpath)
 {
-    cJSON *o = ag_run_json(run);
-    if (!o) { cJSON_Delete(library); return -1; }
-    cJSON_AddItemToObject(o, "library", library ? library : cJSON_CreateNull());
+    cJSON *o = ag_ask_record_json(run, l, libpath);
+    if (!o) return -1;
     cJSON *list = cJSON_DetachItemFromObject(o, "attempts");
     char *head = cJSON_Print(o);
     int rc = -1;
@@ -268,17 +289,6 @@ static ag_run *run_interruptible(ag_chat *chat, const ag_pipeline_options *po, c
     return run;
 }
 
-/* {"path", "sha256"} of the library used, or NULL (none). */
-static cJSON *library_json(lib *l, const char *path)
-{
-    char hex[65];
-    if (!l || lib_content_hash(l, hex) != LIB_OK) return NULL;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "path", path);
-    cJSON_AddStringToObject(j, "sha256", hex);
-    return j;
-}
-
 /* Prints the run as asked (--show-prompts, --json) and returns the exit code. */
 static int print_outcome(const ag_run *run, const ask_opts *o, lib *l, const char *libpath)
 {
@@ -289,7 +299,7 @@ static int print_outcome(const ag_run *run, const ask_opts *o, lib *l, const cha
                 fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
         }
     if (o->json) {
-        if (print_json(run, library_json(l, libpath)) != 0) fprintf(stderr, "optagent: out of memory\n");
+        if (print_json(run, l, libpath) != 0) fprintf(stderr, "optagent: out of memory\n");
     } else {
         print_run(run, o->show_model);
         print_insights(run);

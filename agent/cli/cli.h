@@ -6,6 +6,7 @@
 #define OPTAGENT_AGENT_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
 #include "agent/eval/eval.h"
@@ -73,6 +74,25 @@ typedef struct {
 /* Runs batch's command line (argv[0] the command's name) with hook (NULL:
  * plain batch). The exit code. */
 int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook);
+
+/* ---- pieces shared by a command and `optagent serve` ---- */
+
+/* The run record `ask --json` prints: ag_run_json(run), "library" ({"path",
+ * "sha256"} of l, or null), then "attempts" (ask.c). The tree refers to
+ * run's messages: delete it (caller) before ag_run_free(run). NULL when
+ * out of memory. */
+cJSON *ag_ask_record_json(const ag_run *run, lib *l, const char *libpath);
+
+/* Writes `optagent eval`'s report of run (id or uuid; NULL: the newest) of
+ * the open run database d in format ("markdown"/"md", "json", "html") to
+ * out, exactly as the command does (eval.c). AG_OK, or AG_ENOTFOUND (no such
+ * run), AG_EIO (unreadable), AG_ENOMEM with the reason in err. */
+struct db;
+ag_code ag_eval_report(struct db *d, const char *run, ag_match_rule rule, const char *format,
+                       FILE *out, char *err, size_t errlen);
+
+/* optagent serve: the HTTP service (serve.c). */
+int ag_cmd_serve(int argc, char **argv);
 
 /* ---- option parsing, shared by every command (args.c) ----
  *

@@ -360,6 +360,19 @@ static ag_code write_report(db *d, int64_t ra, int64_t rb, const ag_eval *ea, co
     return wr;
 }
 
+ag_code ag_eval_report(db *d, const char *run, ag_match_rule rule, const char *format, FILE *out,
+                       char *err, size_t errlen)
+{
+    int64_t ra;
+    if (find_run(d, run, &ra, err, errlen) != 0) return AG_ENOTFOUND;
+    ag_eval *ea = load_eval(d, ra, rule, err, errlen);
+    if (!ea) return AG_EIO;
+    ag_code wr = write_report(d, ra, 0, ea, NULL, format, out);
+    if (wr != AG_OK) snprintf(err, errlen, "%s", wr == AG_ENOMEM ? "out of memory" : "cannot write the report");
+    ag_eval_free(ea);
+    return wr;
+}
+
 int ag_cmd_eval(int argc, char **argv)
 {
     eval_opts o;

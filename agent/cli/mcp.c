@@ -316,7 +316,7 @@ static void call_formulate(mcp_server *s, const cJSON *id, const cJSON *args)
     ag_chat chat = ag_chat_direct(llm);
     ag_run *run = ag_pipeline_run(&chat, &po, NULL, p->valuestring, NULL);
     /* the record refers to the run's strings: it is sent before the run is freed */
-    cJSON *rec = run ? ag_run_json(run) : NULL;
+    cJSON *rec = run ? ag_ask_record_json(run, s->library, s->libpath) : NULL;
     int failed = !run || run->outcome != AG_OUTCOME_OK;
     if (rec) send_result(id, tool_result(rec, NULL, failed));
     else send_error(id, -32603, "out of memory");

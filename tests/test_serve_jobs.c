@@ -99,7 +99,8 @@ static cJSON *wait_job(const ts_srv *s, const char *id, const char *want, int mi
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs/%s", id);
-    for (int i = 0; i < 600; i++) {
+    /* up to 2 minutes: a loaded CI machine can be slow to start batch */
+    for (int i = 0; i < 2400; i++) {
         cJSON *j = get_json(s, "GET", path, NULL, 200);
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "state"));
         double done = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done"));

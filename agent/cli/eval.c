@@ -18,11 +18,12 @@ static const char eval_usage[] =
     "       optagent eval [--db FILE] --compare RUN_A RUN_B\n"
     "\n"
     "Accuracy report of a batch run (default: the newest run in the database).\n"
+    "RUN is a run id, a uuid or a unique prefix of one (optagent runs lists them).\n"
     "\n"
     "options:\n"
     "  --db FILE         results database (default optagent-runs.db)\n"
     "  --match RULE      default: |a-g| <= 1e-4*max(1,|g|); alphaopt: |a-g| <= 0.1;\n"
-    "                    orlm: both rounded to integers, then 5%% relative\n"
+    "                    orlm: both rounded to integers, then 5% relative\n"
     "  --format F        markdown (default), json or html\n"
     "  -o FILE           write the report to FILE instead of standard output\n"
     "  --compare A B     what changed problem by problem from run A to run B, with\n"
@@ -174,8 +175,7 @@ static void pass_markdown(const pass_table *t, FILE *out)
 static int find_run(db *d, const char *which, int64_t *run, char *err, size_t errlen)
 {
     if (which) {
-        if (db_run_find(d, which, run) != DB_OK) { snprintf(err, errlen, "no run '%s'", which); return -1; }
-        return 0;
+        return ag_run_resolve(d, which, run, err, errlen);
     }
     db_run_info *runs = NULL;
     size_t n = 0;
@@ -386,6 +386,7 @@ int ag_cmd_eval(int argc, char **argv)
     rc = EXIT_FAILED;
     ag_eval *ea = NULL, *eb = NULL;
     FILE *out = stdout;
+    if (ag_db_must_exist("eval", o.dbpath) != 0) return EXIT_FAILED;   /* never create one */
     db *d = db_open(o.dbpath, &dc, err, sizeof err);
     if (!d) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); return EXIT_FAILED; }
     int64_t ra, rb = 0;

@@ -111,6 +111,10 @@ struct batch {
     const char *dbpath, *outpath;
     atomic_long tokens;
     atomic_int exited;
+    /* Set by the first LLM call that failed because the endpoint or model
+     * is wrong (ag_llm_reply.endpoint_wrong): nothing more is sent, the
+     * problems it cut are not recorded, and the run stops "interrupted". */
+    atomic_int endpoint_failed;
     double t0;
     int jobs;
     const ag_batch_hook *hook;   /* learn: replaces the pipeline run (NULL: batch) */
@@ -164,6 +168,9 @@ static void log_call(void *ctx, const ag_chat_call *call, const char *key, int c
     c->completion_tokens = r ? r->completion_tokens : -1;
     c->latency_ms = r ? r->latency_ms : 0;
     if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
+    if (r && r->endpoint_wrong && !atomic_exchange(&w->b->endpoint_failed, 1))
+        fprintf(stderr, "\noptagent batch: %s\noptagent batch: stopping: every request would fail "
+                        "the same way\n", r->error ? r->error : ag_llm_strerror(code));
 }
 
 /* A failed cache write stops the batch like any failed write. */
@@ -419,7 +426,7 @@ static void *work(void *arg)
         .observe = log_call, .failed = cache_failed, .ctx = w };
     ag_chat chat = ag_chat_cached(&w->cache);
     for (;;) {
-        if (interrupted || atomic_load(&b->write_failed)) break;
+        if (interrupted || atomic_load(&b->write_failed) || atomic_load(&b->endpoint_failed)) break;
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->nitems) break;
         const item *x = &b->items[i];
@@ -441,6 +448,7 @@ static void *work(void *arg)
          * finished: it is redone on --resume. */
         int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
                                          run->outcome == AG_OUTCOME_INTERRUPTED || bo.incomplete);
+        if (atomic_load(&b->endpoint_failed) && run && run->outcome == AG_OUTCOME_LLM_ERROR) cut = 1;
         if (run && !cut && record(w, x, run, b->hook ? &bo : NULL, run->latency_ms))
             atomic_fetch_add(&b->done, 1);
         (void)ms;
@@ -476,9 +484,11 @@ static int term_columns(void)
 }
 
 /* The progress line for a terminal of cols columns, at most cols - 1
- * characters so it never wraps (a wrapped line is not rewritten by \r):
- * the bar shrinks first (30 to 10 cells), then goes; then the rate, then
- * the accuracy; the count stays. */
+ * characters so it never wraps (a wrapped line is not rewritten by \r).
+ * At 80 columns everything fits; narrower, the bar shrinks (30 cells down
+ * to 10), then the rate goes, then the accuracy; when even then no bar
+ * fits, the bar goes and the rest is cut in the same order, then the ETA.
+ * The count always stays. */
 static void progress_line(char *line, size_t len, int cols, size_t done, size_t total, size_t ok,
                           const char *acc, double rate, const char *eta)
 {
@@ -487,15 +497,24 @@ static void progress_line(char *line, size_t len, int cols, size_t done, size_t 
     snprintf(parts[1], sizeof parts[1], "  correct %zu (%s)", ok, acc);
     snprintf(parts[2], sizeof parts[2], "  %.2f/s", rate);
     snprintf(parts[3], sizeof parts[3], "  ETA %s", eta);
-    int avail = cols - 1, keep[4] = { 1, 1, 1, 1 };
-    int textw = (int)(strlen(parts[0]) + strlen(parts[1]) + strlen(parts[2]) + strlen(parts[3]));
-    /* what goes when the text alone does not fit: rate, accuracy, ETA */
-    static const int drop_order[] = { 2, 1, 3 };
-    for (int i = 0; i < 3 && textw > avail; i++) {
+    static const int drop_order[] = { 2, 1, 3 };   /* rate, accuracy, ETA */
+    int avail = cols - 1, keep[4] = { 1, 1, 1, 1 }, textw = 0, width = 0;
+    for (int i = 0; i < 4; i++) textw += (int)strlen(parts[i]);
+    for (int i = 0; i <= 2; i++) {   /* the bar (10 cells and "[] ") with the fewest cuts */
+        if (textw + 13 <= avail) { width = avail - textw - 3; break; }
+        if (i == 2) break;
         keep[drop_order[i]] = 0;
         textw -= (int)strlen(parts[drop_order[i]]);
     }
-    int width = avail - textw - 3;   /* "[", "]", " " */
+    if (!width) {   /* no bar: cut until the text fits */
+        for (int i = 0; i < 4; i++) keep[i] = 1;
+        textw = 0;
+        for (int i = 0; i < 4; i++) textw += (int)strlen(parts[i]);
+        for (int i = 0; i < 3 && textw > avail; i++) {
+            keep[drop_order[i]] = 0;
+            textw -= (int)strlen(parts[drop_order[i]]);
+        }
+    }
     if (width > 30) width = 30;
     size_t o = 0;
     if (width >= 10) {
@@ -1022,6 +1041,24 @@ static int open_library(batch *b, batch_opts *o)
     return 0;
 }
 
+/* 1 when the file at path is a formulation (one JSON object with "format"
+ * and "variables" or "objective") rather than problems: read only after
+ * the file failed to load as a benchmark, to say what to run instead. */
+static int looks_like_formulation(const char *path)
+{
+    if (!strcmp(path, "-")) return 0;
+    char err[256];
+    size_t len;
+    char *text = ag_read_file(path, 64u << 20, &len, err, sizeof err);
+    cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
+    int yes = cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "format") &&
+              (cJSON_GetObjectItemCaseSensitive(j, "variables") ||
+               cJSON_GetObjectItemCaseSensitive(j, "objective"));
+    cJSON_Delete(j);
+    free(text);
+    return yes;
+}
+
 /* Loads every file (and its SHA-256) into sets and the LLM configuration or
  * the replay file: everything is checked before anything is sent. 0, or -1
  * said. */
@@ -1031,6 +1068,11 @@ static int load_inputs(batch *b, batch_opts *o, ag_ds **sets)
     char err[1024];
     for (int i = 0; i < o->nfiles; i++) {
         sets[i] = ag_ds_load(o->files[i], o->fmt, err, sizeof err);
+        if (!sets[i] && looks_like_formulation(o->files[i])) {
+            fprintf(stderr, "optagent batch: %s: this looks like a formulation, not a file of "
+                            "problems: use optagent solve %s\n", o->files[i], o->files[i]);
+            return -1;
+        }
         if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); return -1; }
         if (strcmp(o->files[i], "-")) {
             if (file_sha256(o->files[i], hash_buf[i]) != 0) {
@@ -1284,6 +1326,18 @@ static int finish_run(batch *b, const batch_opts *o)
         resume_command(b, cmd, sizeof cmd);
         fprintf(stderr, "optagent: stopped after a failed write: %zu problems recorded; make room, "
                         "then continue with:\n  %s\n", atomic_load(&b->done), cmd);
+        return EXIT_FAILED;
+    }
+    if (atomic_load(&b->endpoint_failed)) {
+        db_run_set_status(b->db, b->run_id, "interrupted");
+        resume_command(b, cmd, sizeof cmd);
+        /* resume takes the run's endpoint and model: a changed one is refused */
+        if (atomic_load(&b->done) == 0)
+            fprintf(stderr, "optagent: nothing was recorded: fix the endpoint or model and run the "
+                            "command again\n");
+        else
+            fprintf(stderr, "optagent: %zu problems recorded; continue (same endpoint and model) "
+                            "with:\n  %s\n", atomic_load(&b->done), cmd);
         return EXIT_FAILED;
     }
     if (interrupted) {

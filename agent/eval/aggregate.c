@@ -41,10 +41,19 @@ ag_eval *ag_eval_new(ag_match_rule r)
     return e;
 }
 
+void ag_eval_set_replayed(ag_eval *e, int replayed)
+{
+    if (e) e->latency_replayed = replayed ? 1 : 0;
+}
+
 void ag_eval_free(ag_eval *e)
 {
     if (!e) return;
-    for (size_t i = 0; i < e->nrecs; i++) free((char *)e->recs[i].pub.id);
+    for (size_t i = 0; i < e->nrecs; i++) {
+        free((char *)e->recs[i].pub.id);
+        free((char *)e->recs[i].pub.diagnostic);
+        free((char *)e->recs[i].pub.reply);
+    }
     for (size_t i = 0; i < e->nds; i++) free(e->ds[i]);
     free(e->recs);
     free(e->ds);
@@ -132,7 +141,7 @@ static int dataset_index(const ag_eval *e, const char *name, size_t *out)
 ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
 {
     ag_code rc = AG_EFORMAT;
-    char *id = NULL, *dsname = NULL;
+    char *id = NULL, *dsname = NULL, *diag = NULL, *reply = NULL;
     if (!e) return AG_EUSAGE;
     e->err[0] = 0;
     if (ag_eval_check_item(it, e->err, sizeof e->err) != 0) goto out;
@@ -174,6 +183,8 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     if (reserve_slots(e) != 0) goto nomem;
     id = strdup(it->id);
     if (!id) goto nomem;
+    if (it->diagnostic && !(diag = strndup(it->diagnostic, AG_EVAL_NOTE_MAX))) goto nomem;
+    if (it->reply && !(reply = strndup(it->reply, AG_EVAL_NOTE_MAX))) goto nomem;
     if (new_ds) {
         dsname = strdup(it->dataset);
         if (!dsname) goto nomem;
@@ -187,6 +198,9 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.dataset = e->ds[ds];
     r->pub.id = id;
     id = NULL;
+    r->pub.diagnostic = diag;
+    r->pub.reply = reply;
+    diag = reply = NULL;
     r->pub.gold_kind = it->gold.kind;
     r->pub.gold = it->gold.kind == AG_GOLD_NUMBER ? it->gold.value : NAN;
     r->pub.gold_quantities = it->gold.kind == AG_GOLD_QUANTITIES ? it->gold.nquantities : 0;
@@ -207,6 +221,8 @@ nomem:
 out:
     free(id);
     free(dsname);
+    free(diag);
+    free(reply);
     return rc;
 }
 

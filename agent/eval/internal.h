@@ -41,6 +41,7 @@ struct ag_eval {
     size_t nds, capds;
     size_t *slots;          /* record index + 1; 0 = empty */
     size_t nslots;          /* power of two */
+    int latency_replayed;   /* ag_eval_set_replayed */
     char err[256];
 };
 

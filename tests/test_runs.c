@@ -22,7 +22,7 @@
  * into *out (may be NULL). The exit status. */
 static int batch(ts_fake *f, const char *probs, const char *dbp, const char *opts, char **out)
 {
-    return ts_cli_sh(out, "%s %s/optagent batch %s --dbp %s --no-progress --no-library %s 2>&1",
+    return ts_cli_sh(out, "%s %s/optagent batch %s --db %s --no-progress --no-library %s 2>&1",
                      ts_cli_env(f), ts_cli_bin(), probs, dbp, opts ? opts : "");
 }
 
@@ -50,7 +50,7 @@ static void test_runs_lists_every_run(void **state)
     assert_int_equal(batch(f, probs, dbp, NULL, NULL), 0);
     assert_int_equal(batch(f, probs, dbp, "--limit 2", NULL), 0);
     char *o;
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent runs --dbp %s", ts_cli_bin(), dbp), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent runs --db %s", ts_cli_bin(), dbp), 0);
     assert_non_null(strstr(o, "ACCURACY"));
     char u1[9], u2[9];
     snprintf(u1, sizeof u1, "%s", uuid_of(dbp, 1));
@@ -65,7 +65,7 @@ static void test_runs_lists_every_run(void **state)
     assert_non_null(strstr(l1, "fake"));         /* the model */
     assert_non_null(strstr(l1, "finished"));
     free(o);
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent runs --dbp %s --json", ts_cli_bin(), dbp), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent runs --db %s --json", ts_cli_bin(), dbp), 0);
     cJSON *j = cJSON_Parse(o);
     assert_int_equal(cJSON_GetArraySize(j), 2);
     cJSON *r = cJSON_GetArrayItem(j, 1);
@@ -87,28 +87,28 @@ static void test_prefixes_everywhere(void **state)
     char a[9], b[9], *o;
     snprintf(a, sizeof a, "%s", uuid_of(dbp, 1));
     snprintf(b, sizeof b, "%s", uuid_of(dbp, 2));
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s %.6s", ts_cli_bin(), dbp, a), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s %.6s", ts_cli_bin(), dbp, a), 0);
     assert_non_null(strstr(o, "1 correct of 1"));
     free(o);
     /* upper case and a hyphen-free prefix work too */
     char upper[9];
     for (int i = 0; i < 8; i++) upper[i] = (char)(a[i] >= 'a' && a[i] <= 'f' ? a[i] - 32 : a[i]);
     upper[8] = 0;
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s %s", ts_cli_bin(), dbp, upper), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s %s", ts_cli_bin(), dbp, upper), 0);
     free(o);
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s --compare %.5s %.5s", ts_cli_bin(), dbp, a, b), 0);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s --compare %.5s %.5s", ts_cli_bin(), dbp, a, b), 0);
     assert_non_null(strstr(o, "comparison"));
     free(o);
     /* --resume with a prefix: the finished run says so */
-    assert_int_equal(ts_cli_sh(&o, "%s %s/optagent batch %s --dbp %s --no-library --no-progress --resume %.4s 2>&1",
+    assert_int_equal(ts_cli_sh(&o, "%s %s/optagent batch %s --db %s --no-library --no-progress --resume %.4s 2>&1",
                                ts_cli_env(f), ts_cli_bin(), probs, dbp, b), 0);
     assert_non_null(strstr(o, "is finished"));
     free(o);
     /* too short, unknown */
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s %.3s 2>&1", ts_cli_bin(), dbp, a), 1);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s %.3s 2>&1", ts_cli_bin(), dbp, a), 1);
     assert_non_null(strstr(o, "at least 4"));
     free(o);
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s ffffffff0 2>&1", ts_cli_bin(), dbp), 1);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s ffffffff0 2>&1", ts_cli_bin(), dbp), 1);
     assert_non_null(strstr(o, "no run"));
     free(o);
     ts_fake_stop(f);
@@ -127,13 +127,13 @@ static void test_ambiguous_prefix_lists_candidates(void **state)
     assert_int_equal(db_run_create_with_uuid(d, "abcd1234-0000-4000-8000-000000000002", "batch", "{}", NULL, &id), DB_OK);
     db_close(d);
     char *o;
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s abcd12 2>&1", ts_cli_bin(), path), 1);
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s abcd12 2>&1", ts_cli_bin(), path), 1);
     assert_non_null(strstr(o, "ambiguous"));
     assert_non_null(strstr(o, "abcd1234-0000-4000-8000-000000000001"));
     assert_non_null(strstr(o, "abcd1234-0000-4000-8000-000000000002"));
     free(o);
     /* one more digit decides */
-    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --dbp %s abcd1234000040008000000000000002 --format json 2>&1",
+    assert_int_equal(ts_cli_sh(&o, "%s/optagent eval --db %s abcd1234000040008000000000000002 --format json 2>&1",
                                ts_cli_bin(), path), 0);
     free(o);
 }
@@ -142,7 +142,7 @@ static void test_missing_database_is_refused_not_created(void **state)
 {
     (void)state;
     const char *dbp = ts_cli_path("typo.db");
-    const char *cmds[] = { "eval --dbp %s", "eval --dbp %s --compare 1 2", "runs --dbp %s" };
+    const char *cmds[] = { "eval --db %s", "eval --db %s --compare 1 2", "runs --db %s" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         char fmt[256], *o;
         snprintf(fmt, sizeof fmt, "%%s/optagent %s 2>&1", cmds[i]);

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help")) return help_command(cargc, cargv);
     if (!strcmp(cmd, "version")) { print_version(); return EXIT_SOLVED; }
     int k = find_command(cmd);
-    if (k < 0) return ag_usage_error(NULL, "unknown command '%s' (see 'optagent help')", cmd);
+    if (k < 0) return ag_usage_error(NULL, "unknown command '%s'", cmd);
     /* `optagent CMD help` (nothing else): CMD's --help; `library help` too */
     if (cargc == 2 && !strcmp(cargv[1], "help")) {
         char *av[] = { cargv[0], "--help", NULL };

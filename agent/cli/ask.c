@@ -334,7 +334,7 @@ int ag_cmd_ask(int argc, char **argv)
     ag_library_apply(&o.lib, library, &o.po);
     if (!text) {
         size_t len;
-        if ((!o.file || !strcmp(o.file, "-")) && isatty(STDIN_FILENO))
+        if ((!o.file || !strcmp(o.file, "-")) && isatty(STDIN_FILENO) && ag_cli_verbosity() >= 0)
             fprintf(stderr, "optagent ask: reading the problem from standard input (end it with "
                             "Ctrl-D; or give it as an argument or with -f FILE)\n");
         owned = ag_read_file(o.file ? o.file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);

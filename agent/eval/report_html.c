@@ -114,8 +114,13 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
 {
     size_t bins[HIST_BINS] = { 0 };
     double lo = all->latency_min, hi = all->latency_max;
-    int nb = hi > lo ? HIST_BINS : 1;
-    double width = hi > lo ? (hi - lo) / nb : 1;
+    if (!(hi > lo)) {   /* one value: a range around it, so the ticks differ */
+        double pad = fmax(1, fabs(lo) * 0.1);
+        lo = lo - pad > 0 ? lo - pad : 0;
+        hi += pad;
+    }
+    int nb = HIST_BINS;
+    double width = (hi - lo) / nb;
     for (size_t i = 0; i < e->nrecs; i++) {
         double v = e->recs[i].pub.latency_ms;
         if (isnan(v)) continue;
@@ -129,13 +134,15 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
         if (bins[b] > max) max = bins[b];
     const int left = 70, plot_w = 600, plot_h = 180, top = 20, right = 40;
     int w = left + plot_w + right, h = top + plot_h + 56;
-    double span = hi > lo ? hi - lo : width;
+    double span = hi - lo;
     fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"latency histogram\">\n", w, h, w, h);
     /* y: counts, whole numbers */
     double ystep = nice_step((double)max, 5);
     if (ystep < 1) ystep = 1;
-    for (double c = 0; c <= (double)max + 1e-9; c += ystep) {
+    for (int i = 0; i < 20; i++) {
+        double c = i * ystep;
+        if (c > (double)max + 1e-9) break;
         double y = top + plot_h - c / (double)max * plot_h;
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
@@ -154,11 +161,15 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
             left, top + plot_h, left + plot_w, top + plot_h, left, top, left, top + plot_h);
     /* x: milliseconds, ticks at nice values inside [lo, lo + span] */
     double xstep = nice_step(span, 6);
-    for (double v = ceil(lo / xstep) * xstep; v <= lo + span + 1e-9 * span; v += xstep) {
+    double first = ceil(lo / xstep) * xstep;
+    for (int i = 0; i < 20; i++) {   /* a count, not v += step: no endless loop at any scale */
+        double v = first + i * xstep;
+        if (v > lo + span + 1e-9 * span) break;
         double x = left + (v - lo) / span * plot_w;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"axis\"/>"
-                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.4g</text>\n",
-                x, top + plot_h, x, top + plot_h + 5, x, top + plot_h + 18, v);
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f</text>\n",
+                x, top + plot_h, x, top + plot_h + 5, x, top + plot_h + 18,
+                xstep >= 1 ? 0 : xstep >= 0.1 ? 1 : 2, v);
     }
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"title\">LLM time per "
                "problem (ms)</text>\n", left + plot_w / 2, top + plot_h + 42);

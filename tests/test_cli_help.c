@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include "tests/support.h"
 #include "tests/support_cli.h"
+#include "db/db.h"
 
 static const char *const commands[] = { "solve", "show", "ask", "batch", "eval", "runs", "merge",
                                         "learn", "repl", "library" };
@@ -162,6 +163,23 @@ static void test_bash_completion(void **state)
         if (strcmp(o, cases[i].want)) fail_msg("'%s': got\n%swant\n%s", cases[i].words, o, cases[i].want);
         free(o);
     }
+    /* run ids and uuid prefixes, from `optagent runs` on the --db named */
+    char dbfile[1024], cwd[4096], words[8192];
+    snprintf(dbfile, sizeof dbfile, "%s/r.db", ts_cli_path("comp"));
+    db_code dc;
+    char err[256];
+    db *d = db_open(dbfile, &dc, err, sizeof err);
+    assert_non_null(d);
+    int64_t id;
+    assert_int_equal(db_run_create_with_uuid(d, "5eed0000-0000-4000-8000-000000000001", "batch", "{}", NULL, &id), DB_OK);
+    db_close(d);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    const char *b = ts_cli_bin();   /* absolute: complete() runs in another directory */
+    snprintf(words, sizeof words, "%s%s%s/optagent eval --db r.db \"\"", b[0] == '/' ? "" : cwd,
+             b[0] == '/' ? "" : "/", b);
+    char *o = complete(words);
+    assert_string_equal(o, "1\n5eed0000\n");
+    free(o);
 }
 
 /* make install puts the manual page and both completions under DESTDIR

@@ -26,6 +26,20 @@ _optagent_options()
     esac
 }
 
+# The runs of the database the command line names (--db, else
+# optagent-runs.db): their ids and uuid prefixes, from `optagent runs`.
+# Nothing when the file does not exist (runs would refuse it anyway).
+_optagent_runs()
+{
+    local db=optagent-runs.db i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        [[ ${COMP_WORDS[i]} == --db ]] && db=${COMP_WORDS[i+1]}
+        [[ ${COMP_WORDS[i]} == --db=* ]] && db=${COMP_WORDS[i]#--db=}
+    done
+    [[ -f $db ]] || return 0
+    "${COMP_WORDS[0]}" runs --db "$db" 2>/dev/null | awk 'NR > 1 { print $1; print $2 }'
+}
+
 _optagent()
 {
     local cur prev cmd i
@@ -60,7 +74,9 @@ _optagent()
     --prompts-dir) COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
     -o|--out|--export|-f|--api-key-file|--config)
         COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-    --time-limit|--mip-gap|-j|-k|--limit|--samples|--shard|--resume|--compare|--max-corrections|\
+    --resume|--compare)
+        COMPREPLY=($(compgen -W "$(_optagent_runs)" -- "$cur")); return 0 ;;
+    --time-limit|--mip-gap|-j|-k|--limit|--samples|--shard|--max-corrections|\
     --base-url|--model|--temperature|--max-tokens|--seed|--timeout)
         return 0 ;;
     esac
@@ -76,6 +92,8 @@ _optagent()
                    $(compgen -d -- "$cur")) ;;
     merge)
         COMPREPLY=($(compgen -f -X '!*.db' -- "$cur") $(compgen -d -- "$cur")) ;;
+    eval)
+        COMPREPLY=($(compgen -W "$(_optagent_runs)" -- "$cur")) ;;
     library)
         COMPREPLY=($(compgen -W "list show search add edit rm export import stats refine" -- "$cur")) ;;
     help)

@@ -126,9 +126,11 @@ struct batch {
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
 
+static volatile sig_atomic_t stop_signal;   /* SIGINT or SIGTERM: the exit status is 128 + it */
+
 static void on_sigint(int sig)
 {
-    (void)sig;
+    stop_signal = sig;
     interrupted = 1;
     cancel_flag = 1;
 }
@@ -1345,7 +1347,7 @@ static int finish_run(batch *b, const batch_opts *o)
         resume_command(b, cmd, sizeof cmd);
         fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with:\n  %s\n",
                 atomic_load(&b->done), cmd);
-        return EXIT_INTERRUPTED;
+        return stop_signal == SIGTERM ? 128 + SIGTERM : EXIT_INTERRUPTED;
     }
     if (db_run_set_status(b->db, b->run_id, "finished") != DB_OK) {
         char err[1024];

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -302,6 +303,30 @@ static void test_kill_then_resume(void **state)
     ts_fake_stop(f);
 }
 
+/* --resume rewrites its --out file by renaming a new one over it: never
+ * over something that is not a regular file (a symlink to /dev/null stands
+ * for the device: renaming over the link would show the same mistake
+ * without harming the machine if it came back). */
+static void test_resume_out_device_untouched(void **state)
+{
+    (void)state;
+    int n = 3;
+    const char *probs = write_problems("dev.jsonl", n);
+    ts_fake *f = start_fake(n, 0);
+    const char *db = path_of("dev.db");
+    const char *link = path_of("out-link");
+    assert_int_equal(symlink("/dev/null", link), 0);
+    assert_int_equal(sh(NULL, "%s %s/optagent batch %s --db %s --out %s --limit 1 --no-progress 2>/dev/null >/dev/null",
+                        env_for(f), bin, probs, db, link), 0);
+    assert_int_equal(sh(NULL, "%s %s/optagent batch %s --db %s --out %s --resume 1 --no-progress 2>/dev/null >/dev/null",
+                        env_for(f), bin, probs, db, link), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(query(db, "select count(*) from problems"), n);
+    ts_fake_stop(f);
+}
+
 static void test_sigint_stops_cleanly(void **state)
 {
     (void)state;
@@ -461,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_cache_second_run_makes_no_call),
         cmocka_unit_test(test_offline_miss_is_an_error),
         cmocka_unit_test(test_kill_then_resume),
+        cmocka_unit_test(test_resume_out_device_untouched),
         cmocka_unit_test(test_sigint_stops_cleanly),
         cmocka_unit_test(test_shards_merge_to_the_whole),
         cmocka_unit_test(test_bad_input_sends_nothing),

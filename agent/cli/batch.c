@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -825,6 +826,10 @@ static int keyset_has(const keyset *s, uint64_t k)
  * file). A missing file is fine. */
 static int out_rewrite(batch *b)
 {
+    struct stat st;
+    /* only a regular file is rewritten: renaming over /dev/null, a FIFO or a
+     * terminal would replace the device itself (as root) */
+    if (stat(b->outpath, &st) == 0 && !S_ISREG(st.st_mode)) return 0;
     FILE *in = fopen(b->outpath, "r");
     if (!in) {
         if (errno == ENOENT) return 0;
@@ -902,7 +907,10 @@ out:
 static void out_close(batch *b)
 {
     if (!b->out) return;
-    int bad = fflush(b->out) == EOF || fsync(fileno(b->out)) != 0;
+    /* a device or pipe (/dev/null, a FIFO) cannot be synced: EINVAL is not a
+     * lost write */
+    int bad = fflush(b->out) == EOF || (fsync(fileno(b->out)) != 0 && errno != EINVAL &&
+                                        errno != EROFS && errno != ENOTSUP);
     int e = errno;
     if (fclose(b->out) == EOF && !bad) { bad = 1; e = errno; }
     b->out = NULL;

@@ -72,6 +72,8 @@ static const char *const kind_names[RK_COUNT] = {
 
 static _Thread_local char why_buf[512];
 
+typedef struct { char s[RF_TEXT + 4]; size_t n; int full; } pbuf;
+
 /* An affine form c0 + sum coef[k] * x[col[k]] over the new program. */
 typedef struct {
     int *col;
@@ -106,16 +108,20 @@ typedef struct {
 /* ---- failures and lines ---- */
 
 static int refuse(rf *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pr(rf *r, pbuf *b, const fm_expr *e, int need);
+
+/* Fails the rewrite: "where: term: reason" in why_buf. */
 static int refuse(rf *r, const char *fmt, ...)
 {
     if (r->failed)
         return -1;
     r->failed = 1;
-    size_t off = 0;
-    if (r->where) {
-        int k = snprintf(why_buf, sizeof why_buf, "%s: ", r->where);
-        off = k > 0 && (size_t)k < sizeof why_buf ? (size_t)k : 0;
-    }
+    pbuf t = {0};
+    if (r->term)
+        pr(r, &t, r->term, 0);
+    int k = snprintf(why_buf, sizeof why_buf, "%s%s%s%s", r->where ? r->where : "",
+                     r->where ? ": " : "", t.s, r->term ? ": " : "");
+    size_t off = k > 0 && (size_t)k < sizeof why_buf ? (size_t)k : 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why_buf + off, sizeof why_buf - off, fmt, ap);
@@ -127,7 +133,6 @@ static int oom(rf *r) { return refuse(r, "out of memory"); }
 
 /* ---- printing terms (truncated, so cost is bounded) ---- */
 
-typedef struct { char s[RF_TEXT + 4]; size_t n; int full; } pbuf;
 
 static void put(pbuf *b, const char *t)
 {
@@ -179,19 +184,27 @@ static void pr(rf *r, pbuf *b, const fm_expr *e, int need)
     switch (k) {
     case FM_EX_CONST: put_num(b, fm_expr_value(e)); break;
     case FM_EX_COL: put(b, fm_program_col_name(r->src, (size_t)fm_expr_col(e))); break;
-    case FM_EX_ADD:
-        for (size_t i = 0; i < nk && !b->full; i++) {
-            const fm_expr *c = fm_expr_kid(e, i);
-            if (i && fm_expr_kind_of(c) == FM_EX_NEG) {
-                put(b, " - ");
-                pr(r, b, fm_expr_kid(c, 0), 2);
-                continue;
+    case FM_EX_ADD: {   /* variable terms first, then the constants: "x - 1" */
+        size_t done = 0;
+        for (int consts = 0; consts < 2; consts++)
+            for (size_t i = 0; i < nk && !b->full; i++) {
+                const fm_expr *c = fm_expr_kid(e, i);
+                if ((fm_expr_kind_of(c) == FM_EX_CONST) != consts)
+                    continue;
+                if (done++ && fm_expr_kind_of(c) == FM_EX_NEG) {
+                    put(b, " - ");
+                    pr(r, b, fm_expr_kid(c, 0), 2);
+                } else if (done > 1 && consts && fm_expr_value(c) < 0) {
+                    put(b, " - ");
+                    put_num(b, -fm_expr_value(c));
+                } else {
+                    if (done > 1)
+                        put(b, " + ");
+                    pr(r, b, c, 1);
+                }
             }
-            if (i)
-                put(b, " + ");
-            pr(r, b, c, 1);
-        }
         break;
+    }
     case FM_EX_MUL:
         for (size_t i = 0; i < nk && !b->full; i++) {
             if (i)
@@ -822,6 +835,7 @@ static int product_affs(rf *r, const aff *const *A, size_t n, double scale, aff 
         } else if (rc == 0) {
             int z = add_aux(r, "and", FM_COL_CONTINUOUS, 0, 1, 1);
             double m = (double)sum.n;
+            size_t nb = sum.n;
             for (size_t k = 0; k < sum.n && rc == 0 && z >= 0; k++) {
                 int cz[2] = { z, sum.col[k] };
                 double cf[2] = { 1, -1 };
@@ -836,7 +850,7 @@ static int product_affs(rf *r, const aff *const *A, size_t n, double scale, aff 
             if (rc == 0)
                 rc = aff_push(r, out, z, scale);
             if (rc == 0 && want_line(r, RK_AND))
-                line(r, "product of %zu binaries: z <= each, z >= their sum - %g", sum.n, m - 1);
+                line(r, "product of %zu binaries: z <= each, z >= their sum - %g", nb, m - 1);
         }
         aff_free(&sum);
         return rc;
@@ -1085,8 +1099,12 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
     int t = try_table(r, e, scale, out);
     if (t)
         return t > 0 ? 0 : -1;
+    /* refusals name e when it is inside the term the message names */
     pbuf txt = {0};
-    pr(r, &txt, e, 0);
+    if (e != r->term) {
+        pr(r, &txt, e, 0);
+        put(&txt, ": ");
+    }
     if (k == FM_EX_POW && is_const(fm_expr_kid(e, 1))) {
         double p = fm_expr_eval(fm_expr_kid(e, 1), r->x);
         if (p == floor(p) && p >= 2 && p <= RF_MAX_POWER) {   /* base once, p factors */
@@ -1101,7 +1119,7 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
             aff_free(&base);
             return rc;
         }
-        return refuse(r, "%s: a power %g of a non-integer term has no exact linear form", txt.s, p);
+        return refuse(r, "%sa power %g of a non-integer term has no exact linear form", txt.s, p);
     }
     if (k == FM_EX_DIV) {
         aff den = {0};
@@ -1110,18 +1128,18 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
             aff_norm(r, &den);
         if (rc == 0 && den.n == 0) {
             if (den.c0 == 0)
-                rc = refuse(r, "%s: division by zero", txt.s);
+                rc = refuse(r, "%sdivision by zero", txt.s);
             else
                 rc = reform(r, fm_expr_kid(e, 0), pol, scale / den.c0, out);
         } else if (rc == 0) {
-            rc = refuse(r, "%s: a ratio with a variable denominator is rewritten exactly only "
+            rc = refuse(r, "%sa ratio with a variable denominator is rewritten exactly only "
                         "as a term of a constraint (a/b <= c with b of known sign), not in "
                         "an objective (no Charnes-Cooper) nor inside another term", txt.s);
         }
         aff_free(&den);
         return rc;
     }
-    return refuse(r, "%s has no exact linear form (a function of continuous variables, or "
+    return refuse(r, "%sno exact linear form (a function of continuous variables, or "
                   "of an integer of too large a range)", txt.s);
 }
 
@@ -1344,7 +1362,9 @@ static int do_objective(rf *r)
     const fm_expr *t = fm_nlp_objective_tree(r->nlp);
     fm_sense sense = fm_program_sense(r->src);
     char where[320];
-    snprintf(where, sizeof where, "objective %s", fm_program_objective_name(r->src));
+    const char *oname = fm_program_objective_name(r->src);
+    snprintf(where, sizeof where, "objective%s%s", strcmp(oname, "objective") ? " " : "",
+             strcmp(oname, "objective") ? oname : "");
     r->where = where;
     r->element = "objective";
     r->term = NULL;

@@ -52,14 +52,15 @@
 #define RF_MAX_TABLE 1000          /* values of a tabulated integer column */
 #define RF_MAX_BITS_RANGE 1048576.0 /* integer factor expanded in binaries */
 #define RF_MAX_POWER 16            /* x^k expanded as a product */
-#define RF_MAX_EXPAND 1000000u     /* terms of one distributed product */
-#define RF_MAX_AUX 10000000u       /* auxiliary columns */
+#define RF_MAX_EXPAND 100000u      /* terms of one distributed product */
+#define RF_MAX_AUX 2000000u        /* auxiliary columns */
+#define RF_MAX_NNZ 50000000u       /* nonzeros of the new program */
 #define RF_MAX_LINES 100           /* detailed lines; the rest are counted */
 #define RF_TEXT 120                /* a term's text in a line */
 
 typedef enum {
     RK_AFFINE, RK_AND, RK_BIGM, RK_BITS, RK_TABLE, RK_EPI, RK_EXACT_MAX,
-    RK_RATIO, RK_FREE, RK_COUNT
+    RK_RATIO, RK_FREE, RK_REUSE, RK_COUNT
 } rf_kind;
 
 static const char *const kind_names[RK_COUNT] = {
@@ -67,7 +68,7 @@ static const char *const kind_names[RK_COUNT] = {
     "big-M products with a binary", "binary expansions of an integer factor",
     "tables of an integer column", "epigraphs (convex direction)",
     "exact max/min/abs with binaries", "ratios multiplied out",
-    "free rows' terms dropped"
+    "free rows' terms dropped", "products reusing an earlier auxiliary"
 };
 
 static _Thread_local char why_buf[512];
@@ -84,16 +85,20 @@ typedef struct {
 
 typedef struct { uint64_t key; int val; } slot;
 
+enum { RF_BIN = 1, RF_INT = 2 };   /* an auxiliary column takes only 0/1, integers */
+
 typedef struct {
     const fm_nlp *nlp;
     const fm_program *src;
     fm_program *out;
     size_t nsrc;
-    unsigned char *binval;     /* per column of out: takes only 0/1 */
-    int *pos;                  /* per column of out: scratch, -1 */
+    /* per column of out (cols_cap): */
+    unsigned char *flags;      /* RF_BIN, RF_INT (auxiliary columns) */
+    int *pos;                  /* scratch, -1 */
+    int *bits, *nbits;         /* binary expansion: first bit, or -1 */
     size_t cols_cap;
     double *x;                 /* nsrc, zero: the point a table evaluates */
-    int *onehot, *bits, *nbits;   /* per nlp column: first aux, or -1 */
+    int *onehot;               /* per nlp column: first one-hot binary, or -1 */
     slot *pairs;               /* (u,v) -> z = u*v */
     size_t npairs, pairs_cap;
     const char *where;         /* "row cap[1]" or "objective" */
@@ -379,31 +384,44 @@ static void aff_range(rf *r, const aff *a, double *lo, double *hi)
 
 /* ---- columns and rows of the new program ---- */
 
-static int add_aux(rf *r, const char *tag, fm_col_kind kind, double lo, double hi, int binval)
+static int grow_cols(rf *r, size_t cap)
+{
+    unsigned char *f = realloc(r->flags, cap);
+    if (f)
+        r->flags = f;
+    int *p = realloc(r->pos, cap * sizeof *p);
+    if (p)
+        r->pos = p;
+    int *b = realloc(r->bits, cap * sizeof *b);
+    if (b)
+        r->bits = b;
+    int *nb = realloc(r->nbits, cap * sizeof *nb);
+    if (nb)
+        r->nbits = nb;
+    if (!f || !p || !b || !nb)
+        return oom(r);
+    for (size_t k = r->cols_cap; k < cap; k++) {
+        f[k] = 0;
+        p[k] = b[k] = -1;
+        nb[k] = 0;
+    }
+    r->cols_cap = cap;
+    return 0;
+}
+
+static int add_aux(rf *r, const char *tag, fm_col_kind kind, double lo, double hi, int flags)
 {
     size_t n = fm_program_ncols(r->out);
     if (n - r->nsrc >= RF_MAX_AUX)
         return refuse(r, "the rewrite needs more than %u auxiliary columns", RF_MAX_AUX);
-    if (n >= r->cols_cap) {
-        size_t cap = r->cols_cap * 2;
-        unsigned char *b = realloc(r->binval, cap);
-        if (!b)
-            return oom(r);
-        r->binval = b;
-        int *p = realloc(r->pos, cap * sizeof *p);
-        if (!p)
-            return oom(r);
-        r->pos = p;
-        for (size_t k = r->cols_cap; k < cap; k++)
-            p[k] = -1;
-        r->cols_cap = cap;
-    }
+    if (n >= r->cols_cap && grow_cols(r, r->cols_cap * 2) != 0)
+        return -1;
     char name[64];
     snprintf(name, sizeof name, "_%s%zu", tag, n - r->nsrc + 1);
     int j = fm_program_add_col(r->out, name, kind, lo, hi);
     if (j < 0)
         return oom(r);
-    r->binval[j] = (unsigned char)binval;
+    r->flags[j] = (unsigned char)flags;
     return j;
 }
 
@@ -411,6 +429,8 @@ static int add_aux(rf *r, const char *tag, fm_col_kind kind, double lo, double h
 static int add_row(rf *r, double lo, double hi, aff *a)
 {
     aff_norm(r, a);
+    if (fm_program_nonzeros(r->out) + a->n > RF_MAX_NNZ)
+        return refuse(r, "the rewrite needs more than %u nonzeros", RF_MAX_NNZ);
     char name[64];
     snprintf(name, sizeof name, "_aux%zu", ++r->aux_rows);
     if (fm_program_add_row(r->out, name, r->element, lo - a->c0, hi - a->c0,
@@ -436,7 +456,7 @@ static int add_row_cols(rf *r, double lo, double hi, size_t n, const int *cols,
 static int is_binval(rf *r, int j)
 {
     if ((size_t)j >= r->nsrc)
-        return r->binval[j];
+        return r->flags[j] & RF_BIN;
     double lo, hi;
     col_bounds(r, j, &lo, &hi);
     return fm_program_col_kind(r->out, (size_t)j) != FM_COL_CONTINUOUS && lo >= 0 && hi <= 1;
@@ -449,10 +469,28 @@ static int is_fixed(rf *r, int j)
     return lo == hi && isfinite(lo);
 }
 
-/* An nlp integer column whose range fits `cap` values (then *lo, *hi). */
+static int is_intval(rf *r, int j)
+{
+    if ((size_t)j >= r->nsrc)
+        return r->flags[j] & (RF_INT | RF_BIN);
+    return fm_program_col_kind(r->out, (size_t)j) != FM_COL_CONTINUOUS;
+}
+
+/* Integer values only: integer columns, integer coefficients and constant. */
+static int aff_intval(rf *r, const aff *a)
+{
+    if (a->c0 != floor(a->c0))
+        return 0;
+    for (size_t k = 0; k < a->n; k++)
+        if (a->coef[k] != floor(a->coef[k]) || !is_intval(r, a->col[k]))
+            return 0;
+    return 1;
+}
+
+/* An integer-valued column whose range fits `cap` values (then *lo, *hi). */
 static int int_range(rf *r, int j, double cap, double *lo, double *hi)
 {
-    if ((size_t)j >= r->nsrc || fm_program_col_kind(r->out, (size_t)j) == FM_COL_CONTINUOUS)
+    if (!is_intval(r, j))
         return 0;
     col_bounds(r, j, lo, hi);
     return isfinite(*lo) && isfinite(*hi) && *hi >= *lo && *hi - *lo + 1 <= cap
@@ -507,7 +545,7 @@ static int onehot_of(rf *r, int j, double lo, double hi)
     aff one = {0}, link = {0};
     int rc = 0;
     for (size_t v = 0; v < nv && rc == 0; v++) {
-        int d = add_aux(r, "onehot", FM_COL_BINARY, 0, 1, 1);
+        int d = add_aux(r, "onehot", FM_COL_BINARY, 0, 1, RF_BIN | RF_INT);
         if (d < 0) { rc = -1; break; }
         if (first < 0)
             first = d;
@@ -652,16 +690,18 @@ static int bigm(rf *r, int u, const aff *X)
     double L, U;
     aff_range(r, X, &L, &U);
     pbuf t = {0};
-    pr_aff(r, &t, X);
+    double M = fmax(fabs(L), fabs(U));
+    if (!(M <= RF_MAX_BIGM) || r->lines.n < RF_MAX_LINES)   /* the text only when shown */
+        pr_aff(r, &t, X);
     if (!isfinite(L) || !isfinite(U))
         return refuse(r, "product of binary %s and %s, which is unbounded ([%g, %g]): "
                       "big-M needs finite bounds", col_text(r, u), t.s, L, U);
-    double M = fmax(fabs(L), fabs(U));
     if (M > RF_MAX_BIGM)
         return refuse(r, "product of binary %s and %s in [%g, %g]: big-M %g is beyond 1e9, "
                       "numerically unsafe", col_text(r, u), t.s, L, U, M);
     int both = X->n == 1 && X->coef[0] == 1 && X->c0 == 0 && is_binval(r, X->col[0]);
-    int z = add_aux(r, both ? "and" : "prod", FM_COL_CONTINUOUS, fmin(0, L), fmax(0, U), both);
+    int z = add_aux(r, both ? "and" : "prod", FM_COL_CONTINUOUS, fmin(0, L), fmax(0, U),
+                    both ? RF_BIN | RF_INT : aff_intval(r, X) ? RF_INT : 0);
     if (z < 0)
         return -1;
     /* L u <= z <= U u */
@@ -712,6 +752,9 @@ static int binmul(rf *r, int u, const aff *B, double a, aff *P)
         uint64_t key = pair_key(u, rest.col[0]);
         int *found = pair_find(r, key);
         int z = found ? *found : -1;
+        if (z >= 0 && want_line(r, RK_REUSE))
+            line(r, "product of %s and %s: the auxiliary %s of an earlier rewrite",
+                 col_text(r, u), col_text(r, rest.col[0]), col_text(r, z));
         if (z < 0) {
             aff v = {0};
             rc = aff_push(r, &v, rest.col[0], 1);
@@ -742,7 +785,7 @@ static int bits_of(rf *r, int j, double lo, double hi)
     aff link = {0};
     int first = -1, rc = aff_push(r, &link, j, 1);
     for (int b = 0; b < nb && rc == 0; b++) {
-        int y = add_aux(r, "bit", FM_COL_BINARY, 0, 1, 1);
+        int y = add_aux(r, "bit", FM_COL_BINARY, 0, 1, RF_BIN | RF_INT);
         if (y < 0) { rc = -1; break; }
         if (first < 0)
             first = y;
@@ -830,10 +873,12 @@ static int product_affs(rf *r, const aff *const *A, size_t n, double scale, aff 
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = aff_push(r, &sum, A[i]->col[0], 1);
         aff_norm(r, &sum);
+        for (size_t k = 0; k < sum.n; k++)
+            sum.coef[k] = 1;     /* b*b = b: each binary once */
         if (rc == 0 && sum.n == 1) {
             rc = aff_push(r, out, sum.col[0], scale);
         } else if (rc == 0) {
-            int z = add_aux(r, "and", FM_COL_CONTINUOUS, 0, 1, 1);
+            int z = add_aux(r, "and", FM_COL_CONTINUOUS, 0, 1, RF_BIN | RF_INT);
             double m = (double)sum.n;
             size_t nb = sum.n;
             for (size_t k = 0; k < sum.n && rc == 0 && z >= 0; k++) {
@@ -954,13 +999,16 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
         }
         if (rc == 0 && maxm > RF_MAX_BIGM)
             rc = refuse(r, "%s in %s: big-M %g is beyond 1e9, numerically unsafe", fname, dir, maxm);
-        int t = rc == 0 ? add_aux(r, "max", FM_COL_CONTINUOUS, lmax, umax, 0) : -1;
+        int intval = 1;
+        for (size_t i = 0; i < n; i++)
+            intval = intval && aff_intval(r, &A[i]);
+        int t = rc == 0 ? add_aux(r, "max", FM_COL_CONTINUOUS, lmax, umax, intval ? RF_INT : 0) : -1;
         aff one = {0};
         for (size_t i = 0; i < n && rc == 0 && t >= 0; i++) {
             double L, U;
             aff_range(r, &A[i], &L, &U);
             double M = umax - L;
-            int y = add_aux(r, "sel", FM_COL_BINARY, 0, 1, 1);
+            int y = add_aux(r, "sel", FM_COL_BINARY, 0, 1, RF_BIN | RF_INT);
             aff row = {0};
             rc = y < 0 ? -1 : aff_push(r, &one, y, 1);
             if (rc == 0)
@@ -1402,19 +1450,12 @@ static int setup(rf *r, const fm_nlp *n)
     r->src = fm_nlp_program(n);
     r->nsrc = fm_program_ncols(r->src);
     r->out = fm_program_new();
-    r->cols_cap = r->nsrc + 64;
-    r->binval = calloc(r->cols_cap, 1);
-    r->pos = malloc(r->cols_cap * sizeof *r->pos);
     r->x = calloc(r->nsrc + 1, sizeof *r->x);
     r->onehot = malloc((r->nsrc + 1) * sizeof *r->onehot);
-    r->bits = malloc((r->nsrc + 1) * sizeof *r->bits);
-    r->nbits = calloc(r->nsrc + 1, sizeof *r->nbits);
-    if (!r->out || !r->binval || !r->pos || !r->x || !r->onehot || !r->bits || !r->nbits)
+    if (!r->out || !r->x || !r->onehot || grow_cols(r, r->nsrc + 64) != 0)
         return oom(r);
-    for (size_t j = 0; j < r->cols_cap; j++)
-        r->pos[j] = -1;
     for (size_t j = 0; j <= r->nsrc; j++)
-        r->onehot[j] = r->bits[j] = -1;
+        r->onehot[j] = -1;
     for (size_t j = 0; j < r->nsrc; j++) {
         double lo, hi;
         fm_program_col_bounds(r->src, j, &lo, &hi);
@@ -1427,7 +1468,7 @@ static int setup(rf *r, const fm_nlp *n)
 
 static void teardown(rf *r)
 {
-    free(r->binval);
+    free(r->flags);
     free(r->pos);
     free(r->x);
     free(r->onehot);

@@ -104,6 +104,8 @@ typedef struct {
     const char *where;         /* "row cap[1]" or "objective" */
     const char *element;       /* the element of new rows */
     const fm_expr *term;       /* the term being rewritten, for lines */
+    char names[4][64];         /* see col_text */
+    unsigned next_name;
     sv_strlist lines;
     size_t counts[RK_COUNT], logged[RK_COUNT];
     size_t aux_rows, total;
@@ -246,9 +248,16 @@ static void pr(rf *r, pbuf *b, const fm_expr *e, int need)
         put(b, ")");
 }
 
+/* A column's name for a message: the nlp's (stable), or a copy of an
+ * auxiliary's (adding columns moves the new program's names); four copies
+ * rotate, enough for one message. */
 static const char *col_text(rf *r, int j)
 {
-    return fm_program_col_name(r->out, (size_t)j);
+    if ((size_t)j < r->nsrc)
+        return fm_program_col_name(r->src, (size_t)j);
+    char *b = r->names[r->next_name++ % 4];
+    snprintf(b, sizeof r->names[0], "%s", fm_program_col_name(r->out, (size_t)j));
+    return b;
 }
 
 static void pr_aff(rf *r, pbuf *b, const aff *a)

@@ -18,9 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "formulate/formulate.h"
 #include "solver/solver.h"
 #include "solver/internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
 
 typedef struct { const char *name; double lo, hi, step; } dom;
 
@@ -449,6 +460,61 @@ static void test_many_products_linear_time(void **state)
     free(j);
 }
 
+/* Memory running out at any point of the rewrite (a child process under
+ * RLIMIT_AS, a little above what the parsed model uses): a program or NULL
+ * with "out of memory", never a crash. Skipped under AddressSanitizer. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+#ifdef UNDER_ASAN
+    skip();
+#else
+    /* every kind of rewrite, 3000 times */
+    const char *j =
+        "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 3000]}],"
+        " \"variables\": [{\"name\": \"b\", \"index\": [\"I\"], \"type\": \"binary\"},"
+        "  {\"name\": \"x\", \"index\": [\"I\"], \"upper\": 10},"
+        "  {\"name\": \"k\", \"index\": [\"I\"], \"type\": \"integer\", \"upper\": 5}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\":"
+        "   \"sum{i in I} (b[i]*x[i] + abs(x[i] - 3) + k[i]^2 - k[i]*x[i] + b[i]*b[1]*b[2])\"},"
+        " \"constraints\": [{\"name\": \"m\", \"index\": \"{i in I}\", \"expression\": \"abs(x[i] - k[i]) >= 1\"},"
+        "   {\"name\": \"r\", \"index\": \"{i in I}\", \"expression\": \"(x[i] + 1)/(k[i] + 1) <= 4\"}]}";
+    int refused_oom = 0, built = 0;
+    for (size_t kb = 0; kb <= 262144; kb = kb ? kb * 3 / 2 : 64) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            fm_model *m = parse(j);
+            long pages = 0;
+            FILE *f = fopen("/proc/self/statm", "r");
+            if (!f || fscanf(f, "%ld", &pages) != 1)
+                _exit(4);
+            fclose(f);
+            struct rlimit rl;
+            rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + kb * 1024;
+            setrlimit(RLIMIT_AS, &rl);
+            sv_strlist lines = {0};
+            const char *why = NULL;
+            fm_program *lp = sv_reformulate(fm_model_nlp(m), &lines, &why);
+            if (lp)
+                _exit(fm_program_ncols(lp) > 9000 && lines.n > 0 ? 0 : 5);
+            _exit(why && strstr(why, "out of memory") && lines.n == 0 ? 1 : 6);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status))
+            fail_msg("child killed by signal %d with %zu kB to spare", WTERMSIG(status), kb);
+        int rc = WEXITSTATUS(status);
+        if (rc > 1)
+            fail_msg("child exit %d with %zu kB to spare", rc, kb);
+        refused_oom += rc == 1;
+        built += rc == 0;
+    }
+    print_message("out of memory: %d refused, %d built\n", refused_oom, built);
+    assert_true(refused_oom >= 1 && built >= 1);
+#endif
+}
+
 /* abs(abs(...(x - 1)...)) nested 60 deep: each level once (no blow-up). */
 static void test_deep_nesting(void **state)
 {
@@ -589,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_full_path),
         cmocka_unit_test(test_many_products_linear_time),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_random_integer_models),
     };

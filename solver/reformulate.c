@@ -68,7 +68,7 @@ static const char *const kind_names[RK_COUNT] = {
     "big-M products with a binary", "binary expansions of an integer factor",
     "tables of an integer column", "epigraphs (convex direction)",
     "exact max/min/abs with binaries", "ratios multiplied out",
-    "free rows' terms dropped", "products reusing an earlier auxiliary"
+    "terms of free or empty rows dropped", "products reusing an earlier auxiliary"
 };
 
 static _Thread_local char why_buf[512];
@@ -1367,6 +1367,14 @@ static int do_row(rf *r, size_t i)
     leaves l = {0};
     int rc = 0;
     size_t before = r->total;
+    if (t && (!(lo <= hi) || lo == HUGE_VAL || hi == -HUGE_VAL)) {
+        /* no value satisfies the bounds: the checks report the row as it is */
+        r->term = t;
+        if (want_line(r, RK_FREE))
+            line(r, "empty bounds [%g, %g]: the row is kept for the checks, its term dropped", lo, hi);
+        r->term = NULL;
+        t = NULL;
+    }
     if (t && pol == 2) {   /* a free row constrains nothing */
         r->term = t;
         if (want_line(r, RK_FREE))

@@ -98,6 +98,8 @@ typedef struct {
     int *bits, *nbits;         /* binary expansion: first bit, or -1 */
     size_t cols_cap;
     double *x;                 /* nsrc, zero: the point a table evaluates */
+    double *blo, *bhi;         /* nsrc: bounds, with those the linear rows imply */
+    size_t implied;            /* columns whose bounds the rows tightened */
     int *onehot;               /* per nlp column: first one-hot binary, or -1 */
     slot *pairs;               /* (u,v) -> z = u*v */
     size_t npairs, pairs_cap;
@@ -175,6 +177,14 @@ static int prec_of(const fm_expr *e)
     }
 }
 
+/* A product whose first factor is a negative constant. */
+static int neg_factor(const fm_expr *e)
+{
+    return fm_expr_kind_of(e) == FM_EX_MUL && fm_expr_nkids(e) >= 2
+           && fm_expr_kind_of(fm_expr_kid(e, 0)) == FM_EX_CONST
+           && fm_expr_value(fm_expr_kid(e, 0)) < 0;
+}
+
 static void pr(rf *r, pbuf *b, const fm_expr *e, int need)
 {
     if (b->full)
@@ -201,6 +211,18 @@ static void pr(rf *r, pbuf *b, const fm_expr *e, int need)
                 if (done++ && fm_expr_kind_of(c) == FM_EX_NEG) {
                     put(b, " - ");
                     pr(r, b, fm_expr_kid(c, 0), 2);
+                } else if (done > 1 && neg_factor(c)) {   /* x + -2*y: x - 2*y */
+                    put(b, " - ");
+                    double v = -fm_expr_value(fm_expr_kid(c, 0));
+                    if (v != 1) {
+                        put_num(b, v);
+                        put(b, "*");
+                    }
+                    for (size_t f = 1; f < fm_expr_nkids(c); f++) {
+                        if (f > 1)
+                            put(b, "*");
+                        pr(r, b, fm_expr_kid(c, f), 2);
+                    }
                 } else if (done > 1 && consts && fm_expr_value(c) < 0) {
                     put(b, " - ");
                     put_num(b, -fm_expr_value(c));
@@ -374,7 +396,88 @@ static void aff_norm(rf *r, aff *a)
 
 static void col_bounds(rf *r, int j, double *lo, double *hi)
 {
+    if ((size_t)j < r->nsrc) {
+        *lo = r->blo[j];
+        *hi = r->bhi[j];
+        return;
+    }
     sv_col_bounds(r->out, (size_t)j, lo, hi);
+}
+
+/* Tightens column j's bound (upper when is_hi) to b, widened against
+ * rounding and rounded inward for integers; 1 when it moved. */
+static int tighten(rf *r, size_t j, int is_hi, double b, double scale)
+{
+    double slack = 1e-9 * (1 + fabs(b) + scale);
+    int integer = fm_program_col_kind(r->src, j) != FM_COL_CONTINUOUS;
+    if (is_hi) {
+        b = integer ? floor(b + slack + 1e-6) : b + slack;
+        double old = r->bhi[j];
+        if (!(isinf(old) ? isfinite(b) : b < old - 1e-9 * (1 + fabs(old))) || b < r->blo[j])
+            return 0;
+        r->bhi[j] = b;
+    } else {
+        b = integer ? ceil(b - slack - 1e-6) : b - slack;
+        double old = r->blo[j];
+        if (!(isinf(old) ? isfinite(b) : b > old + 1e-9 * (1 + fabs(old))) || b > r->bhi[j])
+            return 0;
+        r->blo[j] = b;
+    }
+    return 1;
+}
+
+/* Bounds the linear rows imply (a few rounds of interval propagation):
+ * they hold at every feasible point, so big-M values, tables and the signs
+ * of denominators may use them. A bound that would cross the other is not
+ * taken (the model is infeasible; the checks and GLPK say so). */
+static void implied_bounds(rf *r)
+{
+    for (size_t j = 0; j < r->nsrc; j++)
+        sv_col_bounds(r->src, j, &r->blo[j], &r->bhi[j]);
+    unsigned char *moved = calloc(r->nsrc + 1, 1);
+    if (!moved)
+        return;                      /* only a loss of tightness */
+    size_t nr = fm_program_nrows(r->src);
+    for (int round = 0, changed = 1; round < 4 && changed; round++) {
+        changed = 0;
+        for (size_t i = 0; i < nr; i++) {
+            if (fm_nlp_row_tree(r->nlp, i))
+                continue;
+            const int *cols;
+            const double *coefs;
+            size_t n = fm_program_row(r->src, i, &cols, &coefs);
+            double lo, hi, amin = 0, amax = 0;
+            size_t nmin = 0, nmax = 0;
+            fm_program_row_bounds(r->src, i, &lo, &hi);
+            for (size_t k = 0; k < n; k++) {
+                double c = coefs[k], l = r->blo[cols[k]], u = r->bhi[cols[k]];
+                double tmin = c > 0 ? c * l : c * u, tmax = c > 0 ? c * u : c * l;
+                if (isfinite(tmin)) amin += tmin; else nmin++;
+                if (isfinite(tmax)) amax += tmax; else nmax++;
+            }
+            for (size_t k = 0; k < n; k++) {
+                size_t j = (size_t)cols[k];
+                double c = coefs[k], l = r->blo[j], u = r->bhi[j];
+                if (c == 0)
+                    continue;
+                double tmin = c > 0 ? c * l : c * u, tmax = c > 0 ? c * u : c * l;
+                /* the other terms' least and greatest sums, when finite */
+                double rmin = isfinite(tmin) ? (nmin ? NAN : amin - tmin) : (nmin == 1 ? amin : NAN);
+                double rmax = isfinite(tmax) ? (nmax ? NAN : amax - tmax) : (nmax == 1 ? amax : NAN);
+                int got = 0;
+                if (isfinite(hi) && !isnan(rmin))
+                    got |= tighten(r, j, c > 0, (hi - rmin) / c, fabs(amin) / fabs(c));
+                if (isfinite(lo) && !isnan(rmax))
+                    got |= tighten(r, j, c < 0, (lo - rmax) / c, fabs(amax) / fabs(c));
+                if (got) {
+                    changed = 1;
+                    r->implied += !moved[j];
+                    moved[j] = 1;
+                }
+            }
+        }
+    }
+    free(moved);
 }
 
 /* The interval of a (normalized) over the column bounds. */
@@ -1468,9 +1571,12 @@ static int setup(rf *r, const fm_nlp *n)
     r->nsrc = fm_program_ncols(r->src);
     r->out = fm_program_new();
     r->x = calloc(r->nsrc + 1, sizeof *r->x);
+    r->blo = malloc((r->nsrc + 1) * sizeof *r->blo);
+    r->bhi = malloc((r->nsrc + 1) * sizeof *r->bhi);
     r->onehot = malloc((r->nsrc + 1) * sizeof *r->onehot);
-    if (!r->out || !r->x || !r->onehot || grow_cols(r, r->nsrc + 64) != 0)
+    if (!r->out || !r->x || !r->blo || !r->bhi || !r->onehot || grow_cols(r, r->nsrc + 64) != 0)
         return oom(r);
+    implied_bounds(r);
     for (size_t j = 0; j <= r->nsrc; j++)
         r->onehot[j] = -1;
     for (size_t j = 0; j < r->nsrc; j++) {
@@ -1488,6 +1594,8 @@ static void teardown(rf *r)
     free(r->flags);
     free(r->pos);
     free(r->x);
+    free(r->blo);
+    free(r->bhi);
     free(r->onehot);
     free(r->bits);
     free(r->nbits);
@@ -1498,6 +1606,11 @@ static void teardown(rf *r)
 /* The lines beyond RF_MAX_LINES, counted per kind. */
 static void summary(rf *r)
 {
+    if (r->implied && r->total
+        && sv_strlist_addf(&r->lines, "model: bounds of %zu column(s) tightened from the "
+                           "linear rows (they hold at every feasible point) for big-M values, "
+                           "tables and signs", r->implied) != 0)
+        oom(r);
     for (int k = 0; k < RK_COUNT; k++)
         if (r->counts[k] > r->logged[k]
             && sv_strlist_addf(&r->lines, "... and %zu more: %s", r->counts[k] - r->logged[k],

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -340,6 +341,25 @@ static void test_affine_after_simplification(void **state)
     both_ways(j, d, N(d), "linear directly");
 }
 
+/* Bounds the linear rows imply make big-M and denominators' signs exact
+ * where the variables themselves have none (as models often write them). */
+static void test_implied_bounds(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"variables\": [{\"name\": \"b\", \"type\": \"binary\"}, {\"name\": \"x\"},"
+        " {\"name\": \"y\"}, {\"name\": \"k\", \"type\": \"integer\"}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"3*b*x - 2*x - b + k*y\"},"
+        " \"constraints\": [{\"name\": \"cap\", \"expression\": \"x + y <= 8\"},"
+        "                   {\"name\": \"low\", \"expression\": \"y >= 2\"},"
+        "                   {\"name\": \"kk\", \"expression\": \"2*k <= 7\"},"
+        "                   {\"name\": \"r\", \"expression\": \"x/y <= 2\"}]}";
+    const dom d[] = { { "b", 0, 1, 1 }, { "x", 0, 8, 1.0 / 6 }, { "y", 0, 8, 1.0 / 6 }, { "k", 0, 3, 1 } };
+    both_ways(j, d, N(d), "product of binary b and x in [0, 6");
+    both_ways(j, d, N(d), "tightened from the linear rows");
+    both_ways(j, d, N(d), "ratio with denominator y > 0");
+}
+
 /* ---- refusals ---- */
 
 static void test_refusals(void **state)
@@ -460,18 +480,20 @@ static void test_many_products_linear_time(void **state)
     free(j);
 }
 
-/* Memory running out at any point of the rewrite (a child process under
- * RLIMIT_AS, a little above what the parsed model uses): a program or NULL
- * with "out of memory", never a crash. Skipped under AddressSanitizer. */
+/* Memory running out at any point of the rewrite: a child process parses
+ * the model, forbids new mappings (RLIMIT_AS at its current size), fills the
+ * heap's free space, then frees a budget of it for the rewrite. For budgets
+ * from none up to enough: a program, or NULL with "out of memory", never a
+ * crash. Skipped under AddressSanitizer (its own allocator and mappings). */
 static void test_out_of_memory(void **state)
 {
     (void)state;
 #ifdef UNDER_ASAN
     skip();
 #else
-    /* every kind of rewrite, 3000 times */
+    /* every kind of rewrite, 300 times */
     const char *j =
-        "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 3000]}],"
+        "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 300]}],"
         " \"variables\": [{\"name\": \"b\", \"index\": [\"I\"], \"type\": \"binary\"},"
         "  {\"name\": \"x\", \"index\": [\"I\"], \"upper\": 10},"
         "  {\"name\": \"k\", \"index\": [\"I\"], \"type\": \"integer\", \"upper\": 5}],"
@@ -480,24 +502,35 @@ static void test_out_of_memory(void **state)
         " \"constraints\": [{\"name\": \"m\", \"index\": \"{i in I}\", \"expression\": \"abs(x[i] - k[i]) >= 1\"},"
         "   {\"name\": \"r\", \"index\": \"{i in I}\", \"expression\": \"(x[i] + 1)/(k[i] + 1) <= 4\"}]}";
     int refused_oom = 0, built = 0;
-    for (size_t kb = 0; kb <= 262144; kb = kb ? kb * 3 / 2 : 64) {
+    for (size_t kb = 0; kb <= 16384; kb = kb ? kb * 5 / 4 + 1 : 4) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
+            mallopt(M_MMAP_THRESHOLD, 1 << 30);   /* large blocks from the heap too */
             fm_model *m = parse(j);
+            enum { MAX_FILL = 1 << 20 };
+            void **fill = malloc(MAX_FILL * sizeof *fill);
             long pages = 0;
             FILE *f = fopen("/proc/self/statm", "r");
-            if (!f || fscanf(f, "%ld", &pages) != 1)
+            if (!fill || !f || fscanf(f, "%ld", &pages) != 1)
                 _exit(4);
             fclose(f);
             struct rlimit rl;
-            rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + kb * 1024;
+            rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
             setrlimit(RLIMIT_AS, &rl);
+            size_t nfill = 0, freed = 0;
+            for (size_t size = 4096; size >= 32; size /= 4)
+                while (nfill < MAX_FILL && (fill[nfill] = malloc(size)) != NULL)
+                    nfill++;
+            for (size_t k = 0; k < nfill && freed < kb * 1024; k++) {
+                freed += malloc_usable_size(fill[k]);
+                free(fill[k]);
+            }
             sv_strlist lines = {0};
             const char *why = NULL;
             fm_program *lp = sv_reformulate(fm_model_nlp(m), &lines, &why);
             if (lp)
-                _exit(fm_program_ncols(lp) > 9000 && lines.n > 0 ? 0 : 5);
+                _exit(fm_program_ncols(lp) > 900 && lines.n > 0 ? 0 : 5);
             _exit(why && strstr(why, "out of memory") && lines.n == 0 ? 1 : 6);
         }
         int status = 0;
@@ -652,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_ratio_rows),
         cmocka_unit_test(test_integer_powers),
         cmocka_unit_test(test_affine_after_simplification),
+        cmocka_unit_test(test_implied_bounds),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_full_path),
         cmocka_unit_test(test_many_products_linear_time),

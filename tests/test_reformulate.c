@@ -624,11 +624,15 @@ static void test_random_integer_models(void **state)
         snprintf(j, sizeof j,
                  "{\"format\": 1, \"variables\": [{\"name\": \"b1\", \"type\": \"binary\"},"
                  " {\"name\": \"b2\", \"type\": \"binary\"},"
-                 " {\"name\": \"k\", \"type\": \"integer\", \"upper\": 3},"
-                 " {\"name\": \"m\", \"type\": \"integer\", \"lower\": -2, \"upper\": 2}],"
+                 " {\"name\": \"k\", \"type\": \"integer\"%s},"
+                 " {\"name\": \"m\", \"type\": \"integer\", \"lower\": %s, \"upper\": 2}],"
                  " \"objective\": {\"sense\": \"%s\", \"expression\": \"(%s + 0*b1*k)/%d\"},"
                  " \"constraints\": [{\"name\": \"c\", \"expression\": \"%s + 0*k*m %s %d\"},"
-                 "                   {\"name\": \"e\", \"expression\": \"%s + 0*b2*m %s %d\"}]}",
+                 "                   {\"name\": \"e\", \"expression\": \"%s + 0*b2*m %s %d\"},"
+                 "                   {\"name\": \"kb\", \"expression\": \"k + 0*b1 <= 3\"},"
+                 "                   {\"name\": \"mb\", \"expression\": \"m - b1 + b1 >= -2\"}]}",
+                 /* half the time the bounds of k and m are rows only */
+                 t % 2 ? ", \"upper\": 3" : "", t % 2 ? "-2" : "null",
                  rnd(2) ? "max" : "min", obj.s, (int)rnd(3) + 1, con.s, ops[rnd(3)], (int)rnd(7) - 3,
                  con2.s, ops[rnd(2)], (int)rnd(5) - 1);
         fm_diags *dg = fm_diags_new();

@@ -35,6 +35,10 @@
  *    over the bounds is multiplied out: lo*b <= S*b + k*a <= hi*b (S, the rest
  *    of the row, times b must itself be exact: typically S is constant);
  *    ratios elsewhere (and in the objective: no Charnes-Cooper) refuse.
+ * Bounds: the columns' own, tightened by a few rounds of interval
+ * propagation over the linear rows (implied bounds hold at every feasible
+ * point, so a big-M from them is exact; models often bound a variable by a
+ * constraint rather than by its declaration).
  * Safety: a big-M or table value beyond 1e9 refuses (numerically unsafe),
  * as do unbounded factors; sizes are capped (RF_MAX_*). Time is linear in
  * the trees except the subtree checks (constant? one column?), which stop

@@ -341,6 +341,23 @@ static void test_affine_after_simplification(void **state)
     both_ways(j, d, N(d), "linear directly");
 }
 
+/* A fixed column is a constant factor; powers of sums of binaries expand;
+ * an integer of range beyond the tables expands in binaries. */
+static void test_fixed_and_expanded(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"variables\": [{\"name\": \"a\", \"type\": \"binary\"}, {\"name\": \"c\", \"type\": \"binary\"},"
+        " {\"name\": \"f\", \"lower\": 3, \"upper\": 3}, {\"name\": \"y\", \"upper\": 4},"
+        " {\"name\": \"n\", \"type\": \"integer\", \"lower\": 0, \"upper\": 2000}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"(a + c)^2 - 3*a*c + f*y - n*n/1000 + 3*n\"},"
+        " \"constraints\": [{\"name\": \"k\", \"expression\": \"y*f + a*y <= 13\"},"
+        "                   {\"name\": \"q\", \"expression\": \"n*(a + 1) <= 1700\"}]}";
+    const dom d[] = { { "a", 0, 1, 1 }, { "c", 0, 1, 1 }, { "f", 3, 3, 1 }, { "y", 0, 4, 0.25 },
+                      { "n", 0, 2000, 1 } };
+    both_ways(j, d, N(d), "expanded in 11 binaries");
+}
+
 /* Bounds the linear rows imply make big-M and denominators' signs exact
  * where the variables themselves have none (as models often write them). */
 static void test_implied_bounds(void **state)
@@ -379,6 +396,13 @@ static void test_refusals(void **state)
             " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"},"
             " \"constraints\": [{\"name\": \"r\", \"expression\": \"x/y <= 2\"}]}",
             "the denominator y may be zero");
+    refused("{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 5}, {\"name\": \"y\", \"lower\": 1}],"
+            " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"},"
+            " \"constraints\": [{\"name\": \"r\", \"expression\": \"x/y + y/x <= 2\"}]}",
+            "2 ratios with variable denominators in one row");
+    refused("{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 5}, {\"name\": \"y\", \"upper\": 5}],"
+            " \"objective\": {\"sense\": \"min\", \"expression\": \"(x + y)^2\"}, \"constraints\": []}",
+            "objective: (x + y)^2: product of x and x, both continuous");
     refused("{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 5}, {\"name\": \"y\", \"lower\": 1}],"
             " \"objective\": {\"sense\": \"max\", \"expression\": \"x/y\"}, \"constraints\": []}",
             "not in an objective");
@@ -689,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_ratio_rows),
         cmocka_unit_test(test_integer_powers),
         cmocka_unit_test(test_affine_after_simplification),
+        cmocka_unit_test(test_fixed_and_expanded),
         cmocka_unit_test(test_implied_bounds),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_full_path),

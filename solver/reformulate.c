@@ -103,6 +103,9 @@ typedef struct {
     size_t cols_cap;
     double *x;                 /* nsrc, zero: the point a table evaluates */
     double *blo, *bhi;         /* nsrc: bounds, with those the linear rows imply */
+    size_t *row_start;         /* nsrc + 1: the linear rows of each nlp column */
+    size_t *row_list;          /*   (built on first use), and a zero scratch */
+    double *weight;            /*   of nsrc coefficients */
     size_t implied;            /* columns whose bounds the rows tightened */
     int *onehot;               /* per nlp column: first one-hot binary, or -1 */
     slot *pairs;               /* (u,v) -> z = u*v */
@@ -1384,6 +1387,86 @@ static int linear_part(rf *r, size_t i, aff *a)
     return 0;
 }
 
+/* The linear rows of each nlp column (a transpose), on first use. */
+static int column_rows(rf *r)
+{
+    if (r->row_start)
+        return 0;
+    size_t nr = fm_program_nrows(r->src), total = 0;
+    size_t *start = calloc(r->nsrc + 2, sizeof *start);
+    r->weight = calloc(r->nsrc + 1, sizeof *r->weight);
+    if (!start || !r->weight) {
+        free(start);
+        return oom(r);
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const int *cols;
+        const double *coefs;
+        size_t n = fm_nlp_row_tree(r->nlp, i) ? 0 : fm_program_row(r->src, i, &cols, &coefs);
+        for (size_t k = 0; k < n; k++)
+            start[cols[k] + 2]++;
+        total += n;
+    }
+    for (size_t j = 0; j < r->nsrc; j++)
+        start[j + 2] += start[j + 1];
+    size_t *list = malloc((total ? total : 1) * sizeof *list);
+    if (!list) {
+        free(start);
+        return oom(r);
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const int *cols;
+        const double *coefs;
+        size_t n = fm_nlp_row_tree(r->nlp, i) ? 0 : fm_program_row(r->src, i, &cols, &coefs);
+        for (size_t k = 0; k < n; k++)
+            list[start[cols[k] + 1]++] = i;
+    }
+    r->row_start = start;       /* start[j] .. start[j+1]: the rows of column j */
+    r->row_list = list;
+    return 0;
+}
+
+/* Tightens [*lo, *hi], the range of B (normalized, over nlp columns), with
+ * every linear row whose body is a multiple of B's: lo <= f*(B - c0) <= hi. */
+static int affine_rows_range(rf *r, const aff *B, double *lo, double *hi)
+{
+    if (B->n == 0)
+        return 0;
+    for (size_t k = 0; k < B->n; k++)
+        if ((size_t)B->col[k] >= r->nsrc)
+            return 0;
+    if (column_rows(r) != 0)
+        return -1;
+    for (size_t k = 0; k < B->n; k++)
+        r->weight[B->col[k]] = B->coef[k];
+    int j0 = B->col[0];
+    for (size_t t = r->row_start[j0]; t < r->row_start[j0 + 1]; t++) {
+        size_t i = r->row_list[t];
+        const int *cols;
+        const double *coefs;
+        size_t n = fm_program_row(r->src, i, &cols, &coefs);
+        if (n != B->n || r->weight[cols[0]] == 0)
+            continue;
+        double f = coefs[0] / r->weight[cols[0]];
+        size_t k = 0;
+        while (k < n && r->weight[cols[k]] != 0
+               && fabs(coefs[k] - f * r->weight[cols[k]]) <= 1e-12 * fabs(coefs[k]))
+            k++;
+        if (k < n)
+            continue;
+        double rlo, rhi;
+        fm_program_row_bounds(r->src, i, &rlo, &rhi);
+        double a = (f > 0 ? rlo : rhi) / f + B->c0, b = (f > 0 ? rhi : rlo) / f + B->c0;
+        if (a > *lo)
+            *lo = a;
+        if (b < *hi)
+            *hi = b;
+    }
+    for (size_t k = 0; k < B->n; k++)
+        r->weight[B->col[k]] = 0;
+    return 0;
+}
+
 /* Row i: lo <= S + k*a/b <= hi with the one ratio l->v[ri] multiplied out. */
 static int ratio_row(rf *r, size_t i, leaves *l, size_t ri, double lo, double hi, int pol)
 {
@@ -1396,6 +1479,7 @@ static int ratio_row(rf *r, size_t i, leaves *l, size_t ri, double lo, double hi
     if (rc == 0) {
         aff_norm(r, &B);
         aff_range(r, &B, &bl, &bh);
+        rc = affine_rows_range(r, &B, &bl, &bh);   /* "x + y >= 1" as a row */
     }
     pbuf bt = {0};
     pr_aff(r, &bt, &B);
@@ -1604,6 +1688,9 @@ static void teardown(rf *r)
     free(r->bits);
     free(r->nbits);
     free(r->pairs);
+    free(r->row_start);
+    free(r->row_list);
+    free(r->weight);
     sv_strlist_free(&r->lines);
 }
 

@@ -54,6 +54,7 @@
 
 #define RF_MAX_BIGM 1e9            /* a larger big-M or table value is unsafe */
 #define RF_MAX_TABLE 1000          /* values of a tabulated integer column */
+#define RF_MAX_JOINT 4             /* integer columns of one joint table */
 #define RF_MAX_BITS_RANGE 1048576.0 /* integer factor expanded in binaries */
 #define RF_MAX_POWER 16            /* x^k expanded as a product */
 #define RF_MAX_EXPAND 100000u      /* terms of one distributed product */
@@ -755,6 +756,91 @@ static int try_table(rf *r, const fm_expr *e, double scale, aff *out)
     return table(r, e, j, lo, hi, scale, out) == 0 ? 1 : -1;
 }
 
+/* Up to max distinct columns e reads, into cols (*n); 0 when there are more. */
+static int columns_upto(const fm_expr *e, int *cols, size_t *n, size_t max)
+{
+    if (fm_expr_kind_of(e) == FM_EX_COL) {
+        int j = fm_expr_col(e);
+        for (size_t k = 0; k < *n; k++)
+            if (cols[k] == j)
+                return 1;
+        if (*n == max)
+            return 0;
+        cols[(*n)++] = j;
+        return 1;
+    }
+    for (size_t i = 0; i < fm_expr_nkids(e); i++)
+        if (!columns_upto(fm_expr_kid(e, i), cols, n, max))
+            return 0;
+    return 1;
+}
+
+/* A table when e is a function of a few nlp integer columns whose joint
+ * domain is small (sqrt(k + m), k/(m + 3), ...): one binary d_v per
+ * combination v where e is defined, sum d_v = 1, each column x_j = sum v_j
+ * d_v, e = sum e(v) d_v. 1 done, 0 not applicable, -1 failed. */
+static int try_joint_table(rf *r, const fm_expr *e, double scale, aff *out)
+{
+    int cols[RF_MAX_JOINT];
+    size_t n = 0, idx[RF_MAX_JOINT] = {0}, defined = 0;
+    double lo[RF_MAX_JOINT], hi[RF_MAX_JOINT], size = 1;
+    if (!columns_upto(e, cols, &n, RF_MAX_JOINT) || n < 2)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!int_range(r, cols[k], RF_MAX_TABLE, &lo[k], &hi[k]))
+            return 0;
+        size *= hi[k] - lo[k] + 1;
+    }
+    if (size > RF_MAX_TABLE)
+        return 0;
+    aff one = {0}, link[RF_MAX_JOINT];
+    memset(link, 0, sizeof link);
+    int rc = 0;
+    for (size_t c = 0; c < (size_t)size && rc == 0; c++) {
+        for (size_t k = 0; k < n; k++)
+            r->x[cols[k]] = lo[k] + (double)idx[k];
+        double f = fm_expr_eval(e, r->x);
+        if (isfinite(f) && fabs(f) > RF_MAX_BIGM) {
+            rc = refuse(r, "a value %g of the term is beyond 1e9: numerically unsafe to "
+                        "tabulate", f);
+        } else if (isfinite(f)) {
+            int d = add_aux(r, "joint", FM_COL_BINARY, 0, 1, RF_BIN | RF_INT);
+            rc = d < 0 ? -1 : aff_push(r, &one, d, 1);
+            for (size_t k = 0; k < n && rc == 0; k++)
+                rc = aff_push(r, &link[k], d, (double)idx[k]);
+            if (rc == 0)
+                rc = aff_push(r, out, d, scale * f);
+            defined++;
+        }
+        for (size_t k = 0; k < n && ++idx[k] > (size_t)(hi[k] - lo[k]); k++)
+            idx[k] = 0;   /* the next combination */
+    }
+    for (size_t k = 0; k < n; k++)
+        r->x[cols[k]] = 0;
+    if (rc == 0 && !defined)
+        rc = refuse(r, "the term is undefined for every value of its integer variables");
+    if (rc == 0)
+        rc = add_row(r, 1, 1, &one);
+    for (size_t k = 0; k < n && rc == 0; k++) {   /* x_j = lo_j + sum (v_j - lo_j) d_v */
+        rc = aff_push(r, &link[k], cols[k], -1);
+        if (rc == 0)
+            rc = add_row(r, -lo[k], -lo[k], &link[k]);
+    }
+    aff_free(&one);
+    for (size_t k = 0; k < n; k++)
+        aff_free(&link[k]);
+    if (rc == 0 && want_line(r, RK_TABLE)) {
+        char names[200] = "";
+        for (size_t k = 0; k < n; k++) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", k ? ", " : "", col_text(r, cols[k]));
+        }
+        line(r, "a function of the integers %s: table of %zu combinations (%zu defined) over "
+             "one-hot binaries", names, (size_t)size, defined);
+    }
+    return rc == 0 ? 1 : -1;
+}
+
 static uint64_t pair_key(int u, int v)
 {
     if (u > v) { int t = u; u = v; v = t; }
@@ -1286,6 +1372,8 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
             aff_free(&base);
             return rc;
         }
+        if ((t = try_joint_table(r, e, scale, out)) != 0)
+            return t > 0 ? 0 : -1;
         return refuse(r, "%sa power %g of a non-integer term has no exact linear form", txt.s, p);
     }
     if (k == FM_EX_DIV) {
@@ -1298,6 +1386,8 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
                 rc = refuse(r, "%sdivision by zero", txt.s);
             else
                 rc = reform(r, fm_expr_kid(e, 0), pol, scale / den.c0, out);
+        } else if (rc == 0 && (t = try_joint_table(r, e, scale, out)) != 0) {
+            rc = t > 0 ? 0 : -1;
         } else if (rc == 0) {
             rc = refuse(r, "%sa ratio with a variable denominator is rewritten exactly only "
                         "as a term of a constraint (a/b <= c with b of known sign), not in "
@@ -1306,8 +1396,10 @@ static int reform_term(rf *r, const fm_expr *e, int pol, double scale, aff *out)
         aff_free(&den);
         return rc;
     }
+    if ((t = try_joint_table(r, e, scale, out)) != 0)
+        return t > 0 ? 0 : -1;
     return refuse(r, "%sno exact linear form (a function of continuous variables, or "
-                  "of an integer of too large a range)", txt.s);
+                  "of integers of too large a range)", txt.s);
 }
 
 /* ---- rows and the objective ---- */

@@ -373,6 +373,22 @@ static void test_fixed_and_expanded(void **state)
     both_ways(j, d, N(d), "expanded in 11 binaries");
 }
 
+/* Functions of a few small integers: a joint table (combinations where the
+ * term is undefined, log(0) here, are excluded). */
+static void test_joint_tables(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"variables\": [{\"name\": \"k\", \"type\": \"integer\", \"upper\": 6},"
+        " {\"name\": \"m\", \"type\": \"integer\", \"lower\": -2, \"upper\": 4}, {\"name\": \"x\", \"upper\": 3}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\":"
+        "   \"3*sqrt(k + m + 2) - k/(m + 3) + 0.5*log(k*m + 3) + x - 2^(k - m)/16\"},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"k + m + x <= 7\"},"
+        "                   {\"name\": \"t\", \"expression\": \"abs(k - m)^1.5 <= 5\"}]}";
+    const dom d[] = { { "k", 0, 6, 1 }, { "m", -2, 4, 1 }, { "x", 0, 3, 0.25 } };
+    both_ways(j, d, N(d), "a function of the integers k, m: table of 49 combinations");
+}
+
 /* Bounds the linear rows imply make big-M and denominators' signs exact
  * where the variables themselves have none (as models often write them). */
 static void test_implied_bounds(void **state)
@@ -735,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_integer_powers),
         cmocka_unit_test(test_affine_after_simplification),
         cmocka_unit_test(test_fixed_and_expanded),
+        cmocka_unit_test(test_joint_tables),
         cmocka_unit_test(test_implied_bounds),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_full_path),

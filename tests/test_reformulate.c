@@ -540,17 +540,13 @@ static void test_many_products_linear_time(void **state)
     free(j);
 }
 
-/* Memory running out at any point of the rewrite: a child process parses
- * the model, forbids new mappings (RLIMIT_AS at its current size), fills the
- * heap's free space, then frees a budget of it for the rewrite. For budgets
- * from none up to enough: a program, or NULL with "out of memory", never a
- * crash. Skipped under AddressSanitizer (its own allocator and mappings). */
-static void test_out_of_memory(void **state)
+/* Memory running out at any point of the rewrite, in a fresh process (this
+ * binary again, so that the heap does not depend on the tests before): it
+ * parses the model, forbids new mappings (RLIMIT_AS at its current size),
+ * fills the heap's free space, then frees `kb` of it for the rewrite. The
+ * exit code: 0 built, 1 refused with "out of memory", more: wrong. */
+static int oom_child(size_t kb)
 {
-    (void)state;
-#ifdef UNDER_ASAN
-    skip();
-#else
     /* every kind of rewrite, 300 times */
     const char *j =
         "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 300]}],"
@@ -561,37 +557,60 @@ static void test_out_of_memory(void **state)
         "   \"sum{i in I} (b[i]*x[i] + abs(x[i] - 3) + k[i]^2 - k[i]*x[i] + b[i]*b[1]*b[2])\"},"
         " \"constraints\": [{\"name\": \"m\", \"index\": \"{i in I}\", \"expression\": \"abs(x[i] - k[i]) >= 1\"},"
         "   {\"name\": \"r\", \"index\": \"{i in I}\", \"expression\": \"(x[i] + 1)/(k[i] + 1) <= 4\"}]}";
+    /* blocks up to 32 MB (glibc's most) from the heap, and 24 MB of free
+     * heap that stays */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    void *volatile reserve = malloc((size_t)24 << 20);   /* volatile: not elided */
+    free(reserve);
+    fm_diags *d = fm_diags_new();
+    fm_code code;
+    fm_model *m = fm_model_parse(j, strlen(j), NULL, d, &code);
+    enum { MAX_FILL = 1 << 20 };
+    void **fill = malloc(MAX_FILL * sizeof *fill);
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!m || !fm_model_nlp(m) || !fill || !f || fscanf(f, "%ld", &pages) != 1)
+        return 4;
+    fclose(f);
+    struct rlimit rl;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+    setrlimit(RLIMIT_AS, &rl);
+    size_t nfill = 0, freed = 0;
+    for (size_t size = 4096; size >= 32; size /= 4)
+        while (nfill < MAX_FILL && (fill[nfill] = malloc(size)) != NULL)
+            nfill++;
+    for (size_t k = 0; k < nfill && freed < kb * 1024; k++) {
+        freed += malloc_usable_size(fill[k]);
+        free(fill[k]);
+    }
+    sv_strlist lines = {0};
+    const char *why = NULL;
+    fm_program *lp = sv_reformulate(fm_model_nlp(m), &lines, &why);
+    if (lp)
+        return fm_program_ncols(lp) > 900 && lines.n > 0 ? 0 : 5;
+    return why && strstr(why, "out of memory") && lines.n == 0 ? 1 : 6;
+}
+
+/* oom_child for budgets from none up to enough: a program, or NULL with "out
+ * of memory", never a crash. Skipped under AddressSanitizer (its own
+ * allocator and mappings). */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+#ifdef UNDER_ASAN
+    skip();
+#else
     int refused_oom = 0, built = 0;
-    for (size_t kb = 0; kb <= 16384; kb = kb ? kb * 5 / 4 + 1 : 4) {
+    for (size_t kb = 0; kb <= 16384; kb = kb ? kb * 9 / 8 + 1 : 2) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-            mallopt(M_MMAP_THRESHOLD, 1 << 30);   /* large blocks from the heap too */
-            fm_model *m = parse(j);
-            enum { MAX_FILL = 1 << 20 };
-            void **fill = malloc(MAX_FILL * sizeof *fill);
-            long pages = 0;
-            FILE *f = fopen("/proc/self/statm", "r");
-            if (!fill || !f || fscanf(f, "%ld", &pages) != 1)
-                _exit(4);
-            fclose(f);
-            struct rlimit rl;
-            rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
-            setrlimit(RLIMIT_AS, &rl);
-            size_t nfill = 0, freed = 0;
-            for (size_t size = 4096; size >= 32; size /= 4)
-                while (nfill < MAX_FILL && (fill[nfill] = malloc(size)) != NULL)
-                    nfill++;
-            for (size_t k = 0; k < nfill && freed < kb * 1024; k++) {
-                freed += malloc_usable_size(fill[k]);
-                free(fill[k]);
-            }
-            sv_strlist lines = {0};
-            const char *why = NULL;
-            fm_program *lp = sv_reformulate(fm_model_nlp(m), &lines, &why);
-            if (lp)
-                _exit(fm_program_ncols(lp) > 900 && lines.n > 0 ? 0 : 5);
-            _exit(why && strstr(why, "out of memory") && lines.n == 0 ? 1 : 6);
+            char arg[32];
+            snprintf(arg, sizeof arg, "%zu", kb);
+            setenv("REFORMULATE_OOM_CHILD", arg, 1);
+            execl("/proc/self/exe", "test_reformulate", (char *)NULL);
+            _exit(7);
         }
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -737,6 +756,9 @@ static void test_random_integer_models(void **state)
 
 int main(void)
 {
+    const char *oom = getenv("REFORMULATE_OOM_CHILD");   /* see test_out_of_memory */
+    if (oom)
+        return oom_child((size_t)strtoull(oom, NULL, 10));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_times_bounded),
         cmocka_unit_test(test_binary_times_affine),

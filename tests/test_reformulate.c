@@ -602,7 +602,7 @@ static void test_out_of_memory(void **state)
     skip();
 #else
     int refused_oom = 0, built = 0;
-    for (size_t kb = 0; kb <= 16384; kb = kb ? kb * 9 / 8 + 1 : 2) {
+    for (size_t kb = 0; kb <= 16384; kb = kb ? kb * 5 / 4 + 1 : 2) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {

@@ -61,7 +61,8 @@
 #define RF_MAX_AUX 2000000u        /* auxiliary columns */
 #define RF_MAX_NNZ 50000000u       /* nonzeros of the new program */
 #define RF_MAX_LINES 100           /* detailed lines; the rest are counted */
-#define RF_TEXT 120                /* a term's text in a line */
+#define RF_TEXT 100                /* a term's text in a line */
+#define RF_AFF_TEXT 60             /* an affine factor's text in a line */
 
 typedef enum {
     RK_AFFINE, RK_AND, RK_BIGM, RK_BITS, RK_TABLE, RK_EPI, RK_EXACT_MAX,
@@ -78,7 +79,8 @@ static const char *const kind_names[RK_COUNT] = {
 
 static _Thread_local char why_buf[512];
 
-typedef struct { char s[RF_TEXT + 4]; size_t n; int full; } pbuf;
+/* A term's text, truncated at lim (0: RF_TEXT) characters with "...". */
+typedef struct { char s[RF_TEXT + 4]; size_t n, lim; int full; } pbuf;
 
 /* An affine form c0 + sum coef[k] * x[col[k]] over the new program. */
 typedef struct {
@@ -155,8 +157,8 @@ static void put(pbuf *b, const char *t)
 {
     if (b->full)
         return;
-    size_t len = strlen(t);
-    if (b->n + len > RF_TEXT) {
+    size_t len = strlen(t), lim = b->lim && b->lim < RF_TEXT ? b->lim : RF_TEXT;
+    if (b->n + len > lim) {
         memcpy(b->s + b->n, "...", 4);
         b->n += 3;
         b->full = 1;
@@ -292,6 +294,8 @@ static const char *col_text(rf *r, int j)
 
 static void pr_aff(rf *r, pbuf *b, const aff *a)
 {
+    if (b->n == 0 && !b->lim)
+        b->lim = RF_AFF_TEXT;
     for (size_t k = 0; k < a->n && !b->full; k++) {
         double c = a->coef[k];
         if (k)
@@ -500,6 +504,16 @@ static void aff_range(rf *r, const aff *a, double *lo, double *hi)
     }
     *lo = isnan(l) ? -HUGE_VAL : l;
     *hi = isnan(h) ? HUGE_VAL : h;
+}
+
+static int affine_rows_range(rf *r, const aff *B, double *lo, double *hi);
+
+/* The range of a (normalized): its interval over the bounds, narrowed by
+ * the linear rows over the same columns (sum x <= 20 bounds sum x). */
+static int aff_bounds(rf *r, const aff *a, double *lo, double *hi)
+{
+    aff_range(r, a, lo, hi);
+    return a->n >= 2 ? affine_rows_range(r, a, lo, hi) : 0;
 }
 
 /* ---- columns and rows of the new program ---- */
@@ -893,7 +907,8 @@ static int pair_put(rf *r, uint64_t key, int val)
 static int bigm(rf *r, int u, const aff *X)
 {
     double L, U;
-    aff_range(r, X, &L, &U);
+    if (aff_bounds(r, X, &L, &U) != 0)
+        return -1;
     pbuf t = {0};
     double M = fmax(fabs(L), fabs(U));
     if (!(M <= RF_MAX_BIGM) || r->lines.n < RF_MAX_LINES)   /* the text only when shown */
@@ -1149,8 +1164,12 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
     int mpol = pol * (eff > 0 ? 1 : -1);   /* +1: M is wanted small */
     size_t n = is_abs ? 2 : fm_expr_nkids(e);
     aff *A = calloc(n, sizeof *A);
-    if (!A)
+    double *range = calloc(2 * n, sizeof *range);   /* L_i, U_i of each argument */
+    if (!A || !range) {
+        free(A);
+        free(range);
         return oom(r);
+    }
     int rc = 0;
     if (is_abs) {
         rc = reform(r, fm_expr_kid(e, 0), 0, 1, &A[0]);
@@ -1164,9 +1183,9 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
     double lmax = -HUGE_VAL, umax = -HUGE_VAL;
     int bounded = 1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        double L, U;
         aff_norm(r, &A[i]);
-        aff_range(r, &A[i], &L, &U);
+        rc = aff_bounds(r, &A[i], &range[2 * i], &range[2 * i + 1]);
+        double L = range[2 * i], U = range[2 * i + 1];
         lmax = fmax(lmax, L);
         umax = fmax(umax, U);
         bounded = bounded && isfinite(L) && isfinite(U);
@@ -1197,11 +1216,8 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
             rc = refuse(r, "%s in %s needs finite bounds on its arguments for an exact "
                         "form (binaries and big-M); an argument is unbounded", fname, dir);
         double maxm = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            double L, U;
-            aff_range(r, &A[i], &L, &U);
-            maxm = fmax(maxm, umax - L);
-        }
+        for (size_t i = 0; i < n && rc == 0; i++)
+            maxm = fmax(maxm, umax - range[2 * i]);
         if (rc == 0 && maxm > RF_MAX_BIGM)
             rc = refuse(r, "%s in %s: big-M %g is beyond 1e9, numerically unsafe", fname, dir, maxm);
         int intval = 1;
@@ -1210,9 +1226,7 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
         int t = rc == 0 ? add_aux(r, "max", FM_COL_CONTINUOUS, lmax, umax, intval ? RF_INT : 0) : -1;
         aff one = {0};
         for (size_t i = 0; i < n && rc == 0 && t >= 0; i++) {
-            double L, U;
-            aff_range(r, &A[i], &L, &U);
-            double M = umax - L;
+            double M = umax - range[2 * i];
             int y = add_aux(r, "sel", FM_COL_BINARY, 0, 1, RF_BIN | RF_INT);
             aff row = {0};
             rc = y < 0 ? -1 : aff_push(r, &one, y, 1);
@@ -1242,6 +1256,7 @@ static int maxlike(rf *r, const fm_expr *e, int is_abs, int is_min, int pol,
     for (size_t i = 0; i < n; i++)
         aff_free(&A[i]);
     free(A);
+    free(range);
     return rc;
 }
 
@@ -1570,8 +1585,7 @@ static int ratio_row(rf *r, size_t i, leaves *l, size_t ri, double lo, double hi
     double bl = 0, bh = 0;
     if (rc == 0) {
         aff_norm(r, &B);
-        aff_range(r, &B, &bl, &bh);
-        rc = affine_rows_range(r, &B, &bl, &bh);   /* "x + y >= 1" as a row */
+        rc = aff_bounds(r, &B, &bl, &bh);   /* "x + y >= 1" as a row too */
     }
     pbuf bt = {0};
     pr_aff(r, &bt, &B);

@@ -408,6 +408,22 @@ static void test_implied_bounds(void **state)
     both_ways(j, d, N(d), "ratio with denominator y > 0");
 }
 
+/* A row over the same columns bounds a sum factor: big-M 4, not 30. */
+static void test_bigm_from_row(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 3]}],"
+        " \"variables\": [{\"name\": \"b\", \"index\": [\"I\"], \"type\": \"binary\"},"
+        "  {\"name\": \"x\", \"index\": [\"I\"], \"upper\": 10}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\":"
+        "   \"(sum{i in I} b[i]) * (sum{i in I} x[i]) - 2*b[1] - 3*b[2] - 4*b[3] - x[1]\"},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"sum{i in I} x[i] <= 4\"}]}";
+    const dom d[] = { { "b[1]", 0, 1, 1 }, { "b[2]", 0, 1, 1 }, { "b[3]", 0, 1, 1 },
+                      { "x[1]", 0, 10, 0.5 }, { "x[2]", 0, 10, 0.5 }, { "x[3]", 0, 10, 0.5 } };
+    both_ways(j, d, N(d), "in [0, 4], big-M 4");
+}
+
 /* ---- refusals ---- */
 
 static void test_refusals(void **state)
@@ -775,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_fixed_and_expanded),
         cmocka_unit_test(test_joint_tables),
         cmocka_unit_test(test_implied_bounds),
+        cmocka_unit_test(test_bigm_from_row),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_full_path),
         cmocka_unit_test(test_many_products_linear_time),

@@ -15,7 +15,9 @@
  *    product k*k, log(k) ...) is a table: f(L) + (f(U)-f(L))*(k-L) when k
  *    takes two values, else one-hot binaries d_v with k = sum v d_v and
  *    f = sum f(v) d_v; values where f is undefined are excluded (a domain
- *    guard: the model is undefined there);
+ *    guard: the model is undefined there); a function of up to four small
+ *    integers (sqrt(k + m), k/(m + 3)) that nothing else rewrites is a joint
+ *    table, one binary per combination;
  *  - products distribute over the affine factors (capped); a column times an
  *    affine form X is then: a fixed column, its value; a binary b, big-M from
  *    the interval of X over the column bounds (z = b*X:  L b <= z <= U b,
@@ -38,7 +40,8 @@
  * Bounds: the columns' own, tightened by a few rounds of interval
  * propagation over the linear rows (implied bounds hold at every feasible
  * point, so a big-M from them is exact; models often bound a variable by a
- * constraint rather than by its declaration).
+ * constraint rather than by its declaration); an affine factor over several
+ * columns also takes the range of a linear row over exactly its columns.
  * Safety: a big-M or table value beyond 1e9 refuses (numerically unsafe),
  * as do unbounded factors; sizes are capped (RF_MAX_*). Time is linear in
  * the trees except the subtree checks (constant? one column?), which stop

@@ -7,8 +7,10 @@
  *       model's vertices), evaluated with fm_nlp_eval_row/objective;
  * and once more through the full path (sv_run_text: optimal, with
  * reformulations listed). Then the refusals (no exact rewrite, unsafe
- * big-M, unbounded factors) and the hostile sizes (10^5 products in linear
- * time, deep nesting). */
+ * big-M, unbounded factors), the hostile sizes (10^5 products in linear
+ * time, deep nesting), memory running out at every budget (a fresh process
+ * of this binary under RLIMIT_AS), and 300 random integer models compared
+ * with brute force (REFORMULATE_SEED=n explores other ones). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -758,7 +758,7 @@ static int table(rf *r, const fm_expr *e, int j, double lo, double hi, double sc
     }
     if (want_line(r, RK_TABLE))
         line(r, "%s integer in [%g, %g]: table of %zu values over one-hot binaries%s",
-             name, lo, hi, nv, excl);
+             col_text(r, j), lo, hi, nv, excl);   /* name's buffer was reused by onehot_of */
     return 0;
 }
 

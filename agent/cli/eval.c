@@ -83,6 +83,10 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
             if (nr < MAX_QUANTITIES && cJSON_IsNumber(v)) { rq[nr].name = v->string; rq[nr].value = v->valuedouble; nr++; }
         it.reported = rq;
         it.nreported = nr;
+        /* a record from before "proven" was stored: only LP/MILP, all proven */
+        const cJSON *pv = cJSON_GetObjectItem(res, "proven");
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(res, "status"));
+        it.proven = pv ? cJSON_IsTrue(pv) : st && !strcmp(st, "optimal");
         if (ag_eval_add(e, &it) != 0) {
             snprintf(err, errlen, "problem %s/%s: %s", r->dataset, r->problem_id, ag_eval_error(e));
             ag_eval_free(e);

@@ -300,6 +300,8 @@ typedef struct {
     long tokens;               /* prompt + completion, >= 0 */
     int llm_calls;             /* >= 0 */
     double latency_ms;         /* >= 0, or NaN when unknown */
+    int proven;                /* outcome ok: the optimum was proven (0: a
+                                  local_optimal answer) */
 } ag_eval_item;
 
 typedef enum {
@@ -363,6 +365,7 @@ typedef struct {
     long tokens;
     int llm_calls;
     double latency_ms;         /* NaN when unknown */
+    int proven;                /* outcome ok and the optimum proven */
 } ag_eval_record;
 
 typedef struct {
@@ -370,6 +373,9 @@ typedef struct {
     double accuracy;                 /* correct / with_gold; NaN if none */
     size_t category[AG_CAT_COUNT];
     size_t outcome[AG_OUTCOME_SOLVER_ERROR + 1];
+    size_t proven;                   /* answers (outcome ok) whose optimum was
+                                        proven; outcome[AG_OUTCOME_OK] - proven
+                                        are local optima */
     long long tokens_total, calls_total;
     double tokens_mean, calls_mean;  /* per problem; NaN if no problem */
     size_t latency_known;            /* problems with a latency */

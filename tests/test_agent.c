@@ -17,10 +17,10 @@
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
 #include "library/library.h"
-#include "solver/internal.h"   /* sv_ipopt_available */
 #include "tests/library_insights.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
+#include "solver/internal.h"   /* sv_ipopt_available */
 
 #define KEY "sk-optagent-test-7f3e9c1d"
 
@@ -202,6 +202,33 @@ static void test_first_reply_solves(void **state)
     free(good);
 }
 
+/* With the nonlinear backends, a nonlinear model's local optimum is a solved
+ * outcome (not corrected), and the run says whether the optimum is proven.
+ * Without them the model is unsupported (test_corrects_product_of_variables). */
+static void test_local_optimum_is_trusted(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available()) skip();
+    char *prod = fenced(PRODUCT_JSON);
+    cJSON *rules = cJSON_CreateArray();
+    cJSON_AddItemToArray(rules, rule("formulate", NULL, reply_with(prod)));
+    ts_fake *f = start(rules);
+    ag_run *r = ask(f, 3, 10, 2);
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    assert_int_equal(r->nattempts, 1);
+    assert_true(ts_close_tol(r->objective, 2 * sqrt(24.0), 1e-5));
+    cJSON *j = ag_run_json(r);
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "status"));
+    assert_non_null(status);
+    assert_true(!strcmp(status, "local_optimal") || !strcmp(status, "optimal"));
+    assert_int_equal(r->proven, !strcmp(status, "optimal"));
+    assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "proven")), r->proven);
+    cJSON_Delete(j);
+    ag_run_free(r);
+    ts_fake_stop(f);
+    free(prod);
+}
+
 /* The formulate reply is broken; the correction is answered correctly only
  * when the request carries the diagnostic text. */
 static void corrected_after(const char *broken_json, const char *diagnostic)
@@ -243,34 +270,10 @@ static void test_corrects_undeclared_symbol(void **state)
     corrected_after(UNDECLARED_JSON, "undeclared name 'price'");
 }
 
-/* A nonlinear model is corrected when no backend can solve it; with the
- * nonlinear backends its local optimum is a solved outcome (not corrected),
- * and the run says whether the optimum is proven. */
 static void test_corrects_product_of_variables(void **state)
 {
     (void)state;
-    if (!sv_ipopt_available()) {
-        corrected_after(PRODUCT_JSON, "product of variables w*h");
-        return;
-    }
-    char *prod = fenced(PRODUCT_JSON);
-    cJSON *rules = cJSON_CreateArray();
-    cJSON_AddItemToArray(rules, rule("formulate", NULL, reply_with(prod)));
-    ts_fake *f = start(rules);
-    ag_run *r = ask(f, 3, 10, 2);
-    assert_int_equal(r->outcome, AG_OUTCOME_OK);
-    assert_int_equal(r->nattempts, 1);
-    assert_true(ts_close_tol(r->objective, 2 * sqrt(24.0), 1e-5));
-    cJSON *j = ag_run_json(r);
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "status"));
-    assert_non_null(status);
-    assert_true(!strcmp(status, "local_optimal") || !strcmp(status, "optimal"));
-    assert_int_equal(r->proven, !strcmp(status, "optimal"));
-    assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "proven")), r->proven);
-    cJSON_Delete(j);
-    ag_run_free(r);
-    ts_fake_stop(f);
-    free(prod);
+    corrected_after(PRODUCT_JSON, "product of variables w*h");
 }
 
 static void test_corrects_infeasible(void **state)
@@ -779,6 +782,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_reply_solves),
+        cmocka_unit_test(test_local_optimum_is_trusted),
         cmocka_unit_test(test_corrects_undeclared_symbol),
         cmocka_unit_test(test_corrects_product_of_variables),
         cmocka_unit_test(test_corrects_infeasible),

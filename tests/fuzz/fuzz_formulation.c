@@ -4,12 +4,8 @@
  * fm_model_parse under tight limits so that each input stays fast, and when
  * they compile to a linear program also writes it as MathProg to /dev/null.
  * Everything is freed, so LeakSanitizer reports any leak on any path.
- * A nonlinear model's program (fm_model_nlp) is evaluated at three points
- * (zeros, halves, minus twos: IEEE results such as log(-2) = NaN are fine,
- * a crash or an out-of-bounds read is not).
- * Seeds: tests/corpus/{valid,invalid,nonlinear,nonlinear_hostile} and
- * tests/fuzz/seeds (long flat chains, escaped control characters, NUL
- * escapes, lone surrogates, nonlinear terms).
+ * Seeds: tests/corpus/{valid,invalid} and tests/fuzz/seeds (long flat
+ * chains, escaped control characters, NUL escapes, lone surrogates).
  * Build and run: make fuzz FUZZ_SECONDS=600 (see tests/fuzz/README.md). */
 #include <pthread.h>
 #include <stddef.h>
@@ -49,25 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_join(t, NULL);
     pthread_attr_destroy(&attr);
     return 0;
-}
-
-/* Evaluates the objective and every row of a nonlinear program at the
- * points x = v for v in {0, 0.5, -2}. */
-static void eval_nlp(const fm_nlp *n)
-{
-    static const double points[] = { 0, 0.5, -2 };
-    const fm_program *p = fm_nlp_program(n);
-    size_t ncols = fm_program_ncols(p), nrows = fm_program_nrows(p);
-    double *x = malloc((ncols ? ncols : 1) * sizeof *x);
-    if (!x) return;
-    volatile double sink = 0;
-    for (size_t k = 0; k < sizeof points / sizeof points[0]; k++) {
-        for (size_t j = 0; j < ncols; j++) x[j] = points[k];
-        sink += fm_nlp_eval_objective(n, x);
-        for (size_t i = 0; i < nrows; i++) sink += fm_nlp_eval_row(n, i, x);
-    }
-    (void)sink;
-    free(x);
 }
 
 static int one_input(const uint8_t *data, size_t size)
@@ -114,7 +91,6 @@ static int one_input(const uint8_t *data, size_t size)
         } else if (code != FM_OK && fm_model_program(m)) {
             abort();  /* the header promises no program unless FM_OK */
         }
-        if (code == FM_OK && fm_model_nlp(m)) eval_nlp(fm_model_nlp(m));
         fm_model_free(m);
     }
     fm_diags_free(diags);

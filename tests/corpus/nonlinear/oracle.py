@@ -171,6 +171,15 @@ def enum(ranges, objective, feasible=lambda *v: True, maximize=False):
     return best
 
 
+def global_1d(f, a, b, n=100000):
+    """The global minimum of a continuous f on [a, b]: the best of n + 1 grid
+    points, refined by golden-section search between its neighbours."""
+    h = (b - a) / n
+    k = min(range(n + 1), key=lambda i: f(a + i * h))
+    lo, hi = max(a, a + (k - 1) * h), min(b, a + (k + 1) * h)
+    return golden(f, lo, hi)
+
+
 def agree(a, b, what, tol=1e-7):
     if abs(a - b) > tol * max(1.0, abs(b)):
         raise SystemExit("oracle: %s: the two methods disagree: %.12g vs %.12g" % (what, a, b))
@@ -533,6 +542,21 @@ agree(v, 5 * xr + 6 * (10 - xr) - 3 * math.sqrt(xr * xr + (10 - xr) ** 2), "robu
 entry("soc_robust_return", v, "either", None, "golden + closed form",
       "the gradient (5 - 3x/r, 6 - 3y/r) is positive, so x + y = 10 binds; on it "
       "3(10 - 2x) = sqrt(2x^2 - 20x + 100): 34x^2 - 340x + 800 = 0, x = 3.787")
+
+# multistart: nonconvex with several local minima
+
+
+def quartic(x):
+    return (x * x - 4) ** 2 + x
+
+
+entry("multi_quartic", global_1d(quartic, -3, 3)[1], "either", None, "grid + golden",
+      "local minima near x = 2 and x = -2 (f' = 4x(x^2 - 4) + 1); a grid of 100001 points, refined "
+      "by golden section, finds the global one near -2")
+wx = global_1d(lambda x: (x * x - 1) ** 2 + 0.3 * x, -2, 2)[1]
+wy = global_1d(lambda y: (y * y - 1) ** 2 + 0.2 * y, -2, 2)[1]
+entry("multi_wells", wx + wy, "either", None, "grid + golden",
+      "separable: each coordinate's global minimum on [-2, 2] by a grid and golden section; both near -1")
 
 # ---------------------------------------------------------------- output
 

@@ -150,7 +150,12 @@ $(BUILD)/bench/bench_library: bench/bench_library.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
-bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
+# The load client of bench/serve_load.sh (optagent serve under 64 clients).
+$(BUILD)/bench/serve_load: bench/serve_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library $(BUILD)/bench/serve_load
 	@$(BUILD)/bench/bench_library
 	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
@@ -159,6 +164,7 @@ bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
 	@bench/check.sh $(BIN)
 	@bench/memory.sh $(BIN)
 	@bench/learn.sh $(BIN)
+	@bench/serve_load.sh $(BIN) $(BUILD)/bench/serve_load
 
 # Checking time at 20k/40k/80k names (linear: ratios about 2).
 bench-check: $(BIN)

@@ -2,11 +2,20 @@
  * rows, so `glpsol -m` re-derives every row with its own translator and a
  * differential test compares two independent instantiations.
  *
- * Sets given by elements and parameters given by data are written to the data
- * section from the values already read; ranges, derived sets, computed
- * parameters, bounds, the objective and constraints are written as algebra.
- * Tuple components that filter (a bound dummy or an expression) become a
- * fresh dummy plus an equality in the condition, which MathProg accepts.
+ * The text is what a person would write (docs/FORMULATION.md, "Exports"):
+ *  - sets given by elements and parameters given by data go to the data
+ *    section from the values already read; ranges, derived sets, computed
+ *    parameters, bounds, the objective and constraints are algebra;
+ *  - the formulation's own dummies: a list index is written "{P}", without
+ *    dummies; a tuple component that filters (a bound dummy or an
+ *    expression) stays in place as a MathProg slice, and only an entry whose
+ *    every component filters (no 0-ary slice in MathProg) gets fresh dummies
+ *    oa_fK with equalities in the condition (entry_form);
+ *  - parentheses only where MathProg's precedence needs them (level_of,
+ *    expr's min level); literal bounds as numbers, rounded inward for an
+ *    integer variable as the compiler does;
+ *  - after "solve;", a printf per report quantity that does not fail on the
+ *    model (write_reports).
  *
  * Nothing from the formulation reaches the file unchecked, since a .mod is
  * a program that glpsol runs (its `table ... OUT` statement writes files):
@@ -103,9 +112,8 @@ static void put_comment(FILE *out, const char *s)
 static void put_number(writer *w, double v)
 {
     char buf[64];
-    fm_format_number(buf, sizeof buf, v);
-    if (v < 0) fprintf(w->out, "(%s)", buf);
-    else fputs(buf, w->out);
+    fm_format_number(buf, sizeof buf, v + 0.0);   /* never "-0" */
+    fputs(buf, w->out);
 }
 
 static void put_quoted(writer *w, const char *s)
@@ -142,7 +150,18 @@ static void put_literal(writer *w, const char *text)
     else put_quoted(w, text);
 }
 
-static void expr(writer *w, const fm_node *n);
+/* MathProg's precedence levels, lowest first (GLPK's manual, "Hierarchy of
+ * operations"); an operand whose level is below what its place needs is
+ * parenthesized, and nothing else is. An iterated operator's operand and
+ * the branches of an if are written as format 1 reads them (operand at the
+ * multiplicative level, branches over + -), and an iterated operator or an
+ * if inside a larger expression is parenthesized, which reads the same in
+ * both languages. */
+enum {
+    LV_TOP, LV_OR, LV_AND, LV_NOT, LV_CMP, LV_ADD, LV_ITER, LV_MUL, LV_NEG, LV_POW, LV_ATOM
+};
+
+static void expr(writer *w, const fm_node *n, int min);
 static void setexpr(writer *w, const fm_node *s);
 
 static const char *dummy_name(writer *w, int slot)
@@ -152,40 +171,63 @@ static const char *dummy_name(writer *w, int slot)
                                                                   : w->gen[slot];
 }
 
-/* Writes "{...}" for an indexing, naming its dummies in slot_names. */
-static void indexing(writer *w, const fm_indexing *x)
+static void name_slot(writer *w, const fm_idx_entry *e, int c)
+{
+    int s = e->slots[c];
+    if (s < 0 || s >= w->nslots) return;
+    w->slot_names[s] = e->names && e->names[c] ? e->names[c] : NULL;
+    snprintf(w->gen[s], sizeof w->gen[s], "oa_d%d", s + 1);
+}
+
+/* How an entry is written: ENTRY_SET "S" (anonymous dummies nobody refers
+ * to), ENTRY_TUPLE "(i,j) in S" with filtering components written in place
+ * (a MathProg slice, which needs at least one new dummy), ENTRY_FRESH a
+ * fresh dummy oa_fK per filtering component plus an equality in the
+ * condition (every component filters: MathProg has no 0-ary slice). */
+enum { ENTRY_SET, ENTRY_TUPLE, ENTRY_FRESH };
+
+static int entry_form(const fm_idx_entry *e, int force_names)
+{
+    int anonymous = 1, named = 0;
+    for (int c = 0; c < e->ncomp; c++) {
+        if (e->slots[c] < 0) anonymous = 0;
+        else if (e->names && e->names[c]) anonymous = 0, named = 1;
+        else named = 1;
+    }
+    if (anonymous && !force_names) return ENTRY_SET;
+    return named ? ENTRY_TUPLE : ENTRY_FRESH;
+}
+
+/* Writes "{...}" for an indexing, naming its dummies in slot_names.
+ * force_names: name anonymous dummies too (setof's tuple needs them). */
+static void indexing(writer *w, const fm_indexing *x, int force_names)
 {
     int nf = 0;
     int first_fresh = w->fresh;
     fputc('{', w->out);
     for (int i = 0; i < x->n; i++) {
         const fm_idx_entry *e = &x->entries[i];
+        int form = entry_form(e, force_names);
         if (i) fputs(", ", w->out);
-        if (e->ncomp > 1) fputc('(', w->out);
-        for (int c = 0; c < e->ncomp; c++) {
-            if (c) fputc(',', w->out);
-            if (e->slots[c] >= 0) {
-                int s = e->slots[c];
-                if (s < w->nslots) {
-                    w->slot_names[s] = e->names && e->names[c] ? e->names[c] : NULL;
-                    snprintf(w->gen[s], sizeof w->gen[s], "oa_d%d", s + 1);
+        if (form != ENTRY_SET) {
+            if (e->ncomp > 1) fputc('(', w->out);
+            for (int c = 0; c < e->ncomp; c++) {
+                if (c) fputc(',', w->out);
+                if (e->slots[c] >= 0) {
+                    name_slot(w, e, c);
+                    fputs(dummy_name(w, e->slots[c]), w->out);
+                } else if (form == ENTRY_TUPLE) {
+                    expr(w, e->filters[c], LV_ADD);
+                } else {
+                    fprintf(w->out, "oa_f%d", w->fresh + ++nf);
                 }
-                fputs(dummy_name(w, s), w->out);
-            } else {
-                fprintf(w->out, "oa_f%d", w->fresh + ++nf);
             }
+            if (e->ncomp > 1) fputc(')', w->out);
+            fputs(" in ", w->out);
         }
-        if (e->ncomp > 1) fputc(')', w->out);
-        fputs(" in ", w->out);
         setexpr(w, e->set);
         /* The set may name its own dummies in the same slots: rename ours. */
-        for (int c = 0; c < e->ncomp; c++) {
-            int s = e->slots[c];
-            if (s >= 0 && s < w->nslots) {
-                w->slot_names[s] = e->names && e->names[c] ? e->names[c] : NULL;
-                snprintf(w->gen[s], sizeof w->gen[s], "oa_d%d", s + 1);
-            }
-        }
+        for (int c = 0; c < e->ncomp; c++) name_slot(w, e, c);
     }
     w->fresh += nf;
     if (nf || x->cond) {
@@ -193,21 +235,30 @@ static void indexing(writer *w, const fm_indexing *x)
         int k = first_fresh, wrote = 0;
         for (int i = 0; i < x->n; i++) {
             const fm_idx_entry *e = &x->entries[i];
+            if (entry_form(e, force_names) != ENTRY_FRESH) continue;
             for (int c = 0; c < e->ncomp; c++) {
                 if (e->slots[c] >= 0) continue;
                 if (wrote++) fputs(" and ", w->out);
                 fprintf(w->out, "oa_f%d = ", ++k);
-                expr(w, e->filters[c]);
+                expr(w, e->filters[c], LV_ADD);
             }
         }
         if (x->cond) {
             if (wrote) fputs(" and ", w->out);
-            fputc('(', w->out);
-            expr(w, x->cond);
-            fputc(')', w->out);
+            expr(w, x->cond, wrote ? LV_AND + 1 : LV_OR);
         }
     }
     fputc('}', w->out);
+}
+
+static void tuple(writer *w, const fm_node *t)
+{
+    fputc('(', w->out);
+    for (int k = 0; k < t->nkids; k++) {
+        if (k) fputc(',', w->out);
+        expr(w, t->kids[k], LV_ADD);
+    }
+    fputc(')', w->out);
 }
 
 static void setexpr(writer *w, const fm_node *s)
@@ -215,34 +266,28 @@ static void setexpr(writer *w, const fm_node *s)
     switch (s->kind) {
     case N_SETNAME: put_name(w, (size_t)s->id); return;
     case S_RANGE:
-        fputc('(', w->out);
-        expr(w, s->kids[0]);
-        fputs(" .. ", w->out);
-        expr(w, s->kids[1]);
+        expr(w, s->kids[0], LV_ADD);
+        fputs("..", w->out);
+        expr(w, s->kids[1], LV_ADD);
         if (s->kids[2] && !(s->kids[2]->kind == N_NUM && s->kids[2]->num == 1)) {
             fputs(" by ", w->out);
-            expr(w, s->kids[2]);
+            expr(w, s->kids[2], LV_ADD);
         }
-        fputc(')', w->out);
         return;
     case S_LIST:
         fputc('{', w->out);
         for (int i = 0; i < s->nkids; i++) {
             if (i) fputs(", ", w->out);
-            const fm_node *e = s->kids[i];
-            if (e->kind == N_TUPLE) {
-                fputc('(', w->out);
-                for (int k = 0; k < e->nkids; k++) { if (k) fputc(',', w->out); expr(w, e->kids[k]); }
-                fputc(')', w->out);
-            } else expr(w, e);
+            if (s->kids[i]->kind == N_TUPLE) tuple(w, s->kids[i]);
+            else expr(w, s->kids[i], LV_ADD);
         }
         fputc('}', w->out);
         return;
     case S_INDEXING:
-        indexing(w, s->idx);
+        indexing(w, s->idx, 0);
         return;
     default:
-        expr(w, s);
+        expr(w, s, LV_ADD);
     }
 }
 
@@ -258,7 +303,7 @@ static const char *cmp_text(int op)
     }
 }
 
-static const char *fold_op_text(int op)
+static const char *op_text(int op)
 {
     switch (op) {
     case N_ADD: return " + ";
@@ -267,85 +312,134 @@ static const char *fold_op_text(int op)
     case N_DIV: return " / ";
     case N_IDIV: return " div ";
     case N_MOD: return " mod ";
+    case N_POW: return "^";
     case N_AND: return " and ";
     default: return " or ";
     }
 }
 
-static void expr(writer *w, const fm_node *n)
+static int op_level(int op)
+{
+    switch (op) {
+    case N_ADD: case N_SUB: return LV_ADD;
+    case N_MUL: case N_DIV: case N_IDIV: case N_MOD: return LV_MUL;
+    case N_POW: return LV_POW;
+    case N_AND: return LV_AND;
+    default: return LV_OR;
+    }
+}
+
+/* The level at which n is written without parentheses. */
+static int level_of(const fm_node *n)
+{
+    switch (n->kind) {
+    case N_NUM: return n->num < 0 ? LV_NEG : LV_ATOM;
+    case N_NEG: return LV_NEG;
+    case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_IDIV: case N_MOD: case N_POW:
+    case N_AND: case N_OR:
+        return op_level(n->kind);
+    case N_FOLD: return op_level(n->ops[1]);
+    case N_ITER: return LV_ITER;
+    case N_IF: return LV_TOP;
+    case N_CMP: case N_IN: return LV_CMP;
+    case N_NOT: return LV_NOT;
+    default: return LV_ATOM;
+    }
+}
+
+/* The right operand of a binary operator: its own level plus one (left
+ * associativity), and a negative operand in parentheses ("a - (-3)"). */
+static void right_operand(writer *w, const fm_node *n, int op)
+{
+    int negative = n->kind == N_NEG || (n->kind == N_NUM && n->num < 0);
+    expr(w, n, negative ? LV_ATOM : op == N_POW ? LV_POW : op_level(op) + 1);
+}
+
+static void expr_body(writer *w, const fm_node *n);
+
+static void expr(writer *w, const fm_node *n, int min)
+{
+    int wrap = level_of(n) < min;
+    if (wrap) fputc('(', w->out);
+    expr_body(w, n);
+    if (wrap) fputc(')', w->out);
+}
+
+static void expr_body(writer *w, const fm_node *n)
 {
     static const char *const funcs[] = { "abs", "min", "max", "sqrt", "exp", "log", "log10",
                                          "floor", "ceil", "card" };
     static const char *const iters[] = { "sum", "prod", "min", "max" };
     FILE *o = w->out;
     switch (n->kind) {
-    case N_NUM: put_number(w, n->num); return;
+    case N_NUM: {
+        char buf[64];
+        fm_format_number(buf, sizeof buf, n->num);
+        fputs(buf, o);
+        return;
+    }
     case N_STR: put_literal(w, n->str); return;
     case N_DUMMY: fputs(dummy_name(w, n->id), o); return;
     case N_PARAM: case N_VAR:
         put_name(w, (size_t)n->id);
         if (n->nkids) {
             fputc('[', o);
-            for (int i = 0; i < n->nkids; i++) { if (i) fputc(',', o); expr(w, n->kids[i]); }
+            for (int i = 0; i < n->nkids; i++) { if (i) fputc(',', o); expr(w, n->kids[i], LV_ADD); }
             fputc(']', o);
         }
         return;
-    case N_NEG: fputs("(-", o); expr(w, n->kids[0]); fputc(')', o); return;
-    case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_IDIV: case N_MOD: case N_POW: {
-        const char *op = n->kind == N_ADD ? " + " : n->kind == N_SUB ? " - " : n->kind == N_MUL ? " * "
-                       : n->kind == N_DIV ? " / " : n->kind == N_IDIV ? " div " : n->kind == N_MOD ? " mod " : " ^ ";
-        fputc('(', o); expr(w, n->kids[0]); fputs(op, o); expr(w, n->kids[1]); fputc(')', o);
+    case N_NEG: fputc('-', o); expr(w, n->kids[0], LV_NEG + 1); return;
+    case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_IDIV: case N_MOD: case N_POW:
+    case N_AND: case N_OR:
+        /* ^ is right-associative: its left operand needs parentheses at its
+         * own level, the right one does not */
+        expr(w, n->kids[0], n->kind == N_POW ? LV_POW + 1 : op_level(n->kind));
+        fputs(op_text(n->kind), o);
+        right_operand(w, n->kids[1], n->kind);
         return;
-    }
+    case N_FOLD:   /* MathProg's operators of one level are left-associative too */
+        expr(w, n->kids[0], op_level(n->ops[1]));
+        for (int i = 1; i < n->nkids; i++) {
+            fputs(op_text(n->ops[i]), o);
+            right_operand(w, n->kids[i], n->ops[i]);
+        }
+        return;
     case N_CALL:
         fprintf(o, "%s(", funcs[n->op]);
         for (int i = 0; i < n->nkids; i++) {
             if (i) fputs(", ", o);
-            if (n->op == F_CARD) setexpr(w, n->kids[i]); else expr(w, n->kids[i]);
+            if (n->op == F_CARD) setexpr(w, n->kids[i]); else expr(w, n->kids[i], LV_OR);
         }
         fputc(')', o);
         return;
     case N_ITER:
-        fprintf(o, "(%s", iters[n->op]);
-        indexing(w, n->idx);
-        fputs(" (", o);
-        expr(w, n->kids[0]);
-        fputs("))", o);
+        fputs(iters[n->op], o);
+        indexing(w, n->idx, 0);
+        fputc(' ', o);
+        expr(w, n->kids[0], n->kids[0]->kind == N_ITER ? LV_ITER : LV_MUL);
         return;
     case N_IF:
-        fputs("(if ", o); expr(w, n->kids[0]);
-        fputs(" then ", o); expr(w, n->kids[1]);
-        fputs(" else ", o); expr(w, n->kids[2]);
-        fputc(')', o);
+        fputs("if ", o); expr(w, n->kids[0], LV_OR);
+        fputs(" then ", o); expr(w, n->kids[1], LV_ADD);
+        fputs(" else ", o);   /* "else if" chains as in format 1 */
+        expr(w, n->kids[2], n->kids[2]->kind == N_IF ? LV_TOP : LV_ADD);
         return;
     case N_CMP:
-        fputc('(', o); expr(w, n->kids[0]); fprintf(o, " %s ", cmp_text(n->op)); expr(w, n->kids[1]);
-        fputc(')', o);
+        expr(w, n->kids[0], LV_ADD);
+        fprintf(o, " %s ", cmp_text(n->op));
+        expr(w, n->kids[1], LV_ADD);
         return;
-    case N_AND: case N_OR:
-        fputc('(', o); expr(w, n->kids[0]); fputs(n->kind == N_AND ? " and " : " or ", o);
-        expr(w, n->kids[1]); fputc(')', o);
-        return;
-    case N_NOT: fputs("(not ", o); expr(w, n->kids[0]); fputc(')', o); return;
-    case N_FOLD:   /* MathProg's operators of one level are left-associative too */
-        fputc('(', o);
-        for (int i = 0; i < n->nkids; i++) {
-            if (i) fputs(fold_op_text(n->ops[i]), o);
-            expr(w, n->kids[i]);
-        }
-        fputc(')', o);
-        return;
+    case N_NOT: fputs("not ", o); expr(w, n->kids[0], LV_CMP + 1); return;
     case N_IN: {
         const fm_node *a = n->kids[0];
-        fputc('(', o);
-        if (a->kind == N_TUPLE) {
-            fputc('(', o);
-            for (int k = 0; k < a->nkids; k++) { if (k) fputc(',', o); expr(w, a->kids[k]); }
-            fputc(')', o);
-        } else expr(w, a);
+        if (a->kind == N_TUPLE) tuple(w, a);
+        else expr(w, a, LV_ADD);
         fputs(n->op ? " not in " : " in ", o);
+        int bare = n->kids[1]->kind == N_SETNAME || n->kids[1]->kind == S_LIST ||
+                   n->kids[1]->kind == S_INDEXING;
+        if (!bare) fputc('(', o);
         setexpr(w, n->kids[1]);
-        fputc(')', o);
+        if (!bare) fputc(')', o);
         return;
     }
     default:
@@ -368,23 +462,23 @@ static void write_set(writer *w, size_t id)
     if (d->set_dimen > 1) fprintf(o, " dimen %d", d->set_dimen);
     if (d->form == SF_RANGE) {
         fputs(" := ", o);
-        fputc('(', o);
-        expr(w, d->range_lo);
-        fputs(" .. ", o);
-        expr(w, d->range_hi);
-        if (d->range_by) { fputs(" by ", o); expr(w, d->range_by); }
-        fputc(')', o);
+        expr(w, d->range_lo, LV_ADD);
+        fputs("..", o);
+        expr(w, d->range_hi, LV_ADD);
+        if (d->range_by) { fputs(" by ", o); expr(w, d->range_by, LV_ADD); }
     } else if (d->form == SF_FROM) {
         fputs(" := setof", o);
         int fresh0 = w->fresh;
-        indexing(w, d->from);
+        indexing(w, d->from, 1);
         fputs(" (", o);
         int wrote = 0, k = fresh0;
         for (int i = 0; i < d->from->n; i++) {
             const fm_idx_entry *e = &d->from->entries[i];
+            int form = entry_form(e, 1);
             for (int c = 0; c < e->ncomp; c++) {
                 if (wrote++) fputc(',', o);
                 if (e->slots[c] >= 0) fputs(dummy_name(w, e->slots[c]), o);
+                else if (form == ENTRY_TUPLE) expr(w, e->filters[c], LV_ADD);
                 else fprintf(o, "oa_f%d", ++k);
             }
         }
@@ -400,10 +494,10 @@ static void write_param(writer *w, size_t id)
     FILE *o = w->out;
     fputs("param ", o);
     put_name(w, id);
-    if (d->index) indexing(w, d->index);
+    if (d->index) indexing(w, d->index, 0);
     if (d->expr) {
         fputs(" := ", o);
-        expr(w, d->expr);
+        expr(w, d->expr, LV_TOP);
     } else if (!d->index) {
         fputs(" := ", o);
         fm_sym none[1] = { 0 };
@@ -416,16 +510,26 @@ static void write_param(writer *w, size_t id)
     fputs(";\n", o);
 }
 
+/* A bound as a person writes it: a number as it is (an integer variable's
+ * already rounded inward, as the compiler does), an expression as written;
+ * an integer variable's expression bound keeps the compiler's inward
+ * rounding, tolerance included (compile.c), since glpsol refuses a
+ * fractional bound on an integer column. */
 static void write_bound(writer *w, const fm_decl *d, int upper)
 {
     FILE *o = w->out;
     const fm_node *e = upper ? d->upper : d->lower;
     double num = upper ? d->upper_num : d->lower_num;
     fputs(upper ? "<= " : ">= ", o);
-    /* The compiler's inward rounding, tolerance included (compile.c). */
-    if (d->var_type == 1) fputs(upper ? "floor(" : "ceil(", o);
-    if (e) expr(w, e); else put_number(w, num);
-    if (d->var_type == 1) fprintf(o, " %s %g)", upper ? "+" : "-", FM_INT_BOUND_TOL);
+    if (!e) {
+        if (d->var_type == 1) num = upper ? floor(num + FM_INT_BOUND_TOL) : ceil(num - FM_INT_BOUND_TOL);
+        put_number(w, num);
+        return;
+    }
+    if (d->var_type != 1) { expr(w, e, LV_ADD); return; }
+    fputs(upper ? "floor(" : "ceil(", o);
+    expr(w, e, LV_ADD);
+    fprintf(o, " %s %g)", upper ? "+" : "-", FM_INT_BOUND_TOL);
 }
 
 static void write_var(writer *w, size_t id)
@@ -435,7 +539,7 @@ static void write_var(writer *w, size_t id)
     FILE *o = w->out;
     fputs("var ", o);
     put_name(w, id);
-    if (d->index) indexing(w, d->index);
+    if (d->index) indexing(w, d->index, 0);
     if (d->var_type == 1) fputs(" integer", o);
     if (d->var_type == 2) { fputs(" binary;\n", o); return; }
     int any = 0;
@@ -452,14 +556,76 @@ static void write_constraint(writer *w, size_t id)
     const fm_node *e = d->expr;
     fputs("s.t. ", o);
     put_name(w, id);
-    if (d->index) indexing(w, d->index);
+    if (d->index) indexing(w, d->index, 0);
     fputs(": ", o);
     int op = e->op == C_LT ? C_LE : e->op == C_GT ? C_GE : e->op;
-    expr(w, e->kids[0]);
+    expr(w, e->kids[0], LV_ADD);
     fprintf(o, " %s ", cmp_text(op));
-    expr(w, e->kids[1]);
-    if (e->nkids == 3) { fprintf(o, " %s ", cmp_text(op)); expr(w, e->kids[2]); }
+    expr(w, e->kids[1], LV_ADD);
+    if (e->nkids == 3) { fprintf(o, " %s ", cmp_text(op)); expr(w, e->kids[2], LV_ADD); }
     fputs(";\n", o);
+}
+
+/* 1 unless report k fails on this model whatever the solution: it is tried
+ * with every variable at 0, then at 1 (a division by a variable fails at 0
+ * only), and counts as failing when both fail, e.g. a subscript outside an
+ * index, which would stop glpsol with an error after its solve. */
+static int report_evaluates(const fm_model *m, size_t k)
+{
+    size_t n = fm_program_ncols(m->program);
+    double *x = calloc(n ? n : 1, sizeof *x);
+    fm_diags *d = fm_diags_new();
+    int ok = 1;
+    if (x && d) {
+        const char *name;
+        double v;
+        ok = fm_model_report_eval(m, k, x, &name, &v, d) == FM_OK;
+        for (size_t j = 0; !ok && j < n; j++) x[j] = 1;
+        if (!ok) ok = fm_model_report_eval(m, k, x, &name, &v, d) == FM_OK;
+    }
+    free(x);
+    fm_diags_free(d);
+    return ok;
+}
+
+/* A report name as a MathProg string (or comment) body: control characters
+ * become '?', ' is doubled when quoted, cut to MathProg's 100 bytes without
+ * splitting a character. */
+static void put_report_name(FILE *o, const char *s, int quoted)
+{
+    size_t n = 0;
+    for (const char *t = s ? s : ""; *t && n < MP_NAME_MAX - 4; t++, n++) {
+        if ((*t & 0xC0) == 0xC0 && n + 4 >= MP_NAME_MAX - 4) break;
+        if (*t == '\'' && quoted) { fputs("''", o); n++; }
+        else if (*t == '/' && t > s && t[-1] == '*' && !quoted) fputs(" /", o);
+        else fputc((unsigned char)*t < 0x20 || *t == 0x7F ? '?' : *t, o);
+    }
+}
+
+/* The report quantities, printed by glpsol after the solve: "printf '%s =
+ * %g\n', 'NAME', EXPR;" (after solve, a variable stands for its value). A
+ * display statement would print the bare value without the name. The name
+ * is free text, so it never makes the export fail. A quantity that fails
+ * on this model (report_evaluates) is left as a comment. */
+static void write_reports(writer *w)
+{
+    FILE *o = w->out;
+    for (size_t k = 0; k < w->m->nreports; k++) {
+        const fm_decl *d = w->m->reports[k];
+        if (!d->expr) continue;
+        w->where = d->label ? d->label : "report";
+        if (!report_evaluates(w->m, k)) {
+            fputs("/* report '", o);
+            put_report_name(o, d->name, 0);
+            fputs("' is not printed: it fails on this model (see optagent solve) */\n", o);
+            continue;
+        }
+        fputs("printf '%s = %g\\n', '", o);
+        put_report_name(o, d->name, 1);
+        fputs("', ", o);
+        expr(w, d->expr, LV_OR);
+        fputs(";\n", o);
+    }
 }
 
 static void write_data(writer *w)
@@ -515,6 +681,8 @@ fm_code fm_model_export_mathprog(const fm_model *m, FILE *out, char *err, size_t
     int maxslots = 1;
     for (size_t i = 0; i < m->ndecls; i++)
         if (m->decls[i]->nslots > maxslots) maxslots = m->decls[i]->nslots;
+    for (size_t i = 0; i < m->nreports; i++)
+        if (m->reports[i]->nslots > maxslots) maxslots = m->reports[i]->nslots;
     char *text = NULL;
     size_t textlen = 0;
     fm_code rc = FM_ENOMEM;
@@ -543,11 +711,13 @@ fm_code fm_model_export_mathprog(const fm_model *m, FILE *out, char *err, size_t
     if (oid < m->ndecls) put_name(&w, oid);
     else fputs(name_safe(o->name) ? o->name : "oa_objective", w.out);
     fputs(": ", w.out);
-    expr(&w, o->expr);
+    expr(&w, o->expr, LV_TOP);
     fputs(";\n", w.out);
     for (size_t i = 0; i < m->ndecls; i++)
         if (m->decls[i]->kind == K_CON) write_constraint(&w, i);
-    fputs("solve;\n\ndata;\n", w.out);
+    fputs("solve;\n", w.out);
+    write_reports(&w);
+    fputs("\ndata;\n", w.out);
     write_data(&w);
     fputs("end;\n", w.out);
     int bad = fclose(w.out) != 0;

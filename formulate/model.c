@@ -478,8 +478,10 @@ static const char *const var_keys[] = { "name", "description", "index", "type", 
 static const char *const obj_keys[] = { "name", "description", "sense", "expression", NULL };
 static const char *const con_keys[] = { "name", "description", "index", "expression", NULL };
 static const char *const rep_keys[] = { "name", "description", "expression", NULL };
+/* "$schema" names docs/formulation.schema.json for editors; not used. */
 static const char *const top_keys[] = { "format", "name", "description", "sets", "parameters",
-                                        "variables", "objective", "constraints", "report", NULL };
+                                        "variables", "objective", "constraints", "report",
+                                        "$schema", NULL };
 
 static const char *get_string(const cJSON *o, const char *key)
 {

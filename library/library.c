@@ -511,6 +511,31 @@ cJSON *lib_insight_to_json(const lib_insight *s)
     return o;
 }
 
+/* Search hits as the JSON array that `library search --json`, the MCP tool
+ * and the HTTP service print: rank, score, its parts, boost, matched words
+ * and the insight. NULL when out of memory; the caller owns it. */
+cJSON *lib_hits_json(const lib_hit *h, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        cJSON_AddItemToArray(a, o);
+        cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
+        cJSON_AddNumberToObject(o, "score", h[i].score);
+        cJSON *p = cJSON_AddObjectToObject(o, "parts");
+        cJSON_AddNumberToObject(p, "applies", h[i].applies);
+        cJSON_AddNumberToObject(p, "does_not_apply", h[i].not_applies);
+        cJSON_AddNumberToObject(p, "explanation", h[i].explanation);
+        cJSON_AddNumberToObject(p, "taxonomy", h[i].taxonomy);
+        cJSON_AddNumberToObject(p, "problems", h[i].problems);
+        cJSON_AddNumberToObject(o, "boost", h[i].boost);
+        cJSON_AddStringToObject(o, "matched", h[i].matched ? h[i].matched : "");
+        cJSON_AddItemToObject(o, "insight", lib_insight_to_json(&h[i].insight));
+    }
+    return a;
+}
+
 int lib_insight_same(const lib_insight *a, const lib_insight *b)
 {
     cJSON *ja = lib_insight_to_json(a), *jb = lib_insight_to_json(b);

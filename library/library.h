@@ -205,6 +205,10 @@ typedef struct {
  * when none apply. */
 lib_code lib_search(lib *l, const char *text, size_t k, lib_hit **hits, size_t *n);
 void lib_hits_free(lib_hit *hits, size_t n);
+/* The hits as a JSON array, best first: {"rank", "score", "parts": {...},
+ * "boost", "matched", "insight"} each (what `library search --json`
+ * prints). The caller owns the array; NULL when out of memory. */
+cJSON *lib_hits_json(const lib_hit *hits, size_t n);
 
 /* Counts: {"insights": N, "versions_in_history": N,
  *  "by_taxonomy": {stage: {"count": N, "labels": {label: N}}},

@@ -474,20 +474,25 @@ static sv_code take_solution(struct glpk_ctx *c, sv_result *r, int mip,
     if (duals) {
         r->duals = alloc_vec(m);
         r->redcosts = alloc_vec(n);
+        r->basic = malloc(n + m + 1);
     }
-    if (!r->values || !r->activities || (duals && (!r->duals || !r->redcosts)))
+    if (!r->values || !r->activities || (duals && (!r->duals || !r->redcosts || !r->basic)))
         return SV_ENOMEM;
     for (size_t j = 0; j < n; j++) {
         int gj = (int)j + 1;
         r->values[j] = mip ? glp_mip_col_val(lp, gj) : glp_get_col_prim(lp, gj);
-        if (duals)
+        if (duals) {
             r->redcosts[j] = glp_get_col_dual(lp, gj);
+            r->basic[j] = glp_get_col_stat(lp, gj) == GLP_BS;
+        }
     }
     for (size_t i = 0; i < m; i++) {
         int gi = (int)i + 1;
         r->activities[i] = mip ? glp_mip_row_val(lp, gi) : glp_get_row_prim(lp, gi);
-        if (duals)
+        if (duals) {
             r->duals[i] = glp_get_row_dual(lp, gi);
+            r->basic[n + i] = glp_get_row_stat(lp, gi) == GLP_BS;
+        }
     }
     r->objective = mip ? glp_mip_obj_val(lp) : glp_get_obj_val(lp);
     r->has_solution = 1;
@@ -1049,7 +1054,7 @@ static sv_code export_verify(struct glpk_ctx *c, const struct export_args *a)
             extra += glp_get_row_type(c->lp, i) == GLP_DB;
     glp_prob *q = glp_create_prob();
     int ret = a->fmt == SV_EXPORT_LP ? glp_read_lp(q, NULL, a->path)
-                                     : glp_read_mps(q, GLP_MPS_FILE, NULL, a->path);
+            : glp_read_mps(q, a->fmt == SV_EXPORT_FIXED_MPS ? GLP_MPS_DECK : GLP_MPS_FILE, NULL, a->path);
     int same = ret == 0 && glp_get_num_rows(q) == m &&
                glp_get_num_cols(q) == glp_get_num_cols(c->lp) + extra &&
                glp_get_num_nz(q) == glp_get_num_nz(c->lp) + extra;
@@ -1066,11 +1071,59 @@ static sv_code export_work(struct glpk_ctx *c, void *arg)
     } else {
         if (glp_get_obj_dir(c->lp) == GLP_MAX)
             negate_for_mps(c);
-        ret = glp_write_mps(c->lp, GLP_MPS_FILE, NULL, a->path);
+        ret = glp_write_mps(c->lp, a->fmt == SV_EXPORT_FIXED_MPS ? GLP_MPS_DECK : GLP_MPS_FILE,
+                            NULL, a->path);
     }
     if (ret != 0)
         return SV_EIO;
     return export_verify(c, a);
+}
+
+/* GLPK's MPS writer writes a column that is in no row and not in the
+ * objective against row 1, and fails (an assertion) when there is none: the
+ * name of such a column of a program without rows, else NULL. */
+static const char *mps_unwritable_column(const fm_program *p)
+{
+    if (fm_program_nrows(p) > 0)
+        return NULL;
+    size_t n = fm_program_ncols(p);
+    double *obj = calloc(n ? n : 1, sizeof *obj);
+    if (!obj)
+        return NULL;     /* the writer's own failure then says it */
+    const int *cols;
+    const double *coefs;
+    size_t on = fm_program_objective(p, &cols, &coefs);
+    for (size_t t = 0; t < on; t++)
+        obj[cols[t]] += coefs[t];
+    const char *name = NULL;
+    for (size_t j = 0; j < n && !name; j++)
+        if (obj[j] == 0.0)
+            name = fm_program_col_name(p, j);
+    free(obj);
+    return name;
+}
+
+/* A name fixed MPS holds as it is: 1 to 8 bytes, no blank or control byte. */
+static int fixed_mps_name(const char *name)
+{
+    size_t n = 0;
+    for (; name && name[n]; n++)
+        if ((unsigned char)name[n] <= 0x20 || name[n] == 0x7F || n >= 8)
+            return 0;
+    return n > 0;
+}
+
+sv_export_format sv_export_mps_format(const fm_program *p)
+{
+    if (!p)
+        return SV_EXPORT_MPS;
+    for (size_t j = 0; j < fm_program_ncols(p); j++)
+        if (!fixed_mps_name(fm_program_col_name(p, j)))
+            return SV_EXPORT_MPS;
+    for (size_t i = 0; i < fm_program_nrows(p); i++)
+        if (!fixed_mps_name(fm_program_row_name(p, i)))
+            return SV_EXPORT_MPS;
+    return SV_EXPORT_FIXED_MPS;
 }
 
 /* Ownership: p and path are only read; errbuf is the caller's. A program with
@@ -1089,7 +1142,7 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "no %s given", p ? "path" : "program");
         return SV_EARG;
     }
-    if (fmt != SV_EXPORT_LP && fmt != SV_EXPORT_MPS) {
+    if (fmt != SV_EXPORT_LP && fmt != SV_EXPORT_MPS && fmt != SV_EXPORT_FIXED_MPS) {
         set_err(errbuf, errlen, "unknown export format %d", (int)fmt);
         return SV_EARG;
     }
@@ -1097,6 +1150,13 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
     sv_check_program(p, &k);
     if (k.too_big || k.invalid) {
         set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
+        return SV_EARG;
+    }
+    const char *idle = fmt != SV_EXPORT_LP ? mps_unwritable_column(p) : NULL;
+    if (idle) {
+        set_err(errbuf, errlen, "cannot export to %s: GLPK's MPS writer needs a constraint "
+                "to write variable '%.200s', which appears nowhere in a model without "
+                "constraints; export to .lp or .mod", path, idle);
         return SV_EARG;
     }
     struct glpk_ctx *c = calloc(1, sizeof *c);
@@ -1127,7 +1187,7 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
                 "collide once written in the %s format (names differing only in "
                 "control characters, characters the format does not allow, or "
                 "beyond 255 bytes)%s%.*s; rename the elements, or export to .mod",
-                path, fmt == SV_EXPORT_LP ? "CPLEX LP" : "MPS",
+                path, fmt == SV_EXPORT_LP ? "CPLEX LP" : fmt == SV_EXPORT_MPS ? "free MPS" : "fixed MPS",
                 line[0] ? "; GLPK's reader said: " : "", 120, line);
     } else if (c->rc != SV_OK) {
         set_err(errbuf, errlen, "%s", sv_strerror(c->rc));

@@ -26,6 +26,7 @@ struct sv_result {
     double *activities;      /* nrows */
     double *duals;           /* nrows, optimal LP only */
     double *redcosts;        /* ncols, optimal LP only */
+    unsigned char *basic;    /* ncols then nrows, optimal LP only: 1 basic */
     double time_ms;
     char *log;               /* the backend's output, or NULL ("") */
     char *message;

@@ -109,7 +109,9 @@ void sv_result_drop_solution(sv_result *r)
     free(r->activities);
     free(r->duals);
     free(r->redcosts);
+    free(r->basic);
     r->values = r->activities = r->duals = r->redcosts = NULL;
+    r->basic = NULL;
     r->has_solution = 0;
     r->objective = NAN;
 }
@@ -165,6 +167,16 @@ const double *sv_result_values(const sv_result *r)
 const double *sv_result_activities(const sv_result *r)
 {
     return r ? r->activities : NULL;
+}
+
+const unsigned char *sv_result_col_basic(const sv_result *r)
+{
+    return r ? r->basic : NULL;
+}
+
+const unsigned char *sv_result_row_basic(const sv_result *r, size_t ncols)
+{
+    return r && r->basic ? r->basic + ncols : NULL;
 }
 
 const double *sv_result_duals(const sv_result *r)

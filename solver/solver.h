@@ -108,6 +108,12 @@ const double *sv_result_activities(const sv_result *r);
  * column reduced costs (ncols). */
 const double *sv_result_duals(const sv_result *r);
 const double *sv_result_reduced_costs(const sv_result *r);
+/* LP only, with the duals: 1 for a basic column (ncols) or row (nrows; the
+ * row flags come after the column flags, so pass the program's ncols), 0
+ * for a nonbasic one. A nonbasic column or row whose reduced cost or dual is
+ * zero means the optimum may not be unique. */
+const unsigned char *sv_result_col_basic(const sv_result *r);
+const unsigned char *sv_result_row_basic(const sv_result *r, size_t ncols);
 double sv_result_time_ms(const sv_result *r);
 /* Nonlinear solves: how many starting points were run and how many reached
  * the best value (within 1e-6, relative); both 0 for LP/MILP. */
@@ -123,11 +129,19 @@ const char *sv_result_message(const sv_result *r);/* why, in one line */
 /* The backend of linear programs: "glpk 5.0". */
 const char *sv_backend_name(void);
 
-typedef enum { SV_EXPORT_LP, SV_EXPORT_MPS } sv_export_format;
-/* Writes p as CPLEX LP or free MPS through GLPK's writers. errbuf (may be
- * NULL) receives a one-line reason on failure. */
+typedef enum { SV_EXPORT_LP, SV_EXPORT_MPS, SV_EXPORT_FIXED_MPS } sv_export_format;
+/* Writes p as CPLEX LP, free MPS or fixed MPS through GLPK's writers.
+ * errbuf (may be NULL) receives a one-line reason on failure. */
 sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
                   char *errbuf, size_t errlen);
+
+/* The MPS flavour p can be written in with its own names: SV_EXPORT_FIXED_MPS
+ * when every column and constraint name has at most 8 bytes and no blank or
+ * control character (fixed MPS's name fields; glpsol --mps reads it), else
+ * SV_EXPORT_MPS (free MPS, glpsol --freemps). The objective's name does not
+ * decide: GLPK's MPS writer always names the objective row R0000000 (and cuts
+ * the NAME record of fixed MPS to 8 bytes; its header comment keeps it). */
+sv_export_format sv_export_mps_format(const fm_program *p);
 
 /* ---- one run: formulation text in, typed results out ----------------------
  *

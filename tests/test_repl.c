@@ -148,7 +148,7 @@ static void test_export_each_format(void **state)
     assert_non_null(strstr(out, "objective = 3 (MAXimum)"));
     free(out);
     assert_int_equal(ts_cli_sh(&out, "%s/optagent solve %s", ts_cli_bin(), ts_cli_path("m.json")), 0);
-    assert_non_null(strstr(out, "objective: 3\n"));
+    assert_non_null(strstr(out, "objective: 3  (maximize objective)\n"));
     free(out);
     ts_fake_stop(f);
 }

@@ -26,6 +26,7 @@ static const char ask_usage[] =
     "  -f FILE                read the problem from FILE (- for standard input)\n"
     "  --json                 print the full record (every attempt) as JSON\n"
     "  --show-prompts         print every message sent to the LLM (on stderr)\n"
+    "  --show-model           print the final formulation readably (as optagent show)\n"
     "  --max-corrections N    correction rounds after the first answer (default 3)\n"
     "  --prompts-dir DIR      use DIR/NAME.txt instead of the built-in prompts\n"
     "  --time-limit S         solver time limit per attempt (seconds; default 60, 0 none)\n"
@@ -66,7 +67,31 @@ static void print_messages(const cJSON *msgs, int round)
     }
 }
 
-static void print_run(const ag_run *run)
+/* The last formulation: readable with --show-model (ag_formulation_render),
+ * else its size in one line (the JSON is in --json). */
+static void print_model(const char *formulation, int show_model)
+{
+    char err[256];
+    char *text = show_model ? ag_formulation_render(formulation, strlen(formulation), err, sizeof err) : NULL;
+    if (text) {
+        printf("model:\n%s", text);
+        free(text);
+        return;
+    }
+    cJSON *f = cJSON_Parse(formulation);
+    static const char *const parts[] = { "sets", "parameters", "variables", "constraints" };
+    static const char *const one[] = { "set", "parameter", "variable", "constraint" };
+    printf("model:");
+    for (int i = 0; i < 4; i++) {
+        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f, parts[i]));
+        printf("%s %d %s", i ? "," : "", n, n == 1 ? one[i] : parts[i]);
+    }
+    if (show_model) printf(" (cannot be shown: %s; --json has its JSON)\n", err);
+    else printf(" (--show-model shows it, --json has its JSON)\n");
+    cJSON_Delete(f);
+}
+
+static void print_run(const ag_run *run, int show_model)
 {
     const ag_attempt *last = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
     printf("outcome: %s after %d attempt%s\n", ag_outcome_name(run->outcome), run->nattempts,
@@ -101,13 +126,7 @@ static void print_run(const ag_run *run)
                    ix ? ix : "", cJSON_GetStringValue(cJSON_GetObjectItem(d, "message")));
         }
     }
-    if (last->formulation) {
-        cJSON *f = cJSON_Parse(last->formulation);
-        char *pretty = f ? cJSON_Print(f) : NULL;
-        printf("formulation:\n%s\n", pretty ? pretty : last->formulation);
-        free(pretty);
-        cJSON_Delete(f);
-    }
+    if (last->formulation) print_model(last->formulation, show_model);
     int calls = run->nattempts + run->retrieval.checked;
     printf("llm: %d call%s, %ld prompt + %ld completion tokens, %.0f ms\n", calls,
            calls == 1 ? "" : "s", run->prompt_tokens, run->completion_tokens, run->latency_ms);
@@ -131,6 +150,28 @@ static void print_insights(const ag_run *run)
     printf("\n");
 }
 
+/* {"path", "sha256"} of the library used, or NULL (none). */
+static cJSON *library_json(lib *l, const char *path)
+{
+    char hex[65];
+    if (!l || lib_content_hash(l, hex) != LIB_OK) return NULL;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", path);
+    cJSON_AddStringToObject(j, "sha256", hex);
+    return j;
+}
+
+cJSON *ag_ask_record_json(const ag_run *run, lib *l, const char *libpath)
+{
+    cJSON *o = ag_run_json(run);
+    if (!o) return NULL;
+    cJSON *library = library_json(l, libpath);
+    cJSON_AddItemToObject(o, "library", library ? library : cJSON_CreateNull());
+    cJSON *list = cJSON_DetachItemFromObject(o, "attempts");   /* last, as ask --json prints it */
+    if (list) cJSON_AddItemToObject(o, "attempts", list);
+    return o;
+}
+
 /* Prints the record of ag_run_json one attempt at a time (the same JSON,
  * attempts indented less than cJSON_Print would), so multi-megabyte replies
  * are printed one attempt's worth at a time instead of all in one string.
@@ -144,11 +185,10 @@ static int print_piece(char *s)
     return 0;
 }
 
-static int print_json(const ag_run *run, cJSON *library)
+static int print_json(const ag_run *run, lib *l, const char *libpath)
 {
-    cJSON *o = ag_run_json(run);
-    if (!o) { cJSON_Delete(library); return -1; }
-    cJSON_AddItemToObject(o, "library", library ? library : cJSON_CreateNull());
+    cJSON *o = ag_ask_record_json(run, l, libpath);
+    if (!o) return -1;
     cJSON *list = cJSON_DetachItemFromObject(o, "attempts");
     char *head = cJSON_Print(o);
     int rc = -1;
@@ -180,23 +220,24 @@ typedef struct {
     ag_library_flags lib;
     ag_pipeline_options po;
     const char *text, *file, *prompts_dir;
-    int json, show;
+    int json, show, show_model;
 } ask_opts;
 
 /* Parses the command line into o. Returns -1 to go on, or the exit code
  * (--help, a usage error). */
 static int ask_args(int argc, char **argv, ask_opts *o)
 {
-    enum { OPT_JSON = 0x100, OPT_SHOW, OPT_MAX_CORR, OPT_PROMPTS_DIR, OPT_TIME_LIMIT };
-    struct option longopts[20] = {
+    enum { OPT_JSON = 0x100, OPT_SHOW, OPT_MAX_CORR, OPT_PROMPTS_DIR, OPT_TIME_LIMIT, OPT_SHOW_MODEL };
+    struct option longopts[24] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
         { "show-prompts", no_argument, NULL, OPT_SHOW },
         { "max-corrections", required_argument, NULL, OPT_MAX_CORR },
         { "prompts-dir", required_argument, NULL, OPT_PROMPTS_DIR },
         { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
+        { "show-model", no_argument, NULL, OPT_SHOW_MODEL },
     };
-    size_t nl = ag_args_library_options(longopts + 6, 3);
-    ag_args_llm_options(longopts + 6 + nl, 10);   /* the last entry stays {0} */
+    size_t nl = ag_args_library_options(longopts + 7, 3);
+    ag_args_llm_options(longopts + 7 + nl, 24 - 8 - nl);   /* the last entry stays {0} */
     ag_args args = { "ask", argc, argv, "hf:" AG_LIBRARY_SHORTOPTS, longopts, 0, 0, 0, 0 };
     const char *v;
     long n;
@@ -210,6 +251,7 @@ static int ask_args(int argc, char **argv, ask_opts *o)
         case 'f': o->file = v; break;
         case OPT_JSON: o->json = 1; break;
         case OPT_SHOW: o->show = 1; break;
+        case OPT_SHOW_MODEL: o->show_model = 1; break;
         case OPT_PROMPTS_DIR: o->prompts_dir = v; break;
         case OPT_MAX_CORR:
             if (ag_arg_long("ask", "--max-corrections", v, 0, MAX_CORRECTIONS, &n)) return EXIT_USAGE;
@@ -247,17 +289,6 @@ static ag_run *run_interruptible(ag_chat *chat, const ag_pipeline_options *po, c
     return run;
 }
 
-/* {"path", "sha256"} of the library used, or NULL (none). */
-static cJSON *library_json(lib *l, const char *path)
-{
-    char hex[65];
-    if (!l || lib_content_hash(l, hex) != LIB_OK) return NULL;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "path", path);
-    cJSON_AddStringToObject(j, "sha256", hex);
-    return j;
-}
-
 /* Prints the run as asked (--show-prompts, --json) and returns the exit code. */
 static int print_outcome(const ag_run *run, const ask_opts *o, lib *l, const char *libpath)
 {
@@ -268,9 +299,9 @@ static int print_outcome(const ag_run *run, const ask_opts *o, lib *l, const cha
                 fprintf(stderr, "----- round %d, reply -----\n%s\n", k, run->attempts[k].reply);
         }
     if (o->json) {
-        if (print_json(run, library_json(l, libpath)) != 0) fprintf(stderr, "optagent: out of memory\n");
+        if (print_json(run, l, libpath) != 0) fprintf(stderr, "optagent: out of memory\n");
     } else {
-        print_run(run);
+        print_run(run, o->show_model);
         print_insights(run);
     }
     if (run->outcome == AG_OUTCOME_INTERRUPTED) {

@@ -42,7 +42,8 @@ static const char batch_usage[] =
     "  --resume RUN          continue run RUN (id or uuid): finished problems are kept\n"
     "  --shard K/N           only the problems of shard K of N (deterministic)\n"
     "  --limit N             only the first N problems (after sharding)\n"
-    "  --match RULE          default | alphaopt | orlm (for the summary)\n"
+    "  --match RULE          default | alphaopt | orlm | optibench (for the summary;\n"
+    "                        optibench: every queried quantity, 1e-4 absolute)\n"
     "  --samples K           answer every problem K times, for pass@k (use a\n"
     "                        temperature above 0); ids are recorded as ID#1..ID#K\n"
     "  --no-cache            do not read or write the LLM response cache\n"
@@ -104,6 +105,7 @@ struct batch {
     ag_match_rule rule;
     int samples;
     atomic_size_t next, done, correct, with_gold;
+    atomic_size_t queries[AG_QUERY_COUNT];   /* graded queries by ag_eval_query_status */
     /* Set by the first failed write (db commit, --out, cache): no problem is
      * taken or recorded after it, and the run is not marked finished. */
     atomic_int write_failed;
@@ -214,11 +216,29 @@ static char *messages_for_db(const ag_run *run, int k)
     return s;
 }
 
-static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
-                 ag_eval_category *cat)
+/* The run's answer attempt (the last, unless a query correction ended
+ * worse than a solved one), or NULL. */
+static const ag_attempt *answer_attempt(const ag_run *run)
 {
-    ag_eval_quantity gq[64], rq[64];
-    size_t ng = 0, nr = 0;
+    if (!run->nattempts) return NULL;
+    return &run->attempts[run->answer >= 0 && run->answer < run->nattempts ? run->answer
+                                                                           : run->nattempts - 1];
+}
+
+/* How a problem's queries fared (--match optibench): status[i] is that of
+ * p->quantities[i]; n is 0 when they were not graded. */
+typedef struct {
+    ag_eval_query_status status[AG_EVAL_MAX_QUANTITIES];
+    size_t n;
+} graded_queries;
+
+/* Judges the run against the problem's gold with the batch's rule (the
+ * gold as it is stored, graded as eval grades it: ag_eval_gold_from_json).
+ * 1 correct, 0 not, -1 no gold; gq_out (may be NULL) gets the queries. */
+static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
+                 ag_eval_category *cat, graded_queries *gq_out)
+{
+    ag_eval_quantity gq[AG_EVAL_MAX_QUANTITIES], rq[AG_EVAL_MAX_REPORTED];
     ag_eval_item it;
     memset(&it, 0, sizeof it);
     it.dataset = p->dataset ? p->dataset : "";
@@ -228,26 +248,22 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     it.answer = run->objective;
     it.latency_ms = run->latency_ms;
     it.proven = run->proven;
-    it.gold.kind = p->gold_kind;
-    it.gold.value = p->gold;
-    if (p->nquantities > 1) {
-        for (size_t i = 0; i < p->nquantities && ng < 64; i++) {
-            gq[ng].name = p->quantities[i].name;
-            gq[ng].value = p->quantities[i].value;
-            ng++;
-        }
-        it.gold.kind = AG_GOLD_QUANTITIES;
-        it.gold.quantities = gq;
-        it.gold.nquantities = ng;
-        const ag_attempt *last = run->nattempts ? &run->attempts[run->nattempts - 1] : NULL;
-        const cJSON *rep = last && last->result ? cJSON_GetObjectItem(last->result, "report") : NULL, *v;
-        cJSON_ArrayForEach(v, rep) {
-            if (nr < 64 && cJSON_IsNumber(v)) { rq[nr].name = v->string; rq[nr].value = v->valuedouble; nr++; }
-        }
-        it.reported = rq;
-        it.nreported = nr;
-    }
+    char *gs = gold_json(p);
+    cJSON *g = gs ? cJSON_Parse(gs) : NULL;
+    free(gs);
+    ag_eval_gold_from_json(g, b->rule, gq, AG_EVAL_MAX_QUANTITIES, &it.gold);
+    const ag_attempt *ans = answer_attempt(run);
+    it.nreported = ag_eval_reported_from_json(ans ? ans->result : NULL, rq, AG_EVAL_MAX_REPORTED,
+                                              &it.answer_name);
+    it.reported = rq;
     if (ag_eval_judge(b->rule, &it, cat) != 0) *cat = AG_CAT_NO_GOLD;
+    if (gq_out) {
+        ag_eval_query q[AG_EVAL_MAX_QUANTITIES];
+        gq_out->n = 0;
+        if (ag_eval_grade_queries(b->rule, &it, q, AG_EVAL_MAX_QUANTITIES) >= 0)
+            for (size_t i = 0; i < it.gold.nquantities; i++) gq_out->status[gq_out->n++] = q[i].status;
+    }
+    cJSON_Delete(g);
     if (*cat == AG_CAT_NO_GOLD) return -1;
     return *cat == AG_CAT_CORRECT;
 }
@@ -259,13 +275,14 @@ static int grade_run(void *ctx, const ag_run *run)
 {
     const grade_ctx *g = ctx;
     ag_eval_category cat;
-    return judge(g->b, g->p, run, &cat);
+    return judge(g->b, g->p, run, &cat, NULL);
 }
 
 /* Writes and flushes the problem's --out line; 1 when written, 0 when the
  * batch is stopping (this write or an earlier one failed). */
 static int write_out_line(worker *w, const db_problem_record *rec, const ag_run *run,
-                          ag_eval_category cat, const char *gold)
+                          ag_eval_category cat, const char *gold, const ag_ds_problem *p,
+                          const graded_queries *gq)
 {
     batch *b = w->b;
     cJSON *line = cJSON_CreateObject();
@@ -283,6 +300,11 @@ static int write_out_line(worker *w, const db_problem_record *rec, const ag_run 
     cJSON_AddNumberToObject(line, "prompt_tokens", (double)run->prompt_tokens);
     cJSON_AddNumberToObject(line, "completion_tokens", (double)run->completion_tokens);
     if (run->retrieval.refs) cJSON_AddStringToObject(line, "insights", run->retrieval.refs);
+    if (gq->n) {   /* --match optibench: each query's fate, by name */
+        cJSON *q = cJSON_AddObjectToObject(line, "queries");
+        for (size_t i = 0; i < gq->n && i < p->nquantities; i++)
+            cJSON_AddStringToObject(q, p->quantities[i].name, ag_eval_query_status_name(gq->status[i]));
+    }
     char *s = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
     if (s && ag_utf8_fix(&s) != 0) { free(s); s = NULL; }
@@ -312,7 +334,8 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
     batch *b = w->b;
     const ag_ds_problem *p = x->p;
     ag_eval_category cat;
-    int correct = judge(b, p, run, &cat);
+    graded_queries gq;
+    int correct = judge(b, p, run, &cat, &gq);
     char *gold = gold_json(p);
     cJSON *full = ag_run_json(run);
     cJSON *result = cJSON_DetachItemFromObject(full, "result");
@@ -379,7 +402,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
      * reached the file, and a resume drops the lines of problems that are not
      * in the db (out_rewrite), so each problem ends up once in both. */
     int ok = 0;
-    if (b->out && !write_out_line(w, &rec, run, cat, gold)) goto done;
+    if (b->out && !write_out_line(w, &rec, run, cat, gold, p, &gq)) goto done;
     if (atomic_load(&b->write_failed)) goto done;
     db_code dc = db_problem_record_add(b->db, &rec);
     if (dc != DB_OK && dc != DB_ECONSTRAINT) {
@@ -394,6 +417,7 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
         atomic_fetch_add(&b->with_gold, 1);
         if (correct) atomic_fetch_add(&b->correct, 1);
     }
+    for (size_t k = 0; k < gq.n; k++) atomic_fetch_add(&b->queries[gq.status[k]], 1);
     atomic_fetch_add(&b->tokens, (run->prompt_tokens > 0 ? run->prompt_tokens : 0)
                      + (run->completion_tokens > 0 ? run->completion_tokens : 0));
 done:
@@ -424,13 +448,20 @@ static void *work(void *arg)
         double t0 = now_s();
         ag_batch_outcome bo = { 0 };
         ag_run *run;
+        /* The problem's queries (names only) go into its prompts. */
+        const char *queries[AG_MAX_QUERIES];
+        ag_pipeline_options po = b->po;
+        po.nqueries = 0;
+        for (size_t q = 0; q < x->p->nquantities && po.nqueries < AG_MAX_QUERIES; q++)
+            queries[po.nqueries++] = x->p->quantities[q].name;
+        po.queries = po.nqueries ? queries : NULL;
         if (b->hook) {   /* ---- learn: the hook solves (and learns) ---- */
             grade_ctx g = { b, x->p };
-            b->hook->solve(b->hook->ctx, &chat, &b->po, x->p, b->uuid,
+            b->hook->solve(b->hook->ctx, &chat, &po, x->p, b->uuid,
                            b->replay ? "replay" : b->cfg.model, grade_run, &g, &cancel_flag, &bo);
             run = bo.run;
         } else {
-            run = ag_pipeline_run(&chat, &b->po, x->p->id, x->p->question, &cancel_flag);
+            run = ag_pipeline_run(&chat, &po, x->p->id, x->p->question, &cancel_flag);
         }
         double ms = (now_s() - t0) * 1e3;
         /* A problem cut short by Ctrl-C (its LLM call or its solve) is not
@@ -871,7 +902,7 @@ static int batch_args(int argc, char **argv, batch *b, batch_opts *o)
             break;
         case OPT_MATCH:
             if (ag_eval_rule_parse(v, &b->rule) != 0)
-                return ag_usage_error("batch", "unknown --match '%s' (default, alphaopt, orlm)", v);
+                return ag_usage_error("batch", "unknown --match '%s' (default, alphaopt, orlm, optibench)", v);
             break;
         case OPT_SHARD:
             if (parse_shard(v, &o->k_shard, &o->n_shard) != 0)
@@ -1191,6 +1222,12 @@ static int finish_run(batch *b, const batch_opts *o)
            atomic_load(&b->done), wg, ok);
     if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b->rule),
                    ag_eval_rule_description(b->rule));
+    size_t q[AG_QUERY_COUNT], nq = 0;
+    for (int k = 0; k < AG_QUERY_COUNT; k++) nq += q[k] = atomic_load(&b->queries[k]);
+    if (nq)
+        printf("\nqueries: %zu graded, %zu matched by name, %zu matched by value (no reported "
+               "quantity bore their name), %zu wrong, %zu missing", nq, q[AG_QUERY_BY_NAME],
+               q[AG_QUERY_BY_VALUE], q[AG_QUERY_WRONG], q[AG_QUERY_MISSING]);
     printf("\nreport: optagent eval --db %s %s\n", o->dbpath, b->uuid);
     return EXIT_SOLVED;
 }

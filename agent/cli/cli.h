@@ -6,6 +6,7 @@
 #define OPTAGENT_AGENT_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 #include "agent/core/core.h"
 #include "agent/eval/eval.h"
@@ -26,12 +27,17 @@ int ag_cmd_library(int argc, char **argv);
 int ag_cmd_learn(int argc, char **argv);
 int ag_cmd_show(int argc, char **argv);     /* show.c */
 int ag_cmd_repl(int argc, char **argv);
+int ag_cmd_mcp(int argc, char **argv);      /* mcp.c */
 
 /* Writes the compiled model m (it has a program) to path, the format chosen
  * by the extension: .mod (GNU MathProg with its data), .lp (CPLEX LP),
- * anything else free MPS. 0, or -1 with a one-line reason naming the file
+ * anything else MPS: fixed when the names allow, else free
+ * (sv_export_mps_format). 0, or -1 with a one-line reason naming the file
  * in err (solve.c; also the REPL's :export). */
 int ag_export_model(const fm_model *m, const char *path, char *err, size_t errlen);
+/* What ag_export_model writes for path, for the user: "fixed MPS (glpsol
+ * --mps)", ... (static text). */
+const char *ag_export_format_name(const fm_model *m, const char *path);
 
 /* ---- batch's runner, shared with learn (batch.c) ----
  *
@@ -68,6 +74,25 @@ typedef struct {
 /* Runs batch's command line (argv[0] the command's name) with hook (NULL:
  * plain batch). The exit code. */
 int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook);
+
+/* ---- pieces shared by a command and `optagent serve` ---- */
+
+/* The run record `ask --json` prints: ag_run_json(run), "library" ({"path",
+ * "sha256"} of l, or null), then "attempts" (ask.c). The tree refers to
+ * run's messages: delete it (caller) before ag_run_free(run). NULL when
+ * out of memory. */
+cJSON *ag_ask_record_json(const ag_run *run, lib *l, const char *libpath);
+
+/* Writes `optagent eval`'s report of run (id or uuid; NULL: the newest) of
+ * the open run database d in format ("markdown"/"md", "json", "html") to
+ * out, exactly as the command does (eval.c). AG_OK, or AG_ENOTFOUND (no such
+ * run), AG_EIO (unreadable), AG_ENOMEM with the reason in err. */
+struct db;
+ag_code ag_eval_report(struct db *d, const char *run, ag_match_rule rule, const char *format,
+                       FILE *out, char *err, size_t errlen);
+
+/* optagent serve: the HTTP service (serve.c). */
+int ag_cmd_serve(int argc, char **argv);
 
 /* ---- option parsing, shared by every command (args.c) ----
  *

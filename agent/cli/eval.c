@@ -11,8 +11,6 @@
 #include "agent/core/core.h"
 #include "db/db.h"
 
-#define MAX_QUANTITIES 64
-
 static const char eval_usage[] =
     "usage: optagent eval [--db FILE] [RUN] [options]\n"
     "       optagent eval [--db FILE] --compare RUN_A RUN_B\n"
@@ -22,7 +20,8 @@ static const char eval_usage[] =
     "options:\n"
     "  --db FILE         results database (default optagent-runs.db)\n"
     "  --match RULE      default: |a-g| <= 1e-4*max(1,|g|); alphaopt: |a-g| <= 0.1;\n"
-    "                    orlm: both rounded to integers, then 5%% relative\n"
+    "                    orlm: both rounded to integers, then 5%% relative;\n"
+    "                    optibench: every queried quantity, |a-g| <= 1e-4 (absolute)\n"
     "  --format F        markdown (default), json or html\n"
     "  -o FILE           write the report to FILE instead of standard output\n"
     "  --compare A B     what changed problem by problem from run A to run B, with\n"
@@ -52,8 +51,7 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
     ag_eval *e = ag_eval_new(rule);
     for (size_t i = 0; e && i < n; i++) {
         const db_problem_info *r = &recs[i];
-        ag_eval_quantity gq[MAX_QUANTITIES], rq[MAX_QUANTITIES];
-        size_t ng = 0, nr = 0;
+        ag_eval_quantity gq[AG_EVAL_MAX_QUANTITIES], rq[AG_EVAL_MAX_REPORTED];
         ag_eval_item it;
         memset(&it, 0, sizeof it);
         it.dataset = r->dataset;
@@ -65,24 +63,10 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
         it.llm_calls = r->llm_call_count;
         it.latency_ms = r->llm_ms;
         cJSON *g = r->gold_json ? cJSON_Parse(r->gold_json) : NULL;
-        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(g, "kind"));
-        const cJSON *q = cJSON_GetObjectItem(g, "quantities"), *v;
-        it.gold.kind = AG_GOLD_NONE;
-        if (kind && !strcmp(kind, "number")) {
-            it.gold.kind = AG_GOLD_NUMBER;
-            it.gold.value = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "value"));
-        } else if (kind && !strcmp(kind, "no_solution")) it.gold.kind = AG_GOLD_NO_SOLUTION;
-        if (cJSON_GetArraySize(q) > 1) {
-            cJSON_ArrayForEach(v, q) if (ng < MAX_QUANTITIES) { gq[ng].name = v->string; gq[ng].value = v->valuedouble; ng++; }
-            it.gold.kind = AG_GOLD_QUANTITIES;
-            it.gold.quantities = gq;
-            it.gold.nquantities = ng;
-        }
+        ag_eval_gold_from_json(g, rule, gq, AG_EVAL_MAX_QUANTITIES, &it.gold);
         cJSON *res = r->result_json ? cJSON_Parse(r->result_json) : NULL;
-        cJSON_ArrayForEach(v, cJSON_GetObjectItem(res, "report"))
-            if (nr < MAX_QUANTITIES && cJSON_IsNumber(v)) { rq[nr].name = v->string; rq[nr].value = v->valuedouble; nr++; }
+        it.nreported = ag_eval_reported_from_json(res, rq, AG_EVAL_MAX_REPORTED, &it.answer_name);
         it.reported = rq;
-        it.nreported = nr;
         /* a record from before "proven" was stored: only LP/MILP, all proven */
         const cJSON *pv = cJSON_GetObjectItem(res, "proven");
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(res, "status"));
@@ -233,7 +217,7 @@ static int eval_args(int argc, char **argv, eval_opts *o)
             break;
         case OPT_MATCH:
             if (ag_eval_rule_parse(v, &o->rule) != 0)
-                return ag_usage_error("eval", "unknown --match '%s' (default, alphaopt, orlm)", v);
+                return ag_usage_error("eval", "unknown --match '%s' (default, alphaopt, orlm, optibench)", v);
             break;
         case AG_ARG_POSITIONAL:
             if (o->run_arg) return ag_usage_error("eval", "one run at a time (or --compare A B)");
@@ -377,6 +361,19 @@ static ag_code write_report(db *d, int64_t ra, int64_t rb, const ag_eval *ea, co
         wr = ag_eval_write_markdown(ea, out);
         if (wr == 0 && with_pass) pass_markdown(&pt, out);
     }
+    return wr;
+}
+
+ag_code ag_eval_report(db *d, const char *run, ag_match_rule rule, const char *format, FILE *out,
+                       char *err, size_t errlen)
+{
+    int64_t ra;
+    if (find_run(d, run, &ra, err, errlen) != 0) return AG_ENOTFOUND;
+    ag_eval *ea = load_eval(d, ra, rule, err, errlen);
+    if (!ea) return AG_EIO;
+    ag_code wr = write_report(d, ra, 0, ea, NULL, format, out);
+    if (wr != AG_OK) snprintf(err, errlen, "%s", wr == AG_ENOMEM ? "out of memory" : "cannot write the report");
+    ag_eval_free(ea);
     return wr;
 }
 

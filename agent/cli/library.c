@@ -188,23 +188,7 @@ static int cmd_search(lib *l, const char *text, size_t k, int json)
     lib_code c = lib_search(l, text, k, &h, &n);
     if (c) return lib_failed(l, c, "search");
     if (json) {
-        cJSON *a = cJSON_CreateArray();
-        for (size_t i = 0; a && i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            if (!o) break;
-            cJSON_AddItemToArray(a, o);
-            cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
-            cJSON_AddNumberToObject(o, "score", h[i].score);
-            cJSON *p = cJSON_AddObjectToObject(o, "parts");
-            cJSON_AddNumberToObject(p, "applies", h[i].applies);
-            cJSON_AddNumberToObject(p, "does_not_apply", h[i].not_applies);
-            cJSON_AddNumberToObject(p, "explanation", h[i].explanation);
-            cJSON_AddNumberToObject(p, "taxonomy", h[i].taxonomy);
-            cJSON_AddNumberToObject(p, "problems", h[i].problems);
-            cJSON_AddNumberToObject(o, "boost", h[i].boost);
-            cJSON_AddStringToObject(o, "matched", h[i].matched);
-            cJSON_AddItemToObject(o, "insight", lib_insight_to_json(&h[i].insight));
-        }
+        cJSON *a = lib_hits_json(h, n);
         print_json(a);
         cJSON_Delete(a);
     } else {

@@ -30,9 +30,13 @@ static const char usage[] =
     "                       answers (see 'optagent learn --help')\n"
     "  repl                 an interactive session: ask, inspect, revise, edit, solve\n"
     "                       and export (also 'optagent' alone on a terminal)\n"
+    "  serve                the HTTP service: solve, ask, jobs, library search and\n"
+    "                       metrics over JSON (see 'optagent serve --help')\n"
     "  library COMMAND      the experience library: list, show, search, add, edit,\n"
     "                       rm, export, import, stats, refine (see 'optagent library\n"
     "                       --help')\n"
+    "  mcp                  a Model Context Protocol tool server on standard\n"
+    "                       input/output (see 'optagent mcp --help')\n"
     "\n"
     "options:\n"
     "  -h, --help           show this help\n"
@@ -54,7 +58,7 @@ static const struct {
     { "solve", ag_cmd_solve }, { "ask", ag_cmd_ask }, { "batch", ag_cmd_batch },
     { "eval", ag_cmd_eval }, { "merge", ag_cmd_merge }, { "library", ag_cmd_library },
     { "learn", ag_cmd_learn }, { "repl", ag_cmd_repl },
-    { "show", ag_cmd_show },
+    { "show", ag_cmd_show }, { "mcp", ag_cmd_mcp }, { "serve", ag_cmd_serve },
 };
 
 int main(int argc, char **argv)

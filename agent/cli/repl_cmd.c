@@ -340,7 +340,7 @@ static void cmd_export(repl_session *s, const char *arg)
     else if (ag_export_model(sv_run_model(run), arg, err, sizeof err) != 0)
         repl_error(s, "export failed: %s", err);
     else
-        printf("exported to %s\n", arg);
+        printf("exported to %s as %s\n", arg, ag_export_format_name(sv_run_model(run), arg));
     sv_run_free(run);
 }
 

@@ -18,11 +18,17 @@ static const char solve_usage[] =
     "options:\n"
     "  --json               print the result as JSON (the contract's report)\n"
     "  --check              validate and compile only; do not solve\n"
+    "  --sensitivity        for an optimal LP, tables of the constraints (activity,\n"
+    "                       bounds, slack, dual) and variables (value, bounds, reduced\n"
+    "                       cost), glpsol's basis status st; shown without this\n"
+    "                       option for an LP of at most 20 rows and 20 columns\n"
     "  --time-limit S       stop the solver after S seconds\n"
     "  --mip-gap G          accept a MIP solution within relative gap G\n"
     "  --no-presolve        do not use GLPK's presolver\n"
-    "  --export FILE        also write the model: .lp (CPLEX LP), .mps (free MPS)\n"
-    "                       or .mod (GNU MathProg with its data)\n"
+    "  --export FILE        also write the model: .lp (CPLEX LP), .mps (fixed MPS when\n"
+    "                       every name has at most 8 characters, else free MPS; the\n"
+    "                       format is said on stderr) or .mod (GNU MathProg with its\n"
+    "                       data and a printf per report quantity)\n"
     "  -h, --help           show this help\n"
     "\n"
     "exit status: 0 solved (whatever the solver's status: optimal, infeasible, ...),\n"
@@ -32,6 +38,16 @@ static const char *ext_of(const char *path)
 {
     const char *dot = strrchr(path, '.');
     return dot ? dot + 1 : "";
+}
+
+const char *ag_export_format_name(const fm_model *m, const char *path)
+{
+    const char *ext = ext_of(path);
+    if (!strcmp(ext, "mod")) return "GNU MathProg (glpsol -m)";
+    if (!strcmp(ext, "lp")) return "CPLEX LP (glpsol --lp)";
+    if (sv_export_mps_format(fm_model_program(m)) == SV_EXPORT_FIXED_MPS)
+        return "fixed MPS (glpsol --mps)";
+    return "free MPS, since a name is longer than 8 characters or holds a blank (glpsol --freemps)";
 }
 
 int ag_export_model(const fm_model *m, const char *path, char *err, size_t errlen)
@@ -49,35 +65,186 @@ int ag_export_model(const fm_model *m, const char *path, char *err, size_t errle
         }
         return 0;
     }
-    sv_export_format fmt = !strcmp(ext, "lp") ? SV_EXPORT_LP : SV_EXPORT_MPS;
-    if (sv_export(fm_model_program(m), fmt, path, err, errlen) != SV_OK) return -1;
+    const fm_program *p = fm_model_program(m);
+    sv_export_format fmt = !strcmp(ext, "lp") ? SV_EXPORT_LP : sv_export_mps_format(p);
+    if (sv_export(p, fmt, path, err, errlen) != SV_OK) return -1;
     return 0;
 }
 
-/* The solution part of the summary: nonzero variables (at most 200) and
- * the report quantities that could be evaluated. */
-static void print_solution(const sv_run *run)
+/* The tables of an optimal LP: shown for every LP up to SMALL_LP rows and
+ * columns, and for any LP with --sensitivity; at most TABLE_MAX lines each
+ * (the rest is in --json). */
+#define SMALL_LP 20
+#define TABLE_MAX 1000
+#define NAME_WIDTH_MAX 40     /* a longer name widens its own line only */
+#define ZERO_DJ 1e-9          /* glpsol's "< eps" */
+
+/* The numeric cells of a table line; names are borrowed from the program. */
+typedef struct {
+    const char *name;
+    char cell[6][32];         /* value/activity, lower, upper, slack?, dual, st */
+} table_line;
+
+static void put_num(char *buf, size_t n, double v)
 {
-    const fm_program *p = sv_run_program(run);
-    const double *x = sv_result_values(sv_run_result(run));
-    size_t shown = 0, zero = 0;
-    printf("variables:\n");
-    for (size_t j = 0; j < fm_program_ncols(p); j++) {
-        if (fabs(x[j]) < 1e-9) { zero++; continue; }
-        if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+    if (!isfinite(v)) snprintf(buf, n, "-");
+    else snprintf(buf, n, "%.8g", ag_tidy(v));
+}
+
+/* glpsol's status of a column or row: B basic; NL, NU at the lower or upper
+ * bound; NS fixed; NF free. */
+static const char *basis_status(int basic, double v, double lo, double hi)
+{
+    if (basic) return "B";
+    if (lo == hi) return "NS";
+    if (isfinite(lo) && fabs(v - lo) <= 1e-9 * fmax(1, fabs(lo))) return "NL";
+    if (isfinite(hi) && fabs(v - hi) <= 1e-9 * fmax(1, fabs(hi))) return "NU";
+    return "NF";
+}
+
+/* Columns a name takes on a terminal: one per character (UTF-8 lead or
+ * ASCII byte). */
+static int name_width(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* A name as it goes to the terminal, padded to width: control bytes shown
+ * as '?'. */
+static void put_name(const char *s, int width)
+{
+    int n = name_width(s);
+    for (; *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    printf("%*s", width > n ? width - n : 0, "");
+}
+
+/* Prints heads (ncells numeric columns after "name") and the lines, aligned. */
+static void print_table(const char *title, const char *const *heads, int ncells,
+                        const table_line *lines, size_t n, size_t total)
+{
+    int w[7] = { 4 };
+    for (int c = 0; c < ncells; c++) w[c + 1] = (int)strlen(heads[c]);
+    for (size_t i = 0; i < n; i++) {
+        int len = name_width(lines[i].name);
+        if (len > w[0]) w[0] = len > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : len;
+        for (int c = 0; c < ncells; c++)
+            if ((int)strlen(lines[i].cell[c]) > w[c + 1]) w[c + 1] = (int)strlen(lines[i].cell[c]);
     }
-    if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
-    if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
+    printf("%s:\n  %-*s", title, w[0], "name");
+    for (int c = 0; c < ncells; c++) printf("  %*s", w[c + 1], heads[c]);
+    printf("\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("  ");
+        put_name(lines[i].name, w[0]);
+        for (int c = 0; c < ncells; c++) printf("  %*s", w[c + 1], lines[i].cell[c]);
+        printf("\n");
+    }
+    if (total > n) printf("  ... %zu more (use --json)\n", total - n);
+}
+
+/* The constraint and variable tables of an optimal LP, and the note when
+ * the optimum may not be unique (a nonbasic column or row, not fixed, with
+ * a zero reduced cost or dual: it can enter the basis without changing the
+ * objective; glpsol marks it "< eps"). Returns -1 when out of memory. */
+static int print_sensitivity(const fm_program *p, const sv_result *r, int tables)
+{
+    size_t nc = fm_program_ncols(p), nr = fm_program_nrows(p);
+    const double *x = sv_result_values(r), *rc = sv_result_reduced_costs(r);
+    const double *act = sv_result_activities(r), *dual = sv_result_duals(r);
+    const unsigned char *cb = sv_result_col_basic(r), *rb = sv_result_row_basic(r, nc);
+    size_t cap = nr > nc ? nr : nc;
+    table_line *lines = calloc(cap < TABLE_MAX ? cap + 1 : TABLE_MAX, sizeof *lines);
+    if (!lines) return -1;
+    size_t nshow, ties = 0;
+    const char *tie[3] = { 0 };
+    static const char *const row_heads[] = { "activity", "lower", "upper", "slack", "dual", "st" };
+    static const char *const col_heads[] = { "value", "lower", "upper", "reduced cost", "st" };
+    nshow = 0;
+    for (size_t i = 0; i < nr; i++) {
+        double lo, hi;
+        fm_program_row_bounds(p, i, &lo, &hi);
+        const char *st = basis_status(rb[i], act[i], lo, hi);
+        if (st[0] == 'N' && st[1] != 'S' && fabs(dual[i]) < ZERO_DJ && ties++ < 3)
+            tie[ties - 1] = fm_program_row_name(p, i);
+        if (!tables || nshow >= TABLE_MAX) continue;
+        table_line *l = &lines[nshow++];
+        l->name = fm_program_row_name(p, i);
+        put_num(l->cell[0], sizeof l->cell[0], act[i]);
+        put_num(l->cell[1], sizeof l->cell[1], lo);
+        put_num(l->cell[2], sizeof l->cell[2], hi);
+        put_num(l->cell[3], sizeof l->cell[3], ag_row_slack(p, i, act[i]));
+        put_num(l->cell[4], sizeof l->cell[4], dual[i]);
+        snprintf(l->cell[5], sizeof l->cell[5], "%s", st);
+    }
+    if (tables && nr) print_table("constraints", row_heads, 6, lines, nshow, nr);
+    nshow = 0;
+    for (size_t j = 0; j < nc; j++) {
+        double lo, hi;
+        fm_program_col_bounds(p, j, &lo, &hi);
+        const char *st = basis_status(cb[j], x[j], lo, hi);
+        if (st[0] == 'N' && st[1] != 'S' && fabs(rc[j]) < ZERO_DJ && ties++ < 3)
+            tie[ties - 1] = fm_program_col_name(p, j);
+        if (!tables || nshow >= TABLE_MAX) continue;
+        table_line *l = &lines[nshow++];
+        l->name = fm_program_col_name(p, j);
+        put_num(l->cell[0], sizeof l->cell[0], x[j]);
+        put_num(l->cell[1], sizeof l->cell[1], lo);
+        put_num(l->cell[2], sizeof l->cell[2], hi);
+        put_num(l->cell[3], sizeof l->cell[3], rc[j]);
+        snprintf(l->cell[4], sizeof l->cell[4], "%s", st);
+    }
+    if (tables && nc) print_table("variables", col_heads, 5, lines, nshow, nc);
+    free(lines);
+    if (ties) {
+        printf("note: the optimum may not be unique: another solution may reach the same objective\n"
+               "  (nonbasic with zero reduced cost or dual, glpsol's \"< eps\": ");
+        for (size_t k = 0; k < ties && k < 3; k++) {
+            if (k) printf(", ");
+            put_name(tie[k], 0);
+        }
+        printf("%s)\n", ties > 3 ? ", ..." : "");
+    }
+    return 0;
+}
+
+/* The solution part of the summary: nonzero variables (at most 200), or the
+ * tables of an optimal LP, and the report quantities that could be
+ * evaluated. */
+static int print_solution(const sv_run *run, int sensitivity)
+{
+    fm_class cls = fm_model_class(sv_run_model(run));
+    const fm_program *p = sv_run_program(run);
+    const sv_result *r = sv_run_result(run);
+    const double *x = sv_result_values(r);
+    int lp = sv_result_duals(r) && sv_result_reduced_costs(r) && sv_result_col_basic(r);
+    int tables = lp && (sensitivity || (fm_program_nrows(p) <= SMALL_LP && fm_program_ncols(p) <= SMALL_LP));
+    if (!tables) {
+        size_t shown = 0, zero = 0;
+        printf("variables:\n");
+        for (size_t j = 0; j < fm_program_ncols(p); j++) {
+            if (fabs(x[j]) < 1e-9) { zero++; continue; }
+            if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+        }
+        if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
+        if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
+    }
+    if (lp && print_sensitivity(p, r, tables) != 0) return -1;
+    if (sensitivity && !lp)
+        printf("sensitivity: none: %s\n", cls == FM_CLASS_LP ? "the LP was not solved to optimality"
+               : "duals and reduced costs exist for an LP, not for a MILP");
     size_t nr = sv_run_report_count(run);
     if (nr) printf("report:\n");
     for (size_t k = 0; k < nr; k++) {
         const sv_report_value *v = sv_run_report(run, k);
         if (v->ok) printf("  %s = %.10g\n", v->name, v->value);
     }
+    return 0;
 }
 
 /* The readable summary of a run: the same typed run as the JSON report. */
-static void print_summary(const sv_run *run, int checked_only)
+static int print_summary(const sv_run *run, int checked_only, int sensitivity)
 {
     const fm_model *m = sv_run_model(run);
     const fm_program *p = sv_run_program(run);
@@ -88,14 +255,22 @@ static void print_summary(const sv_run *run, int checked_only)
                         ? "unsupported: valid, but nonlinear" : "invalid");
     else
         printf("status: %s\n", sv_status_name(status));
-    if (r && sv_result_has_solution(r)) printf("objective: %.10g\n", sv_result_objective(r));
+    if (r && sv_result_has_solution(r)) {
+        printf("objective: %.10g", ag_tidy(sv_result_objective(r)));
+        if (p) {
+            printf("  (%s ", fm_program_sense(p) == FM_MAXIMIZE ? "maximize" : "minimize");
+            put_name(fm_program_objective_name(p), 0);
+            printf(")");
+        }
+        printf("\n");
+    }
     if (p)
         printf("class: %s   size: %zu rows, %zu columns, %zu nonzeros\n",
                fm_class_name(fm_model_class(m)), fm_program_nrows(p), fm_program_ncols(p),
                fm_program_nonzeros(p));
     else if (status == SV_STATUS_UNSUPPORTED)
         printf("class: %s (GLPK solves LP and MILP only)\n", fm_class_name(fm_model_class(m)));
-    if (r && p && sv_result_has_solution(r)) print_solution(run);
+    if (r && p && sv_result_has_solution(r) && print_solution(run, sensitivity) != 0) return -1;
     if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
         printf("solver: %s\n", sv_result_message(r));
     const fm_diags *diags = sv_run_diags(run);
@@ -108,12 +283,13 @@ static void print_summary(const sv_run *run, int checked_only)
         if (*g->hint) printf(" (hint: %s)", g->hint);
         printf("\n");
     }
+    return 0;
 }
 
 /* What the options asked for (borrowed from argv and the caller). */
 typedef struct {
     const char *file, *export_path;
-    int json, check;
+    int json, check, sensitivity;
     const sv_options *opt;
 } solve_job;
 
@@ -157,6 +333,8 @@ static int export_step(const sv_run *run, const char *path)
         fprintf(stderr, "optagent: export failed: %s\n", err);
         return -1;
     }
+    fprintf(stderr, "optagent: exported %s as %s\n", path,
+            ag_export_format_name(sv_run_model(run), path));
     return 0;
 }
 
@@ -178,8 +356,9 @@ static int solve_step(sv_run *run)
 static int output_step(const sv_run *run, const solve_job *job)
 {
     if (!job->json) {
-        print_summary(run, job->check);
-        return 0;
+        if (print_summary(run, job->check, job->sensitivity) == 0) return 0;
+        fprintf(stderr, "optagent: out of memory\n");
+        return -1;
     }
     cJSON *o = ag_solve_report(run, 1);
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
@@ -210,16 +389,17 @@ out:
 int ag_cmd_solve(int argc, char **argv)
 {
     const char *file = NULL, *export_path = NULL;
-    int json = 0, check = 0;
+    int json = 0, check = 0, sensitivity = 0;
     sv_options opt;
     sv_options_default(&opt);
-    enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT };
+    enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT, OPT_SENSITIVITY };
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
         { "check", no_argument, NULL, OPT_CHECK }, { "no-presolve", no_argument, NULL, OPT_NO_PRESOLVE },
         { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
         { "mip-gap", required_argument, NULL, OPT_MIP_GAP },
-        { "export", required_argument, NULL, OPT_EXPORT }, { NULL, 0, NULL, 0 }
+        { "export", required_argument, NULL, OPT_EXPORT },
+        { "sensitivity", no_argument, NULL, OPT_SENSITIVITY }, { NULL, 0, NULL, 0 }
     };
     ag_args args = { "solve", argc, argv, "h", longopts, 0, 0, 0, 0 };
     const char *v;
@@ -229,6 +409,7 @@ int ag_cmd_solve(int argc, char **argv)
         case 'h': fputs(solve_usage, stdout); return EXIT_SOLVED;
         case OPT_JSON: json = 1; break;
         case OPT_CHECK: check = 1; break;
+        case OPT_SENSITIVITY: sensitivity = 1; break;
         case OPT_NO_PRESOLVE: opt.presolve = 0; break;
         case OPT_TIME_LIMIT:
             if (ag_arg_double("solve", "--time-limit", v, 0, INFINITY, &opt.time_limit_s)) return EXIT_USAGE;
@@ -250,6 +431,6 @@ int ag_cmd_solve(int argc, char **argv)
     }
     if (!file) return ag_usage_error("solve", "no formulation file given");
 
-    solve_job job = { file, export_path, json, check, &opt };
+    solve_job job = { file, export_path, json, check, sensitivity, &opt };
     return solve_execute(&job);
 }

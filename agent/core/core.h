@@ -149,7 +149,40 @@ typedef struct {
     const char *revise_instruction;  /* and what to change in it; the first user
                                         message is prompts/revise.txt filled with
                                         the problem, these two */
+    const char *const *queries;      /* the names of the quantities the question asks
+                                        for (OptiBench "results" keys, a plain record's
+                                        "queries"), in order; NULL: none. Borrowed. See
+                                        "Queries" below */
+    size_t nqueries;
 } ag_pipeline_options;
+
+/* ---- queries: the quantities a question asks for, by name ----
+ *
+ * With o->queries set, the formulate template's {{queries}} (directly after
+ * {{insights}}, before "## Your answer") becomes a block listing each name
+ * verbatim (as a JSON string) and asking for a "report" entry named exactly
+ * so; the objective's own quantity may instead be answered by naming the
+ * objective after it. Without queries the placeholder disappears (the
+ * requests are byte for byte those of a build without queries). Every
+ * correct request repeats the list ({{queries}} of prompts/correct.txt). Only
+ * names are sent, never a gold value.
+ *
+ * A solved attempt that leaves a query unanswered (no numeric "report" entry
+ * and no objective "name" equal to it under ag_query_name_eq) gets a
+ * correction round naming the missing queries, counted like any other
+ * correction (max_corrections). Its attempt's result gets "objective_name"
+ * when the objective is named. When rounds run out on a failed attempt after
+ * a solved one, the run's answer stays the last solved attempt (ag_run.answer).
+ *
+ * Caps: the first AG_MAX_QUERIES names of 1..AG_MAX_QUERY_NAME bytes are
+ * listed and checked; the others are not asked for. */
+#define AG_MAX_QUERIES 64
+#define AG_MAX_QUERY_NAME 256
+
+/* 1 when a and b are the same name once everything but ASCII letters and
+ * digits is dropped and case is folded ("Total_Cost ($)" == "total cost");
+ * a name with no letter or digit equals nothing. The evaluator's rule too. */
+int ag_query_name_eq(const char *a, const char *b);
 
 void ag_pipeline_options_default(ag_pipeline_options *o);
 /* Applies OPTAGENT_TIME_LIMIT (seconds, 0 = none) when it is set. Returns 0,
@@ -242,6 +275,9 @@ typedef struct {
     double latency_ms;        /* LLM time over all attempts (and the check) */
     double solve_ms;
     ag_retrieval retrieval;   /* the library's part; zero without one */
+    int answer;               /* the attempt whose result is the run's answer: the
+                                 last one, except when a query correction ended
+                                 worse than a solved attempt (see "Queries") */
 } ag_run;
 
 /* Runs the loop for one problem. Returns the run (never NULL unless out of
@@ -270,12 +306,22 @@ cJSON *ag_run_json(const ag_run *r);
 /* ---- solve report ---- */
 
 /* The contract's solve report of a run (sv_run_text / sv_run_prepare): its
- * status, objective, class, variables, report quantities, duals and slacks,
+ * status, objective, class, variables, report quantities, duals, slacks and
+ * reduced costs (optimal LP),
  * time, size, diagnostics and the solver's message. time_ms is the solver's
  * time, plus the parse time when with_parse_time (optagent solve; the
  * pipeline's records count the solver only). Returns a new cJSON object the
  * caller deletes, or NULL when out of memory; run is only read. */
 cJSON *ag_solve_report(const sv_run *run, int with_parse_time);
+
+/* The slack of row i of p at the given activity: the distance to its nearest
+ * finite bound (negative when violated), HUGE_VAL for a row without bounds.
+ * The report's "slacks" and the summary's constraint table use it. */
+double ag_row_slack(const fm_program *p, size_t i, double activity);
+
+/* v, or the integer within 1e-9 (relative) of it: round-off from the simplex
+ * is noise to a reader. Never -0. */
+double ag_tidy(double v);
 
 /* ---- learning (learn.c): the LLM exchanges of the experience library
  * (../shared/LIBRARY.md). The library (library/) scores, merges and stores;

@@ -6,7 +6,13 @@
  * the system message in place of the formulate template's {{insights}}:
  * every request of the run repeats the system message, so the formulate (or
  * verify) request and every correct request carry the same block once, and
- * a template without insights reads exactly as before. */
+ * a template without insights reads exactly as before.
+ *
+ * Queries (the quantities a benchmark question asks for, by name) work the
+ * same way: a block listing the names takes the place of {{queries}} in the
+ * system message, and {{queries}} of the correct template repeats them. A
+ * solved attempt that leaves a query unanswered is sent back once more (a
+ * correction like any other) with the missing names as its diagnostics. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,6 +134,160 @@ static char *diagnostics_text(const cJSON *report, const char *extract_why)
     return buf;
 }
 
+/* ---- queries ---------------------------------------------------------------- */
+
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+int ag_query_name_eq(const char *a, const char *b)
+{
+    if (!a || !b) return 0;
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    int any = 0;
+    for (;;) {
+        while (*p && !ascii_alnum(*p)) p++;
+        while (*q && !ascii_alnum(*q)) q++;
+        if (!*p || !*q) return !*p && !*q && any;
+        if (ascii_lower(*p) != ascii_lower(*q)) return 0;
+        any = 1;
+        p++;
+        q++;
+    }
+}
+
+/* The queries listed and checked: the first AG_MAX_QUERIES, each of 1 to
+ * AG_MAX_QUERY_NAME bytes. */
+static size_t queries_count(const ag_pipeline_options *o)
+{
+    if (!o->queries) return 0;
+    return o->nqueries < AG_MAX_QUERIES ? o->nqueries : AG_MAX_QUERIES;
+}
+
+static int query_usable(const char *q)
+{
+    return q && *q && strnlen(q, AG_MAX_QUERY_NAME + 1) <= AG_MAX_QUERY_NAME;
+}
+
+/* Appends name as a JSON string: verbatim, with only quotes, backslashes and
+ * control characters escaped (a newline must not break the list). */
+static void append_quoted(char **buf, size_t *len, size_t *cap, const char *name)
+{
+    cJSON *s = cJSON_CreateString(name);
+    char *q = s ? cJSON_PrintUnformatted(s) : NULL;
+    append(buf, len, cap, q ? q : "\"?\"");
+    free(q);
+    cJSON_Delete(s);
+}
+
+/* The system message's block: every query name on its own line, followed by
+ * a blank line; "" without queries. NULL when out of memory. */
+static char *queries_block(const ag_pipeline_options *o)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0, shown = 0;
+    append(&buf, &len, &cap, "");
+    for (size_t i = 0; i < queries_count(o); i++) {
+        if (!query_usable(o->queries[i])) continue;
+        if (!shown++)
+            append(&buf, &len, &cap,
+                   "## The quantities asked for\n\n"
+                   "The question asks for the quantities below. Give each one a \"report\" entry "
+                   "whose \"name\" is exactly the text in quotes, copied as written (spaces, "
+                   "capitals and punctuation included). The quantity that is the objective itself "
+                   "may instead be answered by naming the objective after it (letters, digits and "
+                   "_ only, e.g. \"objective\": {\"name\": \"Total_profit\", ...} for \"Total "
+                   "profit\").\n");
+        append(&buf, &len, &cap, "- ");
+        append_quoted(&buf, &len, &cap, o->queries[i]);
+        append(&buf, &len, &cap, "\n");
+    }
+    if (shown) append(&buf, &len, &cap, "\n");
+    return buf;
+}
+
+/* The correct template's reminder: the names on one line, then a blank
+ * line; "" without queries. NULL when out of memory. */
+static char *queries_reminder(const ag_pipeline_options *o)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0, shown = 0;
+    append(&buf, &len, &cap, "");
+    for (size_t i = 0; i < queries_count(o); i++) {
+        if (!query_usable(o->queries[i])) continue;
+        append(&buf, &len, &cap, shown++ ? ", " :
+               "The question asks for these quantities: keep a \"report\" entry named exactly as "
+               "each (or the objective named after its own): ");
+        append_quoted(&buf, &len, &cap, o->queries[i]);
+    }
+    if (shown) append(&buf, &len, &cap, ".\n\n");
+    return buf;
+}
+
+/* The name the formulation gives its objective, or NULL (none, or out of
+ * memory). The caller frees. */
+static char *objective_name(const char *formulation)
+{
+    cJSON *f = formulation ? cJSON_Parse(formulation) : NULL;
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(f, "objective"), "name"));
+    char *s = n && *n ? strdup(n) : NULL;
+    cJSON_Delete(f);
+    return s;
+}
+
+/* 1 when query q is answered by a solved attempt: a numeric "report" entry
+ * or the objective's name equal to it. */
+static int query_answered(const cJSON *result, const char *q)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(result, "report"))
+        if (cJSON_IsNumber(e) && ag_query_name_eq(e->string, q)) return 1;
+    return ag_query_name_eq(cJSON_GetStringValue(cJSON_GetObjectItem(result, "objective_name")), q);
+}
+
+/* "- report: no entry named "Q"" for each query a solved attempt leaves
+ * unanswered (NULL when none, or out of memory); *count how many. A name
+ * without a letter or digit can never be matched: it is not asked again. */
+static char *missing_queries(const ag_pipeline_options *o, const ag_attempt *a, size_t *count)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    *count = 0;
+    for (size_t i = 0; i < queries_count(o); i++) {
+        const char *q = o->queries[i];
+        if (!query_usable(q) || !ag_query_name_eq(q, q) || query_answered(a->result, q)) continue;
+        if (!*count) append(&buf, &len, &cap, "");
+        append(&buf, &len, &cap, "- report: no entry named ");
+        append_quoted(&buf, &len, &cap, q);
+        append(&buf, &len, &cap, " (and the objective is not named after it)\n");
+        (*count)++;
+    }
+    return buf;
+}
+
+/* A solved attempt of a run with queries: its result records the
+ * objective's name (what a query may be answered by). */
+static void note_objective_name(ag_attempt *a)
+{
+    char *n = objective_name(a->formulation);
+    if (n && a->result && !cJSON_GetObjectItem(a->result, "objective_name"))
+        cJSON_AddStringToObject(a->result, "objective_name", n);
+    free(n);
+}
+
+#define QUERY_GUIDANCE \
+    "The model was solved, but the question asks for quantities your formulation does not " \
+    "report. Keep what is right and add a \"report\" entry for each quantity listed below, " \
+    "named exactly as written (the objective's own quantity may instead be answered by naming " \
+    "the objective after it)."
+
 void agi_add_message(cJSON *msgs, const char *role, const char *content)
 {
     cJSON *m = cJSON_CreateObject();
@@ -179,27 +339,33 @@ static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double 
  * template's without the placeholder, byte for byte. A template without the
  * placeholder (an older --prompts-dir) gets a non-empty block appended.
  * NULL when out of memory. */
-static char *system_text(const char *block)
+/* s, then a newline and tail; s is freed. NULL when out of memory. */
+static char *append_line(char *s, const char *tail)
+{
+    if (!s) return NULL;
+    size_t a = strlen(s), b = strlen(tail);
+    char *t = realloc(s, a + b + 2);
+    if (!t) { free(s); return NULL; }
+    t[a] = '\n';
+    memcpy(t + a + 1, tail, b + 1);
+    return t;
+}
+
+static char *system_text(const char *block, const char *qblock)
 {
     const char *tmpl = ag_prompt("formulate");
     if (!tmpl) tmpl = "";
-    if (*block && !strstr(tmpl, "{{insights}}")) {
-        size_t a = strlen(tmpl), b = strlen(block);
-        char *s = malloc(a + b + 2);
-        if (s) {
-            memcpy(s, tmpl, a);
-            s[a] = '\n';
-            memcpy(s + a + 1, block, b + 1);
-        }
-        return s;
-    }
+    int ins_here = !*block || strstr(tmpl, "{{insights}}");
     size_t b = strlen(block);
     char *val = malloc(b + 2);
     if (!val) return NULL;
     memcpy(val, block, b);
     memcpy(val + b, b ? "\n" : "", b ? 2 : 1);
-    char *s = ag_template_fill(tmpl, (const char *[]){ "insights" }, (const char *[]){ val }, 1);
+    char *s = ag_template_fill(tmpl, (const char *[]){ "insights", "queries" },
+                               (const char *[]){ ins_here ? val : "", qblock }, 2);
     free(val);
+    if (!ins_here) s = append_line(s, block);
+    if (*qblock && !strstr(tmpl, "{{queries}}")) s = append_line(s, qblock);
     return s;
 }
 
@@ -224,7 +390,9 @@ static cJSON *build_messages(const ag_pipeline_options *o, const char *problem, 
                              const ag_attempt *prev, char **feedback_out)
 {
     cJSON *msgs = cJSON_CreateArray();
-    char *sys = system_text(block);
+    char *qblock = queries_block(o);
+    char *sys = qblock ? system_text(block, qblock) : NULL;
+    free(qblock);
     if (!sys) { cJSON_Delete(msgs); return NULL; }
     agi_add_message(msgs, "system", sys);
     free(sys);
@@ -241,14 +409,26 @@ static cJSON *build_messages(const ag_pipeline_options *o, const char *problem, 
         const char *status = prev->result ? cJSON_GetStringValue(cJSON_GetObjectItem(prev->result, "status"))
                                           : ag_outcome_name(prev->outcome);
         if (prev->outcome == AG_OUTCOME_NO_JSON) status = "no formulation found";
-        char *diag = diagnostics_text(prev->result, prev->extract_why);
-        const char *keys[] = { "status", "guidance", "diagnostics" };
-        const char *vals[] = { status ? status : "", guidance(prev->outcome), diag ? diag : "" };
+        const char *guide = guidance(prev->outcome);
+        char *diag;
+        if (prev->outcome == AG_OUTCOME_OK) {   /* solved, but a query is unanswered */
+            size_t n;
+            status = "optimal, but quantities the question asks for are not reported";
+            guide = QUERY_GUIDANCE;
+            diag = missing_queries(o, prev, &n);
+        } else {
+            diag = diagnostics_text(prev->result, prev->extract_why);
+        }
+        char *remind = queries_reminder(o);
+        const char *keys[] = { "status", "guidance", "diagnostics", "queries" };
+        const char *vals[] = { status ? status : "", guide, diag ? diag : "", remind ? remind : "" };
         const char *tmpl = ag_prompt("correct");
-        char *text = ag_template_fill(tmpl ? tmpl : "{{status}}\n{{guidance}}\n{{diagnostics}}", keys, vals, 3);
+        char *text = ag_template_fill(tmpl ? tmpl : "{{status}}\n{{guidance}}\n{{diagnostics}}{{queries}}",
+                                      keys, vals, 4);
         agi_add_message(msgs, "user", text ? text : "");
         *feedback_out = text;
         free(diag);
+        free(remind);
     }
     return msgs;
 }
@@ -285,6 +465,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
     /* a static name: the run outlives o */
     const char *first = !o->task ? "formulate" : !strcmp(o->task, "verify") ? "verify"
                       : !strcmp(o->task, "revise") ? "revise" : "formulate";
+    int solved = -1;   /* the last solved attempt */
     for (int k = 0; k < rounds; k++) {
         ag_attempt *a = &run->attempts[k];
         ag_attempt *prev = k ? &run->attempts[k - 1] : NULL;
@@ -334,12 +515,31 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
         run->outcome = a->outcome;
         if (a->outcome == AG_OUTCOME_OK) {
             const cJSON *obj = cJSON_GetObjectItem(a->result, "objective");
-            if (cJSON_IsNumber(obj)) { run->has_objective = 1; run->objective = obj->valuedouble; }
+            run->has_objective = cJSON_IsNumber(obj);
+            run->objective = run->has_objective ? obj->valuedouble : 0;
             run->proven = a->proven;
-            break;
+            solved = k;
+            if (!queries_count(o)) break;
+            note_objective_name(a);
+            size_t missing = 0;
+            free(missing_queries(o, a, &missing));
+            if (!missing || k + 1 == rounds || (cancel && *cancel)) break;
+            continue;   /* a correction round names the missing queries */
         }
         if (a->outcome == AG_OUTCOME_SOLVER_ERROR || a->outcome == AG_OUTCOME_INTERRUPTED) break;
         if (cancel && *cancel) { run->outcome = AG_OUTCOME_INTERRUPTED; break; }
+    }
+    run->answer = run->nattempts ? run->nattempts - 1 : 0;
+    if (run->outcome != AG_OUTCOME_OK) {
+        /* A query correction that ended worse than a solved attempt (failed,
+         * or the LLM call did) keeps that attempt's answer; a run cut short
+         * by the cancel flag stays interrupted (redone on resume). */
+        if (solved >= 0 && run->outcome != AG_OUTCOME_INTERRUPTED) {
+            run->answer = solved;
+            run->outcome = AG_OUTCOME_OK;
+        } else {
+            run->has_objective = 0;
+        }
     }
     free(block);
     return run;
@@ -376,8 +576,9 @@ cJSON *ag_run_json(const ag_run *r)
     cJSON_AddNumberToObject(o, "completion_tokens", (double)r->completion_tokens);
     cJSON_AddNumberToObject(o, "llm_ms", r->latency_ms);
     cJSON_AddNumberToObject(o, "solve_ms", r->solve_ms);
-    const ag_attempt *last = r->nattempts ? &r->attempts[r->nattempts - 1] : NULL;
-    if (last && last->result) cJSON_AddItemToObject(o, "result", cJSON_Duplicate(last->result, 1));
+    const ag_attempt *ans = r->nattempts ? &r->attempts[r->answer < r->nattempts ? r->answer : r->nattempts - 1] : NULL;
+    if (ans && ans->result) cJSON_AddItemToObject(o, "result", cJSON_Duplicate(ans->result, 1));
+    if (ans && r->answer != r->nattempts - 1) cJSON_AddNumberToObject(o, "answer_round", ans->round);
     if (r->retrieval.refs) cJSON_AddItemToObject(o, "retrieval", agi_retrieval_json(&r->retrieval));
     cJSON *list = cJSON_AddArrayToObject(o, "attempts");
     for (int k = 0; k < r->nattempts; k++) {

@@ -17,14 +17,24 @@ static cJSON *diag_json(const fm_diag *g)
 }
 
 /* Round-off from the simplex (1e-13 off an integer) is noise to a reader. */
-static double tidy(double v)
+double ag_tidy(double v)
 {
     double r = round(v);
     if (fabs(v - r) <= 1e-9 * fmax(1.0, fabs(v))) return r == 0 ? 0 : r;
     return v;
 }
 
-/* Variables, report quantities and, for an optimal LP, duals and slacks. */
+double ag_row_slack(const fm_program *p, size_t i, double activity)
+{
+    double lo, hi, s = HUGE_VAL;
+    fm_program_row_bounds(p, i, &lo, &hi);
+    if (isfinite(hi)) s = hi - activity;
+    if (isfinite(lo) && activity - lo < s) s = activity - lo;
+    return s;
+}
+
+/* Variables, report quantities and, for an optimal LP, duals, slacks and
+ * reduced costs. */
 static void add_solution(cJSON *o, const sv_run *run)
 {
     const fm_program *p = sv_run_program(run);
@@ -35,11 +45,11 @@ static void add_solution(cJSON *o, const sv_run *run)
         return;
     const double *x = sv_result_values(r);
     for (size_t j = 0; j < fm_program_ncols(p); j++)
-        cJSON_AddNumberToObject(vars, fm_program_col_name(p, j), tidy(x[j]));
+        cJSON_AddNumberToObject(vars, fm_program_col_name(p, j), ag_tidy(x[j]));
     for (size_t k = 0; k < sv_run_report_count(run); k++) {
         const sv_report_value *v = sv_run_report(run, k);
         if (v->ok)
-            cJSON_AddNumberToObject(report, v->name, tidy(v->value));
+            cJSON_AddNumberToObject(report, v->name, ag_tidy(v->value));
         else
             cJSON_AddNullToObject(report, v->name);
     }
@@ -49,16 +59,17 @@ static void add_solution(cJSON *o, const sv_run *run)
     cJSON *dj = cJSON_AddObjectToObject(o, "duals");
     cJSON *sj = cJSON_AddObjectToObject(o, "slacks");
     for (size_t i = 0; i < fm_program_nrows(p); i++) {
-        double lo, hi;
-        fm_program_row_bounds(p, i, &lo, &hi);
-        /* distance to the nearest finite bound */
-        double s = HUGE_VAL;
-        if (isfinite(hi)) s = hi - act[i];
-        if (isfinite(lo) && act[i] - lo < s) s = act[i] - lo;
-        cJSON_AddNumberToObject(dj, fm_program_row_name(p, i), tidy(duals[i]));
-        if (isfinite(s)) cJSON_AddNumberToObject(sj, fm_program_row_name(p, i), tidy(s));
+        double s = ag_row_slack(p, i, act[i]);
+        cJSON_AddNumberToObject(dj, fm_program_row_name(p, i), ag_tidy(duals[i]));
+        if (isfinite(s)) cJSON_AddNumberToObject(sj, fm_program_row_name(p, i), ag_tidy(s));
         else cJSON_AddNullToObject(sj, fm_program_row_name(p, i));
     }
+    const double *rc = sv_result_reduced_costs(r);
+    if (!rc)
+        return;
+    cJSON *rj = cJSON_AddObjectToObject(o, "reduced_costs");
+    for (size_t j = 0; j < fm_program_ncols(p); j++)
+        cJSON_AddNumberToObject(rj, fm_program_col_name(p, j), ag_tidy(rc[j]));
 }
 
 cJSON *ag_solve_report(const sv_run *run, int with_parse_time)
@@ -70,7 +81,7 @@ cJSON *ag_solve_report(const sv_run *run, int with_parse_time)
     const fm_program *p = sv_run_program(run);
     const sv_result *r = sv_run_result(run);
     cJSON_AddStringToObject(o, "status", sv_status_name(status));
-    if (r && sv_result_has_solution(r)) cJSON_AddNumberToObject(o, "objective", tidy(sv_result_objective(r)));
+    if (r && sv_result_has_solution(r)) cJSON_AddNumberToObject(o, "objective", ag_tidy(sv_result_objective(r)));
     else cJSON_AddNullToObject(o, "objective");
     if (m && (p || status == SV_STATUS_UNSUPPORTED))
         cJSON_AddStringToObject(o, "class", fm_class_name(fm_model_class(m)));

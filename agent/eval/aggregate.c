@@ -3,7 +3,8 @@
  *
  * ag_eval_add grades an item at once (ag_ev_judge, grade.c) and keeps only
  * a record: the strings it needs copied, the gold reduced to its kind and
- * number, the category. Records stay in the order added; a hash table of
+ * number, the category, and for a multi-quantity gold graded with outcome ok
+ * each query's fate (ag_eval_grade_queries, names copied). Records stay in the order added; a hash table of
  * (dataset, id), open addressing with linear probing kept at most half full,
  * refuses a problem added twice and serves ag_eval_find, so building and
  * comparing evaluations of a million problems stays linear. Every allocation
@@ -32,6 +33,48 @@ static uint64_t key_hash(const char *dataset, const char *id)
     return h;
 }
 
+static void queries_free(ag_eval_query *q, size_t n)
+{
+    for (size_t i = 0; q && i < n; i++) free((char *)q[i].name);
+    free(q);
+}
+
+/* The queries of a multi-quantity gold graded with outcome ok, names
+ * copied, into *out (NULL otherwise), and whether the objective is right
+ * (*objective_right 1/0, -1 when its gold is not known). 0, or -1 when out
+ * of memory. */
+static int grade_queries(ag_match_rule r, const ag_eval_item *it, ag_eval_query **out,
+                         int *objective_right)
+{
+    *out = NULL;
+    *objective_right = -1;
+    if (it->gold.kind != AG_GOLD_QUANTITIES || it->outcome != AG_OUTCOME_OK) return 0;
+    /* The objective's gold: the query the objective is named after, else
+     * the gold's own (OptiBench's last key, usually but not always it). */
+    int known = it->gold.objective_gold;
+    double gold = it->gold.value;
+    for (size_t i = 0; it->answer_name && i < it->gold.nquantities; i++)
+        if (ag_query_name_eq(it->answer_name, it->gold.quantities[i].name)) {
+            known = 1;
+            gold = it->gold.quantities[i].value;
+            break;
+        }
+    if (known) *objective_right = it->has_answer && ag_eval_match(r, it->answer, gold);
+    size_t n = it->gold.nquantities;
+    ag_eval_query *q = calloc(n, sizeof *q);
+    if (!q || ag_eval_grade_queries(r, it, q, n) < 0) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = q[i].name;
+        q[i].name = NULL;
+        if (name && !(q[i].name = strdup(name))) goto fail;
+    }
+    *out = q;
+    return 0;
+fail:
+    queries_free(q, q ? n : 0);
+    return -1;
+}
+
 ag_eval *ag_eval_new(ag_match_rule r)
 {
     if (!ag_ev_rule_valid(r)) return NULL;
@@ -44,7 +87,10 @@ ag_eval *ag_eval_new(ag_match_rule r)
 void ag_eval_free(ag_eval *e)
 {
     if (!e) return;
-    for (size_t i = 0; i < e->nrecs; i++) free((char *)e->recs[i].pub.id);
+    for (size_t i = 0; i < e->nrecs; i++) {
+        free((char *)e->recs[i].pub.id);
+        queries_free((ag_eval_query *)e->recs[i].pub.queries, e->recs[i].pub.nqueries);
+    }
     for (size_t i = 0; i < e->nds; i++) free(e->ds[i]);
     free(e->recs);
     free(e->ds);
@@ -133,6 +179,8 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
 {
     ag_code rc = AG_EFORMAT;
     char *id = NULL, *dsname = NULL;
+    ag_eval_query *queries = NULL;
+    int objective_right = -1;
     if (!e) return AG_EUSAGE;
     e->err[0] = 0;
     if (ag_eval_check_item(it, e->err, sizeof e->err) != 0) goto out;
@@ -172,6 +220,7 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
         e->capds = n;
     }
     if (reserve_slots(e) != 0) goto nomem;
+    if (grade_queries(e->rule, it, &queries, &objective_right) != 0) goto nomem;
     id = strdup(it->id);
     if (!id) goto nomem;
     if (new_ds) {
@@ -198,6 +247,11 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.llm_calls = it->llm_calls;
     r->pub.latency_ms = it->latency_ms;
     r->pub.proven = it->outcome == AG_OUTCOME_OK && it->proven;
+    r->pub.queries = queries;
+    r->pub.nqueries = queries ? it->gold.nquantities : 0;
+    r->pub.objective_right = objective_right;
+    if (queries) e->nquery_recs++;
+    queries = NULL;
     e->slots[find_slot(e, r->pub.dataset, r->pub.id)] = e->nrecs + 1;
     e->nrecs++;
     rc = AG_OK;
@@ -206,6 +260,7 @@ nomem:
     snprintf(e->err, sizeof e->err, "out of memory");
     rc = AG_ENOMEM;
 out:
+    queries_free(queries, queries ? it->gold.nquantities : 0);
     free(id);
     free(dsname);
     return rc;
@@ -219,6 +274,7 @@ static void totals_zero(ag_eval_totals *t)
     t->accuracy = t->tokens_mean = t->calls_mean = NAN;
     t->latency_p50 = t->latency_p90 = t->latency_p99 = NAN;
     t->latency_min = t->latency_max = NAN;
+    t->objective_only_share = NAN;
 }
 
 static void totals_latency(ag_eval_totals *t, double *sorted, size_t n)
@@ -257,6 +313,12 @@ static int compute_totals(const ag_eval *e, ag_eval_totals *t)
             if (r->proven) x->proven++;
             x->tokens_total += r->tokens;
             x->calls_total += r->llm_calls;
+            if (r->queries) {
+                x->query_problems++;
+                x->queries += r->nqueries;
+                for (size_t q = 0; q < r->nqueries; q++) x->query_status[r->queries[q].status]++;
+            }
+            if (r->category == AG_CAT_WRONG_ANSWER && r->objective_right == 1) x->objective_only++;
         }
         if (!isnan(r->latency_ms)) {
             start[e->recs[i].ds]++;
@@ -284,7 +346,10 @@ static int compute_totals(const ag_eval *e, ag_eval_totals *t)
     totals_latency(&t[nds], all, nall);
     for (size_t d = 0; d <= nds; d++) {
         ag_eval_totals *x = &t[d];
-        if (x->with_gold) x->accuracy = (double)x->correct / (double)x->with_gold;
+        if (x->with_gold) {
+            x->accuracy = (double)x->correct / (double)x->with_gold;
+            x->objective_only_share = (double)x->objective_only / (double)x->with_gold;
+        }
         if (x->problems) {
             x->tokens_mean = (double)x->tokens_total / (double)x->problems;
             x->calls_mean = (double)x->calls_total / (double)x->problems;

@@ -316,40 +316,62 @@ static int get_question(const loader *L, const cJSON *v, const char *key, char *
     return 0;
 }
 
-static int get_results(const loader *L, const cJSON *v, ag_ds_problem *p)
+/* 1 when name holds an ASCII letter or digit (a query is asked for by name,
+ * and names are compared on those alone). */
+static int has_alnum(const char *name)
 {
-    p->gold_kind = AG_GOLD_NONE;
-    p->gold = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if ((*c >= '0' && *c <= '9') || ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z')) return 1;
+    return 0;
+}
+
+/* The quantities of object v (field "results" or "queries") into p, in
+ * order; names_required: a name without a letter or digit is an error. */
+static int get_quantities(const loader *L, const cJSON *v, const char *field, int names_required,
+                          ag_ds_problem *p)
+{
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsObject(v))
-        return FAIL(L, "results", "must be an object of name -> numeric string, not %s",
+        return FAIL(L, field, "must be an object of name -> numeric string, not %s",
                     json_type(v));
     size_t count = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, v) count++;
     if (count == 0) return 0;
     if (count > AG_DS_MAX_QUANTITIES)
-        return FAIL(L, "results", "%zu entries, more than the limit of %u", count,
+        return FAIL(L, field, "%zu entries, more than the limit of %u", count,
                     AG_DS_MAX_QUANTITIES);
     p->quantities = calloc(count, sizeof *p->quantities);
-    if (!p->quantities) return FAIL(L, "results", "out of memory");
+    if (!p->quantities) return FAIL(L, field, "out of memory");
     cJSON_ArrayForEach(c, v) {
         const char *name = c->string ? c->string : "";
         double x;
+        if (names_required && !has_alnum(name))
+            return FAIL(L, field, "key \"%.200s\": a query name needs a letter or digit", name);
         if (cJSON_IsString(c)) {
             if (parse_decimal(c->valuestring, strlen(c->valuestring), &x) < 0)
-                return FAIL(L, "results", "key \"%.200s\": \"%.80s\" is not a number", name,
+                return FAIL(L, field, "key \"%.200s\": \"%.80s\" is not a number", name,
                             c->valuestring);
         } else if (cJSON_IsNumber(c) && isfinite(c->valuedouble))
             x = c->valuedouble;
         else
-            return FAIL(L, "results", "key \"%.200s\": %s is not a number", name, json_type(c));
+            return FAIL(L, field, "key \"%.200s\": %s is not a number", name, json_type(c));
         ag_ds_quantity *q = &p->quantities[p->nquantities];
         q->name = strdup(name);
-        if (!q->name) return FAIL(L, "results", "out of memory");
+        if (!q->name) return FAIL(L, field, "out of memory");
         q->value = x;
         p->nquantities++;
     }
+    return 0;
+}
+
+/* OptiBench "results": the quantities, and the last as the gold. */
+static int get_results(const loader *L, const cJSON *v, ag_ds_problem *p)
+{
+    p->gold_kind = AG_GOLD_NONE;
+    p->gold = 0;
+    if (get_quantities(L, v, "results", 0, p) < 0) return -1;
+    if (!p->nquantities) return 0;
     p->gold_kind = AG_GOLD_NUMBER;
     p->gold = p->quantities[p->nquantities - 1].value;
     return 0;
@@ -511,8 +533,12 @@ static int add_record(ag_ds *ds, loader *L, const cJSON *o)
                 goto fail;
             }
         }
-    } else if (parse_gold(L, cJSON_GetObjectItemCaseSensitive(o, k.answer), k.answer, p) < 0)
-        goto fail;
+    } else {
+        if (parse_gold(L, cJSON_GetObjectItemCaseSensitive(o, k.answer), k.answer, p) < 0) goto fail;
+        if (ds->format == AG_DS_PLAIN &&
+            get_quantities(L, cJSON_GetObjectItemCaseSensitive(o, "queries"), "queries", 1, p) < 0)
+            goto fail;
+    }
     p->dataset = ds->name;
     p->record = L->jsonl ? L->line : L->record;
     size_t other = 0;

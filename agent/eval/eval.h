@@ -24,7 +24,7 @@
  *   llmopt     question, answer, index (ori ignored)   array or JSON Lines
  *   optmath    en_question, en_answer, id              array or JSON Lines
  *   optibench  question, results, index, type          array or JSON Lines
- *   plain      id, question, answer                    array or JSON Lines
+ *   plain      id, question, answer, queries           array or JSON Lines
  *
  * Container: the first non-space character (after an optional UTF-8 BOM)
  * decides: '[' is one JSON array of objects, '{' is JSON Lines (one object
@@ -70,6 +70,14 @@
  * an error naming the key. The gold is the LAST quantity, kind NUMBER (the
  * objective is usually, not always, the last key: an evaluator should score
  * every quantity). Empty or missing results give kind NONE.
+ *
+ * Queries: the quantities of a problem (OptiBench "results", a plain
+ * record's optional "queries" object of name -> number or numeric string,
+ * read with the same rules; a plain record's gold stays its "answer") are
+ * the quantities its question asks for by name: batch lists their names in
+ * the prompts (agent/core, "Queries") and --match optibench grades every one.
+ * A plain query name must hold a letter or digit (it is asked for by name);
+ * "queries": {} or null is no query.
  *
  * Errors: ag_ds_load returns NULL and one line in err:
  *   JSON Lines:  "FILE:LINE: field "answer": an array is not a gold answer"
@@ -130,7 +138,7 @@ typedef struct {
     char *question;
     ag_gold_kind gold_kind;
     double gold;                 /* 0 unless gold_kind is AG_GOLD_NUMBER */
-    ag_ds_quantity *quantities;  /* OptiBench only, in file order */
+    ag_ds_quantity *quantities;  /* the queries: OptiBench "results", plain "queries"; in file order */
     size_t nquantities;
     char *dataset;               /* file stem ("nl4opt_test"), shared by all */
     size_t record;               /* JSON Lines: line number; array: 1-based element */
@@ -174,6 +182,14 @@ void ag_ds_free(ag_ds *ds);
  *   alphaopt  |a - g| <= 0.1                       (AlphaOPT's check)
  *   orlm      ra = round(a), rg = round(g) (half away from zero, C round());
  *             |ra - rg| <= 0.05 * |rg|             (ORLM / OptMATH style)
+ *   optibench |a - g| <= 1e-4, for EVERY query    (ReSocratic / OptiBench)
+ *
+ * Which golds a rule grades (ag_eval_gold_from_json builds them so):
+ * optibench grades every query of a problem that has queries (its gold is
+ * AG_GOLD_QUANTITIES, one quantity or more); default, alphaopt and orlm
+ * grade the objective only (the "objective-only view": the NUMBER gold, for
+ * OptiBench its last key), as the peers that use those rules do. A problem
+ * without queries is graded on its objective under every rule.
  *
  * Every comparison is made exactly as written, in IEEE double arithmetic:
  * a tie at the boundary counts as a match (<=), and "at the boundary" means
@@ -206,8 +222,8 @@ void ag_ds_free(ag_ds *ds);
  *   AG_GOLD_QUANTITIES   named quantities (OptiBench "results": name ->
  *                        value). Correct when EVERY gold quantity is matched
  *                        by its own reported quantity under the rule. The
- *                        candidates are the objective (named "objective")
- *                        and the item's reported quantities (the result's
+ *                        candidates are the objective (named answer_name,
+ *                        or "objective") and the item's reported quantities (the result's
  *                        "report" entries; the caller may add more, e.g. the
  *                        variables). Names are compared loosely: ASCII
  *                        letters case-insensitively, digits, and nothing else
@@ -224,6 +240,16 @@ void ag_ds_free(ag_ds *ds);
  *                        Each candidate serves at most one gold quantity
  *                        (a maximum bipartite matching decides), so two gold
  *                        quantities of 10 need two reported 10s.
+ *                        Each gold quantity (query) ends matched by name,
+ *                        matched by value, wrong (a candidate bears its name
+ *                        with another value) or missing (ag_eval_query_status);
+ *                        records keep them, totals count them, and reports
+ *                        list the wrong and missing ones per problem and how
+ *                        many were matched by value. With objective_gold, a
+ *                        wrong answer whose objective matches value is counted
+ *                        as "objective right, another quantity not". At most
+ *                        AG_EVAL_MAX_QUANTITIES queries are graded (the first
+ *                        ones; OptiBench has at most 19).
  *
  * A problem is correct only when the outcome is ok (a trusted optimum) — an
  * answer from a time-limited or untrusted attempt is not graded as correct —
@@ -261,9 +287,9 @@ void ag_ds_free(ag_ds *ds);
 
 /* ---- matching rules ---- */
 
-typedef enum { AG_MATCH_DEFAULT, AG_MATCH_ALPHAOPT, AG_MATCH_ORLM } ag_match_rule;
+typedef enum { AG_MATCH_DEFAULT, AG_MATCH_ALPHAOPT, AG_MATCH_ORLM, AG_MATCH_OPTIBENCH } ag_match_rule;
 
-/* "default", "alphaopt", "orlm" ("unknown" for any other value). */
+/* "default", "alphaopt", "orlm", "optibench" ("unknown" for any other value). */
 const char *ag_eval_rule_name(ag_match_rule r);
 /* Parses a rule name (exact, lower case). Returns 0, or -1 (out untouched). */
 int ag_eval_rule_parse(const char *s, ag_match_rule *out);
@@ -282,9 +308,13 @@ typedef struct {
 
 typedef struct {
     ag_gold_kind kind;
-    double value;                       /* AG_GOLD_NUMBER */
+    double value;                       /* AG_GOLD_NUMBER; AG_GOLD_QUANTITIES with
+                                           objective_gold: the objective's gold */
     const ag_eval_quantity *quantities; /* AG_GOLD_QUANTITIES: 1..MAX_QUANTITIES */
     size_t nquantities;
+    int objective_gold;                 /* AG_GOLD_QUANTITIES: 1 when value holds the
+                                           objective's gold (the objective-only view),
+                                           which says whether "the objective is right" */
 } ag_eval_gold;
 
 /* One problem's result, as fed to ag_eval_add. */
@@ -297,6 +327,9 @@ typedef struct {
     double answer;
     const ag_eval_quantity *reported;   /* "report" entries (may be NULL) */
     size_t nreported;
+    const char *answer_name;   /* the objective's name as a candidate of a
+                                  multi-quantity gold (the formulation's
+                                  objective "name"); NULL: "objective" */
     long tokens;               /* prompt + completion, >= 0 */
     int llm_calls;             /* >= 0 */
     double latency_ms;         /* >= 0, or NaN when unknown */
@@ -330,6 +363,54 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen);
 /* The category of one item under r. Returns 0, or -1 when the item does not
  * pass ag_eval_check_item (then *out is untouched). */
 int ag_eval_judge(ag_match_rule r, const ag_eval_item *it, ag_eval_category *out);
+
+/* How one gold quantity (a query) of a multi-quantity gold fared. */
+typedef enum {
+    AG_QUERY_BY_NAME,    /* a reported quantity of its name holds its value */
+    AG_QUERY_BY_VALUE,   /* no candidate bears its name; one matched by value */
+    AG_QUERY_WRONG,      /* a candidate bears its name, with another value */
+    AG_QUERY_MISSING,    /* no candidate bears its name and none matched by value */
+    AG_QUERY_COUNT
+} ag_eval_query_status;
+
+/* "by_name", "by_value", "wrong", "missing" ("unknown" out of range). */
+const char *ag_eval_query_status_name(ag_eval_query_status s);
+
+typedef struct {
+    const char *name;          /* the gold's name (may be NULL) */
+    double gold;
+    int has_answer;            /* a candidate answered it (matched, or named) */
+    double answer;             /* that candidate's value (NaN when none) */
+    ag_eval_query_status status;
+} ag_eval_query;
+
+/* Grades each gold quantity of an AG_GOLD_QUANTITIES item whose outcome is
+ * ok under r, in gold order, into out[0..nquantities) (names borrowed from
+ * the item): one maximum matching, name first, as ag_eval_judge. Returns
+ * the number of queries matched, or -1 (not such an item, cap below
+ * nquantities, out of memory). */
+int ag_eval_grade_queries(ag_match_rule r, const ag_eval_item *it, ag_eval_query *out, size_t cap);
+
+/* ---- items from what batch stores ----
+ *
+ * batch records a problem's gold as JSON {"kind": ag_gold_kind_name, "value"
+ * (kind number), "quantities": {name: value, ...} (when it has queries)} and
+ * its answer as the solve report of its answer attempt ("objective",
+ * "report": {name: value|null}, "objective_name" when a run with queries
+ * named its objective). These two build the grading item's parts from them,
+ * the same for batch (live) and eval (from the database). */
+
+/* The gold under rule r: optibench with quantities -> AG_GOLD_QUANTITIES (at
+ * most cap of them into q, names borrowed from gold_json; value and
+ * objective_gold from a number kind); otherwise the kind and value as stored
+ * (none for a missing or unknown kind). */
+void ag_eval_gold_from_json(const cJSON *gold_json, ag_match_rule r, ag_eval_quantity *q,
+                            size_t cap, ag_eval_gold *out);
+/* The numeric "report" entries of a result into q (at most cap; names
+ * borrowed), and its "objective_name" into *answer_name (NULL when absent;
+ * answer_name may be NULL). Returns the count. */
+size_t ag_eval_reported_from_json(const cJSON *result, ag_eval_quantity *q, size_t cap,
+                                  const char **answer_name);
 
 /* ---- pass@k ---- */
 
@@ -366,6 +447,15 @@ typedef struct {
     int llm_calls;
     double latency_ms;         /* NaN when unknown */
     int proven;                /* outcome ok and the optimum proven */
+    const ag_eval_query *queries;   /* AG_GOLD_QUANTITIES graded (outcome ok):
+                                       each query's grading, in gold order
+                                       (names owned by the evaluation) */
+    size_t nqueries;
+    int objective_right;       /* AG_GOLD_QUANTITIES, outcome ok: 1 when the
+                                  objective matches its gold — the query the
+                                  objective is named after (answer_name), else
+                                  gold.value with objective_gold; 0 when not;
+                                  -1 when neither is known */
 } ag_eval_record;
 
 typedef struct {
@@ -381,6 +471,13 @@ typedef struct {
     size_t latency_known;            /* problems with a latency */
     double latency_p50, latency_p90, latency_p99;   /* NaN if none */
     double latency_min, latency_max;                /* NaN if none */
+    /* Queries (multi-quantity golds graded with outcome ok): */
+    size_t query_problems;           /* such problems */
+    size_t queries;                  /* their gold quantities */
+    size_t query_status[AG_QUERY_COUNT];   /* by name, by value, wrong, missing */
+    size_t objective_only;           /* wrong answers whose objective is right
+                                        (another quantity is not) */
+    double objective_only_share;     /* objective_only / with_gold; NaN if none */
 } ag_eval_totals;
 
 /* NULL when out of memory. */

@@ -26,13 +26,15 @@ const char *ag_eval_rule_name(ag_match_rule r)
     case AG_MATCH_DEFAULT: return "default";
     case AG_MATCH_ALPHAOPT: return "alphaopt";
     case AG_MATCH_ORLM: return "orlm";
+    case AG_MATCH_OPTIBENCH: return "optibench";
     }
     return "unknown";
 }
 
 int ag_eval_rule_parse(const char *s, ag_match_rule *out)
 {
-    static const ag_match_rule all[] = { AG_MATCH_DEFAULT, AG_MATCH_ALPHAOPT, AG_MATCH_ORLM };
+    static const ag_match_rule all[] = { AG_MATCH_DEFAULT, AG_MATCH_ALPHAOPT, AG_MATCH_ORLM,
+                                         AG_MATCH_OPTIBENCH };
     if (!s || !out) return -1;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(s, ag_eval_rule_name(all[i]))) {
@@ -52,6 +54,10 @@ const char *ag_eval_rule_description(ag_match_rule r)
     case AG_MATCH_ORLM:
         return "round a and g to integers (half away from zero), then "
                "|ra - rg| <= 0.05 * |rg|; a zero gold needs ra = 0 (as ORLM/OptMATH)";
+    case AG_MATCH_OPTIBENCH:
+        return "every queried quantity must match: |a - g| <= 1e-4 (absolute, as "
+               "ReSocratic/OptiBench); a query is matched by the reported quantity of its "
+               "name, by value only when no reported quantity bears its name";
     }
     return "unknown rule";
 }
@@ -68,6 +74,8 @@ int ag_eval_match(ag_match_rule r, double answer, double gold)
         double ra = round(answer), rg = round(gold);
         return fabs(ra - rg) <= 0.05 * fabs(rg);
     }
+    case AG_MATCH_OPTIBENCH:
+        return fabs(answer - gold) <= 1e-4;
     }
     return 0;
 }
@@ -100,7 +108,8 @@ static int outcome_valid(ag_outcome o)
 
 int ag_ev_rule_valid(ag_match_rule r)
 {
-    return r == AG_MATCH_DEFAULT || r == AG_MATCH_ALPHAOPT || r == AG_MATCH_ORLM;
+    return r == AG_MATCH_DEFAULT || r == AG_MATCH_ALPHAOPT || r == AG_MATCH_ORLM ||
+           r == AG_MATCH_OPTIBENCH;
 }
 
 /* The category of a non-ok outcome. */
@@ -167,6 +176,10 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
                      AG_EVAL_MAX_QUANTITIES, it->gold.quantities ? it->gold.nquantities : 0);
             return -1;
         }
+        if (it->gold.objective_gold && !isfinite(it->gold.value)) {
+            snprintf(err, errlen, "the objective's gold is not a finite number");
+            return -1;
+        }
         for (size_t i = 0; i < it->gold.nquantities; i++) {
             const ag_eval_quantity *q = &it->gold.quantities[i];
             if (!isfinite(q->value)) {
@@ -182,6 +195,10 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
         break;
     default:
         snprintf(err, errlen, "unknown gold kind %d", (int)it->gold.kind);
+        return -1;
+    }
+    if (it->answer_name && !name_ok(it->answer_name)) {
+        snprintf(err, errlen, "the objective's name is longer than %d bytes", AG_EVAL_MAX_NAME);
         return -1;
     }
     if (it->nreported > AG_EVAL_MAX_REPORTED || (it->nreported && !it->reported)) {
@@ -208,32 +225,11 @@ int ag_eval_check_item(const ag_eval_item *it, char *err, size_t errlen)
 
 /* ---- multi-quantity matching ---------------------------------------------------- */
 
-static int ascii_alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static unsigned char ascii_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* Equal once everything but ASCII letters and digits is dropped and case is
- * folded; a name with no letter or digit equals nothing. */
+/* Names are compared as the prompts ask for them (agent/core: the same
+ * function decides whether a query was answered). */
 static int loose_eq(const char *a, const char *b)
 {
-    if (!a || !b) return 0;
-    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
-    int any = 0;
-    for (;;) {
-        while (*p && !ascii_alnum(*p)) p++;
-        while (*q && !ascii_alnum(*q)) q++;
-        if (!*p || !*q) return !*p && !*q && any;
-        if (ascii_lower(*p) != ascii_lower(*q)) return 0;
-        any = 1;
-        p++;
-        q++;
-    }
+    return ag_query_name_eq(a, b);
 }
 
 typedef struct {
@@ -272,20 +268,34 @@ static int q_augment(qmatch *m, size_t i)
     return 0;
 }
 
-/* 1 when every gold quantity has its own matching candidate, 0 when not,
- * -1 when out of memory. */
-static int quantities_match(ag_match_rule r, const ag_eval_item *it)
+const char *ag_eval_query_status_name(ag_eval_query_status st)
+{
+    switch (st) {
+    case AG_QUERY_BY_NAME: return "by_name";
+    case AG_QUERY_BY_VALUE: return "by_value";
+    case AG_QUERY_WRONG: return "wrong";
+    case AG_QUERY_MISSING: return "missing";
+    case AG_QUERY_COUNT: break;
+    }
+    return "unknown";
+}
+
+/* The maximum matching of gold quantities to candidates: the number of gold
+ * quantities matched, or -1 when out of memory. With out (nquantities
+ * entries) each gold's fate: matched by name or by value, or else wrong
+ * (a candidate bears its name: the first such one's value) or missing. */
+static int quantities_match(ag_match_rule r, const ag_eval_item *it, ag_eval_query *out)
 {
     /* About 20 KB: kept off the stack of threads with small stacks. */
     qmatch *m = malloc(sizeof *m);
-    int all = 0;
+    int matched = 0;
     if (!m) return -1;
     m->rule = r;
     m->gold = it->gold.quantities;
     m->ngold = it->gold.nquantities;
     m->ncand = 0;
     if (it->has_answer) {
-        m->cand[m->ncand].name = "objective";
+        m->cand[m->ncand].name = it->answer_name ? it->answer_name : "objective";
         m->cand[m->ncand++].value = it->answer;
     }
     for (size_t j = 0; j < it->nreported; j++) m->cand[m->ncand++] = it->reported[j];
@@ -300,14 +310,41 @@ static int quantities_match(ag_match_rule r, const ag_eval_item *it)
         for (size_t i = 0; i < m->ngold && !m->reserved[j]; i++)
             m->reserved[j] = (unsigned char)loose_eq(m->gold[i].name, m->cand[j].name);
     }
+    /* Kuhn's algorithm: a gold left unmatched stays so, the result is a
+     * maximum matching. */
     for (size_t i = 0; i < m->ngold; i++) {
         memset(m->seen, 0, m->ncand);
-        if (!q_augment(m, i)) goto out;
+        matched += q_augment(m, i);
     }
-    all = 1;
-out:
+    for (size_t i = 0; out && i < m->ngold; i++)
+        out[i] = (ag_eval_query){ m->gold[i].name, m->gold[i].value, 0, NAN, AG_QUERY_MISSING };
+    for (size_t j = 0; out && j < m->ncand; j++) {
+        if (m->owner[j] < 0) continue;
+        ag_eval_query *q = &out[m->owner[j]];
+        q->status = m->gold_named[m->owner[j]] ? AG_QUERY_BY_NAME : AG_QUERY_BY_VALUE;
+        q->has_answer = 1;
+        q->answer = m->cand[j].value;
+    }
+    for (size_t i = 0; out && i < m->ngold; i++) {
+        if (out[i].status != AG_QUERY_MISSING || !m->gold_named[i]) continue;
+        out[i].status = AG_QUERY_WRONG;
+        for (size_t j = 0; j < m->ncand && !out[i].has_answer; j++)
+            if (loose_eq(m->gold[i].name, m->cand[j].name)) {
+                out[i].has_answer = 1;
+                out[i].answer = m->cand[j].value;
+            }
+    }
     free(m);
-    return all;
+    return matched;
+}
+
+int ag_eval_grade_queries(ag_match_rule r, const ag_eval_item *it, ag_eval_query *out, size_t cap)
+{
+    if (!out || !ag_ev_rule_valid(r) || ag_eval_check_item(it, NULL, 0) != 0 ||
+        it->gold.kind != AG_GOLD_QUANTITIES || it->outcome != AG_OUTCOME_OK ||
+        cap < it->gold.nquantities)
+        return -1;
+    return quantities_match(r, it, out);
 }
 
 /* The category of a checked item; *oom set when out of memory. */
@@ -328,9 +365,9 @@ ag_eval_category ag_ev_judge(ag_match_rule r, const ag_eval_item *it, int *oom)
                    ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
     case AG_GOLD_QUANTITIES: {
         if (it->outcome != AG_OUTCOME_OK) return outcome_category(it->outcome);
-        int m = quantities_match(r, it);
+        int m = quantities_match(r, it, NULL);
         if (m < 0) *oom = 1;
-        return m > 0 ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
+        return m == (int)it->gold.nquantities ? AG_CAT_CORRECT : AG_CAT_WRONG_ANSWER;
     }
     }
     return AG_CAT_NO_GOLD;

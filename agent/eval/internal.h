@@ -39,6 +39,7 @@ struct ag_eval {
     size_t nrecs, caprecs;
     char **ds;              /* dataset names, in the order first seen */
     size_t nds, capds;
+    size_t nquery_recs;     /* records with graded queries */
     size_t *slots;          /* record index + 1; 0 = empty */
     size_t nslots;          /* power of two */
     char err[256];
@@ -89,10 +90,25 @@ void ag_ev_write_accuracy(FILE *f, const char *rule, const ag_eval_totals *all, 
  * listed" when the list is cut. */
 void ag_ev_write_listed_count(FILE *f, size_t n);
 
+/* "Queries (rule R): ..." — what the queries of multi-quantity golds did
+ * overall (by name, by value, wrong, missing) and the share of problems
+ * whose objective is right but another quantity is not; with no line end.
+ * Nothing when no query was graded and the rule is not optibench. */
+void ag_ev_write_queries(FILE *f, ag_match_rule r, const ag_eval_totals *all, const char *em,
+                         const char *end_em);
+
+/* The queries of r that did not match, "wrong: "A" (gold 6, answer 5);
+ * missing: "B" (gold 420)" (the first 10, then how many more), how many
+ * matched by value, and "objective right" for a wrong answer whose objective
+ * is; each name through esc (the writer's escaping). "-" when there is
+ * nothing to say. The JSON report lists every query. */
+void ag_ev_write_failed_queries(FILE *f, const ag_eval_record *r, void (*esc)(FILE *, const char *));
+
 /* A problem not correct, as listed in the reports. */
 typedef struct {
     const char *category, *outcome;
     char gold[64], answer[64];
+    int with_queries;          /* the evaluation graded queries: a queries column */
 } ag_ev_problem_text;
 typedef void (*ag_ev_problem_row_fn)(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *t);
 /* Calls row for each graded problem that is not correct, in the order added,

@@ -41,6 +41,15 @@ static cJSON *totals_json(const ag_eval_totals *t)
     add_num(o, "llm_calls_total", (double)t->calls_total);
     add_num(o, "tokens_per_problem", t->tokens_mean);
     add_num(o, "llm_calls_per_problem", t->calls_mean);
+    cJSON *qs = cJSON_AddObjectToObject(o, "queries");
+    if (qs) {
+        add_num(qs, "problems", (double)t->query_problems);
+        add_num(qs, "graded", (double)t->queries);
+        for (int k = 0; k < AG_QUERY_COUNT; k++)
+            add_num(qs, ag_eval_query_status_name((ag_eval_query_status)k), (double)t->query_status[k]);
+        add_num(qs, "objective_only_right", (double)t->objective_only);
+        add_num(qs, "objective_only_right_share", t->objective_only_share);
+    }
     cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
     if (lat) {
         add_num(lat, "known", (double)t->latency_known);
@@ -69,6 +78,22 @@ static cJSON *record_json(const ag_eval_record *r)
     add_num(o, "tokens", (double)r->tokens);
     add_num(o, "llm_calls", (double)r->llm_calls);
     add_num(o, "latency_ms", r->latency_ms);
+    if (r->objective_right >= 0) cJSON_AddBoolToObject(o, "objective_right", r->objective_right);
+    if (r->queries) {
+        cJSON *ql = cJSON_AddArrayToObject(o, "queries");
+        for (size_t i = 0; ql && i < r->nqueries; i++) {
+            const ag_eval_query *q = &r->queries[i];
+            cJSON *x = cJSON_CreateObject();
+            if (!x) break;
+            cJSON_AddItemToArray(ql, x);
+            if (q->name) cJSON_AddStringToObject(x, "name", q->name);
+            else cJSON_AddNullToObject(x, "name");
+            add_num(x, "gold", q->gold);
+            if (q->has_answer) add_num(x, "answer", q->answer);
+            else cJSON_AddNullToObject(x, "answer");
+            cJSON_AddStringToObject(x, "status", ag_eval_query_status_name(q->status));
+        }
+    }
     return o;
 }
 

@@ -162,8 +162,14 @@ static void html_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_probl
     ag_ev_html_esc(f, r->dataset);
     fputs("</td><td class=\"t\">", f);
     ag_ev_html_esc(f, r->id);
-    fprintf(f, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td>%s</td><td>%s</td></tr>\n",
+    fprintf(f, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td>%s</td><td>%s</td>",
             pt->category, pt->outcome, pt->gold, pt->answer);
+    if (pt->with_queries) {
+        fputs("<td class=\"t\">", f);
+        ag_ev_write_failed_queries(f, r, ag_ev_html_esc);
+        fputs("</td>", f);
+    }
+    fputs("</tr>\n", f);
 }
 
 static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
@@ -186,6 +192,11 @@ static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
     fputs("</p>\n<p>", f);
     ag_ev_write_accuracy(f, rule, all, "<b>", "</b>");
     fputs("</p>\n", f);
+    if (all->query_problems || r == AG_MATCH_OPTIBENCH) {
+        fputs("<p class=\"queries\">", f);
+        ag_ev_write_queries(f, r, all, "<b>", "</b>");
+        fputs("</p>\n", f);
+    }
 }
 
 static void html_categories(FILE *f, const ag_eval *e, const ag_eval_totals *t)
@@ -234,7 +245,9 @@ static void html_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *al
         return;
     }
     fputs("<table>\n<tr><th>dataset</th><th>id</th><th>category</th><th>outcome</th>"
-          "<th>gold</th><th>answer</th></tr>\n", f);
+          "<th>gold</th><th>answer</th>", f);
+    if (e->nquery_recs) fputs("<th>queries not matched</th>", f);
+    fputs("</tr>\n", f);
     ag_ev_each_not_correct(e, f, html_problem_row);
     fputs("</table>\n", f);
 }

@@ -42,7 +42,13 @@ static void md_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_problem
     ag_ev_md_esc(f, r->dataset);
     fputs(" | ", f);
     ag_ev_md_esc(f, r->id);
-    fprintf(f, " | %s | %s | %s | %s |\n", pt->category, pt->outcome, pt->gold, pt->answer);
+    fprintf(f, " | %s | %s | %s | %s |", pt->category, pt->outcome, pt->gold, pt->answer);
+    if (pt->with_queries) {
+        fputc(' ', f);
+        ag_ev_write_failed_queries(f, r, ag_ev_md_esc);
+        fputs(" |", f);
+    }
+    fputc('\n', f);
 }
 
 static void md_categories(FILE *f, const ag_eval *e, const ag_eval_totals *t)
@@ -73,7 +79,11 @@ static void md_not_correct(FILE *f, const ag_eval *e, const ag_eval_totals *all)
         fputs("None.\n", f);
         return;
     }
-    fputs("| dataset | id | category | outcome | gold | answer |\n|---|---|---|---|---:|---:|\n", f);
+    if (e->nquery_recs)
+        fputs("| dataset | id | category | outcome | gold | answer | queries not matched |\n"
+              "|---|---|---|---|---:|---:|---|\n", f);
+    else
+        fputs("| dataset | id | category | outcome | gold | answer |\n|---|---|---|---|---:|---:|\n", f);
     ag_ev_each_not_correct(e, f, md_problem_row);
 }
 
@@ -88,6 +98,10 @@ ag_code ag_eval_write_markdown(const ag_eval *e, FILE *f)
     fprintf(f, "Matching rule: **%s** — %s\n\n", rule, ag_eval_rule_description(e->rule));
     ag_ev_write_accuracy(f, rule, all, "**", "**");
     fputs("\n\n", f);
+    if (all->query_problems || e->rule == AG_MATCH_OPTIBENCH) {
+        ag_ev_write_queries(f, e->rule, all, "**", "**");
+        fputs("\n\n", f);
+    }
     md_totals_table(f, e, t, rule);
     fputs("\nLatency percentiles are nearest-rank over the problems with a recorded latency.\n\n", f);
     md_categories(f, e, t);

@@ -133,6 +133,51 @@ void ag_ev_write_accuracy(FILE *f, const char *rule, const ag_eval_totals *all, 
             all->proven, all->outcome[AG_OUTCOME_OK]);
 }
 
+void ag_ev_write_queries(FILE *f, ag_match_rule r, const ag_eval_totals *all, const char *em,
+                         const char *end_em)
+{
+    if (!all->query_problems && r != AG_MATCH_OPTIBENCH) return;
+    const size_t *st = all->query_status;
+    char share[32];
+    ag_ev_fmt_pct(share, sizeof share, all->objective_only_share);
+    fprintf(f, "Queries (rule %s): %zu queried quantities of %zu solved problems graded: %zu "
+               "matched by name, %s%zu matched by value%s (no reported quantity bore their name), "
+               "%zu wrong, %zu missing. Objective right but another quantity not: %s%s%s of the "
+               "problems with a gold (%zu of %zu).",
+            ag_eval_rule_name(r), all->queries, all->query_problems, st[AG_QUERY_BY_NAME], em,
+            st[AG_QUERY_BY_VALUE], end_em, st[AG_QUERY_WRONG], st[AG_QUERY_MISSING], em, share,
+            end_em, all->objective_only, all->with_gold);
+}
+
+#define QUERIES_LISTED 10   /* failed queries named in one problem's cell */
+
+void ag_ev_write_failed_queries(FILE *f, const ag_eval_record *r, void (*esc)(FILE *, const char *))
+{
+    size_t said = 0, by_value = 0, failed = 0;
+    for (size_t i = 0; i < r->nqueries; i++) {
+        const ag_eval_query *q = &r->queries[i];
+        if (q->status == AG_QUERY_BY_VALUE) by_value++;
+        if (q->status != AG_QUERY_WRONG && q->status != AG_QUERY_MISSING) continue;
+        if (failed++ >= QUERIES_LISTED) continue;   /* a cell stays readable */
+        fprintf(f, "%s%s: ", said++ ? "; " : "", ag_eval_query_status_name(q->status));
+        if (q->name) {
+            fputc('"', f);
+            esc(f, q->name);
+            fputc('"', f);
+        } else {
+            fputs("(no name)", f);
+        }
+        fprintf(f, " (gold %.10g", q->gold);
+        if (q->has_answer) fprintf(f, ", answer %.10g", q->answer);
+        fputc(')', f);
+    }
+    if (failed > QUERIES_LISTED) fprintf(f, "; %zu more not matched", failed - QUERIES_LISTED);
+    if (by_value) fprintf(f, "%s%zu matched by value", said++ ? "; " : "", by_value);
+    if (r->objective_right == 1 && r->category == AG_CAT_WRONG_ANSWER)
+        fprintf(f, "%sobjective right", said++ ? "; " : "");
+    if (!said) fputc('-', f);
+}
+
 void ag_ev_write_listed_count(FILE *f, size_t n)
 {
     fprintf(f, "%zu", n);
@@ -150,6 +195,7 @@ size_t ag_ev_each_not_correct(const ag_eval *e, FILE *f, ag_ev_problem_row_fn ro
         pt.outcome = ag_outcome_name(r->outcome);
         ag_ev_fmt_gold(pt.gold, sizeof pt.gold, r);
         ag_ev_fmt_answer(pt.answer, sizeof pt.answer, r);
+        pt.with_queries = e->nquery_recs > 0;
         row(f, r, &pt);
         listed++;
     }

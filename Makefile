@@ -170,13 +170,23 @@ bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library $(BUILD)/bench/serve_load
 bench-check: $(BIN)
 	@bench/check.sh $(BIN)
 
+# The binary, its manual page optagent(1), the bash and zsh completion and
+# the documentation.
+MANDIR   ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/optagent $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/optagent
 	install -m 0644 README.md docs/FORMULATION.md $(DESTDIR)$(PREFIX)/share/doc/optagent/
+	install -m 0644 docs/optagent.1 $(DESTDIR)$(MANDIR)/optagent.1
+	install -m 0644 scripts/completion/optagent.bash $(DESTDIR)$(BASHCOMPDIR)/optagent
+	install -m 0644 scripts/completion/_optagent $(DESTDIR)$(ZSHCOMPDIR)/_optagent
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/optagent
+	rm -f $(DESTDIR)$(PREFIX)/bin/optagent $(DESTDIR)$(MANDIR)/optagent.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/optagent $(DESTDIR)$(ZSHCOMPDIR)/_optagent
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/optagent
 
 clean:

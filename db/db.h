@@ -107,6 +107,7 @@ typedef struct {
     char *created_at, *command, *config_json, *shard, *status, *finished_at;
     /* over the run's problems: */
     int64_t problems, done, errors, correct;
+    int64_t graded;          /* problems with a gold answer (correct not NULL) */
     int64_t prompt_tokens, completion_tokens, llm_calls;
     double llm_ms, solve_ms;
 } db_run_info;

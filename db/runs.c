@@ -223,14 +223,14 @@ out:
     " coalesce(sum(p.status = 'error'), 0), coalesce(sum(p.correct = 1), 0),"          \
     " coalesce(sum(p.prompt_tokens), 0), coalesce(sum(p.completion_tokens), 0),"       \
     " coalesce(sum(p.llm_calls), 0), coalesce(sum(p.llm_ms), 0),"                      \
-    " coalesce(sum(p.solve_ms), 0)"                                                    \
+    " coalesce(sum(p.solve_ms), 0), coalesce(sum(p.correct IS NOT NULL), 0)"           \
     " FROM runs r LEFT JOIN problems p ON p.run_id = r.id "
 
 #define R(field) DBI_COL(db_run_info, field)
 static const dbi_col run_cols[] = {
     R(id), DBI_COL_UUID(db_run_info, uuid), R(created_at), R(command), R(config_json),
     R(shard), R(status), R(finished_at), R(problems), R(done), R(errors), R(correct),
-    R(prompt_tokens), R(completion_tokens), R(llm_calls), R(llm_ms), R(solve_ms),
+    R(prompt_tokens), R(completion_tokens), R(llm_calls), R(llm_ms), R(solve_ms), R(graded),
 };
 #undef R
 static const dbi_row run_row = DBI_ROW(db_run_info, run_cols);

@@ -242,16 +242,26 @@ static void test_batch_sigint_then_resume(void **state)
     int code = wait_exit(pid, 15000);
     double ms = now_ms() - t0;
     char *err = output("batch", ".err");
-    if (code == 0 || ms > 2500)
+    if (code != 130 || ms > 2500)
         fail_msg("exit %d after %.0f ms; stderr:\n%s", code, ms, err);
     assert_non_null(strstr(err, "interrupted"));
+    /* the full command that resumes, on the line after "continue with:" */
+    const char *cont = strstr(err, "continue with:\n  ");
+    assert_non_null(cont);
+    cont += strlen("continue with:\n  ");
+    char resume_cmd[4096];
+    snprintf(resume_cmd, sizeof resume_cmd, "%.*s", (int)strcspn(cont, "\n"), cont);
     free(err);
+    assert_non_null(strstr(resume_cmd, "/optagent batch "));
+    assert_non_null(strstr(resume_cmd, " --resume "));
     assert_int_equal(query(db, "select count(*) from runs where status = 'interrupted'"), 1);
     assert_int_equal(query(db, "select count(*) from problems"), 0);
 
-    /* --resume redoes the interrupted problem (to its 3 s limit). */
-    snprintf(args, sizeof args, "batch %s --db %s -j 1 --no-progress --no-cache"
-             " --max-corrections 0 --time-limit 3 --resume 1", probs, db);
+    /* that command, as printed, redoes the interrupted problem (to its 3 s
+     * limit) */
+    const char *prog = strstr(resume_cmd, " batch ");
+    assert_non_null(prog);
+    snprintf(args, sizeof args, "%s", prog + 1);
     pid = spawn(f, "resume", args);
     code = wait_exit(pid, 30000);
     err = output("resume", ".err");

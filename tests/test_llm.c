@@ -542,10 +542,9 @@ static void test_error_object_with_200(void **state)
     ts_fake_stop(f);
 }
 
-static void test_connection_refused(void **state)
+/* A port that was just free: bind, read it, close. */
+static int free_port(void)
 {
-    (void)state;
-    /* a port that was just free: bind, read it, close */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s >= 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -553,22 +552,104 @@ static void test_connection_refused(void **state)
     socklen_t al = sizeof a;
     assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
     close(s);
+    return ntohs(a.sin_port);
+}
+
+/* Nothing listens at the URL: no retries (they cannot help), and the error
+ * says which setting to check. */
+static void test_connection_refused(void **state)
+{
+    (void)state;
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", free_port());
     ag_llm_config c = fast_config(url, KEY);
     c.max_retries = 2;
+    c.backoff_base_s = 1;   /* a retry would show in the time */
     ag_llm_reply *r;
     double t0 = now_ms();
     ag_llm_code code = call(&c, "formulate", NULL, &r);
     expect_code(code, AG_LLM_ECONNECT, &r);
-    assert_true(now_ms() - t0 < 5000);
-    assert_int_equal(r->attempts, 3);
+    assert_true(now_ms() - t0 < 500);
+    assert_int_equal(r->attempts, 1);
     assert_int_equal(r->http_status, 0);
-    assert_int_equal(cap_lines, 2);
-    assert_non_null(strstr(logged(), "after a connection error"));
-    assert_non_null(strstr(r->error, "(after 3 attempts)"));
+    assert_int_equal(r->endpoint_wrong, 1);
+    assert_int_equal(cap_lines, 0);
+    assert_non_null(strstr(r->error, "connection refused"));
+    assert_non_null(strstr(r->error, "OPTAGENT_BASE_URL"));
     assert_no_key(r);
     ag_llm_reply_free(r);
+}
+
+/* A client that has talked to the server treats a refusal as a restart
+ * and retries it. */
+static void test_refused_after_an_exchange_is_retried(void **state)
+{
+    (void)state;
+    ts_fake *f = start("{\"rules\": [], \"default\": \"ok\"}");
+    ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
+    c.max_retries = 2;
+    ag_llm *l = ag_llm_new(&c);
+    assert_non_null(l);
+    ag_llm_reply *r;
+    assert_int_equal(ag_llm_chat(l, "formulate", two_msgs, 2, NULL, &r), AG_LLM_OK);
+    ag_llm_reply_free(r);
+    ts_fake_stop(f);
+    ag_llm_code code = ag_llm_chat(l, "formulate", two_msgs, 2, NULL, &r);
+    ag_llm_free(l);
+    expect_code(code, AG_LLM_ECONNECT, &r);
+    assert_int_equal(r->attempts, 3);
+    assert_int_equal(r->endpoint_wrong, 0);
+    assert_non_null(strstr(logged(), "after a connection error"));
+    assert_non_null(strstr(r->error, "(after 3 attempts)"));
+    ag_llm_reply_free(r);
+}
+
+/* 404 names --model (the message mentions the model, or not), 401 the key;
+ * neither is retried. */
+static void test_http_hints(void **state)
+{
+    (void)state;
+    static const struct { const char *script, *want; } cases[] = {
+        { "{\"rules\": [], \"default\": {\"status\": 404, \"content\": \"The model `test-model` does not exist\"}}",
+          "check --model: the server does not know the model 'test-model'" },
+        { "{\"rules\": [], \"default\": {\"status\": 404, \"content\": \"Not Found\"}}",
+          "check --model 'test-model' and the base URL OPTAGENT_BASE_URL" },
+        { "{\"rules\": [], \"default\": {\"status\": 401, \"content\": \"bad key\"}}",
+          "check the API key" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ts_fake *f = start(cases[i].script);
+        ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
+        ag_llm_reply *r;
+        expect_code(call(&c, "formulate", NULL, &r), AG_LLM_EHTTP, &r);
+        if (!strstr(r->error, cases[i].want)) fail_msg("case %zu: %s", i, r->error);
+        assert_int_equal(r->attempts, 1);
+        assert_int_equal(r->endpoint_wrong, 1);
+        assert_no_key(r);
+        ag_llm_reply_free(r);
+        ts_fake_stop(f);
+    }
+}
+
+/* -v logs one line per request; --quiet drops the retry notes. */
+static void test_verbosity(void **state)
+{
+    (void)state;
+    ts_fake *f = start("{\"rules\": [{\"match\": {}, \"sequence\": [{\"status\": 500}, {\"content\": \"ok\"}]}], \"default\": \"ok\"}");
+    ag_llm_config c = fast_config(ts_fake_base_url(f), KEY);
+    ag_llm_reply *r;
+    ag_llm_set_verbosity(-1);
+    assert_int_equal(call(&c, "formulate", NULL, &r), AG_LLM_OK);
+    assert_int_equal(r->attempts, 2);
+    assert_int_equal(cap_lines, 0);
+    ag_llm_reply_free(r);
+    ag_llm_set_verbosity(1);
+    assert_int_equal(call(&c, "correct", NULL, &r), AG_LLM_OK);
+    ag_llm_set_verbosity(0);
+    assert_int_equal(cap_lines, 1);
+    assert_non_null(strstr(logged(), "correct request: HTTP 200, 1 attempt"));
+    ag_llm_reply_free(r);
+    ts_fake_stop(f);
 }
 
 /* ---- not retried ---------------------------------------------------------------- */
@@ -940,6 +1021,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_object_with_200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_after_an_exchange_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_hints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verbosity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_4xx_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_excerpt_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),

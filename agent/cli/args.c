@@ -24,6 +24,31 @@
 
 #define SHORTOPTS_MAX 64
 
+static int verbosity;   /* -1 quiet, 0 normal, 1 verbose: set once by main */
+
+void ag_cli_set_verbosity(int level)
+{
+    verbosity = level < 0 ? -1 : level > 0 ? 1 : 0;
+    ag_llm_set_verbosity(verbosity);
+}
+
+int ag_cli_verbosity(void) { return verbosity; }
+
+static const char *program = "optagent";
+
+void ag_cli_set_program(const char *argv0) { if (argv0 && *argv0) program = argv0; }
+
+const char *ag_cli_program(void) { return program; }
+
+int ag_db_must_exist(const char *cmd, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) return 0;
+    fprintf(stderr, "optagent %s: %s: no such results database (optagent batch creates one; "
+                    "give another with --db PATH)\n", cmd, path);
+    return -1;
+}
+
 static const char *cmd_prefix(const char *cmd, char *buf, size_t len)
 {
     snprintf(buf, len, "optagent%s%s", cmd ? " " : "", cmd ? cmd : "");

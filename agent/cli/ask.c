@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "agent/cli/cli.h"
 #include "agent/llm/llm.h"
 #include "agent/core/core.h"
@@ -358,12 +359,15 @@ int ag_cmd_ask(int argc, char **argv)
     if (endpoint_ok(&cfg) != 0) goto out;
     /* before anything is sent: a library that cannot be used is an error */
     if (ag_library_open("ask", &o.lib, &library, libpath, sizeof libpath, &missing) != 0) goto out;
-    if (missing)
+    if (missing && ag_cli_verbosity() >= 0)
         fprintf(stderr, "optagent: no experience library at %s: running without insights "
                         "(optagent learn creates one; --no-library silences this)\n", libpath);
     ag_library_apply(&o.lib, library, &o.po);
     if (!text) {
         size_t len;
+        if ((!o.file || !strcmp(o.file, "-")) && isatty(STDIN_FILENO) && ag_cli_verbosity() >= 0)
+            fprintf(stderr, "optagent ask: reading the problem from standard input (end it with "
+                            "Ctrl-D; or give it as an argument or with -f FILE)\n");
         owned = ag_read_file(o.file ? o.file : "-", MAX_PROBLEM_BYTES, &len, err, sizeof err);
         if (!owned) { fprintf(stderr, "optagent: %s\n", err); goto out; }
         text = owned;

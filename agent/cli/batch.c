@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include "agent/cli/cli.h"
 #include "agent/llm/llm.h"
 #include "agent/eval/eval.h"
@@ -112,17 +113,26 @@ struct batch {
     const char *dbpath, *outpath;
     atomic_long tokens;
     atomic_int exited;
+    /* Set by the first LLM call that failed because the endpoint or model
+     * is wrong (ag_llm_reply.endpoint_wrong): nothing more is sent, the
+     * problems it cut are not recorded, and the run stops "interrupted". */
+    atomic_int endpoint_failed;
     double t0;
     int jobs;
     const ag_batch_hook *hook;   /* learn: replaces the pipeline run (NULL: batch) */
+    int argc;                    /* the command line, for the resume command */
+    char **argv;
+    int already_finished;        /* --resume of a finished run with nothing left */
 };
 
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
 
+static volatile sig_atomic_t stop_signal;   /* SIGINT or SIGTERM: the exit status is 128 + it */
+
 static void on_sigint(int sig)
 {
-    (void)sig;
+    stop_signal = sig;
     interrupted = 1;
     cancel_flag = 1;
 }
@@ -162,6 +172,9 @@ static void log_call(void *ctx, const ag_chat_call *call, const char *key, int c
     c->completion_tokens = r ? r->completion_tokens : -1;
     c->latency_ms = r ? r->latency_ms : 0;
     if (code != AG_LLM_OK) c->error = strdup(r && r->error ? r->error : ag_llm_strerror(code));
+    if (r && r->endpoint_wrong && !atomic_exchange(&w->b->endpoint_failed, 1))
+        fprintf(stderr, "\noptagent batch: %s\noptagent batch: stopping: every request would fail "
+                        "the same way\n", r->error ? r->error : ag_llm_strerror(code));
 }
 
 /* A failed cache write stops the batch like any failed write. */
@@ -413,6 +426,10 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
         goto done;
     }
     ok = 1;
+    if (ag_cli_verbosity() > 0)
+        fprintf(stderr, "%soptagent: %s%s%s: %s (%s, %d attempt%s)%s\n", isatty(2) ? "\r" : "", rec.dataset,
+                *rec.dataset ? "/" : "", sid, ag_eval_category_name(cat), rec.outcome, run->nattempts,
+                run->nattempts == 1 ? "" : "s", isatty(2) ? "\033[K" : "");
     if (correct >= 0) {
         atomic_fetch_add(&b->with_gold, 1);
         if (correct) atomic_fetch_add(&b->correct, 1);
@@ -439,7 +456,7 @@ static void *work(void *arg)
         .observe = log_call, .failed = cache_failed, .ctx = w };
     ag_chat chat = ag_chat_cached(&w->cache);
     for (;;) {
-        if (interrupted || atomic_load(&b->write_failed)) break;
+        if (interrupted || atomic_load(&b->write_failed) || atomic_load(&b->endpoint_failed)) break;
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->nitems) break;
         const item *x = &b->items[i];
@@ -468,6 +485,7 @@ static void *work(void *arg)
          * finished: it is redone on --resume. */
         int cut = interrupted && run && (run->outcome == AG_OUTCOME_LLM_ERROR ||
                                          run->outcome == AG_OUTCOME_INTERRUPTED || bo.incomplete);
+        if (atomic_load(&b->endpoint_failed) && run && run->outcome == AG_OUTCOME_LLM_ERROR) cut = 1;
         if (run && !cut && record(w, x, run, b->hook ? &bo : NULL, run->latency_ms))
             atomic_fetch_add(&b->done, 1);
         (void)ms;
@@ -491,6 +509,64 @@ static void format_eta(double s, char *buf, size_t len)
     else snprintf(buf, len, "%lds", t);
 }
 
+/* The terminal's width in columns: TIOCGWINSZ on stderr, else $COLUMNS,
+ * else 80 (a pipe or a terminal that does not say). */
+static int term_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n > 0 && n < 10000 ? (int)n : 80;
+}
+
+/* The progress line for a terminal of cols columns, at most cols - 1
+ * characters so it never wraps (a wrapped line is not rewritten by \r).
+ * At 80 columns everything fits; narrower, the bar shrinks (30 cells down
+ * to 10), then the rate goes, then the accuracy; when even then no bar
+ * fits, the bar goes and the rest is cut in the same order, then the ETA.
+ * The count always stays. */
+static void progress_line(char *line, size_t len, int cols, size_t done, size_t total, size_t ok,
+                          const char *acc, double rate, const char *eta)
+{
+    char parts[4][96];
+    snprintf(parts[0], sizeof parts[0], "%zu/%zu", done, total);
+    snprintf(parts[1], sizeof parts[1], "  correct %zu (%s)", ok, acc);
+    snprintf(parts[2], sizeof parts[2], "  %.2f/s", rate);
+    snprintf(parts[3], sizeof parts[3], "  ETA %s", eta);
+    static const int drop_order[] = { 2, 1, 3 };   /* rate, accuracy, ETA */
+    int avail = cols - 1, keep[4] = { 1, 1, 1, 1 }, textw = 0, width = 0;
+    for (int i = 0; i < 4; i++) textw += (int)strlen(parts[i]);
+    for (int i = 0; i <= 2; i++) {   /* the bar (10 cells and "[] ") with the fewest cuts */
+        if (textw + 13 <= avail) { width = avail - textw - 3; break; }
+        if (i == 2) break;
+        keep[drop_order[i]] = 0;
+        textw -= (int)strlen(parts[drop_order[i]]);
+    }
+    if (!width) {   /* no bar: cut until the text fits */
+        for (int i = 0; i < 4; i++) keep[i] = 1;
+        textw = 0;
+        for (int i = 0; i < 4; i++) textw += (int)strlen(parts[i]);
+        for (int i = 0; i < 3 && textw > avail; i++) {
+            keep[drop_order[i]] = 0;
+            textw -= (int)strlen(parts[drop_order[i]]);
+        }
+    }
+    if (width > 30) width = 30;
+    size_t o = 0;
+    if (width >= 10) {
+        int fill = total ? (int)((double)width * (double)done / (double)total) : width;
+        line[o++] = '[';
+        for (int i = 0; i < width; i++) line[o++] = i < fill ? '#' : '-';
+        line[o++] = ']';
+        line[o++] = ' ';
+    }
+    line[o] = 0;
+    for (int i = 0; i < 4; i++)
+        if (keep[i] && o < len) o += (size_t)snprintf(line + o, len - o, "%s", parts[i]);
+    if (avail > 0 && strlen(line) > (size_t)avail) line[avail] = 0;   /* a very narrow terminal */
+}
+
 static void progress(batch *b, size_t total, int tty, int final)
 {
     size_t done = atomic_load(&b->done), ok = atomic_load(&b->correct), wg = atomic_load(&b->with_gold);
@@ -500,12 +576,9 @@ static void progress(batch *b, size_t total, int tty, int final)
     char acc[32] = "-";
     if (wg) snprintf(acc, sizeof acc, "%.1f%%", 100.0 * ok / wg);
     if (tty) {
-        int width = 30, fill = total ? (int)(width * done / total) : width;
-        char bar[64];
-        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '-';
-        bar[width] = 0;
-        fprintf(stderr, "\r[%s] %zu/%zu  correct %zu (%s)  %.2f/s  ETA %s ", bar, done, total, ok, acc,
-                rate, eta);
+        char line[512];
+        progress_line(line, sizeof line, term_columns(), done, total, ok, acc, rate, eta);
+        fprintf(stderr, "\r%s\033[K", line);   /* \033[K: clear what a longer line left */
         if (final) fputc('\n', stderr);
     } else {
         fprintf(stderr, "optagent: %zu/%zu done, %zu correct (%s), %.2f problems/s, ETA %s\n", done,
@@ -988,7 +1061,7 @@ static int open_library(batch *b, batch_opts *o)
     } else if (ag_library_open("batch", &o->lib, &b->library, b->libpath, sizeof b->libpath, &missing) != 0) {
         return -1;
     }
-    if (missing)
+    if (missing && ag_cli_verbosity() >= 0)
         fprintf(stderr, "optagent: no experience library at %s: running without insights\n", b->libpath);
     if (b->library) {
         char real[PATH_MAX];
@@ -1005,6 +1078,24 @@ static int open_library(batch *b, batch_opts *o)
     return 0;
 }
 
+/* 1 when the file at path is a formulation (one JSON object with "format"
+ * and "variables" or "objective") rather than problems: read only after
+ * the file failed to load as a benchmark, to say what to run instead. */
+static int looks_like_formulation(const char *path)
+{
+    if (!strcmp(path, "-")) return 0;
+    char err[256];
+    size_t len;
+    char *text = ag_read_file(path, 64u << 20, &len, err, sizeof err);
+    cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
+    int yes = cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "format") &&
+              (cJSON_GetObjectItemCaseSensitive(j, "variables") ||
+               cJSON_GetObjectItemCaseSensitive(j, "objective"));
+    cJSON_Delete(j);
+    free(text);
+    return yes;
+}
+
 /* Loads every file (and its SHA-256) into sets and the LLM configuration or
  * the replay file: everything is checked before anything is sent. 0, or -1
  * said. */
@@ -1014,6 +1105,11 @@ static int load_inputs(batch *b, batch_opts *o, ag_ds **sets)
     char err[1024];
     for (int i = 0; i < o->nfiles; i++) {
         sets[i] = ag_ds_load(o->files[i], o->fmt, err, sizeof err);
+        if (!sets[i] && looks_like_formulation(o->files[i])) {
+            fprintf(stderr, "optagent batch: %s: this looks like a formulation, not a file of "
+                            "problems: use optagent solve %s\n", o->files[i], o->files[i]);
+            return -1;
+        }
         if (!sets[i]) { fprintf(stderr, "optagent: %s\n", err); return -1; }
         if (strcmp(o->files[i], "-")) {
             if (file_sha256(o->files[i], hash_buf[i]) != 0) {
@@ -1067,8 +1163,9 @@ static int make_items(batch *b, const batch_opts *o, ag_ds *const *sets)
  * it and drops the problems it already holds. 0, or -1 said. */
 static int resume_run(batch *b, const batch_opts *o, int *lock_fd)
 {
-    if (db_run_find(b->db, o->resume, &b->run_id) != DB_OK) {
-        fprintf(stderr, "optagent: --resume: no run '%s' in %s\n", o->resume, o->dbpath);
+    char rerr[1024];
+    if (ag_run_resolve(b->db, o->resume, &b->run_id, rerr, sizeof rerr) != 0) {
+        fprintf(stderr, "optagent: --resume: %s: %s\n", o->dbpath, rerr);
         return -1;
     }
     long holder;
@@ -1086,6 +1183,7 @@ static int resume_run(batch *b, const batch_opts *o, int *lock_fd)
         return -1;
     }
     snprintf(b->uuid, sizeof b->uuid, "%s", info.uuid);
+    int was_finished = info.status && !strcmp(info.status, "finished");
     char *now = config_json(b, o->files, o->nfiles, o->shard, o->hashes, o->fmt);
     char why[2048];
     int differs = check_resume(info.config_json, now, why, sizeof why);
@@ -1109,7 +1207,15 @@ static int resume_run(batch *b, const batch_opts *o, int *lock_fd)
             continue;
         b->items[w++] = b->items[i];
     }
-    fprintf(stderr, "optagent: resuming run %s: %zu of %zu problems left\n", b->uuid, w, b->nitems);
+    if (w == 0 && was_finished) {
+        fprintf(stderr, "optagent: run %s is finished: all its %zu problems are recorded; nothing "
+                        "to resume\n", b->uuid, b->nitems);
+        b->nitems = 0;
+        b->already_finished = 1;
+        return 0;
+    }
+    if (ag_cli_verbosity() >= 0)
+        fprintf(stderr, "optagent: resuming run %s: %zu of %zu problems left\n", b->uuid, w, b->nitems);
     b->nitems = w;
     db_run_set_status(b->db, b->run_id, "running");
     return 0;
@@ -1180,36 +1286,109 @@ static int run_workers(batch *b, const batch_opts *o, worker **workers, int *nwo
     }
     pthread_attr_destroy(&attr);
     int tty = o->progress_mode >= 0 ? o->progress_mode : isatty(2);
+    int quiet = ag_cli_verbosity() < 0 && o->progress_mode < 0;   /* --quiet: no progress */
     double last = now_s();
     while (atomic_load(&b->exited) < started) {
         struct timespec ts = { 0, 100 * 1000000L };
         nanosleep(&ts, NULL);
         double t = now_s();
-        if ((tty && t - last >= 0.2) || (!tty && t - last >= 10)) { progress(b, b->nitems, tty, 0); last = t; }
+        if (!quiet && ((tty && t - last >= 0.2) || (!tty && t - last >= 10))) {
+            progress(b, b->nitems, tty, 0);
+            last = t;
+        }
     }
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
     free(threads);
-    progress(b, b->nitems, tty, 1);
+    if (!quiet) progress(b, b->nitems, tty, 1);
     return 0;
+}
+
+/* Appends arg to buf (at o, cap len) quoted for a POSIX shell when it
+ * needs it. Returns the new offset (len at most). */
+static size_t shell_word(char *buf, size_t o, size_t len, const char *arg)
+{
+    int plain = *arg && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                    "_./:=@%+,-") == strlen(arg);
+    if (o < len) o += (size_t)snprintf(buf + o, len - o, plain ? " %s" : " '", arg);
+    if (plain) return o < len ? o : len;
+    for (const char *p = arg; *p && o < len; p++)
+        o += (size_t)snprintf(buf + o, len - o, *p == '\'' ? "'\\''" : "%c", *p);
+    if (o < len) o += (size_t)snprintf(buf + o, len - o, "'");
+    return o < len ? o : len;
+}
+
+/* The command line that continues this run: the program and the same
+ * arguments with any --resume replaced by --resume UUID, quoted for the
+ * shell (cut at len with "..." when longer). */
+static void resume_command(const batch *b, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "%s", ag_cli_program());
+    for (int i = 0; i < b->argc && o < len; i++) {
+        const char *a = b->argv[i];
+        if (!strcmp(a, "--")) break;   /* files after "--" are kept below */
+        if (!strcmp(a, "--resume")) { i++; continue; }
+        if (!strncmp(a, "--resume=", 9)) continue;
+        o = shell_word(buf, o, len, a);
+    }
+    int dashes = 0;
+    for (int i = 0; i < b->argc; i++) if (!strcmp(b->argv[i], "--")) { dashes = i; break; }
+    o = shell_word(buf, o, len, "--resume");
+    o = shell_word(buf, o, len, b->uuid);
+    for (int i = dashes; dashes && i < b->argc && o < len; i++) o = shell_word(buf, o, len, b->argv[i]);
+    if (o >= len && len > 4) memcpy(buf + len - 4, "...", 4);
+}
+
+/* The whole run's totals (every invocation's problems), from the db. */
+static void print_totals(batch *b, const batch_opts *o)
+{
+    db_run_info info;
+    if (db_run_get(b->db, b->run_id, &info) != DB_OK) return;
+    printf("run %s: %lld problems, %lld with a gold answer, %lld correct", b->uuid,
+           (long long)info.problems, (long long)info.graded, (long long)info.correct);
+    if (info.graded) printf(" (%.1f%%, rule %s: %s)", 100.0 * (double)info.correct / (double)info.graded,
+                            ag_eval_rule_name(b->rule), ag_eval_rule_description(b->rule));
+    size_t q[AG_QUERY_COUNT], nq = 0;
+    for (int k = 0; k < AG_QUERY_COUNT; k++) nq += q[k] = atomic_load(&b->queries[k]);
+    if (nq)
+        printf("\nqueries%s: %zu graded, %zu matched by name, %zu matched by value (no reported "
+               "quantity bore their name), %zu wrong, %zu missing", o->resume ? " (this session)" : "",
+               nq, q[AG_QUERY_BY_NAME], q[AG_QUERY_BY_VALUE], q[AG_QUERY_WRONG], q[AG_QUERY_MISSING]);
+    printf("\nreport: optagent eval --db %s %s\n", o->dbpath, b->uuid);
+    db_run_info_clear(&info);
 }
 
 /* Marks the run finished (or interrupted) and prints the summary; the exit code. */
 static int finish_run(batch *b, const batch_opts *o)
 {
+    char cmd[8192];
     out_close(b);
     if (atomic_load(&b->write_failed)) {
         /* Never "finished": the status update may itself fail on a full
          * disk, leaving "running" — not finished either. */
         db_run_set_status(b->db, b->run_id, "interrupted");
+        resume_command(b, cmd, sizeof cmd);
         fprintf(stderr, "optagent: stopped after a failed write: %zu problems recorded; make room, "
-                        "then continue with --resume %s\n", atomic_load(&b->done), b->uuid);
+                        "then continue with:\n  %s\n", atomic_load(&b->done), cmd);
+        return EXIT_FAILED;
+    }
+    if (atomic_load(&b->endpoint_failed)) {
+        db_run_set_status(b->db, b->run_id, "interrupted");
+        resume_command(b, cmd, sizeof cmd);
+        /* resume takes the run's endpoint and model: a changed one is refused */
+        if (atomic_load(&b->done) == 0)
+            fprintf(stderr, "optagent: nothing was recorded: fix the endpoint or model and run the "
+                            "command again\n");
+        else
+            fprintf(stderr, "optagent: %zu problems recorded; continue (same endpoint and model) "
+                            "with:\n  %s\n", atomic_load(&b->done), cmd);
         return EXIT_FAILED;
     }
     if (interrupted) {
         db_run_set_status(b->db, b->run_id, "interrupted");
-        fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with --resume %s\n",
-                atomic_load(&b->done), b->uuid);
-        return EXIT_FAILED;
+        resume_command(b, cmd, sizeof cmd);
+        fprintf(stderr, "optagent: interrupted: %zu problems recorded; continue with:\n  %s\n",
+                atomic_load(&b->done), cmd);
+        return stop_signal == SIGTERM ? 128 + SIGTERM : EXIT_INTERRUPTED;
     }
     if (db_run_set_status(b->db, b->run_id, "finished") != DB_OK) {
         char err[1024];
@@ -1217,18 +1396,7 @@ static int finish_run(batch *b, const batch_opts *o)
         fprintf(stderr, "optagent: %s: cannot mark run %s finished: %s\n", o->dbpath, b->uuid, err);
         return EXIT_FAILED;
     }
-    size_t wg = atomic_load(&b->with_gold), ok = atomic_load(&b->correct);
-    printf("run %s: %zu problems, %zu with a gold answer, %zu correct", b->uuid,
-           atomic_load(&b->done), wg, ok);
-    if (wg) printf(" (%.1f%%, rule %s: %s)", 100.0 * ok / wg, ag_eval_rule_name(b->rule),
-                   ag_eval_rule_description(b->rule));
-    size_t q[AG_QUERY_COUNT], nq = 0;
-    for (int k = 0; k < AG_QUERY_COUNT; k++) nq += q[k] = atomic_load(&b->queries[k]);
-    if (nq)
-        printf("\nqueries: %zu graded, %zu matched by name, %zu matched by value (no reported "
-               "quantity bore their name), %zu wrong, %zu missing", nq, q[AG_QUERY_BY_NAME],
-               q[AG_QUERY_BY_VALUE], q[AG_QUERY_WRONG], q[AG_QUERY_MISSING]);
-    printf("\nreport: optagent eval --db %s %s\n", o->dbpath, b->uuid);
+    print_totals(b, o);
     return EXIT_SOLVED;
 }
 
@@ -1237,6 +1405,7 @@ static int open_outputs(batch *b, const batch_opts *o, int *lock_fd)
 {
     char err[1024];
     db_code dc;
+    if (o->resume && ag_db_must_exist(b->hook ? b->hook->cmd : "batch", o->dbpath) != 0) return -1;
     b->db = db_open(o->dbpath, &dc, err, sizeof err);
     if (!b->db) { fprintf(stderr, "optagent: %s: %s\n", o->dbpath, err); return -1; }
     if ((o->resume ? resume_run(b, o, lock_fd) : create_run(b, o, lock_fd)) != 0) return -1;
@@ -1258,6 +1427,8 @@ int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook)
     batch b;
     memset(&b, 0, sizeof b);
     b.hook = hook;
+    b.argc = argc;
+    b.argv = argv;
     ag_pipeline_options_default(&b.po);
     b.use_cache = 1;
     b.jobs = 8;
@@ -1284,7 +1455,13 @@ int ag_batch_main(int argc, char **argv, const ag_batch_hook *hook)
     if (load_inputs(&b, &o, sets) != 0 || make_items(&b, &o, sets) != 0 ||
         open_outputs(&b, &o, &lock_fd) != 0)
         goto out;
-    fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s, %s%s\n", b.uuid,
+    if (b.already_finished) {
+        print_totals(&b, &o);
+        rc = EXIT_SOLVED;
+        goto out;
+    }
+    if (ag_cli_verbosity() >= 0)
+        fprintf(stderr, "optagent: run %s: %zu problems from %d file%s, %d in flight, %s, %s%s\n", b.uuid,
             b.nitems, o.nfiles, o.nfiles == 1 ? "" : "s", b.jobs,
             b.replay ? "replies from the replay file (no LLM endpoint)"
                      : b.offline ? "replies from the cache only" : b.cfg.base_url,

@@ -28,6 +28,33 @@ int ag_cmd_learn(int argc, char **argv);
 int ag_cmd_show(int argc, char **argv);     /* show.c */
 int ag_cmd_repl(int argc, char **argv);
 int ag_cmd_mcp(int argc, char **argv);      /* mcp.c */
+int ag_cmd_runs(int argc, char **argv);     /* runs.c */
+
+/* ---- the global -v / --quiet (main.c sets it; args.c keeps it) ----
+ * -1 quiet (errors only on stderr), 0 normal, 1 verbose. Setting it also
+ * sets agent/llm's request log (verbose) or silences its notes (quiet). */
+void ag_cli_set_verbosity(int level);
+int ag_cli_verbosity(void);
+
+/* How the program was started (main's argv[0], borrowed; default
+ * "optagent"), for the commands a message tells the user to run. */
+void ag_cli_set_program(const char *argv0);
+const char *ag_cli_program(void);
+
+/* ---- run ids (runs.c) ----
+ * Resolves what a user typed for a run in the open database d: a numeric
+ * id ("12"), a whole uuid, or a unique prefix of a uuid (at least 4 hex
+ * digits, hyphens optional, any case). 0 with *run_id set; -1 with a
+ * one-line reason in err: no such run, or an ambiguous prefix with the
+ * candidates listed ("'3f' matches runs 1 (3f26...) and 4 (3f9a...)"). */
+struct db;
+int ag_run_resolve(struct db *d, const char *arg, int64_t *run_id, char *err, size_t errlen);
+
+/* 0 when path exists; else -1 after "optagent CMD: PATH: no such results
+ * database (batch creates one; optagent runs --db PATH lists one)" on
+ * stderr. The commands that only read results (eval, runs) check with it
+ * so that a typo never creates an empty database. */
+int ag_db_must_exist(const char *cmd, const char *path);
 
 /* Writes the compiled model m (it has a program) to path, the format chosen
  * by the extension: .mod (GNU MathProg with its data), .lp (CPLEX LP),

@@ -16,11 +16,12 @@ static const char eval_usage[] =
     "       optagent eval [--db FILE] --compare RUN_A RUN_B\n"
     "\n"
     "Accuracy report of a batch run (default: the newest run in the database).\n"
+    "RUN is a run id, a uuid or a unique prefix of one (optagent runs lists them).\n"
     "\n"
     "options:\n"
     "  --db FILE         results database (default optagent-runs.db)\n"
     "  --match RULE      default: |a-g| <= 1e-4*max(1,|g|); alphaopt: |a-g| <= 0.1;\n"
-    "                    orlm: both rounded to integers, then 5%% relative;\n"
+    "                    orlm: both rounded to integers, then 5% relative;\n"
     "                    optibench: every queried quantity, |a-g| <= 1e-4 (absolute)\n"
     "  --format F        markdown (default), json or html\n"
     "  -o FILE           write the report to FILE instead of standard output\n"
@@ -41,8 +42,63 @@ static ag_outcome outcome_from(const char *s)
     return AG_OUTCOME_LLM_ERROR;
 }
 
-/* Builds the evaluation of one run from its recorded problems. */
-static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, size_t errlen)
+/* The last diagnostic of a problem's last attempt, into buf: the LLM
+ * call's error, the solver's first diagnostic (with its element, index and
+ * hint), the solver's message, "no formulation found in the reply", or
+ * the final status; "" when there is no attempt. */
+static void last_diagnostic(const db_problem_info *p, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (!p->nattempts) return;
+    const db_attempt_info *a = &p->attempts[p->nattempts - 1];
+    if (a->outcome && !strcmp(a->outcome, "llm_error")) {
+        for (size_t i = p->ncalls; i-- > 0; )
+            if (p->calls[i].error) { snprintf(buf, len, "LLM call: %s", p->calls[i].error); return; }
+        snprintf(buf, len, "the LLM call failed");
+        return;
+    }
+    cJSON *res = a->result_json ? cJSON_Parse(a->result_json) : NULL;
+    const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "diagnostics"), 0);
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(res, "status"));
+    const char *smsg = cJSON_GetStringValue(cJSON_GetObjectItem(res, "message"));
+    if (d) {
+        const char *sev = cJSON_GetStringValue(cJSON_GetObjectItem(d, "severity"));
+        const char *el = cJSON_GetStringValue(cJSON_GetObjectItem(d, "element"));
+        const char *ix = cJSON_GetStringValue(cJSON_GetObjectItem(d, "index"));
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(d, "message"));
+        const char *hint = cJSON_GetStringValue(cJSON_GetObjectItem(d, "hint"));
+        snprintf(buf, len, "%s %s%s%s: %s%s%s%s", sev ? sev : "", el ? el : "", ix && *ix ? " " : "",
+                 ix ? ix : "", msg ? msg : "", hint && *hint ? " (hint: " : "", hint && *hint ? hint : "",
+                 hint && *hint ? ")" : "");
+    } else if (smsg) {
+        snprintf(buf, len, "solver: %s", smsg);
+    } else if (!a->formulation && a->reply) {
+        snprintf(buf, len, "no formulation found in the reply");
+    } else if (status) {
+        snprintf(buf, len, "solved: status %s", status);
+    } else if (a->outcome) {
+        snprintf(buf, len, "outcome %s", a->outcome);
+    }
+    cJSON_Delete(res);
+}
+
+/* 1 when the run answered from a replay file (its config's "llm"). */
+static int run_replayed(db *d, int64_t run)
+{
+    db_run_info info;
+    if (db_run_get(d, run, &info) != DB_OK) return 0;
+    cJSON *c = cJSON_Parse(info.config_json ? info.config_json : "{}");
+    const char *llm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "llm"));
+    int yes = llm && !strcmp(llm, "replay");
+    cJSON_Delete(c);
+    db_run_info_clear(&info);
+    return yes;
+}
+
+/* Builds the evaluation of one run from its recorded problems. With
+ * details, a problem the run did not get right carries its last diagnostic
+ * and reply (read one problem at a time: only the HTML report shows them). */
+static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, int details, char *err, size_t errlen)
 {
     db_problem_info *recs = NULL;
     size_t n = 0;
@@ -71,11 +127,21 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, char *err, siz
         const cJSON *pv = cJSON_GetObjectItem(res, "proven");
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(res, "status"));
         it.proven = pv ? cJSON_IsTrue(pv) : st && !strcmp(st, "optimal");
+        db_problem_info full;
+        char diag[1200];
+        memset(&full, 0, sizeof full);
+        if (details && r->correct != 1 &&
+            db_problem_get(d, run, r->dataset, r->problem_id, &full) == DB_OK) {
+            last_diagnostic(&full, diag, sizeof diag);
+            it.diagnostic = *diag ? diag : NULL;
+            it.reply = full.nattempts ? full.attempts[full.nattempts - 1].reply : NULL;
+        }
         if (ag_eval_add(e, &it) != 0) {
             snprintf(err, errlen, "problem %s/%s: %s", r->dataset, r->problem_id, ag_eval_error(e));
             ag_eval_free(e);
             e = NULL;
         }
+        db_problem_info_clear(&full);
         cJSON_Delete(g);
         cJSON_Delete(res);
     }
@@ -162,8 +228,7 @@ static void pass_markdown(const pass_table *t, FILE *out)
 static int find_run(db *d, const char *which, int64_t *run, char *err, size_t errlen)
 {
     if (which) {
-        if (db_run_find(d, which, run) != DB_OK) { snprintf(err, errlen, "no run '%s'", which); return -1; }
-        return 0;
+        return ag_run_resolve(d, which, run, err, errlen);
     }
     db_run_info *runs = NULL;
     size_t n = 0;
@@ -369,8 +434,9 @@ ag_code ag_eval_report(db *d, const char *run, ag_match_rule rule, const char *f
 {
     int64_t ra;
     if (find_run(d, run, &ra, err, errlen) != 0) return AG_ENOTFOUND;
-    ag_eval *ea = load_eval(d, ra, rule, err, errlen);
+    ag_eval *ea = load_eval(d, ra, rule, !strcmp(format, "html"), err, errlen);
     if (!ea) return AG_EIO;
+    ag_eval_set_replayed(ea, run_replayed(d, ra));
     ag_code wr = write_report(d, ra, 0, ea, NULL, format, out);
     if (wr != AG_OK) snprintf(err, errlen, "%s", wr == AG_ENOMEM ? "out of memory" : "cannot write the report");
     ag_eval_free(ea);
@@ -387,14 +453,17 @@ int ag_cmd_eval(int argc, char **argv)
     rc = EXIT_FAILED;
     ag_eval *ea = NULL, *eb = NULL;
     FILE *out = stdout;
+    if (ag_db_must_exist("eval", o.dbpath) != 0) return EXIT_FAILED;   /* never create one */
     db *d = db_open(o.dbpath, &dc, err, sizeof err);
     if (!d) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); return EXIT_FAILED; }
     int64_t ra, rb = 0;
     if (find_run(d, o.cmp_a ? o.cmp_a : o.run_arg, &ra, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); goto out; }
-    if (!(ea = load_eval(d, ra, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    int details = !strcmp(o.format, "html");
+    if (!(ea = load_eval(d, ra, o.rule, details, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+    ag_eval_set_replayed(ea, run_replayed(d, ra));
     if (o.cmp_b) {
         if (find_run(d, o.cmp_b, &rb, err, sizeof err) != 0) { fprintf(stderr, "optagent: %s: %s\n", o.dbpath, err); goto out; }
-        if (!(eb = load_eval(d, rb, o.rule, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
+        if (!(eb = load_eval(d, rb, o.rule, 0, err, sizeof err))) { fprintf(stderr, "optagent: %s\n", err); goto out; }
     }
     if (o.outpath && !(out = fopen(o.outpath, "w"))) { fprintf(stderr, "optagent: %s: cannot write\n", o.outpath); out = stdout; goto out; }
     ag_code wr = write_report(d, ra, rb, ea, eb, o.format, out);

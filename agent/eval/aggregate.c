@@ -84,12 +84,19 @@ ag_eval *ag_eval_new(ag_match_rule r)
     return e;
 }
 
+void ag_eval_set_replayed(ag_eval *e, int replayed)
+{
+    if (e) e->latency_replayed = replayed ? 1 : 0;
+}
+
 void ag_eval_free(ag_eval *e)
 {
     if (!e) return;
     for (size_t i = 0; i < e->nrecs; i++) {
         free((char *)e->recs[i].pub.id);
         queries_free((ag_eval_query *)e->recs[i].pub.queries, e->recs[i].pub.nqueries);
+        free((char *)e->recs[i].pub.diagnostic);
+        free((char *)e->recs[i].pub.reply);
     }
     for (size_t i = 0; i < e->nds; i++) free(e->ds[i]);
     free(e->recs);
@@ -178,7 +185,7 @@ static int dataset_index(const ag_eval *e, const char *name, size_t *out)
 ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
 {
     ag_code rc = AG_EFORMAT;
-    char *id = NULL, *dsname = NULL;
+    char *id = NULL, *dsname = NULL, *diag = NULL, *reply = NULL;
     ag_eval_query *queries = NULL;
     int objective_right = -1;
     if (!e) return AG_EUSAGE;
@@ -223,6 +230,8 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     if (grade_queries(e->rule, it, &queries, &objective_right) != 0) goto nomem;
     id = strdup(it->id);
     if (!id) goto nomem;
+    if (it->diagnostic && !(diag = strndup(it->diagnostic, AG_EVAL_NOTE_MAX))) goto nomem;
+    if (it->reply && !(reply = strndup(it->reply, AG_EVAL_NOTE_MAX))) goto nomem;
     if (new_ds) {
         dsname = strdup(it->dataset);
         if (!dsname) goto nomem;
@@ -236,6 +245,9 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.dataset = e->ds[ds];
     r->pub.id = id;
     id = NULL;
+    r->pub.diagnostic = diag;
+    r->pub.reply = reply;
+    diag = reply = NULL;
     r->pub.gold_kind = it->gold.kind;
     r->pub.gold = it->gold.kind == AG_GOLD_NUMBER ? it->gold.value : NAN;
     r->pub.gold_quantities = it->gold.kind == AG_GOLD_QUANTITIES ? it->gold.nquantities : 0;
@@ -263,6 +275,8 @@ out:
     queries_free(queries, queries ? it->gold.nquantities : 0);
     free(id);
     free(dsname);
+    free(diag);
+    free(reply);
     return rc;
 }
 

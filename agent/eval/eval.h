@@ -335,6 +335,10 @@ typedef struct {
     double latency_ms;         /* >= 0, or NaN when unknown */
     int proven;                /* outcome ok: the optimum was proven (0: a
                                   local_optimal answer) */
+    const char *diagnostic;    /* the last diagnostic (NULL: none); the HTML
+                                  report shows it for a problem not correct */
+    const char *reply;         /* the last reply (NULL: none); an excerpt of
+                                  it is shown beside the diagnostic */
 } ag_eval_item;
 
 typedef enum {
@@ -456,7 +460,17 @@ typedef struct {
                                   objective is named after (answer_name), else
                                   gold.value with objective_gold; 0 when not;
                                   -1 when neither is known */
+    const char *diagnostic;    /* copies of the item's (at most
+                                  AG_EVAL_NOTE_MAX bytes each), or NULL */
+    const char *reply;
 } ag_eval_record;
+
+#define AG_EVAL_NOTE_MAX 2048
+
+/* Says that the replies were replayed from a file (batch --llm replay:), so
+ * their latencies mean nothing: the HTML report says so instead of a
+ * latency chart. */
+void ag_eval_set_replayed(ag_eval *e, int replayed);
 
 typedef struct {
     size_t problems, with_gold, correct;

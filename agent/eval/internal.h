@@ -42,6 +42,7 @@ struct ag_eval {
     size_t nquery_recs;     /* records with graded queries */
     size_t *slots;          /* record index + 1; 0 = empty */
     size_t nslots;          /* power of two */
+    int latency_replayed;   /* ag_eval_set_replayed */
     char err[256];
 };
 

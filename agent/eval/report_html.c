@@ -4,13 +4,18 @@
  * One self-contained page: inline CSS, inline SVG, no script and no URL, so
  * it can be mailed or archived as it is. The sections follow the Markdown
  * report; the charts are drawn here by hand (bars of accuracy per dataset,
- * problems per category, a latency histogram with the p50/p90/p99 marks).
+ * problems per category that has any, a latency histogram with ticks, axis
+ * titles and the p50/p90/p99 marks — or a sentence instead when the
+ * latencies were replayed or are all zero). A problem not correct shows
+ * its last diagnostic and the start of its reply when the caller recorded
+ * them.
  * Every input string goes through ag_ev_html_esc, and labels drawn in a
  * chart are cut to SVG_LABEL_MAX bytes (the full text stays in <title>).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "agent/eval/internal.h"
 
 #define SVG_LABEL_W 190
@@ -63,16 +68,23 @@ static void svg_accuracy(FILE *f, const ag_eval *e, const ag_eval_totals *t)
     fputs("</svg>\n", f);
 }
 
+/* One bar per category that has problems (an empty one would only be a
+ * label with nothing beside it). */
 static void svg_categories(FILE *f, const ag_eval_totals *all)
 {
     size_t max = 0;
-    for (int k = 0; k < AG_CAT_COUNT; k++)
+    int rows = 0;
+    for (int k = 0; k < AG_CAT_COUNT; k++) {
         if (all->category[k] > max) max = all->category[k];
-    int w = SVG_LABEL_W + SVG_BAR_W + 70, h = AG_CAT_COUNT * SVG_ROW_H + 8;
+        if (all->category[k]) rows++;
+    }
+    int w = SVG_LABEL_W + SVG_BAR_W + 70, h = rows * SVG_ROW_H + 8;
     fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"problems per category\">\n", w, h, w, h);
+    int row = 0;
     for (int k = 0; k < AG_CAT_COUNT; k++) {
-        int y = k * SVG_ROW_H;
+        if (!all->category[k]) continue;
+        int y = row++ * SVG_ROW_H;
         double bw = max ? (double)all->category[k] / (double)max * SVG_BAR_W : 0;
         const char *name = ag_eval_category_name((ag_eval_category)k);
         fprintf(f, "<g><title>%s: %zu</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>"
@@ -84,12 +96,31 @@ static void svg_categories(FILE *f, const ag_eval_totals *all)
     fputs("</svg>\n", f);
 }
 
+/* A "nice" tick step (1, 2 or 5 times a power of ten) giving at most
+ * max_ticks intervals over span. */
+static double nice_step(double span, int max_ticks)
+{
+    if (!(span > 0)) return 1;
+    double raw = span / max_ticks, p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+/* The latency histogram: HIST_BINS bins from the fastest to the slowest
+ * problem, ticks and titles on both axes, and the p50/p90/p99 marks (a
+ * mark's label goes left of its line near the right edge, so none is
+ * clipped). */
 static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
 {
     size_t bins[HIST_BINS] = { 0 };
     double lo = all->latency_min, hi = all->latency_max;
-    int nb = hi > lo ? HIST_BINS : 1;
-    double width = hi > lo ? (hi - lo) / nb : 1;
+    if (!(hi > lo)) {   /* one value: a range around it, so the ticks differ */
+        double pad = fmax(1, fabs(lo) * 0.1);
+        lo = lo - pad > 0 ? lo - pad : 0;
+        hi += pad;
+    }
+    int nb = HIST_BINS;
+    double width = (hi - lo) / nb;
     for (size_t i = 0; i < e->nrecs; i++) {
         double v = e->recs[i].pub.latency_ms;
         if (isnan(v)) continue;
@@ -101,10 +132,22 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
     size_t max = 1;
     for (int b = 0; b < nb; b++)
         if (bins[b] > max) max = bins[b];
-    const int left = 50, plot_w = 600, plot_h = 180, top = 20;
-    int w = left + plot_w + 20, h = top + plot_h + 40;
+    const int left = 70, plot_w = 600, plot_h = 180, top = 20, right = 40;
+    int w = left + plot_w + right, h = top + plot_h + 56;
+    double span = hi - lo;
     fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"latency histogram\">\n", w, h, w, h);
+    /* y: counts, whole numbers */
+    double ystep = nice_step((double)max, 5);
+    if (ystep < 1) ystep = 1;
+    for (int i = 0; i < 20; i++) {
+        double c = i * ystep;
+        if (c > (double)max + 1e-9) break;
+        double y = top + plot_h - c / (double)max * plot_h;
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
+                   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
+                left, y, left + plot_w, y, left - 6, y + 4, c);
+    }
     double bar = (double)plot_w / nb;
     for (int b = 0; b < nb; b++) {
         double bh = (double)bins[b] / (double)max * plot_h;
@@ -113,20 +156,35 @@ static void svg_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
                 left + b * bar + 1, top + plot_h - bh, bar - 2, bh, lo + b * width,
                 lo + (b + 1) * width, bins[b]);
     }
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left,
-            top + plot_h, left + plot_w, top + plot_h);
-    fprintf(f, "<text x=\"%d\" y=\"%d\">%.0f ms</text>", left, top + plot_h + 16, lo);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.0f ms</text>\n", left + plot_w,
-            top + plot_h + 16, hi > lo ? hi : lo + width);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>\n", left - 4, top + 10, max);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>"
+               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n",
+            left, top + plot_h, left + plot_w, top + plot_h, left, top, left, top + plot_h);
+    /* x: milliseconds, ticks at nice values inside [lo, lo + span] */
+    double xstep = nice_step(span, 6);
+    double first = ceil(lo / xstep) * xstep;
+    for (int i = 0; i < 20; i++) {   /* a count, not v += step: no endless loop at any scale */
+        double v = first + i * xstep;
+        if (v > lo + span + 1e-9 * span) break;
+        double x = left + (v - lo) / span * plot_w;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"axis\"/>"
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f</text>\n",
+                x, top + plot_h, x, top + plot_h + 5, x, top + plot_h + 18,
+                xstep >= 1 ? 0 : xstep >= 0.1 ? 1 : 2, v);
+    }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"title\">LLM time per "
+               "problem (ms)</text>\n", left + plot_w / 2, top + plot_h + 42);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"title\" "
+               "transform=\"rotate(-90 %d %d)\">problems</text>\n",
+            18, top + plot_h / 2, 18, top + plot_h / 2);
     const struct { const char *name; double v; } marks[] = {
         { "p50", all->latency_p50 }, { "p90", all->latency_p90 }, { "p99", all->latency_p99 } };
-    double span = hi > lo ? hi - lo : width;
     for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
         double x = left + (marks[m].v - lo) / span * plot_w;
+        int near_right = x > left + plot_w - 40;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"mark\"/>"
-                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"start\">%s</text>\n",
-                x, top, x, top + plot_h, x + 3, top + 12 + 14 * (int)m, marks[m].name);   /* right of its line, staggered */
+                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" class=\"marklabel\">%s</text>\n",
+                x, top, x, top + plot_h, near_right ? x - 3 : x + 3, top + 12 + 14 * (int)m,
+                near_right ? "end" : "start", marks[m].name);   /* staggered: equal marks stay legible */
     }
     fputs("</svg>\n", f);
 }
@@ -156,6 +214,37 @@ static void html_totals_table(FILE *f, const ag_eval *e, const ag_eval_totals *t
     fputs("</table>\n", f);
 }
 
+#define DIAG_SHOWN 400     /* bytes of the last diagnostic shown */
+#define REPLY_SHOWN 600    /* bytes of the reply's excerpt */
+
+/* The start of a reply in a <pre>, line breaks kept: at most REPLY_LINES
+ * lines and about REPLY_SHOWN bytes, each line escaped (and cut at a UTF-8
+ * boundary by ag_ev_html_esc_n), "…" when there is more. */
+#define REPLY_LINES 10
+static void html_excerpt(FILE *f, const char *reply)
+{
+    fputs("<pre class=\"reply\">", f);
+    size_t used = 0;
+    const char *p = reply;
+    for (int line = 0; *p && line < REPLY_LINES && used < REPLY_SHOWN; line++) {
+        size_t n = strcspn(p, "\n");
+        char *copy = strndup(p, n);
+        if (!copy) break;
+        int cut = n > REPLY_SHOWN - used;
+        ag_ev_html_esc_n(f, copy, cut ? REPLY_SHOWN - used : 0);   /* "…" when cut */
+        free(copy);
+        if (cut) { fputs("</pre>", f); return; }
+        used += n + 1;
+        p += n;
+        if (*p == '\n') p++;
+        if (*p && line + 1 < REPLY_LINES && used < REPLY_SHOWN) fputc('\n', f);
+    }
+    if (*p) fputs("\n\xe2\x80\xa6", f);
+    fputs("</pre>", f);
+}
+
+/* A problem not correct: its row, then (when recorded) its last diagnostic
+ * and the start of its last reply, escaped, on a row of their own. */
 static void html_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_problem_text *pt)
 {
     fputs("<tr><td class=\"t\">", f);
@@ -170,6 +259,15 @@ static void html_problem_row(FILE *f, const ag_eval_record *r, const ag_ev_probl
         fputs("</td>", f);
     }
     fputs("</tr>\n", f);
+    if (!r->diagnostic && !r->reply) return;
+    fprintf(f, "<tr class=\"detail\"><td colspan=\"%d\">", pt->with_queries ? 7 : 6);
+    if (r->diagnostic) {
+        fputs("<div class=\"diag\">last diagnostic: ", f);
+        ag_ev_html_esc_n(f, r->diagnostic, DIAG_SHOWN);
+        fputs("</div>", f);
+    }
+    if (r->reply) html_excerpt(f, r->reply);
+    fputs("</td></tr>\n", f);
 }
 
 static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
@@ -186,6 +284,12 @@ static void html_head(FILE *f, ag_match_rule r, const ag_eval_totals *all)
           "svg{display:block;margin:1em 0;font:12px sans-serif}\n"
           "svg .grid{stroke:#ddd}\nsvg .axis{stroke:#555}\n"
           "svg .mark{stroke:#c62828;stroke-dasharray:4 3}\n"
+          "svg .marklabel{fill:#c62828;paint-order:stroke;stroke:#fff;stroke-width:3px}\n"
+          "svg .title{font-weight:bold}\n"
+          "tr.detail td{text-align:left;background:#fafafa}\n"
+          ".diag{color:#b71c1c;margin:.2em 0}\n"
+          "pre.reply{white-space:pre-wrap;word-break:break-all;margin:.2em 0;font-size:12px;"
+          "color:#424242}\n"
           "</style>\n</head>\n<body>\n<h1>optagent evaluation</h1>\n", f);
     fprintf(f, "<p class=\"rule\">Matching rule: <b>%s</b> — ", rule);
     ag_ev_html_esc(f, ag_eval_rule_description(r));
@@ -225,6 +329,15 @@ static void html_latency(FILE *f, const ag_eval *e, const ag_eval_totals *all)
     fputs("<h2>Latency</h2>\n", f);
     if (!all->latency_known) {
         fputs("<p>No latency recorded.</p>\n", f);
+        return;
+    }
+    if (e->latency_replayed) {
+        fputs("<p>The replies were replayed from a file, so there is no LLM latency to chart.</p>\n", f);
+        return;
+    }
+    if (!(all->latency_max > 0)) {
+        fprintf(f, "<p>Every recorded latency is 0 ms (%zu problems: replies from the cache or a "
+                   "replay file), so there is nothing to chart.</p>\n", all->latency_known);
         return;
     }
     ag_ev_totals_text x;   /* cells 7..9: p50, p90, p99 as in the table */

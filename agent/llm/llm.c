@@ -14,7 +14,12 @@
  *   - a 2xx whose body is not JSON, has no choices or no message content:
  *     proxies and overloaded servers produce these transiently.
  * Not retried: other statuses (1xx, 3xx, 4xx other than 429) → AG_LLM_EHTTP
- * with a <= 200-character excerpt of the server's error message; a response
+ * with a <= 200-character excerpt of the server's error message (401/403
+ * end with a hint to check the API key, 404 with one to check --model and
+ * the base URL); a refused connection by a client that has never exchanged
+ * anything (nothing listens at the base URL: waiting will not help) →
+ * AG_LLM_ECONNECT at once with a hint to check OPTAGENT_BASE_URL — after
+ * an exchange, a refusal is a server restarting and is retried; a response
  * over max_response_bytes → AG_LLM_ETOOBIG; name-resolution, TLS and other
  * libcurl errors → AG_LLM_ECONNECT at once; a bad configuration →
  * AG_LLM_ECONFIG before anything is sent.
@@ -100,6 +105,9 @@ const char *ag_llm_strerror(ag_llm_code c)
 /* ---- log sink -------------------------------------------------------------- */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int log_level;   /* ag_llm_set_verbosity */
+
+void ag_llm_set_verbosity(int level) { log_level = level; }
 static void (*log_fn)(void *ctx, const char *line);
 static void *log_ctx;
 
@@ -232,6 +240,7 @@ struct ag_llm {
     int have_retry_after;
     volatile int *cancel;
     char curl_err[CURL_ERROR_SIZE];
+    int exchanged;              /* some HTTP response was received once */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -645,6 +654,7 @@ int ag_reply_clean(char **text, const char *key)
 typedef struct {
     ag_llm_code code;
     int retry;              /* worth another attempt */
+    int endpoint_wrong;     /* see ag_llm_reply */
     double retry_after;     /* seconds from Retry-After, or -1 */
     char why[64];           /* short reason for the retry log line */
     char err[LLM_ERR_MAX];  /* the error line when this is the last attempt */
@@ -661,6 +671,28 @@ static int retryable_curl(CURLcode rc)
     }
 }
 
+/* Appends to a->err what to check after an HTTP status that no retry
+ * fixes: the key (401, 403), the model and the URL (404). ex is the
+ * server's message. */
+static void http_hint(const ag_llm *l, long status, const char *ex, attempt_result *a)
+{
+    size_t n = strlen(a->err);
+    if (status == 401 || status == 403) {
+        a->endpoint_wrong = 1;
+        snprintf(a->err + n, sizeof a->err - n, " (check the API key: OPTAGENT_API_KEY or "
+                 "--api-key-file)");
+    } else if (status == 404) {
+        a->endpoint_wrong = 1;
+        int about_model = 0;
+        for (const char *p = ex; *p && !about_model; p++)
+            about_model = !strncmp(p, "model", 5) || !strncmp(p, "Model", 5);
+        snprintf(a->err + n, sizeof a->err - n, about_model
+                 ? " (check --model: the server does not know the model '%.100s')"
+                 : " (check --model '%.100s' and the base URL OPTAGENT_BASE_URL, which usually "
+                   "ends in /v1)", l->cfg.model ? l->cfg.model : "");
+    }
+}
+
 static void run_attempt(ag_llm *l, ag_llm_reply *r, attempt_result *a)
 {
     l->len = 0;
@@ -669,6 +701,7 @@ static void run_attempt(ag_llm *l, ag_llm_reply *r, attempt_result *a)
     l->have_retry_after = 0;
     l->curl_err[0] = 0;
     a->retry = 0;
+    a->endpoint_wrong = 0;
     a->retry_after = -1;
     a->why[0] = a->err[0] = 0;
 
@@ -679,6 +712,7 @@ static void run_attempt(ag_llm *l, ag_llm_reply *r, attempt_result *a)
     const char *cerr = l->curl_err[0] ? l->curl_err : curl_easy_strerror(rc);
 
     if (rc == CURLE_OK) {
+        l->exchanged = 1;
         if (status >= 200 && status < 300) {
             a->code = parse_reply(l, r, a->err, sizeof a->err);
             if (a->code == AG_LLM_ERESPONSE) {
@@ -696,6 +730,7 @@ static void run_attempt(ag_llm *l, ag_llm_reply *r, attempt_result *a)
             snprintf(a->why, sizeof a->why, "HTTP %ld", status);
             if (l->have_retry_after) a->retry_after = parse_retry_after(l->retry_after);
         }
+        http_hint(l, status, ex, a);
         return;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
@@ -715,6 +750,16 @@ static void run_attempt(ag_llm *l, ag_llm_reply *r, attempt_result *a)
         return;
     }
     a->retry = retryable_curl(rc);
+    long os_errno = 0;
+    if (rc == CURLE_COULDNT_CONNECT && curl_easy_getinfo(l->curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
+        os_errno == ECONNREFUSED && !l->exchanged) {
+        a->code = AG_LLM_ECONNECT;
+        a->retry = 0;
+        a->endpoint_wrong = 1;
+        snprintf(a->err, sizeof a->err, "connection refused: %s: is the server running? check "
+                 "OPTAGENT_BASE_URL (or --base-url)", cerr);
+        return;
+    }
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         a->code = AG_LLM_ETIMEOUT;
@@ -852,8 +897,9 @@ ag_llm_code ag_llm_chat(ag_llm *l, const char *task, const ag_llm_message *msgs,
         double d = a.retry_after >= 0
             ? (a.retry_after < l->cfg.backoff_max_s ? a.retry_after : l->cfg.backoff_max_s)
             : backoff_delay(l, attempts - 1);
-        ag_llm_logf("retrying %s request after %s in %.1f s (attempt %d/%d)",
-                    task, a.why, d, attempts + 1, total);
+        if (log_level >= 0)
+            ag_llm_logf("retrying %s request after %s in %.1f s (attempt %d/%d)",
+                        task, a.why, d, attempts + 1, total);
         if (sleep_cancellable(d, cancel)) {
             a.code = AG_LLM_ECANCELLED;
             snprintf(a.err, sizeof a.err, "cancelled");
@@ -864,6 +910,11 @@ ag_llm_code ag_llm_chat(ag_llm *l, const char *task, const ag_llm_message *msgs,
         size_t n = strlen(a.err);
         snprintf(a.err + n, sizeof a.err - n, " (after %d attempts)", attempts);
     }
+    r->endpoint_wrong = a.endpoint_wrong;
+    if (log_level > 0)
+        ag_llm_logf("%s request: HTTP %d%s, %d attempt%s, %.0f ms", task, r->http_status,
+                    r->http_status ? "" : " (no response)", attempts, attempts == 1 ? "" : "s",
+                    (now_s() - t0) * 1e3);
 out:
     if (l) {
         l->cancel = NULL;

@@ -74,6 +74,11 @@ typedef struct {
     int attempts;            /* 1 + retries used */
     double latency_ms;       /* whole call including retries */
     char *error;             /* one line, when the call failed; never the key */
+    int endpoint_wrong;      /* 1 when the configuration is what failed, so every
+                                further call fails the same way: the connection
+                                was refused before this client ever exchanged
+                                anything (not retried), or HTTP 401, 403 or 404.
+                                error then ends with a hint naming the setting */
 } ag_llm_reply;
 
 typedef struct ag_llm ag_llm;
@@ -104,6 +109,11 @@ void ag_llm_set_log(void (*fn)(void *ctx, const char *line), void *ctx);
  * characters made spaces) to that sink. For the agent modules' warnings: the
  * caller makes sure the line holds no key. */
 void ag_llm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* How much the client logs (process-wide): -1 no retry notes, 0 the retry
+ * notes (default), 1 also one line per request ("formulate request: HTTP
+ * 200, 1 attempt, 812 ms"). */
+void ag_llm_set_verbosity(int level);
 
 /* ---- reply text: byte-level fixes applied to text that comes from outside
  * (LLM replies) before it is stored or printed: UTF-8 repair and removal of

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "tests/library_insights.h"
 #include "tests/support.h"
 #include "tests/support_fake.h"
+#include "solver/internal.h"   /* sv_ipopt_available */
 
 #define KEY "sk-optagent-test-7f3e9c1d"
 
@@ -184,6 +186,7 @@ static void test_first_reply_solves(void **state)
     assert_int_equal(r->nattempts, 1);
     assert_true(r->has_objective);
     assert_true(ts_close(r->objective, 420));
+    assert_true(r->proven);                      /* a MILP optimum is proven */
     assert_int_equal(r->prompt_tokens, 100);
     assert_int_equal(r->completion_tokens, 50);
     cJSON *reqs = ts_fake_requests(f, 1);
@@ -197,6 +200,33 @@ static void test_first_reply_solves(void **state)
     ag_run_free(r);
     ts_fake_stop(f);
     free(good);
+}
+
+/* With the nonlinear backends, a nonlinear model's local optimum is a solved
+ * outcome (not corrected), and the run says whether the optimum is proven.
+ * Without them the model is unsupported (test_corrects_product_of_variables). */
+static void test_local_optimum_is_trusted(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available()) skip();
+    char *prod = fenced(PRODUCT_JSON);
+    cJSON *rules = cJSON_CreateArray();
+    cJSON_AddItemToArray(rules, rule("formulate", NULL, reply_with(prod)));
+    ts_fake *f = start(rules);
+    ag_run *r = ask(f, 3, 10, 2);
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    assert_int_equal(r->nattempts, 1);
+    assert_true(ts_close_tol(r->objective, 2 * sqrt(24.0), 1e-5));
+    cJSON *j = ag_run_json(r);
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "status"));
+    assert_non_null(status);
+    assert_true(!strcmp(status, "local_optimal") || !strcmp(status, "optimal"));
+    assert_int_equal(r->proven, !strcmp(status, "optimal"));
+    assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "proven")), r->proven);
+    cJSON_Delete(j);
+    ag_run_free(r);
+    ts_fake_stop(f);
+    free(prod);
 }
 
 /* The formulate reply is broken; the correction is answered correctly only
@@ -756,6 +786,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_reply_solves),
+        cmocka_unit_test(test_local_optimum_is_trusted),
         cmocka_unit_test(test_corrects_undeclared_symbol),
         cmocka_unit_test(test_corrects_product_of_variables),
         cmocka_unit_test(test_corrects_infeasible),

@@ -169,6 +169,9 @@ static void test_replay_batch_and_report(void **state)
     assert_int_equal(query(db, "select count(*) from problems"), 3);
     assert_int_equal(query(db, "select count(*) from problems where correct = 1"), 1);
     assert_int_equal(query(db, "select count(*) from problems where outcome = 'llm_error'"), 1);
+    /* the record says how sure each answer is: two LP optima, proven */
+    assert_int_equal(query(db, "select count(*) from problems where outcome = 'ok'"
+                               " and json_extract(result_json, '$.proven') = 1"), 2);
     /* a second run where q2 is fixed and q1 broken: --compare tells */
     const char *rep2 = path_of("r2.jsonl");
     FILE *f2 = fopen(rep2, "w");
@@ -188,6 +191,7 @@ static void test_replay_batch_and_report(void **state)
     int n = 0;
     for (char *p = lines; (p = strchr(p, '\n')); p++) n++;
     assert_int_equal(n, 3);
+    assert_non_null(strstr(lines, "\"proven\":true"));
     free(lines);
 
     code = sh(&o, "%s/optagent eval --db %s 1 --format json", bin, db);
@@ -197,6 +201,7 @@ static void test_replay_batch_and_report(void **state)
     cJSON *overall = cJSON_GetObjectItem(j, "overall");
     assert_int_equal(cJSON_GetObjectItem(overall, "correct")->valueint, 1);
     assert_int_equal(cJSON_GetObjectItem(overall, "with_gold")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItem(overall, "proven")->valueint, 2);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "rule")), "default");
     cJSON_Delete(j);
     free(o);

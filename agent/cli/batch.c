@@ -261,6 +261,7 @@ static int judge(const batch *b, const ag_ds_problem *p, const ag_run *run,
     it.has_answer = run->has_objective;
     it.answer = run->objective;
     it.latency_ms = run->latency_ms;
+    it.proven = run->proven;
     char *gs = gold_json(p);
     cJSON *g = gs ? cJSON_Parse(gs) : NULL;
     free(gs);
@@ -306,6 +307,7 @@ static int write_out_line(worker *w, const db_problem_record *rec, const ag_run 
     cJSON_AddStringToObject(line, "category", ag_eval_category_name(cat));
     if (run->has_objective) cJSON_AddNumberToObject(line, "answer", run->objective);
     else cJSON_AddNullToObject(line, "answer");
+    cJSON_AddBoolToObject(line, "proven", run->outcome == AG_OUTCOME_OK && run->proven);
     cJSON_AddItemToObject(line, "gold", cJSON_Parse(gold));
     cJSON_AddNumberToObject(line, "attempts", run->nattempts);
     cJSON_AddNumberToObject(line, "llm_calls", w->ncalls);
@@ -351,6 +353,8 @@ static int record(worker *w, const item *x, const ag_run *run, const ag_batch_ou
     char *gold = gold_json(p);
     cJSON *full = ag_run_json(run);
     cJSON *result = cJSON_DetachItemFromObject(full, "result");
+    if (result && !cJSON_GetObjectItem(result, "proven"))   /* the record says how sure */
+        cJSON_AddBoolToObject(result, "proven", run->outcome == AG_OUTCOME_OK && run->proven);
     /* ---- learn: the learning record joins the result ---- */
     if (bo && bo->note) {
         if (!result) result = cJSON_CreateObject();

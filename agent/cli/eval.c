@@ -123,6 +123,10 @@ static ag_eval *load_eval(db *d, int64_t run, ag_match_rule rule, int details, c
         cJSON *res = r->result_json ? cJSON_Parse(r->result_json) : NULL;
         it.nreported = ag_eval_reported_from_json(res, rq, AG_EVAL_MAX_REPORTED, &it.answer_name);
         it.reported = rq;
+        /* a record from before "proven" was stored: only LP/MILP, all proven */
+        const cJSON *pv = cJSON_GetObjectItem(res, "proven");
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(res, "status"));
+        it.proven = pv ? cJSON_IsTrue(pv) : st && !strcmp(st, "optimal");
         db_problem_info full;
         char diag[1200];
         memset(&full, 0, sizeof full);

@@ -192,7 +192,8 @@ int ag_pipeline_options_env(ag_pipeline_options *o, char *err, size_t errlen);
 
 /* Why an attempt was not trusted, or "ok". */
 typedef enum {
-    AG_OUTCOME_OK,            /* optimal: trusted */
+    AG_OUTCOME_OK,            /* optimal or local_optimal: trusted (ag_run's
+                               * proven says which) */
     AG_OUTCOME_LLM_ERROR,     /* the LLM call failed */
     AG_OUTCOME_NO_JSON,       /* no formulation in the reply */
     AG_OUTCOME_INVALID,
@@ -254,6 +255,9 @@ typedef struct {
     char *formulation;        /* the extracted JSON, or NULL */
     char *extract_why;        /* why no formulation was found */
     ag_outcome outcome;
+    int proven;               /* 1: the solve proved its optimum (LP, MILP,
+                                 exact reformulation, convex NLP, exhaustive
+                                 search); 0: local_optimal, or no optimum */
     cJSON *result;            /* the solve report (contract JSON), or NULL */
     char *feedback;           /* the diagnostics text sent back, or NULL */
 } ag_attempt;
@@ -266,6 +270,7 @@ typedef struct {
     ag_outcome outcome;       /* of the last attempt */
     int has_objective;
     double objective;
+    int proven;               /* outcome ok: the last attempt's proven */
     long prompt_tokens, completion_tokens;
     double latency_ms;        /* LLM time over all attempts (and the check) */
     double solve_ms;

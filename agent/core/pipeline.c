@@ -71,7 +71,7 @@ static const char *guidance(ag_outcome o)
     case AG_OUTCOME_INVALID:
         return "The formulation failed its checks. Each diagnostic names the element and, where it matters, the index.";
     case AG_OUTCOME_NONLINEAR:
-        return "The model is nonlinear, and the solver handles only linear and mixed-integer linear models. Linearize every term listed (binary variables with big-M, auxiliary variables, fixed factors).";
+        return "The solver could not handle this nonlinear model (see the diagnostics). Write it with linear terms where the problem allows (binary variables with big-M, auxiliary variables, fixed factors); keep only smooth nonlinear terms the problem needs (products, powers, ratios with a positive denominator, sqrt, exp, log of positive quantities).";
     case AG_OUTCOME_INFEASIBLE:
         return "No solution satisfies all the constraints at once. Check the direction of each inequality, units, right-hand sides, integrality, and whether a requirement was stated more strictly than the problem says.";
     case AG_OUTCOME_UNBOUNDED:
@@ -299,7 +299,7 @@ void agi_add_message(cJSON *msgs, const char *role, const char *content)
 static ag_outcome outcome_of(sv_status s)
 {
     switch (s) {
-    case SV_STATUS_OPTIMAL: return AG_OUTCOME_OK;
+    case SV_STATUS_OPTIMAL: case SV_STATUS_LOCAL_OPTIMAL: return AG_OUTCOME_OK;
     case SV_STATUS_INFEASIBLE: return AG_OUTCOME_INFEASIBLE;
     case SV_STATUS_UNBOUNDED: case SV_STATUS_INF_OR_UNBD: return AG_OUTCOME_UNBOUNDED;
     case SV_STATUS_FEASIBLE: case SV_STATUS_TIME_LIMIT: return AG_OUTCOME_TIME_LIMIT;
@@ -327,6 +327,7 @@ static void check_and_solve(const ag_pipeline_options *o, ag_attempt *a, double 
     if (!run) a->outcome = AG_OUTCOME_SOLVER_ERROR;   /* out of memory */
     else if (code != SV_OK && sv_run_program(run)) a->outcome = AG_OUTCOME_SOLVER_ERROR;
     else a->outcome = outcome_of(sv_run_status(run));
+    a->proven = run && sv_run_result(run) && sv_result_proven(sv_run_result(run));
     if (run) a->result = ag_solve_report(run, 0);
     *solve_ms += fm_clock_ms() - t0;
     sv_run_free(run);
@@ -516,6 +517,7 @@ ag_run *ag_pipeline_run(const ag_chat *chat, const ag_pipeline_options *o,
             const cJSON *obj = cJSON_GetObjectItem(a->result, "objective");
             run->has_objective = cJSON_IsNumber(obj);
             run->objective = run->has_objective ? obj->valuedouble : 0;
+            run->proven = a->proven;
             solved = k;
             if (!queries_count(o)) break;
             note_objective_name(a);
@@ -568,6 +570,7 @@ cJSON *ag_run_json(const ag_run *r)
     cJSON_AddStringToObject(o, "outcome", ag_outcome_name(r->outcome));
     if (r->has_objective) cJSON_AddNumberToObject(o, "objective", r->objective);
     else cJSON_AddNullToObject(o, "objective");
+    cJSON_AddBoolToObject(o, "proven", r->outcome == AG_OUTCOME_OK && r->proven);
     cJSON_AddNumberToObject(o, "corrections", r->nattempts > 0 ? r->nattempts - 1 : 0);
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->prompt_tokens);
     cJSON_AddNumberToObject(o, "completion_tokens", (double)r->completion_tokens);

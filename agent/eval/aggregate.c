@@ -258,6 +258,7 @@ ag_code ag_eval_add(ag_eval *e, const ag_eval_item *it)
     r->pub.tokens = it->tokens;
     r->pub.llm_calls = it->llm_calls;
     r->pub.latency_ms = it->latency_ms;
+    r->pub.proven = it->outcome == AG_OUTCOME_OK && it->proven;
     r->pub.queries = queries;
     r->pub.nqueries = queries ? it->gold.nquantities : 0;
     r->pub.objective_right = objective_right;
@@ -323,6 +324,7 @@ static int compute_totals(const ag_eval *e, ag_eval_totals *t)
             if (r->category == AG_CAT_CORRECT) x->correct++;
             x->category[r->category]++;
             x->outcome[r->outcome]++;
+            if (r->proven) x->proven++;
             x->tokens_total += r->tokens;
             x->calls_total += r->llm_calls;
             if (r->queries) {

@@ -333,6 +333,8 @@ typedef struct {
     long tokens;               /* prompt + completion, >= 0 */
     int llm_calls;             /* >= 0 */
     double latency_ms;         /* >= 0, or NaN when unknown */
+    int proven;                /* outcome ok: the optimum was proven (0: a
+                                  local_optimal answer) */
     const char *diagnostic;    /* the last diagnostic (NULL: none); the HTML
                                   report shows it for a problem not correct */
     const char *reply;         /* the last reply (NULL: none); an excerpt of
@@ -448,6 +450,7 @@ typedef struct {
     long tokens;
     int llm_calls;
     double latency_ms;         /* NaN when unknown */
+    int proven;                /* outcome ok and the optimum proven */
     const ag_eval_query *queries;   /* AG_GOLD_QUANTITIES graded (outcome ok):
                                        each query's grading, in gold order
                                        (names owned by the evaluation) */
@@ -474,6 +477,9 @@ typedef struct {
     double accuracy;                 /* correct / with_gold; NaN if none */
     size_t category[AG_CAT_COUNT];
     size_t outcome[AG_OUTCOME_SOLVER_ERROR + 1];
+    size_t proven;                   /* answers (outcome ok) whose optimum was
+                                        proven; outcome[AG_OUTCOME_OK] - proven
+                                        are local optima */
     long long tokens_total, calls_total;
     double tokens_mean, calls_mean;  /* per problem; NaN if no problem */
     size_t latency_known;            /* problems with a latency */

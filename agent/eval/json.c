@@ -30,6 +30,7 @@ static cJSON *totals_json(const ag_eval_totals *t)
     add_num(o, "correct", (double)t->correct);
     add_num(o, "no_gold", (double)t->category[AG_CAT_NO_GOLD]);
     add_num(o, "accuracy", t->accuracy);
+    add_num(o, "proven", (double)t->proven);
     cJSON *cats = cJSON_AddObjectToObject(o, "categories");
     for (int k = 0; k < AG_CAT_COUNT && cats; k++)
         add_num(cats, ag_eval_category_name((ag_eval_category)k), (double)t->category[k]);

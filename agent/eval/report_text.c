@@ -129,6 +129,8 @@ void ag_ev_write_accuracy(FILE *f, const char *rule, const ag_eval_totals *all, 
                "%zu problems in all, %zu without a gold (excluded from accuracy).",
             rule, em, acc, end_em, all->correct, all->with_gold, all->problems,
             all->category[AG_CAT_NO_GOLD]);
+    fprintf(f, " Proven optima: %zu of %zu answers (the rest are local optima of nonlinear models).",
+            all->proven, all->outcome[AG_OUTCOME_OK]);
 }
 
 void ag_ev_write_queries(FILE *f, ag_match_rule r, const ag_eval_totals *all, const char *em,

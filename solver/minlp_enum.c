@@ -1,0 +1,366 @@
+/* solver/minlp_enum.c — exhaustive search of a small integer domain with
+ * bound pruning: the proven optimum of an integer nonlinear program.
+ *
+ * Design: a depth-first search fixes the free columns one at a time (the
+ * smallest ranges first, so that the widest loop is the innermost). Each
+ * node is a box: the fixed columns are points, the others their full
+ * ranges. When a column is fixed, the rows that mention it are bounded by
+ * interval arithmetic over the box (minlp_interval.c) and the subtree is
+ * skipped when a row cannot hold anywhere in it, or when the objective's
+ * lower bound (upper bound for a maximisation) cannot beat the incumbent.
+ * Children of a level of at most SORT_MAX values are visited best bound
+ * first, which finds good incumbents early. The last column is a plain loop
+ * of point evaluations: objective first (cheap rejection), then every row.
+ * Pruning only ever drops points that fail, so a search that ends is exact:
+ * OPTIMAL (proven) or INFEASIBLE. The clock and the cancel flag are read
+ * every CHECK_WORK units of work (about a node of a tree evaluated each), so
+ * a limit stops the search within milliseconds.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "solver/minlp_internal.h"
+
+#define SORT_MAX 64            /* levels up to this many values: best first */
+#define CHECK_WORK 200000.0    /* work units between clock reads */
+
+typedef struct {
+    double v, bound;
+} child;
+
+typedef struct {
+    const fm_nlp *n;
+    size_t ncols, nrows;
+    double sign;               /* +1 minimise, -1 maximise: search minimises sign*f */
+    const double *lo, *hi;
+    mi_iv *box;
+    double *x;
+    size_t *order, nfree;      /* free columns, in the order they are fixed */
+    size_t *dep_start, *dep_rows;   /* rows mentioning column j: dep_rows[dep_start[j]..] */
+    unsigned char *obj_dep;    /* the objective mentions column j */
+    child *kids;               /* SORT_MAX per level */
+    double *best_x, best;
+    int have_best;
+    double leaf_cost, work, next_check, deadline_ms;
+    volatile int *cancel;
+    int stop;                  /* 1 time limit, 2 cancelled */
+    double leaves, nodes;      /* points evaluated, interval nodes */
+} enum_ctx;
+
+/* Marks the columns of e in mark[] (stamp), appending new ones to out. */
+static void collect_cols(const fm_expr *e, size_t *stamp, size_t tag, size_t *out,
+                         size_t *nout)
+{
+    if (fm_expr_kind_of(e) == FM_EX_COL) {
+        size_t j = (size_t)fm_expr_col(e);
+        if (stamp[j] != tag) {
+            stamp[j] = tag;
+            out[(*nout)++] = j;
+        }
+        return;
+    }
+    for (size_t k = 0; k < fm_expr_nkids(e); k++)
+        collect_cols(fm_expr_kid(e, k), stamp, tag, out, nout);
+}
+
+/* The columns a row (i < nrows) or the objective (i == nrows) mentions,
+ * into out (ncols long, distinct); tag must differ from every earlier call's
+ * (stamp remembers which columns the current call has seen). */
+static size_t row_cols(const enum_ctx *c, size_t i, size_t *stamp, size_t tag,
+                       size_t *out)
+{
+    const fm_program *p = fm_nlp_program(c->n);
+    const int *cols;
+    const double *coefs;
+    size_t nt = i < c->nrows ? fm_program_row(p, i, &cols, &coefs)
+                             : fm_program_objective(p, &cols, &coefs);
+    const fm_expr *t = i < c->nrows ? fm_nlp_row_tree(c->n, i)
+                                    : fm_nlp_objective_tree(c->n);
+    size_t nout = 0;
+    for (size_t k = 0; k < nt; k++) {
+        size_t j = (size_t)cols[k];
+        if (coefs[k] != 0 && stamp[j] != tag) {
+            stamp[j] = tag;
+            out[nout++] = j;
+        }
+    }
+    if (t)
+        collect_cols(t, stamp, tag, out, &nout);
+    return nout;
+}
+
+/* The dependency lists: for each column, the rows that mention it, in two
+ * passes (count, fill). 0, or -1 out of memory. */
+static int build_deps(enum_ctx *c)
+{
+    size_t nc = c->ncols + 1;
+    size_t *stamp = calloc(nc, sizeof *stamp);
+    size_t *tmp = malloc(nc * sizeof *tmp);
+    size_t *fill = malloc(nc * sizeof *fill);
+    c->dep_start = calloc(nc, sizeof *c->dep_start);
+    c->obj_dep = calloc(nc, 1);
+    int rc = -1;
+    if (!stamp || !tmp || !fill || !c->dep_start || !c->obj_dep)
+        goto out;
+    size_t tag = 0;
+    for (size_t i = 0; i < c->nrows; i++) {
+        size_t m = row_cols(c, i, stamp, ++tag, tmp);
+        for (size_t k = 0; k < m; k++)
+            c->dep_start[tmp[k]]++;
+    }
+    size_t m = row_cols(c, c->nrows, stamp, ++tag, tmp);
+    for (size_t k = 0; k < m; k++)
+        c->obj_dep[tmp[k]] = 1;
+    size_t run = 0;                 /* counts -> starts */
+    for (size_t j = 0; j < c->ncols; j++) {
+        size_t cnt = c->dep_start[j];
+        c->dep_start[j] = fill[j] = run;
+        run += cnt;
+    }
+    c->dep_start[c->ncols] = run;
+    c->dep_rows = malloc((run ? run : 1) * sizeof *c->dep_rows);
+    if (!c->dep_rows)
+        goto out;
+    for (size_t i = 0; i < c->nrows; i++) {
+        size_t mm = row_cols(c, i, stamp, ++tag, tmp);
+        for (size_t k = 0; k < mm; k++)
+            c->dep_rows[fill[tmp[k]]++] = i;
+    }
+    rc = 0;
+out:
+    free(stamp);
+    free(tmp);
+    free(fill);
+    return rc;
+}
+
+/* Adds units of work; reads the clock and the cancel flag when due.
+ * Nonzero when the search must stop. */
+static int tick(enum_ctx *c, double units)
+{
+    c->work += units;
+    if (c->work < c->next_check)
+        return c->stop;
+    c->next_check = c->work + CHECK_WORK;
+    if (c->cancel && *c->cancel)
+        c->stop = 2;
+    else if (c->deadline_ms > 0 && fm_clock_ms() >= c->deadline_ms)
+        c->stop = 1;
+    return c->stop;
+}
+
+/* A point: objective first (most points lose there once an incumbent
+ * exists), then every row. */
+static void leaf(enum_ctx *c)
+{
+    c->leaves++;
+    double f = c->sign * fm_nlp_eval_objective(c->n, c->x);
+    if (!isfinite(f) || (c->have_best && f >= c->best))
+        return;
+    if (!mi_point_feasible(c->n, c->x))
+        return;
+    c->best = f;
+    c->have_best = 1;
+    memcpy(c->best_x, c->x, c->ncols * sizeof *c->x);
+}
+
+static void fix(enum_ctx *c, size_t j, double v)
+{
+    c->box[j].lo = c->box[j].hi = v;
+    c->box[j].maybe_nan = 0;
+    c->x[j] = v;
+}
+
+/* Fixes column j to v and bounds the rows that mention it over the box.
+ * Nonzero when the subtree may hold a better feasible point; *bound is then
+ * the objective's bound there (sign applied). */
+static int child_ok(enum_ctx *c, size_t j, double v, double parent_bound, double *bound)
+{
+    fix(c, j, v);
+    c->nodes++;
+    for (size_t k = c->dep_start[j]; k < c->dep_start[j + 1]; k++) {
+        size_t i = c->dep_rows[k];
+        if (mi_row_excluded(c->n, i, mi_row_interval(c->n, i, c->box)))
+            return 0;
+    }
+    *bound = parent_bound;
+    if (c->obj_dep[j]) {
+        mi_iv f = mi_objective_interval(c->n, c->box);
+        *bound = c->sign > 0 ? f.lo : -f.hi;
+    }
+    return !(c->have_best && *bound >= c->best);
+}
+
+static int by_bound(const void *a, const void *b)
+{
+    const child *x = a, *y = b;
+    if (x->bound != y->bound)
+        return x->bound < y->bound ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* The subtree below depth d (columns order[0..d-1] fixed), whose objective
+ * bound is bound. */
+static void search(enum_ctx *c, size_t d, double bound)
+{
+    if (d == c->nfree) {
+        leaf(c);
+        tick(c, c->leaf_cost);
+        return;
+    }
+    size_t j = c->order[d];
+    double lo = c->lo[j], range = c->hi[j] - lo + 1;
+    if (d + 1 == c->nfree) {
+        /* the last column: plain point evaluations */
+        for (double k = 0; k < range && !c->stop; k++) {
+            c->x[j] = lo + k;
+            leaf(c);
+            tick(c, c->leaf_cost);
+        }
+    } else if (range <= SORT_MAX) {
+        child *kids = c->kids + d * SORT_MAX;
+        size_t nk = 0;
+        for (double k = 0; k < range && !c->stop; k++) {
+            double b;
+            if (child_ok(c, j, lo + k, bound, &b))
+                kids[nk++] = (child){ lo + k, b };
+            tick(c, c->leaf_cost);
+        }
+        qsort(kids, nk, sizeof *kids, by_bound);
+        for (size_t k = 0; k < nk && !c->stop; k++) {
+            if (c->have_best && kids[k].bound >= c->best)
+                break;                  /* sorted: the rest cannot win either */
+            fix(c, j, kids[k].v);
+            search(c, d + 1, kids[k].bound);
+        }
+    } else {
+        for (double k = 0; k < range && !c->stop; k++) {
+            double b;
+            if (child_ok(c, j, lo + k, bound, &b))
+                search(c, d + 1, b);
+            tick(c, c->leaf_cost);
+        }
+    }
+    c->box[j].lo = c->lo[j];
+    c->box[j].hi = c->hi[j];
+    c->box[j].maybe_nan = 0;
+}
+
+static int by_range(const void *a, const void *b, const double *lo, const double *hi)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    double rx = hi[x] - lo[x], ry = hi[y] - lo[y];
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Insertion sort of the free columns by range (there are few: the domain
+ * is capped, so at most log2(MI_ENUM_CAP) have a range above 1). */
+static void order_columns(enum_ctx *c)
+{
+    for (size_t a = 1; a < c->nfree; a++)
+        for (size_t b = a; b > 0 && by_range(&c->order[b], &c->order[b - 1], c->lo, c->hi) < 0; b--) {
+            size_t t = c->order[b];
+            c->order[b] = c->order[b - 1];
+            c->order[b - 1] = t;
+        }
+}
+
+static void free_ctx(enum_ctx *c)
+{
+    free(c->box);
+    free(c->x);
+    free(c->best_x);
+    free(c->order);
+    free(c->kids);
+    free(c->dep_start);
+    free(c->dep_rows);
+    free(c->obj_dep);
+}
+
+/* Fills r from the finished (or stopped) search. 0, or -1 out of memory. */
+static int report(sv_result *r, const enum_ctx *c, double domain)
+{
+    r->backend = "exhaustive search";
+    if (c->stop == 2) {
+        sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted during the exhaustive "
+                      "search (%.0f of %.0g integer points evaluated)", c->leaves, domain);
+        return 0;
+    }
+    if (c->have_best && mi_set_solution(r, c->n, c->best_x) != 0)
+        return -1;
+    if (c->stop == 1 && c->have_best)
+        sv_result_set(r, SV_STATUS_FEASIBLE, "time limit reached during the exhaustive "
+                      "search (%.0f of %.0g integer points evaluated, others pruned): "
+                      "the best point found, not proven optimal", c->leaves, domain);
+    else if (c->stop == 1)
+        sv_result_set(r, SV_STATUS_TIME_LIMIT, "time limit reached during the exhaustive "
+                      "search (%.0f of %.0g integer points evaluated): no feasible "
+                      "point found yet", c->leaves, domain);
+    else if (c->have_best) {
+        sv_result_set(r, SV_STATUS_OPTIMAL, "exhaustive search of %.0f integer points "
+                      "(%.0f evaluated, the rest pruned by bounds): proven optimal",
+                      domain, c->leaves);
+        r->proven = 1;
+    } else
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "exhaustive search of %.0f integer "
+                      "points (%.0f evaluated, the rest pruned by bounds): none "
+                      "satisfies every constraint", domain, c->leaves);
+    return 0;
+}
+
+sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
+                        double domain, const sv_options *o, double start_ms,
+                        sv_code *code)
+{
+    const fm_program *p = fm_nlp_program(n);
+    enum_ctx c = {0};
+    c.n = n;
+    c.ncols = fm_program_ncols(p);
+    c.nrows = fm_program_nrows(p);
+    c.sign = fm_program_sense(p) == FM_MAXIMIZE ? -1 : 1;
+    c.lo = lo;
+    c.hi = hi;
+    c.cancel = o->cancel;
+    c.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
+    c.next_check = 0;           /* the first tick reads the clock */
+    c.leaf_cost = 1 + (double)fm_nlp_nodes(n) + (double)fm_program_nonzeros(p)
+                  + (double)c.nrows;
+    size_t nc = c.ncols + 1;
+    sv_result *r = sv_result_new();
+    c.box = malloc(nc * sizeof *c.box);
+    c.x = malloc(nc * sizeof *c.x);
+    c.best_x = malloc(nc * sizeof *c.best_x);
+    c.order = malloc(nc * sizeof *c.order);
+    if (!r || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
+        goto oom;
+    for (size_t j = 0; j < c.ncols; j++) {
+        c.box[j] = (mi_iv){ lo[j], hi[j], 0 };
+        c.x[j] = lo[j];
+        if (hi[j] > lo[j])
+            c.order[c.nfree++] = j;
+    }
+    order_columns(&c);
+    c.kids = malloc((c.nfree ? c.nfree : 1) * SORT_MAX * sizeof *c.kids);
+    if (!c.kids)
+        goto oom;
+    /* the root: a row that cannot hold anywhere in the box ends the search */
+    int excluded = 0;
+    for (size_t i = 0; i < c.nrows && !excluded; i++)
+        excluded = mi_row_excluded(n, i, mi_row_interval(n, i, c.box));
+    if (!excluded && !tick(&c, 0)) {
+        mi_iv f = mi_objective_interval(n, c.box);
+        search(&c, 0, c.sign > 0 ? f.lo : -f.hi);
+    }
+    if (report(r, &c, domain) != 0)
+        goto oom;
+    free_ctx(&c);
+    r->time_ms = fm_clock_ms() - start_ms;
+    return r;
+oom:
+    free_ctx(&c);
+    sv_result_free(r);
+    *code = SV_ENOMEM;
+    return NULL;
+}

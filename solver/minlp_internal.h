@@ -1,0 +1,66 @@
+/* solver/minlp_internal.h — what the files of the integer nonlinear search
+ * (minlp.c, minlp_enum.c, minlp_interval.c) share, and nothing else
+ * includes.
+ *
+ * minlp.c chooses between the exhaustive search (minlp_enum.c: small,
+ * bounded, all-integer domains) and nonlinear branch-and-bound over Ipopt
+ * relaxations (minlp.c); both prune with the interval evaluator of
+ * minlp_interval.c and check points with mi_point_feasible.
+ */
+#ifndef OPTAGENT_SOLVER_MINLP_INTERNAL_H
+#define OPTAGENT_SOLVER_MINLP_INTERNAL_H
+
+#include <stddef.h>
+#include "solver/internal.h"
+
+/* At most this many integer points are enumerated (the product of the free
+ * columns' ranges): about ten seconds at a microsecond per point. */
+#define MI_ENUM_CAP 1e7
+
+/* ---- intervals ------------------------------------------------------------
+ *
+ * An interval holds every value, infinities included, that an expression
+ * takes over a box of column values, except NaN; maybe_nan says whether NaN
+ * is possible too (fmin, fmax and pow can swallow a NaN, so the parents must
+ * know). The evaluator is conservative: when unsure it answers the whole
+ * line. Bounds are widened by a few rounding errors per operation so that
+ * the point evaluation (fm_expr_eval) of any point of the box lies inside. */
+typedef struct {
+    double lo, hi;
+    int maybe_nan;
+} mi_iv;
+
+/* The interval of e over box (one per column). Recursion is bounded by
+ * FM_MAX_TREE_DEPTH. */
+mi_iv mi_expr_interval(const fm_expr *e, const mi_iv *box);
+/* Row i's body (linear part + tree), and the objective (constant included),
+ * over box. */
+mi_iv mi_row_interval(const fm_nlp *n, size_t i, const mi_iv *box);
+mi_iv mi_objective_interval(const fm_nlp *n, const mi_iv *box);
+
+/* ---- points -------------------------------------------------------------- */
+
+/* The tolerance of a row bound b: 1e-6, relative above 1. */
+double mi_feas_tol(double b);
+/* Nonzero when the interval v cannot meet row i's bounds (widened by the
+ * tolerance): every point of the box violates the row. */
+int mi_row_excluded(const fm_nlp *n, size_t i, mi_iv v);
+/* Nonzero when every row of n holds at x within the tolerance and every
+ * body is finite. */
+int mi_point_feasible(const fm_nlp *n, const double *x);
+/* Copies x into r as its solution (values, activities of the rows, the
+ * objective). 0, or -1 out of memory. */
+int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x);
+
+/* ---- the exhaustive search ----------------------------------------------- */
+
+/* Searches every integer point of the box lo/hi (ncols each; integral and
+ * finite, fixed continuous columns have lo == hi) with bound pruning. The
+ * caller checked that the domain has at most MI_ENUM_CAP points. The result
+ * is OPTIMAL (proven) or INFEASIBLE, or at a limit FEASIBLE / TIME_LIMIT /
+ * INTERRUPTED. NULL with *code = SV_ENOMEM when memory runs out. */
+sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
+                        double domain, const sv_options *o, double start_ms,
+                        sv_code *code);
+
+#endif

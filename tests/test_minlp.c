@@ -1,0 +1,601 @@
+/* The integer nonlinear search (solver/minlp*.c): each optimum is checked
+ * against plain nested loops over the whole domain written here, apart from
+ * the solver's pruning; infeasible models, domains too large to enumerate,
+ * time limits, cancellation, NaN and division by zero; the interval
+ * evaluator's soundness on random boxes for every operator; and, when Ipopt
+ * is available, branch-and-bound (a convex model proven optimal, a
+ * nonconvex one reported local_optimal). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "formulate/formulate.h"
+#include "solver/solver.h"
+#include "solver/internal.h"
+#include "solver/minlp_internal.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+typedef struct {
+    fm_model *m;
+    fm_diags *d;
+    const fm_nlp *n;
+} model;
+
+static model load(const char *json)
+{
+    model mo;
+    fm_code code;
+    mo.d = fm_diags_new();
+    mo.m = fm_model_parse(json, strlen(json), NULL, mo.d, &code);
+    assert_non_null(mo.m);
+    mo.n = fm_model_nlp(mo.m);
+    if (!mo.n) {
+        fprintf(stderr, "not a nonlinear model: %s\n", json);
+        for (size_t k = 0; k < fm_diags_count(mo.d); k++)
+            fprintf(stderr, "  %s\n", fm_diags_get(mo.d, k)->message);
+    }
+    assert_non_null(mo.n);
+    return mo;
+}
+
+static void unload(model *mo)
+{
+    fm_model_free(mo->m);
+    fm_diags_free(mo->d);
+}
+
+static int col_of(const fm_nlp *n, const char *name)
+{
+    const fm_program *p = fm_nlp_program(n);
+    for (size_t j = 0; j < fm_program_ncols(p); j++)
+        if (!strcmp(fm_program_col_name(p, j), name))
+            return (int)j;
+    fail_msg("no column %s", name);
+    return -1;
+}
+
+static sv_result *solve(const fm_nlp *n, int force_enum, double time_limit_s,
+                        volatile int *cancel)
+{
+    sv_options o;
+    sv_options_default(&o);
+    o.time_limit_s = time_limit_s;
+    o.cancel = cancel;
+    sv_code code = SV_OK;
+    sv_result *r = sv_minlp_solve(n, force_enum, &o, fm_clock_ms(), NULL, &code);
+    assert_int_equal(code, SV_OK);
+    assert_non_null(r);
+    return r;
+}
+
+static int close_to(double a, double b)
+{
+    return fabs(a - b) <= 1e-7 * (1 + fabs(b));
+}
+
+/* A growable JSON text for generated models. */
+typedef struct { char buf[16384]; size_t len; } text;
+
+static void add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t->buf + t->len, sizeof t->buf - t->len, fmt, ap);
+    va_end(ap);
+    assert_true(k >= 0 && (size_t)k < sizeof t->buf - t->len);
+    t->len += (size_t)k;
+}
+
+/* ---- optima against nested loops ------------------------------------------ */
+
+/* max x*y - x  s.t.  2x + 3y <= 37, x*y >= 4 + y, integers in [0, 20]. */
+static void test_integer_product(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0, \"upper\": 20},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0, \"upper\": 20}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x*y - x\"},"
+        " \"constraints\": [{\"name\": \"cap\", \"expression\": \"2*x + 3*y <= 37\"},"
+        "                   {\"name\": \"least\", \"expression\": \"x*y >= 4 + y\"}]}");
+    double best = -HUGE_VAL;
+    for (int x = 0; x <= 20; x++)
+        for (int y = 0; y <= 20; y++)
+            if (2 * x + 3 * y <= 37 && x * y >= 4 + y && x * y - x > best)
+                best = x * y - x;
+    sv_result *r = solve(mo.n, 0, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(sv_result_proven(r));
+    assert_true(close_to(sv_result_objective(r), best));
+    const double *v = sv_result_values(r);
+    double x = v[col_of(mo.n, "x")], y = v[col_of(mo.n, "y")];
+    assert_true(2 * x + 3 * y <= 37 && x * y >= 4 + y);
+    assert_true(close_to(x * y - x, best));
+    assert_string_equal(sv_result_backend(r), "exhaustive search");
+    assert_non_null(sv_result_activities(r));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* A knapsack of 12 items with pairwise profits (quadratic objective). */
+static void test_quadratic_knapsack(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    double w[N], p[N], q[N][N];
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        w[i] = 3 + (seed >> 16) % 17;
+        p[i] = 1 + (seed >> 8) % 23;
+        for (int j = 0; j < N; j++) {
+            seed = seed * 1103515245u + 12345u;
+            q[i][j] = (double)((int)((seed >> 16) % 21) - 6);
+        }
+    }
+    const double cap = 60;
+    text t = {{0}, 0};
+    add(&t, "{\"format\": 1, \"variables\": [");
+    for (int i = 0; i < N; i++)
+        add(&t, "%s{\"name\": \"x%d\", \"type\": \"binary\"}", i ? "," : "", i);
+    add(&t, "], \"objective\": {\"sense\": \"max\", \"expression\": \"0");
+    for (int i = 0; i < N; i++) {
+        add(&t, " + %g*x%d", p[i], i);
+        for (int j = i + 1; j < N; j++)
+            add(&t, " + %g*x%d*x%d", q[i][j], i, j);
+    }
+    add(&t, "\"}, \"constraints\": [{\"name\": \"cap\", \"expression\": \"0");
+    for (int i = 0; i < N; i++)
+        add(&t, " + %g*x%d", w[i], i);
+    add(&t, " <= %g\"}]}", cap);
+    model mo = load(t.buf);
+    double best = -HUGE_VAL;
+    for (unsigned s = 0; s < (1u << N); s++) {
+        double wt = 0, val = 0;
+        for (int i = 0; i < N; i++) {
+            if (!(s >> i & 1))
+                continue;
+            wt += w[i];
+            val += p[i];
+            for (int j = i + 1; j < N; j++)
+                if (s >> j & 1)
+                    val += q[i][j];
+        }
+        if (wt <= cap && val > best)
+            best = val;
+    }
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* A box of integer sides in [1, 40] holding a volume of at least 1000 + 7,
+ * with the least surface. */
+static void test_integer_box(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"a\", \"type\": \"integer\", \"lower\": 1, \"upper\": 40},"
+        " {\"name\": \"b\", \"type\": \"integer\", \"lower\": 1, \"upper\": 40},"
+        " {\"name\": \"c\", \"type\": \"integer\", \"lower\": 1, \"upper\": 40}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"2*(a*b + b*c + c*a)\"},"
+        " \"constraints\": [{\"name\": \"vol\", \"expression\": \"a*b*c >= 1007\"}]}");
+    double best = HUGE_VAL;
+    for (int a = 1; a <= 40; a++)
+        for (int b = 1; b <= 40; b++)
+            for (int c = 1; c <= 40; c++)
+                if (a * b * c >= 1007 && 2.0 * (a * b + b * c + c * a) < best)
+                    best = 2.0 * (a * b + b * c + c * a);
+    sv_result *r = solve(mo.n, 0, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
+    const double *v = sv_result_values(r);
+    assert_true(v[0] * v[1] * v[2] >= 1007);
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* log of a negative and division by zero inside the domain: those points
+ * are infeasible, never a crash; the optimum is the loops'. */
+static void test_nan_and_division_by_zero(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": -6, \"upper\": 6},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": -6, \"upper\": 6}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"1/x + y/(x - y) + log(y + 3)\"},"
+        " \"constraints\": [{\"name\": \"r\", \"expression\": \"sqrt(x + 2) + min(x, y) <= 4\"}]}");
+    double best = HUGE_VAL;
+    for (int x = -6; x <= 6; x++)
+        for (int y = -6; y <= 6; y++) {
+            double f = 1.0 / x + (double)y / (x - y) + log(y + 3.0);
+            double g = sqrt(x + 2.0) + fmin(x, y);
+            if (isfinite(f) && isfinite(g) && g <= 4 + 1e-6 && f < best)
+                best = f;
+        }
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* x*y = 37 with x, y in [0, 10] has no solution (37 is prime). */
+static void test_infeasible(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0, \"upper\": 10},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0, \"upper\": 10}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"x^2 + y\"},"
+        " \"constraints\": [{\"name\": \"p\", \"expression\": \"x*y = 37\"}]}");
+    sv_result *r = solve(mo.n, 0, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INFEASIBLE);
+    assert_false(sv_result_has_solution(r));
+    assert_non_null(strstr(sv_result_message(r), "exhaustive"));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* An integer column whose bounds leave no integer: infeasible at once. */
+static void test_empty_integer_bounds(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0.2, \"upper\": 0.7},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0, \"upper\": 3}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"x*y\"}, \"constraints\": []}");
+    sv_result *r = solve(mo.n, 0, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INFEASIBLE);
+    assert_non_null(strstr(sv_result_message(r), "'x'"));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* ---- what the exhaustive search refuses ---------------------------------- */
+
+static const char *huge_domain =
+    "{\"format\": 1, \"variables\": ["
+    " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0, \"upper\": 1000000},"
+    " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0, \"upper\": 1000000}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"(x - 3.3)^2 + (y - 7.6)^2 + x*y/1000\"},"
+    " \"constraints\": [{\"name\": \"c\", \"expression\": \"x + y >= 5\"}]}";
+
+/* 10^12 points: --solver enum refuses at once; auto goes to
+ * branch-and-bound (or says Ipopt is missing) within the time limit. */
+static void test_huge_domain(void **state)
+{
+    (void)state;
+    model mo = load(huge_domain);
+    double t0 = fm_clock_ms();
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_true(fm_clock_ms() - t0 < 100);
+    assert_int_equal(sv_result_status(r), SV_STATUS_UNSUPPORTED);
+    assert_non_null(strstr(sv_result_message(r), "1e+12 points"));
+    sv_result_free(r);
+    t0 = fm_clock_ms();
+    r = solve(mo.n, 0, 2, NULL);
+    assert_true(fm_clock_ms() - t0 < 2500);
+    if (!sv_ipopt_available()) {
+        assert_int_equal(sv_result_status(r), SV_STATUS_UNSUPPORTED);
+        assert_non_null(strstr(sv_result_message(r), "Ipopt"));
+    } else {
+        assert_int_not_equal(sv_result_status(r), SV_STATUS_OPTIMAL);  /* not convex */
+        if (sv_result_has_solution(r)) {
+            const double *v = sv_result_values(r);
+            assert_true(v[0] + v[1] >= 5 - 1e-6);
+            assert_true(v[0] == nearbyint(v[0]) && v[1] == nearbyint(v[1]));
+        }
+    }
+    sv_result_free(r);
+    unload(&mo);
+}
+
+static void test_enum_refusals(void **state)
+{
+    (void)state;
+    static const struct { const char *vars, *why; } cases[] = {
+        { "{\"name\": \"x\", \"type\": \"integer\", \"lower\": 0, \"upper\": null}",
+          "no finite upper bound" },
+        { "{\"name\": \"x\", \"lower\": 0, \"upper\": 5}", "continuous" },
+        { "{\"name\": \"x\", \"type\": \"integer\", \"lower\": 1e17, \"upper\": 1.00000000000001e17}",
+          "2^52" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char json[1024];
+        snprintf(json, sizeof json,
+                 "{\"format\": 1, \"variables\": [%s,"
+                 " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0, \"upper\": 4}],"
+                 " \"objective\": {\"sense\": \"min\", \"expression\": \"x*y\"}, \"constraints\": []}",
+                 cases[k].vars);
+        model mo = load(json);
+        sv_result *r = solve(mo.n, 1, 0, NULL);
+        assert_int_equal(sv_result_status(r), SV_STATUS_UNSUPPORTED);
+        if (!strstr(sv_result_message(r), cases[k].why))
+            fail_msg("case %zu: %s", k, sv_result_message(r));
+        assert_non_null(strstr(sv_result_message(r), "--solver enum"));
+        sv_result_free(r);
+        unload(&mo);
+    }
+}
+
+/* A continuous column fixed by its bounds is no obstacle. */
+static void test_fixed_continuous(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"k\", \"lower\": 2.5, \"upper\": 2.5},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": -5, \"upper\": 5}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"(y - k)^2 * k\"},"
+        " \"constraints\": []}");
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), 0.25 * 2.5));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* ---- limits ----------------------------------------------------------------- */
+
+/* 56^4 points where no interval prunes (x mod 7 cannot be bounded apart from
+ * [0, 7]) and no point is feasible: the time limit stops it. */
+static const char *slow_model =
+    "{\"format\": 1, \"variables\": ["
+    " {\"name\": \"a\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+    " {\"name\": \"b\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+    " {\"name\": \"c\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+    " {\"name\": \"d\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"sqrt(a*b + c*d + 1) + exp(a/100)\"},"
+    " \"constraints\": [{\"name\": \"m\", \"expression\": \"(a*b*c*d + a + d) mod 7 = 6.5\"}]}";
+
+static void test_time_limit(void **state)
+{
+    (void)state;
+    model mo = load(slow_model);
+    double t0 = fm_clock_ms();
+    sv_result *r = solve(mo.n, 1, 0.2, NULL);
+    double took = fm_clock_ms() - t0;
+    assert_true(took < 300);
+    assert_int_equal(sv_result_status(r), SV_STATUS_TIME_LIMIT);
+    assert_false(sv_result_has_solution(r));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* A time limit with an incumbent: feasible, not optimal. */
+static void test_time_limit_with_incumbent(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"a\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+        " {\"name\": \"b\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+        " {\"name\": \"c\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55},"
+        " {\"name\": \"d\", \"type\": \"integer\", \"lower\": 0, \"upper\": 55}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"(a*b*c + d) mod 1000\"},"
+        " \"constraints\": []}");
+    double t0 = fm_clock_ms();
+    sv_result *r = solve(mo.n, 0, 0.15, NULL);
+    assert_true(fm_clock_ms() - t0 < 250);
+    assert_int_equal(sv_result_status(r), SV_STATUS_FEASIBLE);
+    assert_true(sv_result_has_solution(r));
+    assert_false(sv_result_proven(r));
+    assert_non_null(strstr(sv_result_message(r), "time limit"));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    model mo = load(slow_model);
+    volatile int stop = 1;
+    sv_result *r = solve(mo.n, 0, 0, &stop);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INTERRUPTED);
+    assert_false(sv_result_has_solution(r));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* ---- through the run, with --solver enum --------------------------------- */
+
+static void test_run_enum(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"w\", \"type\": \"integer\", \"lower\": 1, \"upper\": 30},"
+        " {\"name\": \"h\", \"type\": \"integer\", \"lower\": 1, \"upper\": 30}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"w*h\"},"
+        " \"constraints\": [{\"name\": \"fence\", \"expression\": \"2*w + h <= 41\"}],"
+        " \"report\": [{\"name\": \"area\", \"expression\": \"w*h\"}]}";
+    double best = 0;
+    for (int w = 1; w <= 30; w++)
+        for (int h = 1; h <= 30; h++)
+            if (2 * w + h <= 41 && w * h > best)
+                best = w * h;
+    sv_run_options o;
+    sv_run_options_default(&o);
+    o.solve.solver = SV_SOLVER_ENUM;
+    sv_code code;
+    sv_run *run = sv_run_text(j, strlen(j), &o, &code);
+    assert_non_null(run);
+    assert_int_equal(sv_run_status(run), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(sv_run_result(run)), best));
+    assert_true(sv_result_proven(sv_run_result(run)));
+    sv_run_free(run);
+}
+
+/* ---- the interval evaluator ------------------------------------------------ */
+
+static double pick(unsigned *seed, const double *set, size_t n)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return set[(*seed >> 16) % n];
+}
+
+/* For random boxes and random points in them: every value the point
+ * evaluation gives lies in the interval, and a NaN is announced. */
+static void test_interval_soundness(void **state)
+{
+    (void)state;
+    static const char *exprs[] = {
+        "x*y*z", "x/y", "x^2", "x^3", "x^-1", "x^-2", "x^0.5", "x^-0.5", "x^y",
+        "2^x", "abs(x - y)", "sqrt(x)", "exp(x)", "log(x)", "log10(y)", "floor(x/3)",
+        "ceil(x*0.7)", "min(x, y, z)", "max(x, sqrt(y))", "min(log(x), 3)",
+        "max(sqrt(x), log(y))", "x div y", "x mod 3", "x mod y", "-x*y + z",
+        "exp(x*y) / (1 + z^2)", "sqrt(x^2 + y^2)", "max(x, y)^z", "(x - y)^2 * z",
+        "log(x)^0", "1^log(x)", "(x - y)^(z/4)", "exp(exp(x))*0 + y", "1/(x*y - z)",
+        "min(1/x, 2) + max(log(y), -1)", "x^1.5 + y^2.5", "(x*y)^-3", "-(x^4) / (y^2 + 1)",
+    };
+    static const double ends[] = {
+        -1e6, -20, -3, -2.5, -1, -0.5, 0, 0, 0.5, 1, 2, 3, 7.5, 40, 1e6,
+    };
+    char json[512];
+    unsigned seed = 12345;
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
+        snprintf(json, sizeof json,
+                 "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"lower\": null},"
+                 " {\"name\": \"y\", \"lower\": null}, {\"name\": \"z\", \"lower\": null}],"
+                 " \"objective\": {\"sense\": \"min\", \"expression\": \"%s\"},"
+                 " \"constraints\": []}", exprs[e]);
+        model mo = load(json);
+        int ix = col_of(mo.n, "x"), iy = col_of(mo.n, "y"), iz = col_of(mo.n, "z");
+        for (int b = 0; b < 300; b++) {
+            mi_iv box[3];
+            for (int k = 0; k < 3; k++) {
+                double a = pick(&seed, ends, sizeof ends / sizeof ends[0]);
+                double c = pick(&seed, ends, sizeof ends / sizeof ends[0]);
+                box[k] = (mi_iv){ fmin(a, c), fmax(a, c), 0 };
+            }
+            mi_iv v = mi_objective_interval(mo.n, box);
+            for (int s = 0; s < 30; s++) {
+                double x[3];
+                for (int k = 0; k < 3; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    double u = (double)(seed >> 8) / (double)(1u << 24);
+                    int kind = (seed >> 4) % 4;
+                    x[k] = kind == 0 ? box[k].lo : kind == 1 ? box[k].hi
+                         : kind == 2 ? nearbyint(box[k].lo + u * (box[k].hi - box[k].lo))
+                         : box[k].lo + u * (box[k].hi - box[k].lo);
+                    if (x[k] < box[k].lo || x[k] > box[k].hi)
+                        x[k] = box[k].lo;
+                }
+                double pt[3];
+                pt[ix] = x[0];
+                pt[iy] = x[1];
+                pt[iz] = x[2];
+                double f = fm_nlp_eval_objective(mo.n, pt);
+                if (isnan(f)) {
+                    if (!v.maybe_nan)
+                        fail_msg("%s at (%g, %g, %g): NaN not announced by [%g, %g]",
+                                 exprs[e], x[0], x[1], x[2], v.lo, v.hi);
+                } else if (!(v.lo <= f && f <= v.hi)) {
+                    fail_msg("%s at (%g, %g, %g) = %.17g outside [%.17g, %.17g] over "
+                             "[%g,%g]x[%g,%g]x[%g,%g]", exprs[e], x[0], x[1], x[2], f,
+                             v.lo, v.hi, box[ix].lo, box[ix].hi, box[iy].lo, box[iy].hi,
+                             box[iz].lo, box[iz].hi);
+                }
+            }
+        }
+        unload(&mo);
+    }
+}
+
+/* ---- branch-and-bound (needs Ipopt) ---------------------------------------- */
+
+/* Convex: min (x - 2.4)^2 + (y + 1.7)^2 + (z - 0.5)^2 + x*... over integers
+ * without upper bounds (so no enumeration), z continuous. */
+static void test_bnb_convex(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available())
+        skip();
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": -100},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": -100},"
+        " {\"name\": \"z\", \"lower\": -10, \"upper\": 10}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": "
+        "  \"(x - 2.4)^2 + 2*(y + 1.7)^2 + (z - 0.5)^2 + x*0.1\"},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"x + y + z >= 1.2\"}]}");
+    /* independent: loops over x, y in [-20, 20]; z = clamp to the row */
+    double best = HUGE_VAL;
+    for (int x = -20; x <= 20; x++)
+        for (int y = -20; y <= 20; y++) {
+            double z = fmax(0.5, 1.2 - x - y);
+            if (z > 10)
+                continue;
+            double f = (x - 2.4) * (x - 2.4) + 2 * (y + 1.7) * (y + 1.7)
+                       + (z - 0.5) * (z - 0.5) + x * 0.1;
+            if (f < best)
+                best = f;
+        }
+    sv_result *r = solve(mo.n, 0, 20, NULL);
+    if (sv_result_status(r) == SV_STATUS_OPTIMAL)
+        assert_true(sv_result_proven(r));
+    else   /* if the convexity check cannot tell, an honest local optimum */
+        assert_int_equal(sv_result_status(r), SV_STATUS_LOCAL_OPTIMAL);
+    assert_true(fabs(sv_result_objective(r) - best) <= 1e-4 * (1 + fabs(best)));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* Nonconvex: max x*y with a circle, integers unbounded above: local. */
+static void test_bnb_nonconvex(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available())
+        skip();
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x*y\"},"
+        " \"constraints\": [{\"name\": \"disc\", \"expression\": \"x^2 + y^2 <= 50.5\"}]}");
+    sv_result *r = solve(mo.n, 0, 20, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_LOCAL_OPTIMAL);
+    assert_false(sv_result_proven(r));
+    const double *v = sv_result_values(r);
+    assert_true(v[0] * v[0] + v[1] * v[1] <= 50.5 + 1e-6);
+    assert_true(sv_result_objective(r) >= 20);   /* 5*5 = 25 is the optimum */
+    sv_result_free(r);
+    unload(&mo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_integer_product),
+        cmocka_unit_test(test_quadratic_knapsack),
+        cmocka_unit_test(test_integer_box),
+        cmocka_unit_test(test_nan_and_division_by_zero),
+        cmocka_unit_test(test_infeasible),
+        cmocka_unit_test(test_empty_integer_bounds),
+        cmocka_unit_test(test_huge_domain),
+        cmocka_unit_test(test_enum_refusals),
+        cmocka_unit_test(test_fixed_continuous),
+        cmocka_unit_test(test_time_limit),
+        cmocka_unit_test(test_time_limit_with_incumbent),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_run_enum),
+        cmocka_unit_test(test_interval_soundness),
+        cmocka_unit_test(test_bnb_convex),
+        cmocka_unit_test(test_bnb_nonconvex),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -555,12 +555,12 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
     if (!why[0]) {
         r = mi_enumerate(n, lo, hi, domain, o, start_ms, code);
     } else if (force_enum) {
-        char msg[400];
+        char msg[640];
         snprintf(msg, sizeof msg, "--solver enum searches bounded integer domains of at "
                  "most %.0g points only: %s", MI_ENUM_CAP, why);
         r = status_only(SV_STATUS_UNSUPPORTED, 0, msg, start_ms, code);
     } else if (!sv_ipopt_available()) {
-        char msg[400];
+        char msg[640];
         snprintf(msg, sizeof msg, "integer nonlinear model: no exhaustive search (%s) "
                  "and branch-and-bound needs Ipopt, which is not available", why);
         r = status_only(SV_STATUS_UNSUPPORTED, 0, msg, start_ms, code);

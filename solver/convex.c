@@ -112,6 +112,7 @@ static shape pow_shape(cv_ctx *p, const fm_expr *e)
     r.nonneg = even || a.nonneg;
     if (is_affine(a.c) && even && q > 0) r.c = CV_CONVEX;
     else if (a.nonneg && q >= 1 && is_convex(a.c)) r.c = CV_CONVEX;    /* nondecreasing convex */
+    else if (even && q > 0 && a.nonpos && is_concave(a.c)) r.c = CV_CONVEX; /* u^2k, u <= 0 */
     else if (a.nonneg && q > 0 && q < 1 && is_concave(a.c)) r.c = CV_CONCAVE;
     else if (a.nonneg && q < 0 && is_concave(a.c)) r.c = CV_CONVEX;    /* nonincreasing convex */
     return r;

@@ -45,16 +45,27 @@ int mi_row_excluded(const fm_nlp *n, size_t i, mi_iv v)
     return v.lo > hi + mi_feas_tol(hi) || v.hi < lo - mi_feas_tol(lo);
 }
 
+int mi_row_holds(const fm_nlp *n, size_t i, const double *x)
+{
+    double lo, hi, body = fm_nlp_eval_row(n, i, x);
+    fm_program_row_bounds(fm_nlp_program(n), i, &lo, &hi);
+    return isfinite(body) && body <= hi + mi_feas_tol(hi) && body >= lo - mi_feas_tol(lo);
+}
+
 int mi_point_feasible(const fm_nlp *n, const double *x)
 {
-    const fm_program *p = fm_nlp_program(n);
-    for (size_t i = 0; i < fm_program_nrows(p); i++) {
-        double lo, hi, body = fm_nlp_eval_row(n, i, x);
-        fm_program_row_bounds(p, i, &lo, &hi);
-        if (!isfinite(body) || body > hi + mi_feas_tol(hi) || body < lo - mi_feas_tol(lo))
+    size_t nrows = fm_program_nrows(fm_nlp_program(n));
+    for (size_t i = 0; i < nrows; i++)
+        if (!mi_row_holds(n, i, x))
             return 0;
-    }
     return 1;
+}
+
+double mi_point_cost(const fm_nlp *n)
+{
+    const fm_program *p = fm_nlp_program(n);
+    return 1 + (double)fm_nlp_nodes(n) + (double)fm_program_nonzeros(p)
+           + (double)fm_program_nrows(p);
 }
 
 int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x)
@@ -363,6 +374,11 @@ static const char *limit_name(int stop, char *buf, size_t len)
 }
 
 /* Fills r from the finished or stopped search. 0, or -1 out of memory. */
+static const char *plural(size_t k)
+{
+    return k == 1 ? "" : "s";
+}
+
 static int bb_report(sv_result *r, const bb_ctx *b)
 {
     r->backend = "branch-and-bound + ipopt";
@@ -370,42 +386,46 @@ static int bb_report(sv_result *r, const bb_ctx *b)
     r->starts_agreed = b->root_agreed;
     if (b->stop == 2) {
         sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted during branch-and-bound "
-                      "(%zu nodes)", b->nodes);
+                      "(%zu node%s)", b->nodes, plural(b->nodes));
         return 0;
     }
     if (b->have_best && mi_set_solution(r, b->n, b->best_x) != 0)
         return -1;
-    int proven = b->convex && !b->incomplete;
+    /* with no relaxation solved, intervals closed the root: a proof */
+    int proven = (b->convex && !b->incomplete) || b->nodes == 0;
     char lim[120];
     if (b->stop && b->have_best)
-        sv_result_set(r, SV_STATUS_FEASIBLE, "branch-and-bound stopped after %zu nodes: "
-                      "%s; the best integer point found, not proven optimal", b->nodes,
+        sv_result_set(r, SV_STATUS_FEASIBLE, "branch-and-bound stopped after %zu node%s: "
+                      "%s; the best integer point found, not proven optimal", b->nodes, plural(b->nodes),
                       limit_name(b->stop, lim, sizeof lim));
     else if (b->stop)
-        sv_result_set(r, SV_STATUS_TIME_LIMIT, "branch-and-bound stopped after %zu nodes: "
-                      "%s before any feasible integer point was found", b->nodes,
+        sv_result_set(r, SV_STATUS_TIME_LIMIT, "branch-and-bound stopped after %zu node%s: "
+                      "%s before any feasible integer point was found", b->nodes, plural(b->nodes),
                       limit_name(b->stop, lim, sizeof lim));
     else if (b->root_unbounded && !b->have_best)
         sv_result_set(r, SV_STATUS_UNBOUNDED, "the continuous relaxation is unbounded "
                       "(Ipopt), so branch-and-bound has no bound to work with");
     else if (b->have_best && proven) {
         sv_result_set(r, SV_STATUS_OPTIMAL, "nonlinear branch-and-bound over a convex "
-                      "model, %zu nodes searched completely: proven optimal", b->nodes);
+                      "model, %zu node%s searched completely: proven optimal", b->nodes, plural(b->nodes));
         r->proven = 1;
     } else if (b->have_best)
-        sv_result_set(r, SV_STATUS_LOCAL_OPTIMAL, "nonlinear branch-and-bound, %zu nodes: "
+        sv_result_set(r, SV_STATUS_LOCAL_OPTIMAL, "nonlinear branch-and-bound, %zu node%s: "
                       "the best integer point found; %s, so this is not proven globally "
-                      "optimal", b->nodes, b->convex ? "some relaxations ended without a "
+                      "optimal", b->nodes, plural(b->nodes), b->convex ? "some relaxations ended without a "
                       "verdict" : "the model is not known to be convex and the "
                       "relaxations are local solves");
+    else if (b->nodes == 0)
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "no point satisfies every constraint: "
+                      "interval bounds over the variables' bounds exclude a constraint");
     else if (proven)
         sv_result_set(r, SV_STATUS_INFEASIBLE, "nonlinear branch-and-bound over a convex "
-                      "model, %zu nodes: no integer point satisfies every constraint",
-                      b->nodes);
+                      "model, %zu node%s: no integer point satisfies every constraint",
+                      b->nodes, plural(b->nodes));
     else
-        sv_result_set(r, SV_STATUS_INFEASIBLE, "nonlinear branch-and-bound, %zu nodes: "
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "nonlinear branch-and-bound, %zu node%s: "
                       "no feasible integer point found (the relaxations are local solves "
-                      "of a model not known to be convex: not a proof)", b->nodes);
+                      "of a model not known to be convex: not a proof)", b->nodes, plural(b->nodes));
     return 0;
 }
 
@@ -552,6 +572,10 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         goto out;
     double domain;
     enum_applicable(p, lo, hi, why, sizeof why, &domain);
+    int ipopt = sv_ipopt_available();
+    if (!why[0] && !force_enum && ipopt && domain * mi_point_cost(n) > MI_ENUM_WORK)
+        snprintf(why, sizeof why, "%.3g points of %.3g units of work each is too "
+                 "much", domain, mi_point_cost(n));
     if (!why[0]) {
         r = mi_enumerate(n, lo, hi, domain, o, start_ms, code);
     } else if (force_enum) {
@@ -559,7 +583,7 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         snprintf(msg, sizeof msg, "--solver enum searches bounded integer domains of at "
                  "most %.0g points only: %s", MI_ENUM_CAP, why);
         r = status_only(SV_STATUS_UNSUPPORTED, 0, msg, start_ms, code);
-    } else if (!sv_ipopt_available()) {
+    } else if (!ipopt) {
         char msg[640];
         snprintf(msg, sizeof msg, "integer nonlinear model: no exhaustive search (%s) "
                  "and branch-and-bound needs Ipopt, which is not available", why);

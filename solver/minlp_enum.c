@@ -39,6 +39,7 @@ typedef struct {
     size_t *dep_start, *dep_rows;   /* rows mentioning column j: dep_rows[dep_start[j]..] */
     unsigned char *obj_dep;    /* the objective mentions column j */
     child *kids;               /* SORT_MAX per level */
+    size_t *row_tag, tag;      /* marks of rows (static_rows_hold) */
     double *best_x, best;
     int have_best;
     double leaf_cost, work, next_check, deadline_ms;
@@ -164,6 +165,35 @@ static void leaf(enum_ctx *c)
     memcpy(c->best_x, c->x, c->ncols * sizeof *c->x);
 }
 
+/* A point of the last level, where only column j moves: the rows that do
+ * not mention j were checked once for the whole loop (static_rows_hold). */
+static void last_leaf(enum_ctx *c, size_t j)
+{
+    c->leaves++;
+    double f = c->sign * fm_nlp_eval_objective(c->n, c->x);
+    if (!isfinite(f) || (c->have_best && f >= c->best))
+        return;
+    for (size_t k = c->dep_start[j]; k < c->dep_start[j + 1]; k++)
+        if (!mi_row_holds(c->n, c->dep_rows[k], c->x))
+            return;
+    c->best = f;
+    c->have_best = 1;
+    memcpy(c->best_x, c->x, c->ncols * sizeof *c->x);
+}
+
+/* The rows that do not mention column j, at the current point: all their
+ * columns are fixed once only j is free. */
+static int static_rows_hold(enum_ctx *c, size_t j)
+{
+    c->tag++;
+    for (size_t k = c->dep_start[j]; k < c->dep_start[j + 1]; k++)
+        c->row_tag[c->dep_rows[k]] = c->tag;
+    for (size_t i = 0; i < c->nrows; i++)
+        if (c->row_tag[i] != c->tag && !mi_row_holds(c->n, i, c->x))
+            return 0;
+    return 1;
+}
+
 static void fix(enum_ctx *c, size_t j, double v)
 {
     c->box[j].lo = c->box[j].hi = v;
@@ -212,11 +242,15 @@ static void search(enum_ctx *c, size_t d, double bound)
     double lo = c->lo[j], range = c->hi[j] - lo + 1;
     if (d + 1 == c->nfree) {
         /* the last column: plain point evaluations */
-        for (double k = 0; k < range && !c->stop; k++) {
-            c->x[j] = lo + k;
-            leaf(c);
+        c->x[j] = lo;
+        if (static_rows_hold(c, j))
+            for (double k = 0; k < range && !c->stop; k++) {
+                c->x[j] = lo + k;
+                last_leaf(c, j);
+                tick(c, c->leaf_cost);
+            }
+        else
             tick(c, c->leaf_cost);
-        }
     } else if (range <= SORT_MAX) {
         child *kids = c->kids + d * SORT_MAX;
         size_t nk = 0;
@@ -277,6 +311,7 @@ static void free_ctx(enum_ctx *c)
     free(c->dep_start);
     free(c->dep_rows);
     free(c->obj_dep);
+    free(c->row_tag);
 }
 
 /* Fills r from the finished (or stopped) search. 0, or -1 out of memory. */
@@ -325,15 +360,15 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     c.cancel = o->cancel;
     c.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
     c.next_check = 0;           /* the first tick reads the clock */
-    c.leaf_cost = 1 + (double)fm_nlp_nodes(n) + (double)fm_program_nonzeros(p)
-                  + (double)c.nrows;
+    c.leaf_cost = mi_point_cost(n);
     size_t nc = c.ncols + 1;
     sv_result *r = sv_result_new();
     c.box = malloc(nc * sizeof *c.box);
     c.x = malloc(nc * sizeof *c.x);
     c.best_x = malloc(nc * sizeof *c.best_x);
     c.order = malloc(nc * sizeof *c.order);
-    if (!r || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
+    c.row_tag = calloc(c.nrows + 1, sizeof *c.row_tag);
+    if (!r || !c.row_tag || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
         goto oom;
     for (size_t j = 0; j < c.ncols; j++) {
         c.box[j] = (mi_iv){ lo[j], hi[j], 0 };

@@ -16,6 +16,10 @@
 /* At most this many integer points are enumerated (the product of the free
  * columns' ranges): about ten seconds at a microsecond per point. */
 #define MI_ENUM_CAP 1e7
+/* ... and, unless --solver enum asked for it, at most this much work
+ * (points x mi_point_cost) when branch-and-bound is there instead: a domain
+ * under the cap with thousands of rows would take hours. */
+#define MI_ENUM_WORK 1e10
 
 /* ---- intervals ------------------------------------------------------------
  *
@@ -45,9 +49,13 @@ double mi_feas_tol(double b);
 /* Nonzero when the interval v cannot meet row i's bounds (widened by the
  * tolerance): every point of the box violates the row. */
 int mi_row_excluded(const fm_nlp *n, size_t i, mi_iv v);
+/* Nonzero when row i holds at x within the tolerance, its body finite. */
+int mi_row_holds(const fm_nlp *n, size_t i, const double *x);
 /* Nonzero when every row of n holds at x within the tolerance and every
  * body is finite. */
 int mi_point_feasible(const fm_nlp *n, const double *x);
+/* The work of evaluating one point of n (tree nodes, nonzeros, rows). */
+double mi_point_cost(const fm_nlp *n);
 /* Copies x into r as its solution (values, activities of the rows, the
  * objective). 0, or -1 out of memory. */
 int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x);

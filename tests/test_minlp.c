@@ -577,6 +577,71 @@ static void test_bnb_nonconvex(void **state)
     unload(&mo);
 }
 
+/* No integer point in a small disc that meets x + y >= 1: infeasible. And
+ * a row no point of the bounds can meet: closed by intervals at the root,
+ * a proof even without Ipopt's help. */
+static void test_bnb_infeasible(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available())
+        skip();
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"x^2 + 3*y^2\"},"
+        " \"constraints\": [{\"name\": \"disc\", \"expression\": \"x^2 + y^2 <= 0.5\"},"
+        "                   {\"name\": \"lin\", \"expression\": \"x + y >= 1\"}]}");
+    sv_result *r = solve(mo.n, 0, 20, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INFEASIBLE);
+    assert_false(sv_result_has_solution(r));
+    sv_result_free(r);
+    unload(&mo);
+    mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\"},"
+        " {\"name\": \"y\", \"type\": \"integer\"}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"x*y\"},"
+        " \"constraints\": [{\"name\": \"neg\", \"expression\": \"x^2 + exp(y) <= -1\"}]}");
+    r = solve(mo.n, 0, 20, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INFEASIBLE);
+    assert_non_null(strstr(sv_result_message(r), "interval"));
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* Integers summing to 10.5: every relaxation is feasible until all are
+ * fixed, so the tree is endless; the time limit ends it, and the cancel
+ * flag at once. */
+static const char *endless =
+    "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 12]}],"
+    " \"variables\": [{\"name\": \"x\", \"index\": [\"I\"], \"type\": \"integer\","
+    "   \"lower\": -1000000, \"upper\": 1000000}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"sum{i in I} (x[i] - 0.3*i)^2\"},"
+    " \"constraints\": [{\"name\": \"s\", \"expression\": \"sum{i in I} x[i] = 10.5\"}]}";
+
+static void test_bnb_time_limit(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available())
+        skip();
+    model mo = load(endless);
+    double t0 = fm_clock_ms();
+    sv_result *r = solve(mo.n, 0, 0.5, NULL);
+    double took = fm_clock_ms() - t0;
+    if (took > 800)
+        fail_msg("a time limit of 0.5 s took %.0f ms", took);
+    assert_int_equal(sv_result_status(r), SV_STATUS_TIME_LIMIT);
+    assert_non_null(strstr(sv_result_message(r), "time limit"));
+    sv_result_free(r);
+    volatile int stop = 1;
+    r = solve(mo.n, 0, 0, &stop);
+    assert_int_equal(sv_result_status(r), SV_STATUS_INTERRUPTED);
+    assert_false(sv_result_has_solution(r));
+    sv_result_free(r);
+    unload(&mo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_interval_soundness),
         cmocka_unit_test(test_bnb_convex),
         cmocka_unit_test(test_bnb_nonconvex),
+        cmocka_unit_test(test_bnb_infeasible),
+        cmocka_unit_test(test_bnb_time_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

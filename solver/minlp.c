@@ -570,6 +570,17 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
     }
     if (why[0])
         goto out;
+    int empty = mi_tighten_bounds(n, lo, hi);
+    if (empty < 0) {
+        *code = SV_ENOMEM;
+        goto out;
+    }
+    if (empty) {
+        r = status_only(SV_STATUS_INFEASIBLE, 0, "no point satisfies every constraint: "
+                        "the bounds the constraints imply on the variables are empty",
+                        start_ms, code);
+        goto out;
+    }
     double domain;
     enum_applicable(p, lo, hi, why, sizeof why, &domain);
     int ipopt = sv_ipopt_available();

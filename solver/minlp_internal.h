@@ -60,6 +60,14 @@ double mi_point_cost(const fm_nlp *n);
  * objective). 0, or -1 out of memory. */
 int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x);
 
+/* ---- implied bounds (minlp_bounds.c) ------------------------------------- */
+
+/* Narrows the bounds lo/hi (ncols each) of the integer columns to what the
+ * rows imply (continuous columns are narrowed internally, to propagate, but
+ * left as they were). 0, 1 when no point can satisfy the rows (a proof), or
+ * -1 out of memory. */
+int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi);
+
 /* ---- the exhaustive search ----------------------------------------------- */
 
 /* Searches every integer point of the box lo/hi (ncols each; integral and

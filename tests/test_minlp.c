@@ -516,6 +516,116 @@ static void test_interval_soundness(void **state)
     }
 }
 
+/* ---- random models against brute force ------------------------------------ */
+
+static unsigned next_rand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+/* Random small models over x, y, z in [-6, 6] (declared as bounds, or as
+ * rows on unbounded integers so that the bounds must be implied): the
+ * search's status and optimum equal those of nested loops over the box with
+ * the formulation's own evaluator and the same 1e-6 tolerance. */
+static void test_random_against_brute_force(void **state)
+{
+    (void)state;
+    static const char *terms[] = {
+        "x*y", "x^2", "y^3", "abs(x - z)", "sqrt(z + 9)", "exp(x/4)", "log(y + 9)",
+        "min(x, y)", "max(y, z)", "x*y*z", "(x + y)^2", "1/(z + 0.5)", "z mod 4",
+        "floor(x/2)", "-x*z", "2^y", "x div 3", "sqrt(x)", "log(z)", "y/(x - 1)",
+        "(x*y)^2", "exp(-z)*y", "x^4 - 3*y^2", "max(x*y, z^2, -4)", "abs(y)*x",
+    };
+    const size_t nterms = sizeof terms / sizeof terms[0];
+    static const char *names[3] = { "x", "y", "z" };
+    unsigned seed = 99;
+    int solved = 0, infeasible = 0;
+    for (int trial = 0; trial < 250; trial++) {
+        text t = {{0}, 0};
+        add(&t, "{\"format\": 1, \"variables\": [");
+        int implied[3];
+        for (int v = 0; v < 3; v++) {
+            implied[v] = next_rand(&seed) % 3 == 0;
+            if (implied[v])
+                add(&t, "%s{\"name\": \"%s\", \"type\": \"integer\", \"lower\": null}",
+                    v ? "," : "", names[v]);
+            else
+                add(&t, "%s{\"name\": \"%s\", \"type\": \"integer\", \"lower\": -6, "
+                    "\"upper\": 6}", v ? "," : "", names[v]);
+        }
+        add(&t, "], \"objective\": {\"sense\": \"%s\", \"expression\": \"0",
+            next_rand(&seed) % 2 ? "max" : "min");
+        int nt = 1 + (int)(next_rand(&seed) % 3);
+        for (int k = 0; k < nt; k++)
+            add(&t, " + %d*(%s)", (int)(next_rand(&seed) % 7) - 3,
+                terms[next_rand(&seed) % nterms]);
+        add(&t, "\"}, \"constraints\": [");
+        int nrows = (int)(next_rand(&seed) % 3);
+        for (int i = 0; i < nrows; i++) {
+            add(&t, "%s{\"name\": \"r%d\", \"expression\": \"%d*%s", i ? "," : "", i,
+                (int)(next_rand(&seed) % 5) - 2, names[next_rand(&seed) % 3]);
+            int m = 1 + (int)(next_rand(&seed) % 2);
+            for (int k = 0; k < m; k++)
+                add(&t, " + %d*(%s)", (int)(next_rand(&seed) % 5) - 2,
+                    terms[next_rand(&seed) % nterms]);
+            add(&t, " %s %d\"}", next_rand(&seed) % 2 ? "<=" : ">=",
+                (int)(next_rand(&seed) % 41) - 20);
+        }
+        for (int v = 0; v < 3; v++)
+            if (implied[v]) {
+                int sq = next_rand(&seed) % 2;
+                add(&t, "%s{\"name\": \"bound_%s\", \"expression\": \"%s\"}",
+                    t.buf[t.len - 1] == '[' ? "" : ",", names[v],
+                    sq ? (v == 0 ? "x^2 <= 36.5" : v == 1 ? "y^2 <= 36.5" : "z^2 <= 36.5")
+                       : (v == 0 ? "-6 <= x <= 6" : v == 1 ? "-6 <= y <= 6" : "-6 <= z <= 6"));
+            }
+        add(&t, "]}");
+        model mo = load(t.buf);
+        const fm_program *p = fm_nlp_program(mo.n);
+        int ix = col_of(mo.n, "x"), iy = col_of(mo.n, "y"), iz = col_of(mo.n, "z");
+        double sign = fm_program_sense(p) == FM_MAXIMIZE ? -1 : 1, best = HUGE_VAL;
+        for (int a = -6; a <= 6; a++)
+            for (int b = -6; b <= 6; b++)
+                for (int c = -6; c <= 6; c++) {
+                    double pt[3];
+                    pt[ix] = a;
+                    pt[iy] = b;
+                    pt[iz] = c;
+                    double f = sign * fm_nlp_eval_objective(mo.n, pt);
+                    if (!isfinite(f) || f >= best)
+                        continue;
+                    int ok = 1;
+                    for (size_t i = 0; i < fm_program_nrows(p) && ok; i++) {
+                        double lo, hi, body = fm_nlp_eval_row(mo.n, i, pt);
+                        fm_program_row_bounds(p, i, &lo, &hi);
+                        ok = isfinite(body) && body <= hi + 1e-6 * fmax(1, fabs(hi))
+                             && body >= lo - 1e-6 * fmax(1, fabs(lo));
+                    }
+                    if (ok)
+                        best = f;
+                }
+        sv_result *r = solve(mo.n, 1, 0, NULL);
+        if (best == HUGE_VAL) {
+            if (sv_result_status(r) != SV_STATUS_INFEASIBLE)
+                fail_msg("%s\nexpected infeasible, got %s: %s", t.buf,
+                         sv_status_name(sv_result_status(r)), sv_result_message(r));
+            infeasible++;
+        } else {
+            if (sv_result_status(r) != SV_STATUS_OPTIMAL
+                || !close_to(sign * sv_result_objective(r), best))
+                fail_msg("%s\nexpected %.12g, got %s %.12g: %s", t.buf, sign * best,
+                         sv_status_name(sv_result_status(r)), sv_result_objective(r),
+                         sv_result_message(r));
+            solved++;
+        }
+        sv_result_free(r);
+        unload(&mo);
+    }
+    /* both kinds occur, so both paths were compared */
+    assert_true(solved > 20 && infeasible > 5);
+}
+
 /* ---- branch-and-bound (needs Ipopt) ---------------------------------------- */
 
 /* Convex: min (x - 2.4)^2 + (y + 1.7)^2 + (z - 0.5)^2 + x*... over integers
@@ -555,7 +665,8 @@ static void test_bnb_convex(void **state)
     unload(&mo);
 }
 
-/* Nonconvex: max x*y with a circle, integers unbounded above: local. */
+/* Nonconvex: min x*y over x*y >= 7.5, integers without upper bounds that
+ * no row implies: branch-and-bound, honestly local. */
 static void test_bnb_nonconvex(void **state)
 {
     (void)state;
@@ -563,16 +674,59 @@ static void test_bnb_nonconvex(void **state)
         skip();
     model mo = load(
         "{\"format\": 1, \"variables\": ["
-        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0},"
-        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0}],"
-        " \"objective\": {\"sense\": \"max\", \"expression\": \"x*y\"},"
-        " \"constraints\": [{\"name\": \"disc\", \"expression\": \"x^2 + y^2 <= 50.5\"}]}");
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 1},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 1}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"x*y + 0.01*x\"},"
+        " \"constraints\": [{\"name\": \"hyp\", \"expression\": \"x*y >= 7.5\"}]}");
     sv_result *r = solve(mo.n, 0, 20, NULL);
     assert_int_equal(sv_result_status(r), SV_STATUS_LOCAL_OPTIMAL);
     assert_false(sv_result_proven(r));
+    assert_string_equal(sv_result_backend(r), "branch-and-bound + ipopt");
     const double *v = sv_result_values(r);
-    assert_true(v[0] * v[0] + v[1] * v[1] <= 50.5 + 1e-6);
-    assert_true(sv_result_objective(r) >= 20);   /* 5*5 = 25 is the optimum */
+    assert_true(v[0] * v[1] >= 7.5);
+    /* the optimum is 1*8 + 0.01; a local answer is no better than that */
+    assert_true(sv_result_objective(r) >= 8.01 - 1e-9);
+    assert_true(sv_result_objective(r) <= 12);
+    sv_result_free(r);
+    unload(&mo);
+}
+
+/* Integers declared without upper bounds, bounded by the rows (a budget, a
+ * disc): the implied bounds make the domain finite, and the answer proven. */
+static void test_implied_bounds(void **state)
+{
+    (void)state;
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 0}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x*y - 2*x\"},"
+        " \"constraints\": [{\"name\": \"budget\", \"expression\": \"3*x + 4*y <= 100\"}]}");
+    double best = -HUGE_VAL;
+    for (int x = 0; x <= 100; x++)
+        for (int y = 0; y <= 100; y++)
+            if (3 * x + 4 * y <= 100 && x * y - 2 * x > best)
+                best = x * y - 2 * x;
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(sv_result_proven(r));
+    assert_true(close_to(sv_result_objective(r), best));
+    sv_result_free(r);
+    unload(&mo);
+    mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": null},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": null}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x*y + x\"},"
+        " \"constraints\": [{\"name\": \"disc\", \"expression\": \"x^2 + sqrt(y^2 + 1)^2 <= 51.5\"}]}");
+    best = -HUGE_VAL;
+    for (int x = -10; x <= 10; x++)
+        for (int y = -10; y <= 10; y++)
+            if (x * x + y * y + 1 <= 51.5 && x * y + x > best)
+                best = x * y + x;
+    r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
     sv_result_free(r);
     unload(&mo);
 }
@@ -605,7 +759,7 @@ static void test_bnb_infeasible(void **state)
         " \"constraints\": [{\"name\": \"neg\", \"expression\": \"x^2 + exp(y) <= -1\"}]}");
     r = solve(mo.n, 0, 20, NULL);
     assert_int_equal(sv_result_status(r), SV_STATUS_INFEASIBLE);
-    assert_non_null(strstr(sv_result_message(r), "interval"));
+    assert_non_null(strstr(sv_result_message(r), "constraint"));
     sv_result_free(r);
     unload(&mo);
 }
@@ -654,11 +808,13 @@ int main(void)
         cmocka_unit_test(test_huge_domain),
         cmocka_unit_test(test_enum_refusals),
         cmocka_unit_test(test_fixed_continuous),
+        cmocka_unit_test(test_implied_bounds),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_time_limit_with_incumbent),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_run_enum),
         cmocka_unit_test(test_interval_soundness),
+        cmocka_unit_test(test_random_against_brute_force),
         cmocka_unit_test(test_bnb_convex),
         cmocka_unit_test(test_bnb_nonconvex),
         cmocka_unit_test(test_bnb_infeasible),

@@ -107,19 +107,27 @@ static void push_sum(tightener *t, const fm_expr *e, mi_iv r, int depth)
     }
 }
 
-/* x / y for a y of fixed sign, widened. */
+/* a / b at corners of intervals, where inf / inf is the infinity of the
+ * quotient's sign (the quotient of two growing numbers can be anything). */
+static double corner_div(double a, double b)
+{
+    if (isinf(a) && isinf(b))
+        return (a > 0) == (b > 0) ? HUGE_VAL : -HUGE_VAL;
+    return a / b;
+}
+
+/* x / y for a y of fixed sign (0 not inside), widened. */
 static mi_iv divide(mi_iv x, mi_iv y)
 {
-    double q[4] = { x.lo / y.lo, x.lo / y.hi, x.hi / y.lo, x.hi / y.hi };
+    double q[4] = { corner_div(x.lo, y.lo), corner_div(x.lo, y.hi),
+                    corner_div(x.hi, y.lo), corner_div(x.hi, y.hi) };
     double lo = q[0], hi = q[0];
-    for (int k = 1; k < 4; k++) {
+    for (int k = 0; k < 4; k++) {
         if (isnan(q[k]))
             return (mi_iv){ -HUGE_VAL, HUGE_VAL, 1 };
         lo = fmin(lo, q[k]);
         hi = fmax(hi, q[k]);
     }
-    if (isnan(q[0]))
-        return (mi_iv){ -HUGE_VAL, HUGE_VAL, 1 };
     return outward(lo, hi);
 }
 
@@ -147,8 +155,7 @@ static void push_product(tightener *t, const fm_expr *e, mi_iv r, int depth)
             others.maybe_nan = others.maybe_nan || v[m].maybe_nan || isnan(lo) || isnan(hi);
         }
         /* a factor of fixed sign, finite: kid = product / others */
-        if (others.maybe_nan || !(others.lo > 0 || others.hi < 0)
-            || isinf(others.lo) || isinf(others.hi))
+        if (others.maybe_nan || !(others.lo > 0 || others.hi < 0))
             continue;
         push_down(t, fm_expr_kid(e, k), divide(r, others), depth + 1);
     }

@@ -729,6 +729,23 @@ static void test_implied_bounds(void **state)
     assert_true(close_to(sv_result_objective(r), best));
     sv_result_free(r);
     unload(&mo);
+    /* a product bounded above with factors >= 1 bounds each factor */
+    mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 1},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": 1}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x + 2.5*y - 0.1*x*y\"},"
+        " \"constraints\": [{\"name\": \"area\", \"expression\": \"x*y <= 50\"}]}");
+    best = -HUGE_VAL;
+    for (int x = 1; x <= 50; x++)
+        for (int y = 1; y <= 50; y++)
+            if (x * y <= 50 && x + 2.5 * y - 0.1 * x * y > best)
+                best = x + 2.5 * y - 0.1 * x * y;
+    r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
+    sv_result_free(r);
+    unload(&mo);
 }
 
 /* No integer point in a small disc that meets x + y >= 1: infeasible. And

@@ -312,7 +312,9 @@ static int process(bb_ctx *b, bb_node *nd, sv_code *code)
     if (box_closed(b, nd->lo, nd->hi))
         return 0;
     b->nodes++;
-    int starts = is_root ? b->o->starts : b->convex ? 1 : (b->o->starts < 3 ? b->o->starts : 3);
+    /* several starts at the root (the model's shape); one per node after,
+     * as each Ipopt solve costs milliseconds (MUMPS' set-up dominates) */
+    int starts = is_root ? b->o->starts : 1;
     sv_result *r = relax(b, nd->lo, nd->hi, starts, code);
     if (!r)
         return -1;

@@ -505,6 +505,7 @@ static void enum_applicable(const fm_program *p, const double *lo, const double 
                             char *why, size_t len, double *domain)
 {
     *domain = 1;
+    double log10_domain = 0;    /* the size when the product overflows */
     why[0] = '\0';
     for (size_t j = 0; j < fm_program_ncols(p); j++) {
         const char *name = fm_program_col_name(p, j);
@@ -522,8 +523,12 @@ static void enum_applicable(const fm_program *p, const double *lo, const double 
             return;
         }
         *domain *= hi[j] - lo[j] + 1;
+        log10_domain += log10(hi[j] - lo[j] + 1);
     }
-    if (!(*domain <= MI_ENUM_CAP))
+    if (isinf(*domain))
+        snprintf(why, len, "the integer domain has about 10^%.0f points, more than the "
+                 "%.0g the exhaustive search visits", floor(log10_domain), MI_ENUM_CAP);
+    else if (!(*domain <= MI_ENUM_CAP))
         snprintf(why, len, "the integer domain has %.3g points, more than the %.0g "
                  "the exhaustive search visits", *domain, MI_ENUM_CAP);
 }
@@ -572,7 +577,7 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
     }
     if (why[0])
         goto out;
-    int empty = mi_tighten_bounds(n, lo, hi);
+    int empty = mi_tighten_bounds(n, lo, hi, o, start_ms);
     if (empty < 0) {
         *code = SV_ENOMEM;
         goto out;

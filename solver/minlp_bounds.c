@@ -14,7 +14,8 @@
  * Every step is widened outward (the row tolerance of mi_feas_tol and a few
  * rounding errors), so no point the search would accept is ever cut off; an
  * empty domain is therefore a proof of infeasibility. Work is capped: at
- * most MAX_ROUNDS rounds, the push-down stops MAX_DEPTH levels into a tree,
+ * most MAX_ROUNDS rounds (3 for models of more than 1e5 nodes and
+ * nonzeros; the time limit and the cancel flag end them early), the push-down stops MAX_DEPTH levels into a tree,
  * and products of more than MAX_FACTORS factors are not inverted.
  */
 #include <math.h>
@@ -294,7 +295,15 @@ static void tighten_row(tightener *t, size_t i)
     }
 }
 
-int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi)
+/* Nonzero when the time limit has passed or the solve was cancelled. */
+static int out_of_time(const sv_options *o, double start_ms)
+{
+    return (o->cancel && *o->cancel)
+           || (o->time_limit_s > 0 && fm_clock_ms() - start_ms >= o->time_limit_s * 1000);
+}
+
+int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi, const sv_options *o,
+                      double start_ms)
 {
     const fm_program *p = fm_nlp_program(n);
     size_t ncols = fm_program_ncols(p), nrows = fm_program_nrows(p);
@@ -303,11 +312,18 @@ int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi)
         return -1;
     for (size_t j = 0; j < ncols; j++)
         t.box[j] = (mi_iv){ lo[j], hi[j], 0 };
-    for (int round = 0; round < MAX_ROUNDS && !t.empty; round++) {
+    /* big models get fewer rounds; a limit stops early (what was narrowed
+     * so far is valid) */
+    double size = (double)fm_nlp_nodes(n) + (double)fm_program_nonzeros(p);
+    int rounds = size > 1e5 ? 3 : MAX_ROUNDS;
+    for (int round = 0; round < rounds && !t.empty; round++) {
         t.changed = 0;
-        for (size_t i = 0; i < nrows && !t.empty; i++)
+        for (size_t i = 0; i < nrows && !t.empty; i++) {
             tighten_row(&t, i);
-        if (!t.changed)
+            if ((i & 255) == 255 && out_of_time(o, start_ms))
+                round = rounds;
+        }
+        if (!t.changed || out_of_time(o, start_ms))
             break;
     }
     if (!t.empty)

@@ -64,9 +64,11 @@ int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x);
 
 /* Narrows the bounds lo/hi (ncols each) of the integer columns to what the
  * rows imply (continuous columns are narrowed internally, to propagate, but
- * left as they were). 0, 1 when no point can satisfy the rows (a proof), or
+ * left as they were). Stops early at o's time limit (from start_ms) or
+ * cancel flag. 0, 1 when no point can satisfy the rows (a proof), or
  * -1 out of memory. */
-int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi);
+int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi, const sv_options *o,
+                      double start_ms);
 
 /* ---- the exhaustive search ----------------------------------------------- */
 

@@ -10,7 +10,9 @@
  * lower bound (upper bound for a maximisation) cannot beat the incumbent.
  * Children of a level of at most SORT_MAX values are visited best bound
  * first, which finds good incumbents early. The last column is a plain loop
- * of point evaluations: objective first (cheap rejection), then every row.
+ * of point evaluations (on tapes, minlp_tape.c): objective first (cheap
+ * rejection), then the rows that mention the column (the others were
+ * checked once before the loop).
  * Pruning only ever drops points that fail, so a search that ends is exact:
  * OPTIMAL (proven) or INFEASIBLE. The clock and the cancel flag are read
  * every CHECK_WORK units of work (about a node of a tree evaluated each), so
@@ -40,6 +42,7 @@ typedef struct {
     unsigned char *obj_dep;    /* the objective mentions column j */
     child *kids;               /* SORT_MAX per level */
     size_t *row_tag, tag;      /* marks of rows (static_rows_hold) */
+    mi_tape *tape;             /* point evaluations */
     double *best_x, best;
     int have_best;
     double leaf_cost, work, next_check, deadline_ms;
@@ -155,11 +158,12 @@ static int tick(enum_ctx *c, double units)
 static void leaf(enum_ctx *c)
 {
     c->leaves++;
-    double f = c->sign * fm_nlp_eval_objective(c->n, c->x);
+    double f = c->sign * mi_tape_objective(c->tape, c->x);
     if (!isfinite(f) || (c->have_best && f >= c->best))
         return;
-    if (!mi_point_feasible(c->n, c->x))
-        return;
+    for (size_t i = 0; i < c->nrows; i++)
+        if (!mi_tape_row_holds(c->tape, i, c->x))
+            return;
     c->best = f;
     c->have_best = 1;
     memcpy(c->best_x, c->x, c->ncols * sizeof *c->x);
@@ -170,11 +174,11 @@ static void leaf(enum_ctx *c)
 static void last_leaf(enum_ctx *c, size_t j)
 {
     c->leaves++;
-    double f = c->sign * fm_nlp_eval_objective(c->n, c->x);
+    double f = c->sign * mi_tape_objective(c->tape, c->x);
     if (!isfinite(f) || (c->have_best && f >= c->best))
         return;
     for (size_t k = c->dep_start[j]; k < c->dep_start[j + 1]; k++)
-        if (!mi_row_holds(c->n, c->dep_rows[k], c->x))
+        if (!mi_tape_row_holds(c->tape, c->dep_rows[k], c->x))
             return;
     c->best = f;
     c->have_best = 1;
@@ -189,7 +193,7 @@ static int static_rows_hold(enum_ctx *c, size_t j)
     for (size_t k = c->dep_start[j]; k < c->dep_start[j + 1]; k++)
         c->row_tag[c->dep_rows[k]] = c->tag;
     for (size_t i = 0; i < c->nrows; i++)
-        if (c->row_tag[i] != c->tag && !mi_row_holds(c->n, i, c->x))
+        if (c->row_tag[i] != c->tag && !mi_tape_row_holds(c->tape, i, c->x))
             return 0;
     return 1;
 }
@@ -312,6 +316,7 @@ static void free_ctx(enum_ctx *c)
     free(c->dep_rows);
     free(c->obj_dep);
     free(c->row_tag);
+    mi_tape_free(c->tape);
 }
 
 /* Fills r from the finished (or stopped) search. 0, or -1 out of memory. */
@@ -368,7 +373,8 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     c.best_x = malloc(nc * sizeof *c.best_x);
     c.order = malloc(nc * sizeof *c.order);
     c.row_tag = calloc(c.nrows + 1, sizeof *c.row_tag);
-    if (!r || !c.row_tag || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
+    c.tape = mi_tape_new(n);
+    if (!r || !c.row_tag || !c.tape || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
         goto oom;
     for (size_t j = 0; j < c.ncols; j++) {
         c.box[j] = (mi_iv){ lo[j], hi[j], 0 };

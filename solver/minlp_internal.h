@@ -60,6 +60,20 @@ double mi_point_cost(const fm_nlp *n);
  * objective). 0, or -1 out of memory. */
 int mi_set_solution(sv_result *r, const fm_nlp *n, const double *x);
 
+/* ---- tapes (minlp_tape.c) ------------------------------------------------ */
+
+/* The rows and objective of n compiled for fast point evaluation, with
+ * values bit-identical to fm_nlp_eval_row / fm_nlp_eval_objective (but for
+ * the sign of a zero from min/max of -0 and +0). Borrows n, which must
+ * outlive it; not reentrant (one value stack). NULL when out of memory;
+ * mi_tape_free(NULL) is a no-op. */
+typedef struct mi_tape mi_tape;
+mi_tape *mi_tape_new(const fm_nlp *n);
+void mi_tape_free(mi_tape *t);
+double mi_tape_objective(mi_tape *t, const double *x);
+/* As mi_row_holds. */
+int mi_tape_row_holds(mi_tape *t, size_t i, const double *x);
+
 /* ---- implied bounds (minlp_bounds.c) ------------------------------------- */
 
 /* Narrows the bounds lo/hi (ncols each) of the integer columns to what the

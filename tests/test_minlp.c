@@ -349,6 +349,43 @@ static void test_fixed_continuous(void **state)
     unload(&mo);
 }
 
+/* A tree about 220 levels deep (nested sqrt and products) in the objective and
+ * a row: every walker (intervals, implied bounds, tapes) copes. */
+static void test_deep_tree(void **state)
+{
+    (void)state;
+    enum { DEPTH = 55 };    /* the parser nests at most 200 deep */
+    static char json[DEPTH * 24 + 1024];
+    char *e = json + sprintf(json, "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"x\", \"type\": \"integer\", \"lower\": 0},"
+        " {\"name\": \"y\", \"type\": \"integer\", \"lower\": -3, \"upper\": 3}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"");
+    for (int k = 0; k < DEPTH; k++)
+        e += sprintf(e, "sqrt(1 + y*");
+    e += sprintf(e, "x");
+    for (int k = 0; k < DEPTH; k++)
+        e += sprintf(e, ")");
+    sprintf(e, "\"}, \"constraints\": [{\"name\": \"c\", \"expression\": \"x*y <= 7\"},"
+            " {\"name\": \"d\", \"expression\": \"x <= 9\"}]}");
+    model mo = load(json);
+    double best = -HUGE_VAL;
+    for (int x = 0; x <= 9; x++)
+        for (int y = -3; y <= 3; y++) {
+            if (x * y > 7)
+                continue;
+            double v = x;
+            for (int k = 0; k < DEPTH; k++)
+                v = sqrt(1 + y * v);
+            if (isfinite(v) && v > best)
+                best = v;
+        }
+    sv_result *r = solve(mo.n, 1, 0, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_OPTIMAL);
+    assert_true(close_to(sv_result_objective(r), best));
+    sv_result_free(r);
+    unload(&mo);
+}
+
 /* ---- limits ----------------------------------------------------------------- */
 
 /* 56^4 points where no interval prunes (x mod 7 cannot be bounded apart from
@@ -839,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_enum_refusals),
         cmocka_unit_test(test_fixed_continuous),
         cmocka_unit_test(test_implied_bounds),
+        cmocka_unit_test(test_deep_tree),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_time_limit_with_incumbent),
         cmocka_unit_test(test_cancel),

@@ -46,7 +46,7 @@
 #define UNBOUNDED_AT 1e20     /* a feasible objective beyond: unbounded */
 #define DOMAIN_EPS 1e-10      /* x >= this where log(x) or 1/x needs x > 0 */
 #define BIG_BOUND 1e20        /* Ipopt's infinity is 1e19 */
-#define MAX_ITER 3000
+#define MAX_ITER 1000
 
 static struct {
     IpoptProblem (*create)(Index, Number *, Number *, Index, Number *, Number *, Index,

@@ -383,7 +383,7 @@ static const char *plural(size_t k)
 
 static int bb_report(sv_result *r, const bb_ctx *b)
 {
-    r->backend = "branch-and-bound + ipopt";
+    r->backend = MI_BB_NAME;
     r->starts = b->root_starts;
     r->starts_agreed = b->root_agreed;
     if (b->stop == 2) {
@@ -471,6 +471,8 @@ static sv_result *branch_and_bound(const fm_nlp *n, const double *lo, const doub
         sv_result_free(r);
         r = b.unsupported;
         b.unsupported = NULL;
+        sv_result_drop_solution(r);
+        r->backend = MI_BB_NAME;
         sv_result_set(r, SV_STATUS_UNSUPPORTED, "branch-and-bound needs Ipopt at its "
                       "nodes: %s", r->message ? r->message : "refused");
     } else if (bb_report(r, &b) != 0) {
@@ -533,8 +535,8 @@ static void enum_applicable(const fm_program *p, const double *lo, const double 
                  "the exhaustive search visits", *domain, MI_ENUM_CAP);
 }
 
-static sv_result *status_only(sv_status st, int proven, const char *msg, double start_ms,
-                              sv_code *code)
+static sv_result *status_only(sv_status st, const char *backend, const char *msg,
+                              double start_ms, sv_code *code)
 {
     sv_result *r = sv_result_new();
     if (!r) {
@@ -542,7 +544,7 @@ static sv_result *status_only(sv_status st, int proven, const char *msg, double 
         return NULL;
     }
     sv_result_set(r, st, "%s", msg);
-    r->proven = proven;
+    r->backend = backend;
     r->time_ms = fm_clock_ms() - start_ms;
     return r;
 }
@@ -567,12 +569,12 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         if (isnan(lo[j]) || isnan(hi[j])) {
             snprintf(why, sizeof why, "column '%.80s' has a NaN bound",
                      fm_program_col_name(p, j));
-            r = status_only(SV_STATUS_INVALID, 0, why, start_ms, code);
+            r = status_only(SV_STATUS_INVALID, MI_ENUM_NAME, why, start_ms, code);
         } else if (lo[j] > hi[j]) {
             snprintf(why, sizeof why, "column '%.80s' has no %svalue within its bounds",
                      fm_program_col_name(p, j),
                      fm_program_col_kind(p, j) == FM_COL_CONTINUOUS ? "" : "integer ");
-            r = status_only(SV_STATUS_INFEASIBLE, 0, why, start_ms, code);
+            r = status_only(SV_STATUS_INFEASIBLE, MI_ENUM_NAME, why, start_ms, code);
         }
     }
     if (why[0])
@@ -583,9 +585,9 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         goto out;
     }
     if (empty) {
-        r = status_only(SV_STATUS_INFEASIBLE, 0, "no point satisfies every constraint: "
-                        "the bounds the constraints imply on the variables are empty",
-                        start_ms, code);
+        r = status_only(SV_STATUS_INFEASIBLE, MI_ENUM_NAME, "no point satisfies every "
+                        "constraint: the bounds the constraints imply on the variables "
+                        "are empty", start_ms, code);
         goto out;
     }
     double domain;
@@ -600,12 +602,12 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         char msg[640];
         snprintf(msg, sizeof msg, "--solver enum searches bounded integer domains of at "
                  "most %.0g points only: %s", MI_ENUM_CAP, why);
-        r = status_only(SV_STATUS_UNSUPPORTED, 0, msg, start_ms, code);
+        r = status_only(SV_STATUS_UNSUPPORTED, MI_ENUM_NAME, msg, start_ms, code);
     } else if (!ipopt) {
         char msg[640];
         snprintf(msg, sizeof msg, "integer nonlinear model: no exhaustive search (%s) "
                  "and branch-and-bound needs Ipopt, which is not available", why);
-        r = status_only(SV_STATUS_UNSUPPORTED, 0, msg, start_ms, code);
+        r = status_only(SV_STATUS_UNSUPPORTED, MI_BB_NAME, msg, start_ms, code);
     } else {
         r = branch_and_bound(n, lo, hi, o, start_ms, diags, code);
     }

@@ -322,7 +322,7 @@ static void free_ctx(enum_ctx *c)
 /* Fills r from the finished (or stopped) search. 0, or -1 out of memory. */
 static int report(sv_result *r, const enum_ctx *c, double domain)
 {
-    r->backend = "exhaustive search";
+    r->backend = MI_ENUM_NAME;
     if (c->stop == 2) {
         sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted during the exhaustive "
                       "search (%.0f of %.0g integer points evaluated)", c->leaves, domain);

@@ -16,6 +16,9 @@
 /* At most this many integer points are enumerated (the product of the free
  * columns' ranges): about ten seconds at a microsecond per point. */
 #define MI_ENUM_CAP 1e7
+/* The results' backends (sv_result_backend). */
+#define MI_ENUM_NAME "exhaustive search"
+#define MI_BB_NAME "branch-and-bound + ipopt"
 /* ... and, unless --solver enum asked for it, at most this much work
  * (points x mi_point_cost) when branch-and-bound is there instead: a domain
  * under the cap with thousands of rows would take hours. */

@@ -4,9 +4,12 @@
  *
  * Design. A model whose columns are all integer (or continuous but fixed)
  * with finite bounds, and whose domain has at most MI_ENUM_CAP points, is
- * searched exhaustively (minlp_enum.c): the answer is proven. Anything else
- * (a continuous column, an unbounded integer column, a larger domain) goes
- * to branch-and-bound: depth-first over boxes, each node's continuous
+ * searched exhaustively (minlp_enum.c): the answer is proven. A model with
+ * continuous columns that is not known to be convex, with at most
+ * MI_HYBRID_CAP integer points, is searched point by point with Ipopt
+ * placing the continuous columns (the hybrid search, minlp_enum.c).
+ * Anything else (an unbounded integer column, a larger domain, a convex
+ * model) goes to branch-and-bound: depth-first over boxes, each node's continuous
  * relaxation solved by Ipopt (sv_ipopt_solve, with the node's bounds),
  * branching on the most fractional integer column (the nearer side first),
  * incumbents from rounding the relaxation (and, with continuous columns, a
@@ -535,6 +538,28 @@ static void enum_applicable(const fm_program *p, const double *lo, const double 
                  "the exhaustive search visits", *domain, MI_ENUM_CAP);
 }
 
+/* Nonzero when the hybrid search applies: some continuous column is free
+ * and the integer columns are bounded, with at most MI_HYBRID_CAP points
+ * (into *domain). */
+static int hybrid_domain(const fm_program *p, const double *lo, const double *hi,
+                         double *domain)
+{
+    int continuous = 0;
+    *domain = 1;
+    for (size_t j = 0; j < fm_program_ncols(p); j++) {
+        if (fm_program_col_kind(p, j) == FM_COL_CONTINUOUS) {
+            continuous |= lo[j] != hi[j];
+            continue;
+        }
+        if (!(fabs(lo[j]) <= MAX_EXACT) || !(fabs(hi[j]) <= MAX_EXACT))
+            return 0;
+        *domain *= hi[j] - lo[j] + 1;
+        if (*domain > MI_HYBRID_CAP)
+            return 0;
+    }
+    return continuous;
+}
+
 static sv_result *status_only(sv_status st, const char *backend, const char *msg,
                               double start_ms, sv_code *code)
 {
@@ -597,7 +622,7 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         snprintf(why, sizeof why, "%.3g points of %.3g units of work each is too "
                  "much", domain, mi_point_cost(n));
     if (!why[0]) {
-        r = mi_enumerate(n, lo, hi, domain, o, start_ms, code);
+        r = mi_enumerate(n, lo, hi, domain, 0, o, start_ms, diags, code);
     } else if (force_enum) {
         char msg[640];
         snprintf(msg, sizeof msg, "--solver enum searches bounded integer domains of at "
@@ -608,6 +633,8 @@ sv_result *sv_minlp_solve(const fm_nlp *n, int force_enum, const sv_options *o,
         snprintf(msg, sizeof msg, "integer nonlinear model: no exhaustive search (%s) "
                  "and branch-and-bound needs Ipopt, which is not available", why);
         r = status_only(SV_STATUS_UNSUPPORTED, MI_BB_NAME, msg, start_ms, code);
+    } else if (hybrid_domain(p, lo, hi, &domain) && !sv_nlp_convex(n)) {
+        r = mi_enumerate(n, lo, hi, domain, 1, o, start_ms, diags, code);
     } else {
         r = branch_and_bound(n, lo, hi, o, start_ms, diags, code);
     }

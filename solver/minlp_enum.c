@@ -17,6 +17,13 @@
  * OPTIMAL (proven) or INFEASIBLE. The clock and the cancel flag are read
  * every CHECK_WORK units of work (about a node of a tree evaluated each), so
  * a limit stops the search within milliseconds.
+ *
+ * The hybrid search is the same walk over the integer columns only: the
+ * continuous ones keep their bounds in the boxes (so the pruning stays
+ * valid) and every integer point left is completed by one Ipopt solve with
+ * the integers fixed. Ipopt's solves are local, so its answer is
+ * LOCAL_OPTIMAL, but every integer assignment was tried, which
+ * branch-and-bound on a nonconvex model does not promise.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -43,11 +50,18 @@ typedef struct {
     child *kids;               /* SORT_MAX per level */
     size_t *row_tag, tag;      /* marks of rows (static_rows_hold) */
     mi_tape *tape;             /* point evaluations */
+    /* hybrid: the continuous columns are left to Ipopt at each integer point */
+    int hybrid, unbounded;
+    const sv_options *o;
+    double start_ms;
+    fm_diags *diags;
+    sv_code err;               /* why the search failed (stop == 3) */
+    double *flo, *fhi, *scratch;
     double *best_x, best;
     int have_best;
     double leaf_cost, work, next_check, deadline_ms;
     volatile int *cancel;
-    int stop;                  /* 1 time limit, 2 cancelled */
+    int stop;                  /* 1 time limit, 2 cancelled, 3 failed */
     double leaves, nodes;      /* points evaluated, interval nodes */
 } enum_ctx;
 
@@ -146,6 +160,8 @@ static int tick(enum_ctx *c, double units)
     if (c->work < c->next_check)
         return c->stop;
     c->next_check = c->work + CHECK_WORK;
+    if (c->stop)
+        return c->stop;
     if (c->cancel && *c->cancel)
         c->stop = 2;
     else if (c->deadline_ms > 0 && fm_clock_ms() >= c->deadline_ms)
@@ -198,6 +214,63 @@ static int static_rows_hold(enum_ctx *c, size_t j)
     return 1;
 }
 
+/* An integer point of the hybrid search: Ipopt places the continuous
+ * columns (one start, the integer columns fixed); the point it finds is
+ * checked on the tapes like any other. */
+static void hybrid_leaf(enum_ctx *c)
+{
+    c->leaves++;
+    const fm_program *p = fm_nlp_program(c->n);
+    for (size_t j = 0; j < c->ncols; j++) {
+        int cont = fm_program_col_kind(p, j) == FM_COL_CONTINUOUS;
+        c->flo[j] = cont ? c->lo[j] : c->x[j];
+        c->fhi[j] = cont ? c->hi[j] : c->x[j];
+    }
+    sv_options no = *c->o;
+    no.starts = 1;
+    sv_code code = SV_OK;
+    sv_result *r = sv_ipopt_solve(c->n, c->flo, c->fhi, 0, &no, c->start_ms, c->diags,
+                                  &code);
+    if (!r) {
+        c->err = code;
+        c->stop = 3;
+        return;
+    }
+    switch (r->status) {
+    case SV_STATUS_OPTIMAL:
+    case SV_STATUS_LOCAL_OPTIMAL:
+    case SV_STATUS_FEASIBLE:
+        if (r->has_solution && r->values) {
+            for (size_t j = 0; j < c->ncols; j++)
+                c->scratch[j] = c->flo[j] == c->fhi[j] ? c->flo[j] : r->values[j];
+            double f = c->sign * mi_tape_objective(c->tape, c->scratch);
+            int ok = isfinite(f) && !(c->have_best && f >= c->best);
+            for (size_t i = 0; i < c->nrows && ok; i++)
+                ok = mi_tape_row_holds(c->tape, i, c->scratch);
+            if (ok) {
+                c->best = f;
+                c->have_best = 1;
+                memcpy(c->best_x, c->scratch, c->ncols * sizeof *c->scratch);
+            }
+        }
+        if (r->status == SV_STATUS_FEASIBLE)
+            c->stop = 1;                /* Ipopt stopped at the time limit */
+        break;
+    case SV_STATUS_UNBOUNDED:
+        c->unbounded = 1;
+        break;
+    case SV_STATUS_TIME_LIMIT:
+        c->stop = 1;
+        break;
+    case SV_STATUS_INTERRUPTED:
+        c->stop = 2;
+        break;
+    default:
+        break;                          /* infeasible here (locally) */
+    }
+    sv_result_free(r);
+}
+
 static void fix(enum_ctx *c, size_t j, double v)
 {
     c->box[j].lo = c->box[j].hi = v;
@@ -238,13 +311,17 @@ static int by_bound(const void *a, const void *b)
 static void search(enum_ctx *c, size_t d, double bound)
 {
     if (d == c->nfree) {
-        leaf(c);
-        tick(c, c->leaf_cost);
+        if (c->hybrid)
+            hybrid_leaf(c);
+        else
+            leaf(c);
+        /* an Ipopt solve is worth a clock read */
+        tick(c, c->hybrid ? CHECK_WORK : c->leaf_cost);
         return;
     }
     size_t j = c->order[d];
     double lo = c->lo[j], range = c->hi[j] - lo + 1;
-    if (d + 1 == c->nfree) {
+    if (d + 1 == c->nfree && !c->hybrid) {
         /* the last column: plain point evaluations */
         c->x[j] = lo;
         if (static_rows_hold(c, j))
@@ -317,27 +394,49 @@ static void free_ctx(enum_ctx *c)
     free(c->obj_dep);
     free(c->row_tag);
     mi_tape_free(c->tape);
+    free(c->flo);
+}
+
+/* The verdict of a hybrid search that ran to its end. */
+static void hybrid_verdict(sv_result *r, const enum_ctx *c, double domain)
+{
+    if (c->unbounded)
+        sv_result_set(r, SV_STATUS_UNBOUNDED, "Ipopt found the continuous variables' "
+                      "problem unbounded at some integer point");
+    else if (c->have_best)
+        sv_result_set(r, SV_STATUS_LOCAL_OPTIMAL, "every one of the %.0f integer points "
+                      "searched (%.0f solved by Ipopt for the continuous variables, the "
+                      "rest pruned by bounds): the best found; Ipopt's solves are local "
+                      "and the model is not known to be convex, so not proven globally "
+                      "optimal", domain, c->leaves);
+    else
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "none of the %.0f integer points gave "
+                      "a feasible point (%.0f solved by Ipopt, the rest pruned by "
+                      "bounds; local solves: not a proof)", domain, c->leaves);
 }
 
 /* Fills r from the finished (or stopped) search. 0, or -1 out of memory. */
 static int report(sv_result *r, const enum_ctx *c, double domain)
 {
-    r->backend = MI_ENUM_NAME;
+    const char *what = c->hybrid ? "search of the integer points" : "exhaustive search";
+    r->backend = c->hybrid ? MI_HYBRID_NAME : MI_ENUM_NAME;
     if (c->stop == 2) {
-        sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted during the exhaustive "
-                      "search (%.0f of %.0g integer points evaluated)", c->leaves, domain);
+        sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted during the %s (%.0f of "
+                      "%.0g integer points evaluated)", what, c->leaves, domain);
         return 0;
     }
     if (c->have_best && mi_set_solution(r, c->n, c->best_x) != 0)
         return -1;
     if (c->stop == 1 && c->have_best)
-        sv_result_set(r, SV_STATUS_FEASIBLE, "time limit reached during the exhaustive "
-                      "search (%.0f of %.0g integer points evaluated, others pruned): "
-                      "the best point found, not proven optimal", c->leaves, domain);
+        sv_result_set(r, SV_STATUS_FEASIBLE, "time limit reached during the %s (%.0f "
+                      "of %.0g integer points evaluated, others pruned): the best point "
+                      "found, not proven optimal", what, c->leaves, domain);
     else if (c->stop == 1)
-        sv_result_set(r, SV_STATUS_TIME_LIMIT, "time limit reached during the exhaustive "
-                      "search (%.0f of %.0g integer points evaluated): no feasible "
-                      "point found yet", c->leaves, domain);
+        sv_result_set(r, SV_STATUS_TIME_LIMIT, "time limit reached during the %s "
+                      "(%.0f of %.0g integer points evaluated): no feasible point found "
+                      "yet", what, c->leaves, domain);
+    else if (c->hybrid)
+        hybrid_verdict(r, c, domain);
     else if (c->have_best) {
         sv_result_set(r, SV_STATUS_OPTIMAL, "exhaustive search of %.0f integer points "
                       "(%.0f evaluated, the rest pruned by bounds): proven optimal",
@@ -351,8 +450,8 @@ static int report(sv_result *r, const enum_ctx *c, double domain)
 }
 
 sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
-                        double domain, const sv_options *o, double start_ms,
-                        sv_code *code)
+                        double domain, int hybrid, const sv_options *o,
+                        double start_ms, fm_diags *diags, sv_code *code)
 {
     const fm_program *p = fm_nlp_program(n);
     enum_ctx c = {0};
@@ -366,7 +465,16 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     c.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
     c.next_check = 0;           /* the first tick reads the clock */
     c.leaf_cost = mi_point_cost(n);
+    c.hybrid = hybrid;
+    c.o = o;
+    c.start_ms = start_ms;
+    c.diags = diags;
     size_t nc = c.ncols + 1;
+    c.flo = malloc(3 * nc * sizeof *c.flo);
+    if (c.flo) {
+        c.fhi = c.flo + nc;
+        c.scratch = c.fhi + nc;
+    }
     sv_result *r = sv_result_new();
     c.box = malloc(nc * sizeof *c.box);
     c.x = malloc(nc * sizeof *c.x);
@@ -374,12 +482,13 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     c.order = malloc(nc * sizeof *c.order);
     c.row_tag = calloc(c.nrows + 1, sizeof *c.row_tag);
     c.tape = mi_tape_new(n);
-    if (!r || !c.row_tag || !c.tape || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
+    if (!r || !c.flo || !c.row_tag || !c.tape || !c.box || !c.x || !c.best_x || !c.order || build_deps(&c) != 0)
         goto oom;
     for (size_t j = 0; j < c.ncols; j++) {
         c.box[j] = (mi_iv){ lo[j], hi[j], 0 };
         c.x[j] = lo[j];
-        if (hi[j] > lo[j])
+        int cont = fm_program_col_kind(p, j) == FM_COL_CONTINUOUS;
+        if (hi[j] > lo[j] && !(hybrid && cont))
             c.order[c.nfree++] = j;
     }
     order_columns(&c);
@@ -393,6 +502,12 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     if (!excluded && !tick(&c, 0)) {
         mi_iv f = mi_objective_interval(n, c.box);
         search(&c, 0, c.sign > 0 ? f.lo : -f.hi);
+    }
+    if (c.stop == 3) {
+        *code = c.err;
+        free_ctx(&c);
+        sv_result_free(r);
+        return NULL;
     }
     if (report(r, &c, domain) != 0)
         goto oom;

@@ -19,6 +19,12 @@
 /* The results' backends (sv_result_backend). */
 #define MI_ENUM_NAME "exhaustive search"
 #define MI_BB_NAME "branch-and-bound + ipopt"
+#define MI_HYBRID_NAME "integer search + ipopt"
+/* A model with continuous columns that is not known to be convex, whose
+ * integer columns have at most this many points, is searched point by
+ * point with Ipopt for the continuous columns (the hybrid search) rather
+ * than by branch-and-bound, whose pruning is only heuristic there. */
+#define MI_HYBRID_CAP 200
 /* ... and, unless --solver enum asked for it, at most this much work
  * (points x mi_point_cost) when branch-and-bound is there instead: a domain
  * under the cap with thousands of rows would take hours. */
@@ -93,9 +99,13 @@ int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi, const sv_options 
  * finite, fixed continuous columns have lo == hi) with bound pruning. The
  * caller checked that the domain has at most MI_ENUM_CAP points. The result
  * is OPTIMAL (proven) or INFEASIBLE, or at a limit FEASIBLE / TIME_LIMIT /
- * INTERRUPTED. NULL with *code = SV_ENOMEM when memory runs out. */
+ * INTERRUPTED. hybrid: the continuous columns keep their bounds lo/hi
+ * (within the interval pruning) and each integer point is completed by
+ * sv_ipopt_solve; the result is then LOCAL_OPTIMAL, INFEASIBLE (not a
+ * proof) or UNBOUNDED, or a limit's. NULL with *code set (SV_ENOMEM, or
+ * Ipopt's failure, with a diagnostic in diags) when the search fails. */
 sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
-                        double domain, const sv_options *o, double start_ms,
-                        sv_code *code);
+                        double domain, int hybrid, const sv_options *o,
+                        double start_ms, fm_diags *diags, sv_code *code);
 
 #endif

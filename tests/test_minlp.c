@@ -798,6 +798,42 @@ static void test_implied_bounds(void **state)
     unload(&mo);
 }
 
+/* Few integer points and a continuous variable in a nonconvex model (n*s):
+ * every integer point is solved for s by Ipopt (each subproblem is convex
+ * in s, so the best is the global optimum, found by the loop over n with
+ * s = 100/n), reported local_optimal as nothing proves it. */
+static void test_hybrid(void **state)
+{
+    (void)state;
+    if (!sv_ipopt_available())
+        skip();
+    model mo = load(
+        "{\"format\": 1, \"variables\": ["
+        " {\"name\": \"n\", \"type\": \"integer\", \"lower\": 1, \"upper\": 30},"
+        " {\"name\": \"s\", \"lower\": 0, \"upper\": 100}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"40*n + 0.7*s^2*n + 3*s\"},"
+        " \"constraints\": [{\"name\": \"out\", \"expression\": \"n*s >= 100\"}]}");
+    double best = HUGE_VAL;
+    for (int n = 1; n <= 30; n++) {
+        double sv = 100.0 / n;
+        best = fmin(best, 40 * n + 0.7 * sv * sv * n + 3 * sv);
+    }
+    sv_result *r = solve(mo.n, 0, 30, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_LOCAL_OPTIMAL);
+    assert_string_equal(sv_result_backend(r), "integer search + ipopt");
+    if (fabs(sv_result_objective(r) - best) > 1e-5 * best)
+        fail_msg("got %.9g, want %.9g", sv_result_objective(r), best);
+    const double *v = sv_result_values(r);
+    assert_true(v[0] == nearbyint(v[0]) && v[0] * v[1] >= 100 - 1e-4);
+    sv_result_free(r);
+    /* --solver enum refuses the continuous column */
+    r = solve(mo.n, 1, 30, NULL);
+    assert_int_equal(sv_result_status(r), SV_STATUS_UNSUPPORTED);
+    assert_non_null(strstr(sv_result_message(r), "'s' is continuous"));
+    sv_result_free(r);
+    unload(&mo);
+}
+
 /* No integer point in a small disc that meets x + y >= 1: infeasible. And
  * a row no point of the bounds can meet: closed by intervals at the root,
  * a proof even without Ipopt's help. */
@@ -886,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_bnb_convex),
         cmocka_unit_test(test_bnb_nonconvex),
         cmocka_unit_test(test_bnb_infeasible),
+        cmocka_unit_test(test_hybrid),
         cmocka_unit_test(test_bnb_time_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
 /* solver/minlp_internal.h — what the files of the integer nonlinear search
- * (minlp.c, minlp_enum.c, minlp_interval.c) share, and nothing else
+ * (solver/minlp*.c) share, and nothing else
  * includes.
  *
  * minlp.c chooses between the exhaustive search (minlp_enum.c: small,
- * bounded, all-integer domains) and nonlinear branch-and-bound over Ipopt
- * relaxations (minlp.c); both prune with the interval evaluator of
- * minlp_interval.c and check points with mi_point_feasible.
+ * bounded, all-integer domains), the hybrid search (minlp_enum.c: few
+ * integer points, continuous columns left to Ipopt) and nonlinear
+ * branch-and-bound over Ipopt relaxations (minlp_bnb.c), after narrowing the
+ * bounds (minlp_bounds.c); all prune with the interval evaluator of
+ * minlp_interval.c; points are checked on tapes (minlp_tape.c) or with
+ * mi_point_feasible.
  */
 #ifndef OPTAGENT_SOLVER_MINLP_INTERNAL_H
 #define OPTAGENT_SOLVER_MINLP_INTERNAL_H
@@ -107,5 +110,17 @@ int mi_tighten_bounds(const fm_nlp *n, double *lo, double *hi, const sv_options 
 sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
                         double domain, int hybrid, const sv_options *o,
                         double start_ms, fm_diags *diags, sv_code *code);
+
+/* ---- branch-and-bound (minlp_bnb.c) -------------------------------------- */
+
+/* Nonlinear branch-and-bound over the box lo/hi (ncols each) with Ipopt at
+ * the nodes (the caller checked sv_ipopt_available). OPTIMAL (proven) only
+ * for a convex model searched completely, else LOCAL_OPTIMAL; INFEASIBLE,
+ * UNBOUNDED (the root relaxation), UNSUPPORTED (Ipopt refused), a limit's
+ * FEASIBLE / TIME_LIMIT, INTERRUPTED. NULL with *code set when memory runs
+ * out or Ipopt fails (a diagnostic in diags). */
+sv_result *mi_branch_and_bound(const fm_nlp *n, const double *lo, const double *hi,
+                               const sv_options *o, double start_ms, fm_diags *diags,
+                               sv_code *code);
 
 #endif

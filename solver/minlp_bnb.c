@@ -365,6 +365,17 @@ static int bb_report(sv_result *r, const bb_ctx *b)
     return 0;
 }
 
+static void free_ctx(bb_ctx *b)
+{
+    for (size_t k = 0; k < b->nopen; k++)
+        free_node(&b->open[k]);
+    free(b->open);
+    free(b->box);
+    free(b->best_x);
+    free(b->scratch);
+    sv_result_free(b->unsupported);
+}
+
 sv_result *mi_branch_and_bound(const fm_nlp *n, const double *lo, const double *hi,
                                const sv_options *o, double start_ms, fm_diags *diags,
                                sv_code *code)
@@ -413,22 +424,11 @@ sv_result *mi_branch_and_bound(const fm_nlp *n, const double *lo, const double *
         *code = SV_ENOMEM;
         goto fail;
     }
-    for (size_t k = 0; k < b.nopen; k++)
-        free_node(&b.open[k]);
-    free(b.open);
-    free(b.box);
-    free(b.best_x);
-    free(b.scratch);
+    free_ctx(&b);
     r->time_ms = fm_clock_ms() - start_ms;
     return r;
 fail:
-    for (size_t k = 0; k < b.nopen; k++)
-        free_node(&b.open[k]);
-    free(b.open);
-    free(b.box);
-    free(b.best_x);
-    free(b.scratch);
-    sv_result_free(b.unsupported);
+    free_ctx(&b);
     sv_result_free(r);
     return NULL;
 }

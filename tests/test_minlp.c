@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "formulate/formulate.h"
 #include "solver/solver.h"
 #include "solver/internal.h"
@@ -676,6 +679,83 @@ static void test_random_against_brute_force(void **state)
     assert_true(solved > 20 && infeasible > 5);
 }
 
+/* ---- out of memory ------------------------------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* The address space in use, in bytes (/proc/self/statm), or 0. */
+static size_t vm_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* 40,000 binaries, all but 12 fixed by rows (the implied bounds find it),
+ * solved in children whose address space is capped a little above what
+ * they use: each ends with a result or SV_ENOMEM, never a crash. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+#ifdef UNDER_ASAN
+    skip();
+#else
+    const char *j =
+        "{\"format\": 1, \"sets\": [{\"name\": \"I\", \"range\": [1, 40000]}],"
+        " \"variables\": [{\"name\": \"x\", \"index\": [\"I\"], \"type\": \"binary\"}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"sum{i in I: i <= 12} i*x[i]*x[13 - i]\"},"
+        " \"constraints\": [{\"name\": \"off\", \"index\": \"{i in I: i > 12}\","
+        "   \"expression\": \"x[i] + x[i]*x[i] = 0\"},"
+        "  {\"name\": \"few\", \"expression\": \"sum{i in I: i <= 12} x[i] <= 5\"}]}";
+    model mo = load(j);
+    int sane = 0, enomem = 0;
+    for (size_t extra = 1 << 16; extra <= (size_t)64 << 20; extra *= 2) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct rlimit rl = { vm_bytes() + extra, vm_bytes() + extra };
+            if (setrlimit(RLIMIT_AS, &rl) != 0)
+                _exit(10);
+            sv_options o;
+            sv_options_default(&o);
+            sv_code code = SV_OK;
+            sv_result *r = sv_minlp_solve(mo.n, 1, &o, fm_clock_ms(), NULL, &code);
+            if (!r)
+                _exit(code == SV_ENOMEM ? 20 : 11);
+            int ok = sv_result_status(r) == SV_STATUS_OPTIMAL;
+            sv_result_free(r);
+            _exit(ok ? 0 : 12);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFEXITED(st))
+            fail_msg("the child died of signal %d with %zu bytes to spare",
+                     WIFSIGNALED(st) ? WTERMSIG(st) : 0, extra);
+        int rc = WEXITSTATUS(st);
+        if (rc != 0 && rc != 20)
+            fail_msg("the child exited %d with %zu bytes to spare", rc, extra);
+        sane += rc == 0;
+        enomem += rc == 20;
+    }
+    /* the sweep saw both sides of the limit */
+    assert_true(sane > 0);
+    assert_true(enomem > 0);
+    unload(&mo);
+#endif
+}
+
 /* ---- branch-and-bound (needs Ipopt) ---------------------------------------- */
 
 /* Convex: min (x - 2.4)^2 + (y + 1.7)^2 + (z - 0.5)^2 + x*... over integers
@@ -919,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_run_enum),
         cmocka_unit_test(test_interval_soundness),
         cmocka_unit_test(test_random_against_brute_force),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_bnb_convex),
         cmocka_unit_test(test_bnb_nonconvex),
         cmocka_unit_test(test_bnb_infeasible),

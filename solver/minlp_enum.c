@@ -9,7 +9,9 @@
  * skipped when a row cannot hold anywhere in it, or when the objective's
  * lower bound (upper bound for a maximisation) cannot beat the incumbent.
  * Children of a level of at most SORT_MAX values are visited best bound
- * first, which finds good incumbents early. The last column is a plain loop
+ * first, which finds good incumbents early. A subtree of at most
+ * TAIL_POINTS points is not bounded but evaluated point by point (bounding
+ * a node costs a few points' evaluations, so it pays only above). The last column is a plain loop
  * of point evaluations (on tapes, minlp_tape.c): objective first (cheap
  * rejection), then the rows that mention the column (the others were
  * checked once before the loop).
@@ -31,6 +33,7 @@
 #include "solver/minlp_internal.h"
 
 #define SORT_MAX 64            /* levels up to this many values: best first */
+#define TAIL_POINTS 32         /* subtrees this small: points, no intervals */
 #define CHECK_WORK 200000.0    /* work units between clock reads */
 
 typedef struct {
@@ -45,6 +48,7 @@ typedef struct {
     mi_iv *box;
     double *x;
     size_t *order, nfree;      /* free columns, in the order they are fixed */
+    double *below;             /* below[d]: points under a node of depth d */
     size_t *dep_start, *dep_rows;   /* rows mentioning column j: dep_rows[dep_start[j]..] */
     unsigned char *obj_dep;    /* the objective mentions column j */
     child *kids;               /* SORT_MAX per level */
@@ -306,6 +310,30 @@ static int by_bound(const void *a, const void *b)
     return (x->v > y->v) - (x->v < y->v);
 }
 
+/* Every point of a small subtree (columns order[d..] free), in odometer
+ * order: bounding its nodes would cost more than evaluating its points. */
+static void tail(enum_ctx *c, size_t d)
+{
+    for (size_t k = d; k < c->nfree; k++)
+        c->x[c->order[k]] = c->lo[c->order[k]];
+    for (;;) {
+        leaf(c);
+        if (tick(c, c->leaf_cost))
+            return;
+        size_t k = c->nfree;
+        for (;;) {
+            if (k == d)
+                return;                 /* every column wrapped: done */
+            size_t j = c->order[--k];
+            if (c->x[j] < c->hi[j]) {
+                c->x[j] += 1;
+                break;
+            }
+            c->x[j] = c->lo[j];
+        }
+    }
+}
+
 /* The subtree below depth d (columns order[0..d-1] fixed), whose objective
  * bound is bound. */
 static void search(enum_ctx *c, size_t d, double bound)
@@ -321,6 +349,10 @@ static void search(enum_ctx *c, size_t d, double bound)
     }
     size_t j = c->order[d];
     double lo = c->lo[j], range = c->hi[j] - lo + 1;
+    if (d + 1 < c->nfree && c->below[d] <= TAIL_POINTS && !c->hybrid) {
+        tail(c, d);
+        return;
+    }
     if (d + 1 == c->nfree && !c->hybrid) {
         /* the last column: plain point evaluations */
         c->x[j] = lo;
@@ -388,6 +420,7 @@ static void free_ctx(enum_ctx *c)
     free(c->x);
     free(c->best_x);
     free(c->order);
+    free(c->below);
     free(c->kids);
     free(c->dep_start);
     free(c->dep_rows);
@@ -493,8 +526,12 @@ sv_result *mi_enumerate(const fm_nlp *n, const double *lo, const double *hi,
     }
     order_columns(&c);
     c.kids = malloc((c.nfree ? c.nfree : 1) * SORT_MAX * sizeof *c.kids);
-    if (!c.kids)
+    c.below = malloc((c.nfree + 1) * sizeof *c.below);
+    if (!c.kids || !c.below)
         goto oom;
+    c.below[c.nfree] = 1;
+    for (size_t d = c.nfree; d-- > 0;)
+        c.below[d] = c.below[d + 1] * (hi[c.order[d]] - lo[c.order[d]] + 1);
     /* the root: a row that cannot hold anywhere in the box ends the search */
     int excluded = 0;
     for (size_t i = 0; i < c.nrows && !excluded; i++)

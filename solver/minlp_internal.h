@@ -29,9 +29,10 @@
  * than by branch-and-bound, whose pruning is only heuristic there. */
 #define MI_HYBRID_CAP 200
 /* ... and, unless --solver enum asked for it, at most this much work
- * (points x mi_point_cost) when branch-and-bound is there instead: a domain
- * under the cap with thousands of rows would take hours. */
-#define MI_ENUM_WORK 1e10
+ * (points x mi_point_cost, about 5 ns a unit) when branch-and-bound is
+ * there instead: a domain under the cap with thousands of rows would take
+ * hours. */
+#define MI_ENUM_WORK 3e9
 
 /* ---- intervals ------------------------------------------------------------
  *

@@ -105,16 +105,32 @@ static double run(mi_tape *t, const piece *pc, const double *x)
         switch (in->kind) {
         case FM_EX_CONST: s[top++] = in->value; break;
         case FM_EX_COL: s[top++] = x[in->col]; break;
-        case FM_EX_ADD: case FM_EX_MUL: case FM_EX_MIN: case FM_EX_MAX: {
+        /* n-ary: folded from the left, one loop per operator */
+        case FM_EX_ADD: {
             size_t base = top - in->nk;
             double r = s[base];
-            for (size_t k = base + 1; k < top; k++) {
-                if (in->kind == FM_EX_ADD) r += s[k];
-                else if (in->kind == FM_EX_MUL) r *= s[k];
-                else r = in->kind == FM_EX_MIN ? fmin(r, s[k]) : fmax(r, s[k]);
-            }
-            top = base;
-            s[top++] = r;
+            for (size_t k = base + 1; k < top; k++)
+                r += s[k];
+            s[base] = r;
+            top = base + 1;
+            break;
+        }
+        case FM_EX_MUL: {
+            size_t base = top - in->nk;
+            double r = s[base];
+            for (size_t k = base + 1; k < top; k++)
+                r *= s[k];
+            s[base] = r;
+            top = base + 1;
+            break;
+        }
+        case FM_EX_MIN: case FM_EX_MAX: {
+            size_t base = top - in->nk;
+            double r = s[base];
+            for (size_t k = base + 1; k < top; k++)
+                r = in->kind == FM_EX_MIN ? fmin(r, s[k]) : fmax(r, s[k]);
+            s[base] = r;
+            top = base + 1;
             break;
         }
         case FM_EX_DIV: top--; s[top - 1] = s[top - 1] / s[top]; break;

@@ -109,6 +109,8 @@ typedef struct {
     double deadline_ms;       /* <= 0: none */
     volatile int *cancel;
     int stopped;              /* 1 time limit, 2 cancelled */
+    int iterations;           /* of the current start */
+    double eval_ms;           /* time in the derivative callbacks */
     int *jrow, *jcol, *hrow, *hcol;
 } ip_ctx;
 
@@ -116,8 +118,10 @@ static Bool cb_f(Index n, Number *x, Bool new_x, Number *obj, UserDataPtr u)
 {
     (void)n; (void)new_x;
     ip_ctx *c = u;
-    double f;
-    if (fm_nlp_diff_objective(c->diff, x, &f) != 0) return FALSE;
+    double f, t0 = fm_clock_ms();
+    int bad = fm_nlp_diff_objective(c->diff, x, &f) != 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    if (bad) return FALSE;
     *obj = c->sign * f;
     return TRUE;
 }
@@ -126,7 +130,10 @@ static Bool cb_grad(Index n, Number *x, Bool new_x, Number *grad, UserDataPtr u)
 {
     (void)new_x;
     ip_ctx *c = u;
-    if (fm_nlp_diff_gradient(c->diff, x, grad) != 0) return FALSE;
+    double t0 = fm_clock_ms();
+    int bad = fm_nlp_diff_gradient(c->diff, x, grad) != 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    if (bad) return FALSE;
     if (c->sign < 0)
         for (Index j = 0; j < n; j++) grad[j] = -grad[j];
     return TRUE;
@@ -136,7 +143,10 @@ static Bool cb_g(Index n, Number *x, Bool new_x, Index m, Number *g, UserDataPtr
 {
     (void)n; (void)new_x; (void)m;
     ip_ctx *c = u;
-    return fm_nlp_diff_rows(c->diff, x, g) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_rows(c->diff, x, g) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_jac(Index n, Number *x, Bool new_x, Index m, Index nele, Index *irow,
@@ -149,7 +159,10 @@ static Bool cb_jac(Index n, Number *x, Bool new_x, Index m, Index nele, Index *i
         memcpy(jcol, c->jcol, (size_t)nele * sizeof *jcol);
         return TRUE;
     }
-    return fm_nlp_diff_jacobian(c->diff, x, values) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_jacobian(c->diff, x, values) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_hess(Index n, Number *x, Bool new_x, Number obj_factor, Index m,
@@ -163,16 +176,20 @@ static Bool cb_hess(Index n, Number *x, Bool new_x, Number obj_factor, Index m,
         memcpy(jcol, c->hcol, (size_t)nele * sizeof *jcol);
         return TRUE;
     }
-    return fm_nlp_diff_hessian(c->diff, x, c->sign * obj_factor, lambda, values) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_hessian(c->diff, x, c->sign * obj_factor, lambda, values) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_iter(Index alg_mod, Index iter, Number obj, Number inf_pr, Number inf_du,
                     Number mu, Number d_norm, Number reg, Number alpha_du,
                     Number alpha_pr, Index ls_trials, UserDataPtr u)
 {
-    (void)alg_mod; (void)iter; (void)obj; (void)inf_pr; (void)inf_du; (void)mu;
+    (void)alg_mod; (void)obj; (void)inf_pr; (void)inf_du; (void)mu;
     (void)d_norm; (void)reg; (void)alpha_du; (void)alpha_pr; (void)ls_trials;
     ip_ctx *c = u;
+    c->iterations = iter;
     if (c->cancel && *c->cancel) { c->stopped = 2; return FALSE; }
     if (c->deadline_ms > 0 && fm_clock_ms() >= c->deadline_ms) { c->stopped = 1; return FALSE; }
     return TRUE;
@@ -446,15 +463,20 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         if (remain <= 0) { ctx.stopped = 1; break; }
         ip.num_option(prob, "max_cpu_time", remain);
         start_point(k, nc, b.lo, b.hi, b.x);
-        double obj = NAN;
+        double obj = NAN, t0 = fm_clock_ms();
+        ctx.eval_ms = 0;
+        ctx.iterations = 0;
         last = ip.solve(prob, b.x, NULL, &obj, b.mult_g, NULL, NULL, &ctx);
+        double ms = fm_clock_ms() - t0;
         run++;
         double f = fm_nlp_eval_objective(n, b.x), fs = ctx.sign * f;
         int ok = feasible(n, b.lo, b.hi, b.x, b.act) && isfinite(f);
         int conv = ok && converged(last);
         unbounded = ok && fs < -UNBOUNDED_AT;
-        snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s", k + 1,
-                 ipopt_status_text(last), f, ok ? "feasible" : "not feasible");
+        snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s; %d iterations, "
+                 "%.1f ms (derivatives %.1f ms, Ipopt and its linear solver %.1f ms)",
+                 k + 1, ipopt_status_text(last), f, ok ? "feasible" : "not feasible",
+                 ctx.iterations, ms, ctx.eval_ms, ms - ctx.eval_ms);
         log_add(&log, &loglen, line);
         if (!ok || unbounded) continue;
         if (conv) b.local_vals[nlocal++] = fs;

@@ -110,6 +110,7 @@ typedef struct {
     volatile int *cancel;
     int stopped;              /* 1 time limit, 2 cancelled */
     int iterations;           /* of the current start */
+    int unbounded;            /* an iterate was feasible beyond UNBOUNDED_AT */
     double eval_ms;           /* time in the derivative callbacks */
     int *jrow, *jcol, *hrow, *hcol;
 } ip_ctx;
@@ -186,10 +187,14 @@ static Bool cb_iter(Index alg_mod, Index iter, Number obj, Number inf_pr, Number
                     Number mu, Number d_norm, Number reg, Number alpha_du,
                     Number alpha_pr, Index ls_trials, UserDataPtr u)
 {
-    (void)alg_mod; (void)obj; (void)inf_pr; (void)inf_du; (void)mu;
+    (void)alg_mod; (void)inf_du; (void)mu;
     (void)d_norm; (void)reg; (void)alpha_du; (void)alpha_pr; (void)ls_trials;
     ip_ctx *c = u;
     c->iterations = iter;
+    if (alg_mod == RegularMode && obj < -UNBOUNDED_AT && inf_pr <= FEAS_TOL) {
+        c->unbounded = 1;   /* a feasible iterate with the objective past 1e20 */
+        return FALSE;
+    }
     if (c->cancel && *c->cancel) { c->stopped = 2; return FALSE; }
     if (c->deadline_ms > 0 && fm_clock_ms() >= c->deadline_ms) { c->stopped = 1; return FALSE; }
     return TRUE;
@@ -517,7 +522,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         double f = fm_nlp_eval_objective(n, b.x), fs = ctx.sign * f;
         int ok = feasible(n, b.lo, b.hi, b.x, b.act) && isfinite(f);
         int conv = ok && converged(last);
-        unbounded = ok && fs < -UNBOUNDED_AT;
+        unbounded = (ok && fs < -UNBOUNDED_AT) || ctx.unbounded;
         snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s; %d iterations, "
                  "%.1f ms (derivatives %.1f ms, Ipopt and its linear solver %.1f ms)",
                  k + 1, ipopt_status_text(last), f, ok ? "feasible" : "not feasible",
@@ -548,7 +553,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted");
     } else if (unbounded) {
         sv_result_set(r, SV_STATUS_UNBOUNDED, "the objective passes %g at a feasible point "
-                      "(%s without bound)", UNBOUNDED_AT,
+                      "(%s without bound, found by a local solver)", UNBOUNDED_AT,
                       ctx.sign > 0 ? "decreasing" : "increasing");
     } else if (have) {
         r->values = malloc(ncs * sizeof *r->values);

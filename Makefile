@@ -150,8 +150,14 @@ $(BUILD)/bench/bench_library: bench/bench_library.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
-bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library
+# Where the time of a nonlinear solve goes (bench/nlp_quadratic.sh).
+$(BUILD)/bench/bench_nlp: bench/bench_nlp.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library $(BUILD)/bench/bench_nlp
 	@$(BUILD)/bench/bench_library
+	@bench/nlp_quadratic.sh $(BIN) $(BUILD)/bench/bench_nlp
 	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)

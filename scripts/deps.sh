@@ -19,6 +19,7 @@ checks=(
   "libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h|/usr/include/curl/curl.h"
   "libcmocka-dev:/usr/include/cmocka.h:test"
   "libedit-dev:/usr/include/histedit.h"
+  "coinor-libipopt-dev:/usr/include/coin/IpStdCInterface.h"
   "glpk-utils:/usr/bin/glpsol:test"
   "tmux:/usr/bin/tmux:test"
 )

@@ -109,6 +109,9 @@ typedef struct {
     double deadline_ms;       /* <= 0: none */
     volatile int *cancel;
     int stopped;              /* 1 time limit, 2 cancelled */
+    int iterations;           /* of the current start */
+    int unbounded;            /* an iterate was feasible beyond UNBOUNDED_AT */
+    double eval_ms;           /* time in the derivative callbacks */
     int *jrow, *jcol, *hrow, *hcol;
 } ip_ctx;
 
@@ -116,8 +119,10 @@ static Bool cb_f(Index n, Number *x, Bool new_x, Number *obj, UserDataPtr u)
 {
     (void)n; (void)new_x;
     ip_ctx *c = u;
-    double f;
-    if (fm_nlp_diff_objective(c->diff, x, &f) != 0) return FALSE;
+    double f, t0 = fm_clock_ms();
+    int bad = fm_nlp_diff_objective(c->diff, x, &f) != 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    if (bad) return FALSE;
     *obj = c->sign * f;
     return TRUE;
 }
@@ -126,7 +131,10 @@ static Bool cb_grad(Index n, Number *x, Bool new_x, Number *grad, UserDataPtr u)
 {
     (void)new_x;
     ip_ctx *c = u;
-    if (fm_nlp_diff_gradient(c->diff, x, grad) != 0) return FALSE;
+    double t0 = fm_clock_ms();
+    int bad = fm_nlp_diff_gradient(c->diff, x, grad) != 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    if (bad) return FALSE;
     if (c->sign < 0)
         for (Index j = 0; j < n; j++) grad[j] = -grad[j];
     return TRUE;
@@ -136,7 +144,10 @@ static Bool cb_g(Index n, Number *x, Bool new_x, Index m, Number *g, UserDataPtr
 {
     (void)n; (void)new_x; (void)m;
     ip_ctx *c = u;
-    return fm_nlp_diff_rows(c->diff, x, g) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_rows(c->diff, x, g) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_jac(Index n, Number *x, Bool new_x, Index m, Index nele, Index *irow,
@@ -149,7 +160,10 @@ static Bool cb_jac(Index n, Number *x, Bool new_x, Index m, Index nele, Index *i
         memcpy(jcol, c->jcol, (size_t)nele * sizeof *jcol);
         return TRUE;
     }
-    return fm_nlp_diff_jacobian(c->diff, x, values) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_jacobian(c->diff, x, values) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_hess(Index n, Number *x, Bool new_x, Number obj_factor, Index m,
@@ -163,16 +177,24 @@ static Bool cb_hess(Index n, Number *x, Bool new_x, Number obj_factor, Index m,
         memcpy(jcol, c->hcol, (size_t)nele * sizeof *jcol);
         return TRUE;
     }
-    return fm_nlp_diff_hessian(c->diff, x, c->sign * obj_factor, lambda, values) == 0;
+    double t0 = fm_clock_ms();
+    int ok = fm_nlp_diff_hessian(c->diff, x, c->sign * obj_factor, lambda, values) == 0;
+    c->eval_ms += fm_clock_ms() - t0;
+    return ok;
 }
 
 static Bool cb_iter(Index alg_mod, Index iter, Number obj, Number inf_pr, Number inf_du,
                     Number mu, Number d_norm, Number reg, Number alpha_du,
                     Number alpha_pr, Index ls_trials, UserDataPtr u)
 {
-    (void)alg_mod; (void)iter; (void)obj; (void)inf_pr; (void)inf_du; (void)mu;
+    (void)alg_mod; (void)inf_du; (void)mu;
     (void)d_norm; (void)reg; (void)alpha_du; (void)alpha_pr; (void)ls_trials;
     ip_ctx *c = u;
+    c->iterations = iter;
+    if (alg_mod == RegularMode && obj < -UNBOUNDED_AT && inf_pr <= FEAS_TOL) {
+        c->unbounded = 1;   /* a feasible iterate with the objective past 1e20 */
+        return FALSE;
+    }
     if (c->cancel && *c->cancel) { c->stopped = 2; return FALSE; }
     if (c->deadline_ms > 0 && fm_clock_ms() >= c->deadline_ms) { c->stopped = 1; return FALSE; }
     return TRUE;
@@ -277,8 +299,10 @@ static const char *ipopt_status_text(enum ApplicationReturnStatus s)
     case Not_Enough_Degrees_Of_Freedom: return "too few degrees of freedom (more equalities than variables)";
     case Invalid_Problem_Definition: return "invalid problem definition";
     case Invalid_Option: return "invalid option";
-    case Invalid_Number_Detected: return "a function is not finite at the start";
+    case Invalid_Number_Detected: return "a function value is not finite";
     case Insufficient_Memory: return "out of memory";
+    case Unrecoverable_Exception: return "unrecoverable exception";
+    case NonIpopt_Exception_Thrown: return "exception in a callback";
     default: return "internal error";
     }
 }
@@ -307,13 +331,42 @@ static void log_add(char **log, size_t *len, const char *line)
 /* What one solve allocates; freed by bufs_free. */
 typedef struct {
     double *lo, *hi, *glo, *ghi, *x, *best, *act, *best_act, *mult_g, *local_vals;
+    double *grad, *jac, *hess, *ones;   /* the check of a starting point */
 } bufs;
 
 static void bufs_free(bufs *b, ip_ctx *c)
 {
     free(b->lo); free(b->hi); free(b->glo); free(b->ghi); free(b->x); free(b->best);
     free(b->act); free(b->best_act); free(b->mult_g); free(b->local_vals);
+    free(b->grad); free(b->jac); free(b->hess); free(b->ones);
     free(c->jrow); free(c->jcol); free(c->hrow); free(c->hcol);
+}
+
+static int derivatives_defined(fm_nlp_diff *d, const bufs *b, const double *x)
+{
+    double f;
+    return fm_nlp_diff_objective(d, x, &f) == 0 && fm_nlp_diff_gradient(d, x, b->grad) == 0
+           && fm_nlp_diff_rows(d, x, b->act) == 0 && fm_nlp_diff_jacobian(d, x, b->jac) == 0
+           && fm_nlp_diff_hessian(d, x, 1, b->ones, b->hess) == 0;
+}
+
+/* Ipopt stops at once when a derivative is not finite at the start (sqrt
+ * or a power at 0 of a free column): moves the start off such points, up to
+ * 8 deterministic steps growing tenfold, staying in the bounds. 0 when the
+ * derivatives are still not defined there. */
+static int nudge_into_domain(fm_nlp_diff *d, bufs *b, size_t nc, int k)
+{
+    unsigned long long s = 0xD1B54A32D192ED03ULL * (unsigned long long)(k + 7);
+    double step = 1e-4;
+    for (int tries = 0; tries < 8 && !derivatives_defined(d, b, b->x); tries++, step *= 10) {
+        for (size_t j = 0; j < nc; j++) {
+            double u = 0.5 + 0.5 * next_uniform(&s);
+            double v = b->x[j] + step * (1 + fabs(b->x[j])) * u;
+            if (v > b->hi[j]) v = b->x[j] - step * (1 + fabs(b->x[j])) * u;
+            b->x[j] = clamp(v, b->lo[j], b->hi[j]);
+        }
+    }
+    return derivatives_defined(d, b, b->x);
 }
 
 /* Column bounds for Ipopt: the caller's or the nlp's, tightened where a
@@ -410,10 +463,14 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     b.act = malloc(nrs * sizeof *b.act); b.best_act = malloc(nrs * sizeof *b.best_act);
     b.mult_g = malloc(nrs * sizeof *b.mult_g);
     b.local_vals = malloc((size_t)starts * sizeof *b.local_vals);
+    b.grad = malloc(ncs * sizeof *b.grad);
+    b.jac = malloc((jn ? jn : 1) * sizeof *b.jac);
+    b.hess = malloc((hn ? hn : 1) * sizeof *b.hess);
+    b.ones = malloc(nrs * sizeof *b.ones);
     ctx.jrow = malloc((jn ? jn : 1) * sizeof(int)); ctx.jcol = malloc((jn ? jn : 1) * sizeof(int));
     ctx.hrow = malloc((hn ? hn : 1) * sizeof(int)); ctx.hcol = malloc((hn ? hn : 1) * sizeof(int));
     if (!b.lo || !b.hi || !b.x || !b.best || !b.glo || !b.ghi || !b.act || !b.best_act
-        || !b.mult_g || !b.local_vals || !ctx.jrow || !ctx.jcol || !ctx.hrow || !ctx.hcol) {
+        || !b.mult_g || !b.local_vals || !b.grad || !b.jac || !b.hess || !b.ones || !ctx.jrow || !ctx.jcol || !ctx.hrow || !ctx.hcol) {
         oom = 1;
         goto done;
     }
@@ -421,6 +478,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     fm_nlp_diff_hess_structure(diff, ctx.hrow, ctx.hcol);
     if (prepare_bounds(n, lo_in, hi_in, &b, r, &log, &loglen) != 0)
         goto done;
+    for (size_t i = 0; i < nr; i++) b.ones[i] = 1;
     ctx.diff = diff;
     ctx.ncols = nc; ctx.nrows = nr;
     ctx.sign = fm_program_sense(p) == FM_MAXIMIZE ? -1 : 1;
@@ -428,7 +486,8 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     ctx.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
 
     int run = 0, agreed = 0, nlocal = 0, have = 0 /* 1 feasible, 2 converged */;
-    int unbounded = 0;
+    enum ApplicationReturnStatus best_status = Solve_Succeeded;
+    int unbounded = 0, undefined = 0;
     double best_obj = HUGE_VAL;   /* minimised: sign applied */
     enum ApplicationReturnStatus last = Solve_Succeeded;
     pthread_mutex_lock(&solve_lock);
@@ -446,15 +505,28 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         if (remain <= 0) { ctx.stopped = 1; break; }
         ip.num_option(prob, "max_cpu_time", remain);
         start_point(k, nc, b.lo, b.hi, b.x);
-        double obj = NAN;
+        if (!nudge_into_domain(diff, &b, nc, k)) {
+            undefined++;
+            run++;
+            snprintf(line, sizeof line, "start %d: the functions are not defined there "
+                     "(log, sqrt, division, powers); skipped", k + 1);
+            log_add(&log, &loglen, line);
+            continue;
+        }
+        double obj = NAN, t0 = fm_clock_ms();
+        ctx.eval_ms = 0;
+        ctx.iterations = 0;
         last = ip.solve(prob, b.x, NULL, &obj, b.mult_g, NULL, NULL, &ctx);
+        double ms = fm_clock_ms() - t0;
         run++;
         double f = fm_nlp_eval_objective(n, b.x), fs = ctx.sign * f;
         int ok = feasible(n, b.lo, b.hi, b.x, b.act) && isfinite(f);
         int conv = ok && converged(last);
-        unbounded = ok && fs < -UNBOUNDED_AT;
-        snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s", k + 1,
-                 ipopt_status_text(last), f, ok ? "feasible" : "not feasible");
+        unbounded = (ok && fs < -UNBOUNDED_AT) || ctx.unbounded;
+        snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s; %d iterations, "
+                 "%.1f ms (derivatives %.1f ms, Ipopt and its linear solver %.1f ms)",
+                 k + 1, ipopt_status_text(last), f, ok ? "feasible" : "not feasible",
+                 ctx.iterations, ms, ctx.eval_ms, ms - ctx.eval_ms);
         log_add(&log, &loglen, line);
         if (!ok || unbounded) continue;
         if (conv) b.local_vals[nlocal++] = fs;
@@ -465,6 +537,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
             memcpy(b.best, b.x, nc * sizeof *b.x);
             memcpy(b.best_act, b.act, nr * sizeof *b.act);
             have = conv ? 2 : 1;
+            best_status = last;
         }
     }
     pthread_mutex_unlock(&solve_lock);
@@ -480,7 +553,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         sv_result_set(r, SV_STATUS_INTERRUPTED, "interrupted");
     } else if (unbounded) {
         sv_result_set(r, SV_STATUS_UNBOUNDED, "the objective passes %g at a feasible point "
-                      "(%s without bound)", UNBOUNDED_AT,
+                      "(%s without bound, found by a local solver)", UNBOUNDED_AT,
                       ctx.sign > 0 ? "decreasing" : "increasing");
     } else if (have) {
         r->values = malloc(ncs * sizeof *r->values);
@@ -500,11 +573,15 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         } else {
             sv_result_set(r, SV_STATUS_FEASIBLE, "a feasible point, not a local optimum: "
                           "Ipopt stopped (%s)", ctx.stopped == 1 ? "time limit"
-                          : ipopt_status_text(last));
+                          : ipopt_status_text(best_status));
         }
     } else if (ctx.stopped == 1 || last == Maximum_CpuTime_Exceeded) {
         sv_result_set(r, SV_STATUS_TIME_LIMIT, "time limit reached before a feasible point "
                       "was found (%d starting points)", run);
+    } else if (undefined == run) {
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "locally infeasible: at none of %d starting "
+                      "points are the functions defined (log, sqrt, division or powers of "
+                      "negative or zero values): their domain may be empty", run);
     } else if (last == Diverging_Iterates) {
         sv_result_set(r, SV_STATUS_UNBOUNDED, "the iterates diverge (beyond 1e20): the "
                       "model looks unbounded, by a local solver's evidence");

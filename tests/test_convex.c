@@ -79,7 +79,7 @@ static void test_deep_nesting(void **state)
     (void)state;
     char obj[8000] = "x";
     for (int i = 0; i < 12; i++) {
-        char t[8000];
+        char t[8100];
         snprintf(t, sizeof t, "(-(%s))^2", obj);
         if (strlen(t) >= sizeof obj) break;
         strcpy(obj, t);

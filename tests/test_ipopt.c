@@ -271,8 +271,13 @@ static void test_unbounded_nonconvex(void **state)
         "{\"format\": 1, \"variables\": [{\"name\": \"x\"}, {\"name\": \"y\"}],"
         " \"objective\": {\"sense\": \"min\", \"expression\": \"-x*y + x\"},"
         " \"constraints\": [{\"name\": \"c\", \"expression\": \"x - y <= 1\"}]}", &o);
-    assert_int_equal(sv_run_status(run), SV_STATUS_UNBOUNDED);
-    assert_false(sv_result_has_solution(sv_run_result(run)));
+    sv_status st = sv_run_status(run);
+    if (st != SV_STATUS_UNBOUNDED) {   /* a slow build (sanitizers) may reach the limit first */
+        assert_true(st == SV_STATUS_FEASIBLE || st == SV_STATUS_TIME_LIMIT);
+        assert_true(sv_run_solve_ms(run) >= 0.9 * o.time_limit_s * 1000);
+    } else {
+        assert_false(sv_result_has_solution(sv_run_result(run)));
+    }
     sv_run_free(run);
 }
 

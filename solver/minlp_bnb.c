@@ -22,7 +22,7 @@
 #include <string.h>
 #include "solver/minlp_internal.h"
 
-#define BB_NODE_CAP 2000            /* nodes when no time limit is set */
+#define BB_NODE_CAP 1000            /* nodes when no time limit is set (~10 ms each) */
 #define BB_OPEN_BYTES (256u << 20)  /* memory of the open nodes' boxes */
 #define INT_TOL 1e-6                /* a relaxation value this near an integer is one */
 

@@ -11,11 +11,11 @@
  * Children of a level of at most SORT_MAX values are visited best bound
  * first, which finds good incumbents early. A subtree of at most
  * TAIL_POINTS points is not bounded but evaluated point by point (bounding
- * a node costs a few points' evaluations, so it pays only above). The last column is a plain loop
- * of point evaluations (on tapes, minlp_tape.c): objective first (cheap
- * rejection), then the rows that mention the column (the others were
- * checked once before the loop).
- * Pruning only ever drops points that fail, so a search that ends is exact:
+ * a node costs a few points' evaluations, so it pays only above). The last
+ * column is a plain loop of point evaluations (on tapes, minlp_tape.c):
+ * objective first (cheap rejection), then the rows that mention the column
+ * (the others were checked once before the loop). Pruning only ever drops
+ * points that fail, so a search that ends is exact:
  * OPTIMAL (proven) or INFEASIBLE. The clock and the cancel flag are read
  * every CHECK_WORK units of work (about a node of a tree evaluated each), so
  * a limit stops the search within milliseconds.
@@ -69,7 +69,7 @@ typedef struct {
     double leaves, nodes;      /* points evaluated, interval nodes */
 } enum_ctx;
 
-/* Marks the columns of e in mark[] (stamp), appending new ones to out. */
+/* Marks the columns of e in stamp[] with tag, appending new ones to out. */
 static void collect_cols(const fm_expr *e, size_t *stamp, size_t tag, size_t *out,
                          size_t *nout)
 {
@@ -472,13 +472,13 @@ static int report(sv_result *r, const enum_ctx *c, double domain)
         hybrid_verdict(r, c, domain);
     else if (c->have_best) {
         sv_result_set(r, SV_STATUS_OPTIMAL, "exhaustive search of %.0f integer points "
-                      "(%.0f evaluated, the rest pruned by bounds): proven optimal",
-                      domain, c->leaves);
+                      "(%.0f evaluated, the rest pruned by bounds at %.0f nodes): "
+                      "proven optimal", domain, c->leaves, c->nodes);
         r->proven = 1;
     } else
         sv_result_set(r, SV_STATUS_INFEASIBLE, "exhaustive search of %.0f integer "
-                      "points (%.0f evaluated, the rest pruned by bounds): none "
-                      "satisfies every constraint", domain, c->leaves);
+                      "points (%.0f evaluated, the rest pruned by bounds at %.0f nodes): "
+                      "none satisfies every constraint", domain, c->leaves, c->nodes);
     return 0;
 }
 

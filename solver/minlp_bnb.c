@@ -8,7 +8,8 @@
  * rounding the relaxation (and, with continuous columns, a solve with the
  * integers fixed). Before Ipopt runs, a node is bounded by interval
  * arithmetic: a row that cannot hold in the box, or an objective that
- * cannot beat the incumbent, closes it for free. The relaxation's value
+ * cannot beat the incumbent, closes it for free. A pure integer model's
+ * incumbent is polished at the end by +-1 moves. The relaxation's value
  * bounds the subtree only when the model is convex (sv_nlp_convex);
  * otherwise pruning by it is a heuristic and the answer is LOCAL_OPTIMAL.
  * Limits: the time limit (checked before every node; Ipopt honours it
@@ -25,6 +26,8 @@
 #define BB_NODE_CAP 1000            /* nodes when no time limit is set (~10 ms each) */
 #define BB_OPEN_BYTES (256u << 20)  /* memory of the open nodes' boxes */
 #define INT_TOL 1e-6                /* a relaxation value this near an integer is one */
+#define POLISH_EVALS 20000          /* points the neighbourhood search evaluates */
+#define POLISH_PAIRS 60             /* columns whose pairs it moves too */
 
 typedef struct {
     double *lo, *hi;     /* ncols each, one allocation (lo owns it) */
@@ -51,6 +54,8 @@ typedef struct {
     int root_unbounded;
     int root_starts, root_agreed;
     sv_result *unsupported;  /* Ipopt refused the root: passed on */
+    const double *box_lo, *box_hi;   /* the root's bounds */
+    size_t polished;         /* improving moves of the neighbourhood search */
 } bb_ctx;
 
 static void free_node(bb_node *nd)
@@ -309,12 +314,55 @@ static const char *limit_name(int stop, char *buf, size_t len)
     return buf;
 }
 
-/* Fills r from the finished or stopped search. 0, or -1 out of memory. */
+static int out_of_time(const bb_ctx *b)
+{
+    return (b->o->cancel && *b->o->cancel)
+           || (b->deadline_ms > 0 && fm_clock_ms() >= b->deadline_ms);
+}
+
 static const char *plural(size_t k)
 {
     return k == 1 ? "" : "s";
 }
 
+/* A pure integer model's incumbent, improved by moves of one column by +-1
+ * and, for up to POLISH_PAIRS columns, of two columns by +-1 each (first
+ * improvement, repeated), while time and POLISH_EVALS evaluations last:
+ * point evaluations cost microseconds, and branch-and-bound on a nonconvex
+ * model can stop next to a better integer point. */
+static void polish_moves(bb_ctx *b)
+{
+    double *x = b->scratch;
+    size_t evals = 0, n = b->ncols;
+    int better = 1;
+    while (better && evals < POLISH_EVALS) {
+        better = 0;
+        if (out_of_time(b))
+            return;
+        size_t npair = n <= POLISH_PAIRS ? n : 0;
+        for (size_t i = 0; i < n && !better && evals < POLISH_EVALS; i++)
+            for (size_t j = i; j < (npair ? npair : i + 1) && !better; j++)
+                for (int m = 0; m < (i == j ? 2 : 4) && !better; m++) {
+                    memcpy(x, b->best_x, n * sizeof *x);
+                    x[i] += m & 1 ? 1 : -1;
+                    if (i != j)
+                        x[j] += m & 2 ? 1 : -1;
+                    if (x[i] < b->box_lo[i] || x[i] > b->box_hi[i]
+                        || x[j] < b->box_lo[j] || x[j] > b->box_hi[j])
+                        continue;
+                    if ((++evals & 255) == 0 && out_of_time(b))
+                        return;
+                    double before = b->best;
+                    offer(b, x);
+                    if (b->best < before) {
+                        better = 1;
+                        b->polished++;
+                    }
+                }
+    }
+}
+
+/* Fills r from the finished or stopped search. 0, or -1 out of memory. */
 static int bb_report(sv_result *r, const bb_ctx *b)
 {
     r->backend = MI_BB_NAME;
@@ -329,28 +377,34 @@ static int bb_report(sv_result *r, const bb_ctx *b)
         return -1;
     /* with no relaxation solved, intervals closed the root: a proof */
     int proven = (b->convex && !b->incomplete) || b->nodes == 0;
-    char lim[120];
+    char lim[120], moves[80] = "";
+    if (b->polished)
+        snprintf(moves, sizeof moves, " (%zu improving move%s of a neighbourhood "
+                 "search)", b->polished, plural(b->polished));
     if (b->stop && b->have_best)
-        sv_result_set(r, SV_STATUS_FEASIBLE, "branch-and-bound stopped after %zu node%s: "
-                      "%s; the best integer point found, not proven optimal", b->nodes, plural(b->nodes),
-                      limit_name(b->stop, lim, sizeof lim));
+        sv_result_set(r, SV_STATUS_FEASIBLE, "branch-and-bound stopped after %zu "
+                      "node%s: %s; the best integer point found%s, not proven optimal",
+                      b->nodes, plural(b->nodes), limit_name(b->stop, lim, sizeof lim),
+                      moves);
     else if (b->stop)
-        sv_result_set(r, SV_STATUS_TIME_LIMIT, "branch-and-bound stopped after %zu node%s: "
-                      "%s before any feasible integer point was found", b->nodes, plural(b->nodes),
-                      limit_name(b->stop, lim, sizeof lim));
+        sv_result_set(r, SV_STATUS_TIME_LIMIT, "branch-and-bound stopped after %zu "
+                      "node%s: %s before any feasible integer point was found",
+                      b->nodes, plural(b->nodes), limit_name(b->stop, lim, sizeof lim));
     else if (b->root_unbounded && !b->have_best)
         sv_result_set(r, SV_STATUS_UNBOUNDED, "the continuous relaxation is unbounded "
                       "(Ipopt), so branch-and-bound has no bound to work with");
     else if (b->have_best && proven) {
         sv_result_set(r, SV_STATUS_OPTIMAL, "nonlinear branch-and-bound over a convex "
-                      "model, %zu node%s searched completely: proven optimal", b->nodes, plural(b->nodes));
+                      "model, %zu node%s searched completely: proven optimal",
+                      b->nodes, plural(b->nodes));
         r->proven = 1;
     } else if (b->have_best)
-        sv_result_set(r, SV_STATUS_LOCAL_OPTIMAL, "nonlinear branch-and-bound, %zu node%s: "
-                      "the best integer point found; %s, so this is not proven globally "
-                      "optimal", b->nodes, plural(b->nodes), b->convex ? "some relaxations ended without a "
-                      "verdict" : "the model is not known to be convex and the "
-                      "relaxations are local solves");
+        sv_result_set(r, SV_STATUS_LOCAL_OPTIMAL, "nonlinear branch-and-bound, %zu "
+                      "node%s: the best integer point found%s; %s, so this is not "
+                      "proven globally optimal", b->nodes, plural(b->nodes), moves,
+                      b->convex ? "some relaxations ended without a verdict"
+                                : "the model is not known to be convex and the "
+                                  "relaxations are local solves");
     else if (b->nodes == 0)
         sv_result_set(r, SV_STATUS_INFEASIBLE, "no point satisfies every constraint: "
                       "interval bounds over the variables' bounds exclude a constraint");
@@ -361,8 +415,16 @@ static int bb_report(sv_result *r, const bb_ctx *b)
     else
         sv_result_set(r, SV_STATUS_INFEASIBLE, "nonlinear branch-and-bound, %zu node%s: "
                       "no feasible integer point found (the relaxations are local solves "
-                      "of a model not known to be convex: not a proof)", b->nodes, plural(b->nodes));
+                      "of a model not known to be convex: not a proof)", b->nodes,
+                      plural(b->nodes));
     return 0;
+}
+
+static void polish(bb_ctx *b)
+{
+    polish_moves(b);
+    if (b->o->cancel && *b->o->cancel)
+        b->stop = 2;              /* the contract: a cancelled solve has no answer */
 }
 
 static void free_ctx(bb_ctx *b)
@@ -389,6 +451,8 @@ sv_result *mi_branch_and_bound(const fm_nlp *n, const double *lo, const double *
     b.o = o;
     b.start_ms = start_ms;
     b.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
+    b.box_lo = lo;
+    b.box_hi = hi;
     b.node_cap = o->time_limit_s > 0 ? (size_t)-1 : BB_NODE_CAP;
     b.diags = diags;
     b.max_open = BB_OPEN_BYTES / ((2 * b.ncols + 1) * sizeof(double)) + 1;
@@ -420,9 +484,15 @@ sv_result *mi_branch_and_bound(const fm_nlp *n, const double *lo, const double *
         r->backend = MI_BB_NAME;
         sv_result_set(r, SV_STATUS_UNSUPPORTED, "branch-and-bound needs Ipopt at its "
                       "nodes: %s", r->message ? r->message : "refused");
-    } else if (bb_report(r, &b) != 0) {
-        *code = SV_ENOMEM;
-        goto fail;
+    } else {
+        /* a convex model's proven optimum has no better neighbour */
+        int proven = b.convex && !b.incomplete && !b.stop;
+        if (b.have_best && !b.has_continuous && b.stop != 2 && !proven)
+            polish(&b);
+        if (bb_report(r, &b) != 0) {
+            *code = SV_ENOMEM;
+            goto fail;
+        }
     }
     free_ctx(&b);
     r->time_ms = fm_clock_ms() - start_ms;

@@ -689,6 +689,7 @@ static void test_random_against_brute_force(void **state)
 #endif
 #endif
 
+#ifndef UNDER_ASAN
 /* The address space in use, in bytes (/proc/self/statm), or 0. */
 static size_t vm_bytes(void)
 {
@@ -701,6 +702,7 @@ static size_t vm_bytes(void)
     }
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* 40,000 binaries, all but 12 fixed by rows (the implied bounds find it),
  * solved in children whose address space is capped a little above what

@@ -6,6 +6,7 @@
 #   make asan       the tests under address+undefined sanitizers (build-asan/);
 #                   any target takes SAN=1 for the same build
 #   make fuzz       libFuzzer on the JSON+expression front end (FUZZ_SECONDS)
+#   make fuzz-minlp libFuzzer on the integer nonlinear search, with oracles
 #   make bench      the benchmarks under bench/
 #   make bench-check  checking time at 20k/40k/80k names (bench/check.sh)
 #   make deps       install the Debian packages (or list them without root)
@@ -71,7 +72,7 @@ BIN       := $(BUILD)/optagent
 PROMPTS   := $(sort $(wildcard prompts/*.txt))
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz bench bench-check deps install uninstall clean run report-png FORCE
+.PHONY: all test asan fuzz fuzz-minlp bench bench-check deps install uninstall clean run report-png FORCE
 all: $(BIN)
 
 $(DEPS_OK): scripts/deps.sh
@@ -145,6 +146,15 @@ fuzz: $(DEPS_OK)
 	$(FUZZ_BUILD)/fuzz_formulation -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus
 
+# The integer nonlinear search with its oracles (tests/fuzz/fuzz_minlp.c).
+fuzz-minlp: $(DEPS_OK)
+	@mkdir -p $(FUZZ_BUILD)/corpus-minlp
+	clang -std=c11 -g -O1 -I. -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+	  -o $(FUZZ_BUILD)/fuzz_minlp tests/fuzz/fuzz_minlp.c $(wildcard formulate/*.c solver/*.c) $(LDLIBS)
+	cp tests/corpus/valid/*.json tests/fuzz/seeds/*.json $(FUZZ_BUILD)/corpus-minlp/ 2>/dev/null || true
+	$(FUZZ_BUILD)/fuzz_minlp -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus-minlp
+
 # Retrieval time of the experience library at 10,000 insights.
 $(BUILD)/bench/bench_library: bench/bench_library.c $(LIBA)
 	@mkdir -p $(dir $@)
@@ -155,8 +165,14 @@ $(BUILD)/bench/serve_load: bench/serve_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library $(BUILD)/bench/serve_load
+# Where the time of a nonlinear solve goes (bench/nlp_quadratic.sh).
+$(BUILD)/bench/bench_nlp: bench/bench_nlp.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+bench: $(BIN) $(FAKE_LLM) $(BUILD)/bench/bench_library $(BUILD)/bench/serve_load $(BUILD)/bench/bench_nlp
 	@$(BUILD)/bench/bench_library
+	@bench/nlp_quadratic.sh $(BIN) $(BUILD)/bench/bench_nlp
 	@bench/startup.sh $(BIN)
 	@bench/run.sh $(BIN)
 	@bench/batch.sh $(BIN)

@@ -184,18 +184,21 @@ static void nonlinear(ectx *c, const char *what, const val *a, const val *b, con
     if (b && b->k == V_LIN) lin_text(c, b->l, tb, sizeof tb);
     else if (b) fm_format_number(tb, sizeof tb, b->num);
     index_text(c, idx, sizeof idx);
-    const char *hint = "linearize it (e.g. fix one factor, or introduce a variable and bounds), or reformulate";
+    /* Information, not an error: the term goes into the nonlinear program
+     * (fm_model_nlp), which the nonlinear backends solve. */
+    const char *hint = "solved as a nonlinear model; a linear formulation (fix one factor, "
+                       "or introduce a variable and bounds) is proven optimal more often";
     if (!strcmp(what, "product"))
-        fm_diags_add(c->d, FM_SEV_ERROR, c->decl->label, idx, hint,
+        fm_diags_add(c->d, FM_SEV_INFO, c->decl->label, idx, hint,
                      "nonlinear: product of variables %s*%s", ta, tb);
     else if (!strcmp(what, "division"))
-        fm_diags_add(c->d, FM_SEV_ERROR, c->decl->label, idx, hint,
+        fm_diags_add(c->d, FM_SEV_INFO, c->decl->label, idx, hint,
                      "nonlinear: division by a variable %s/%s", ta, tb);
     else if (!strcmp(what, "power"))
-        fm_diags_add(c->d, FM_SEV_ERROR, c->decl->label, idx, hint,
+        fm_diags_add(c->d, FM_SEV_INFO, c->decl->label, idx, hint,
                      "nonlinear: power of a variable %s^%s", ta, tb);
     else
-        fm_diags_add(c->d, FM_SEV_ERROR, c->decl->label, idx, hint,
+        fm_diags_add(c->d, FM_SEV_INFO, c->decl->label, idx, hint,
                      "nonlinear: function of a variable %s(%s)", fn, ta);
 }
 
@@ -220,7 +223,11 @@ static int lin_finite(ectx *c, const lin *l)
 
 static int to_num(ectx *c, val *v, double *out)
 {
-    if (v->tree1) c->m->nlp_lost = 1;   /* a nonlinear term where no tree goes */
+    if (v->tree1) {   /* a nonlinear value where only a number can go */
+        c->m->nlp_lost = 1;
+        eerr(c, "", "expected a value without variables here");
+        return -1;
+    }
     switch (v->k) {
     case V_NUM: *out = v->num; return 0;
     case V_SYM:
@@ -759,9 +766,11 @@ static val ev_call(ectx *c, fm_node *n)
             t = tnode(c, func_kind(n->op), 0, -1);
             if (i > 0) tkid(c, t, tnode(c, FM_EX_CONST, acc, -1));   /* min/max so far */
         }
-        if (t >= 0) tkid(c, t, tree_of(c, &a));
-        if (has_vars(&a)) {
-            nonlinear(c, "function", &a, NULL, func_name(n->op));
+        if (t >= 0) {
+            /* the call is nonlinear: its value is the tree; the arguments'
+             * plain values are stand-ins (log(exp(x)) is not log(0)) */
+            tkid(c, t, tree_of(c, &a));
+            if (has_vars(&a)) nonlinear(c, "function", &a, NULL, func_name(n->op));
             val_release(c, &a);
             continue;
         }
@@ -774,8 +783,11 @@ static val ev_call(ectx *c, fm_node *n)
         else acc = apply_func(c, n->op, x);
     }
     if (c->failed) return V0;
-    if (!isfinite(acc)) { eerr(c, "", "%s gives a value that is not finite", func_name(n->op)); return V0; }
-    val r = num_val(acc);
+    if (t < 0 && !isfinite(acc)) {
+        eerr(c, "", "%s gives a value that is not finite", func_name(n->op));
+        return V0;
+    }
+    val r = num_val(t < 0 ? acc : 0);
     set_tree(c, &r, tdepth(c, t));
     return r;
 }
@@ -1000,10 +1012,22 @@ static fm_expr_kind tree_kind(fm_node_kind kind)
 static val arith_vals(ectx *c, fm_node_kind kind, val a, val b)
 {
     int32_t t = -1;
-    if (a.tree1 || b.tree1 || nonlinear_op(kind, &a, &b)) {
+    int carried = a.tree1 || b.tree1;
+    if (carried || nonlinear_op(kind, &a, &b)) {
         int32_t ta = tree_of(c, &a), tb = tree_of(c, &b);
         if (kind == N_SUB) tb = tunary(c, FM_EX_NEG, tb);
         t = tbin(c, tree_kind(kind), ta, tb);
+    }
+    if (carried) {
+        /* A nonlinear operand's plain value is a stand-in: computing with it
+         * could only raise false errors (1/exp(x) is no division by zero).
+         * The result keeps an operand's variables, as nonlinear terms do. */
+        val r;
+        if (has_vars(&a)) { val_release(c, &b); r = a; }
+        else if (has_vars(&b)) { val_release(c, &a); r = b; }
+        else { val_release(c, &a); val_release(c, &b); r = num_val(0); }
+        set_tree(c, &r, t);
+        return r;
     }
     val r = arith_plain(c, kind, a, b);
     set_tree(c, &r, t);
@@ -1780,7 +1804,7 @@ fm_code fm_compile(fm_model *m, const size_t *order, size_t norder, fm_diags *d)
         if (!dc->index) con_one(&c, &a);
         else iterate(&c, dc->index, key, con_one, &a);
         if (c.nonlinear > MAX_ERRORS_PER_ELEMENT)
-            fm_diags_add(d, FM_SEV_ERROR, dc->label, "", "",
+            fm_diags_add(d, FM_SEV_INFO, dc->label, "", "",
                          "nonlinear: %d more nonlinear terms not shown", c.nonlinear - MAX_ERRORS_PER_ELEMENT);
         if (c.failed) failed = 1;
         ectx_done(&c);
@@ -1816,7 +1840,7 @@ fm_code fm_model_report_eval(const fm_model *cm, size_t k, const double *x,
                              const char **name, double *value, fm_diags *diags)
 {
     fm_model *m = (fm_model *)cm;   /* evaluation interns literals */
-    if (k >= m->nreports || !m->program) return FM_EINVALID;
+    if (k >= m->nreports || (!m->program && !m->nlp)) return FM_EINVALID;
     fm_decl *r = m->reports[k];
     *name = r->name;
     fm_sym env[256];

@@ -194,6 +194,43 @@ double fm_expr_eval(const fm_expr *e, const double *x);
 double fm_nlp_eval_row(const fm_nlp *p, size_t i, const double *x);
 double fm_nlp_eval_objective(const fm_nlp *p, const double *x);
 
+/* ---- derivatives of the nonlinear program (deriv.c) ---------------------
+ *
+ * Exact first and second derivatives by automatic differentiation over the
+ * trees: the objective's value and gradient, the rows' values and sparse
+ * Jacobian, and the Hessian of the Lagrangian
+ *     sigma * objective(x) + sum_i lambda[i] * row_i(x)
+ * as its lower triangle (row >= col) with a structure fixed at creation (the
+ * union over every x; a slot may hold 0), the layout Ipopt takes.
+ * abs has the subgradient sign(u) (0 at 0); min/max the derivative of the
+ * active argument (the first reaching the value); floor, ceil, div and mod
+ * the derivative that holds almost everywhere (0 for the first three): see
+ * fm_nlp_diff_discontinuous.
+ *
+ * fm_nlp_diff_new returns an object the caller frees with fm_nlp_diff_free
+ * (it borrows p, which must outlive it), or NULL with *code (may be NULL)
+ * FM_ENOMEM, or FM_ELIMIT when the Hessian would have more than 20 million
+ * entries. The evaluators take the column values x (ncols), write into the
+ * caller's arrays and return 0, or -1 when a value is not finite (log of a
+ * negative, division by zero, overflow: the point is outside the domain).
+ * An object is not shared between threads (it holds the scratch). */
+typedef struct fm_nlp_diff fm_nlp_diff;
+fm_nlp_diff *fm_nlp_diff_new(const fm_nlp *p, fm_code *code);
+void fm_nlp_diff_free(fm_nlp_diff *d);
+/* "floor", "ceil", "div" or "mod" when a tree applies one to a column
+ * (a step function: a smooth solver should refuse), else NULL. */
+const char *fm_nlp_diff_discontinuous(const fm_nlp_diff *d);
+size_t fm_nlp_diff_jac_nnz(const fm_nlp_diff *d);
+void fm_nlp_diff_jac_structure(const fm_nlp_diff *d, int *rows, int *cols);
+size_t fm_nlp_diff_hess_nnz(const fm_nlp_diff *d);
+void fm_nlp_diff_hess_structure(const fm_nlp_diff *d, int *rows, int *cols);
+int fm_nlp_diff_objective(fm_nlp_diff *d, const double *x, double *f);
+int fm_nlp_diff_gradient(fm_nlp_diff *d, const double *x, double *grad); /* ncols */
+int fm_nlp_diff_rows(fm_nlp_diff *d, const double *x, double *g);        /* nrows */
+int fm_nlp_diff_jacobian(fm_nlp_diff *d, const double *x, double *values);
+int fm_nlp_diff_hessian(fm_nlp_diff *d, const double *x, double sigma,
+                        const double *lambda, double *values);
+
 /* ---- after solving ------------------------------------------------------- */
 
 /* Number of report quantities ("report" in the formulation). */

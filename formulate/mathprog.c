@@ -674,8 +674,8 @@ static void write_data(writer *w)
 fm_code fm_model_export_mathprog(const fm_model *m, FILE *out, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
-    if (!m || !m->program || !m->objective) {
-        if (err) snprintf(err, errlen, "the model is not a valid linear model");
+    if (!m || (!m->program && !m->nlp) || !m->objective) {   /* nonlinear: the expressions stay */
+        if (err) snprintf(err, errlen, "the model is not a valid model");
         return FM_EINVALID;
     }
     int maxslots = 1;

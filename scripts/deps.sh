@@ -20,6 +20,7 @@ checks=(
   "libcmocka-dev:/usr/include/cmocka.h:test"
   "libedit-dev:/usr/include/histedit.h"
   "libmicrohttpd-dev:/usr/include/microhttpd.h"
+  "coinor-libipopt-dev:/usr/include/coin/IpStdCInterface.h"
   "glpk-utils:/usr/bin/glpsol:test"
   "tmux:/usr/bin/tmux:test"
 )

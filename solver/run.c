@@ -186,6 +186,12 @@ const fm_nlp *sv_run_nlp(const sv_run *r)
     return r && r->model ? fm_model_nlp(r->model) : NULL;
 }
 
+const fm_program *sv_run_columns(const sv_run *r)
+{
+    const fm_nlp *n = sv_run_nlp(r);
+    return n ? fm_nlp_program(n) : sv_run_program(r);
+}
+
 size_t sv_run_reformulation_count(const sv_run *r)
 {
     return r ? r->reformulations.n : 0;

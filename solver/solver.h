@@ -200,6 +200,11 @@ const fm_program *sv_run_program(const sv_run *r);
 /* The nonlinear program of a nonlinear model (NULL for a linear or invalid
  * one): see formulate.h. */
 const fm_nlp *sv_run_nlp(const sv_run *r);
+/* The columns of the model, whatever its class: the program of a linear
+ * model, the linear part of a nonlinear one (fm_nlp_program: column names
+ * and bounds, the order of sv_result_values); NULL when neither exists.
+ * Not for export: a nonlinear model's rows lack their trees. */
+const fm_program *sv_run_columns(const sv_run *r);
 /* The exact reformulations applied to a nonlinear model so that GLPK could
  * solve it, one line each ("product of binary b and x: big-M with M=10"). */
 size_t sv_run_reformulation_count(const sv_run *r);

@@ -270,10 +270,19 @@ static void test_corrects_undeclared_symbol(void **state)
     corrected_after(UNDECLARED_JSON, "undeclared name 'price'");
 }
 
+/* A product of variables is solved now (Ipopt); a step function of a
+ * continuous variable is what the nonlinear solver still refuses. */
+#define STEP_JSON \
+    "{\"format\": 1, \"variables\": [{\"name\": \"w\", \"upper\": 9}]," \
+    " \"objective\": {\"sense\": \"max\", \"expression\": \"floor(w) + w*w\"}," \
+    " \"constraints\": [{\"name\": \"cap\", \"expression\": \"w <= 9\"}]}"
+
 static void test_corrects_product_of_variables(void **state)
 {
     (void)state;
-    corrected_after(PRODUCT_JSON, "product of variables w*h");
+    corrected_after(sv_ipopt_available() ? STEP_JSON : PRODUCT_JSON,
+                    sv_ipopt_available() ? "floor of a variable is a step function"
+                                         : "product of variables w*h");
 }
 
 static void test_corrects_infeasible(void **state)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "tests/support.h"
+#include "solver/internal.h"   /* sv_ipopt_available */
 
 static char *tmpdir;
 static char bin[512];
@@ -282,17 +283,55 @@ static void test_invalid_exit_1_with_diagnostic(void **state)
     run_free(&r);
 }
 
-static void test_nonlinear_unsupported(void **state)
+/* A nonlinear model is solved (Ipopt; convex, so proven) and the report
+ * names the backend; --solver glpk refuses it, LP export refuses it, the
+ * nonlinear terms are information. */
+static void test_nonlinear_solved(void **state)
 {
     (void)state;
-    run_result r = run(NULL, "solve --json %s", write_case("nl.json", nonlinear));
-    assert_int_equal(r.code, 1);
+    if (!sv_ipopt_available()) skip();
+    const char *path = write_case("nl.json", nonlinear);
+    run_result r = run(NULL, "solve --json %s", path);
+    assert_int_equal(r.code, 0);
     cJSON *j = json_of(&r);
-    assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "unsupported");
+    assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "optimal");
     assert_string_equal(cJSON_GetObjectItem(j, "class")->valuestring, "NLP");
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "solver")->valuestring, "ipopt"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "proven")));
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "starts"), "run")->valueint >= 1);
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "reformulations")));
+    assert_true(ts_close(cJSON_GetObjectItem(j, "objective")->valuedouble, 2 * sqrt(10)));
+    cJSON *vars = cJSON_GetObjectItem(j, "variables");
+    assert_true(fabs(cJSON_GetObjectItem(vars, "w")->valuedouble - sqrt(10)) < 1e-5);
     cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "diagnostics"), 0);
+    assert_string_equal(cJSON_GetObjectItem(d, "severity")->valuestring, "info");
     assert_non_null(strstr(cJSON_GetObjectItem(d, "message")->valuestring, "product of variables w*h"));
     cJSON_Delete(j);
+    run_free(&r);
+
+    r = run(NULL, "solve %s --starts 3", path);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "solver: ipopt"));
+    assert_non_null(strstr(r.out, "w = "));
+    run_free(&r);
+
+    r = run(NULL, "solve --json --solver glpk %s", path);
+    assert_int_equal(r.code, 1);
+    j = json_of(&r);
+    assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "unsupported");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    r = run(NULL, "solve %s --export %s.lp", path, path);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "linear models only"));
+    run_free(&r);
+
+    r = run(NULL, "solve %s --solver simplex", path);
+    assert_int_equal(r.code, 2);
+    run_free(&r);
+    r = run(NULL, "solve %s --starts 0", path);
+    assert_int_equal(r.code, 2);
     run_free(&r);
 }
 
@@ -411,7 +450,7 @@ int main(void)
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_infeasible_is_solved),
         cmocka_unit_test(test_invalid_exit_1_with_diagnostic),
-        cmocka_unit_test(test_nonlinear_unsupported),
+        cmocka_unit_test(test_nonlinear_solved),
         cmocka_unit_test(test_check_only),
         cmocka_unit_test(test_exports_solve_to_same_optimum),
         cmocka_unit_test(test_export_of_invalid_writes_nothing),

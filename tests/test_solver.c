@@ -20,6 +20,7 @@
 
 #include "formulate/formulate.h"
 #include "solver/solver.h"
+#include "solver/internal.h"   /* sv_ipopt_available */
 
 /* Test-only switch of solver/glpk.c (not in solver.h): the next problem
  * built makes an invalid GLPK call, to exercise GLPK's error hook. */
@@ -1198,9 +1199,16 @@ static void test_run_statuses(void **state)
                      " [{\"name\": \"area\", \"expression\": \"w*h >= 24\"}]}";
     r = sv_run_text(nl, strlen(nl), NULL, &code);
     assert_int_equal(code, SV_OK);
-    assert_int_equal(sv_run_status(r), SV_STATUS_UNSUPPORTED);
     assert_int_equal(fm_model_class(sv_run_model(r)), FM_CLASS_NLP);
     assert_non_null(sv_run_nlp(r));
+    assert_null(sv_run_program(r));               /* no linear program */
+    assert_non_null(sv_run_columns(r));           /* but its columns */
+    if (sv_ipopt_available()) {                   /* convex: a proven optimum */
+        assert_int_equal(sv_run_status(r), SV_STATUS_OPTIMAL);
+        assert_true(fabs(sv_result_objective(sv_run_result(r)) - 2 * sqrt(24)) < 1e-6);
+    } else {
+        assert_int_equal(sv_run_status(r), SV_STATUS_UNSUPPORTED);
+    }
     sv_run_free(r);
 
     /* check_only: compiled, not solved; the two-step form solves nothing. */

@@ -13,7 +13,9 @@
 static const char solve_usage[] =
     "usage: optagent solve FILE.json|- [options]\n"
     "\n"
-    "Reads a format-1 formulation, checks it, compiles it and solves it with GLPK.\n"
+    "Reads a format-1 formulation, checks it, compiles it and solves it: GLPK for\n"
+    "linear models and exact linearizations, Ipopt or an integer search for\n"
+    "nonlinear ones.\n"
     "\n"
     "options:\n"
     "  --json               print the result as JSON (the contract's report)\n"
@@ -25,6 +27,8 @@ static const char solve_usage[] =
     "  --time-limit S       stop the solver after S seconds\n"
     "  --mip-gap G          accept a MIP solution within relative gap G\n"
     "  --no-presolve        do not use GLPK's presolver\n"
+    "  --solver NAME        auto (default: by class), glpk, ipopt or enum\n"
+    "  --starts N           starting points for a nonconvex nonlinear model (5)\n"
     "  --export FILE        also write the model: .lp (CPLEX LP), .mps (fixed MPS when\n"
     "                       every name has at most 8 characters, else free MPS; the\n"
     "                       format is said on stderr) or .mod (GNU MathProg with its\n"
@@ -215,7 +219,7 @@ static int print_sensitivity(const fm_program *p, const sv_result *r, int tables
 static int print_solution(const sv_run *run, int sensitivity)
 {
     fm_class cls = fm_model_class(sv_run_model(run));
-    const fm_program *p = sv_run_program(run);
+    const fm_program *p = sv_run_columns(run);
     const sv_result *r = sv_run_result(run);
     const double *x = sv_result_values(r);
     int lp = sv_result_duals(r) && sv_result_reduced_costs(r) && sv_result_col_basic(r);
@@ -243,6 +247,21 @@ static int print_solution(const sv_run *run, int sensitivity)
     return 0;
 }
 
+/* How a nonlinear model was solved: the backend, its starting points and
+ * the exact reformulations used. */
+static void print_nonlinear(const sv_run *run)
+{
+    const sv_result *r = sv_run_result(run);
+    if (!sv_run_nlp(run) || !r) return;
+    int agreed = 0, starts = sv_result_starts(r, &agreed);
+    printf("solver: %s%s", sv_result_backend(r), sv_result_proven(r) ? ", optimality proven" : "");
+    if (starts) printf(", %d starting point%s, %d reached the best value", starts,
+                       starts == 1 ? "" : "s", agreed);
+    printf("\n");
+    for (size_t k = 0; k < sv_run_reformulation_count(run); k++)
+        printf("  reformulated: %s\n", sv_run_reformulation(run, k));
+}
+
 /* The readable summary of a run: the same typed run as the JSON report. */
 static int print_summary(const sv_run *run, int checked_only, int sensitivity)
 {
@@ -251,15 +270,16 @@ static int print_summary(const sv_run *run, int checked_only, int sensitivity)
     const sv_result *r = sv_run_result(run);
     sv_status status = sv_run_status(run);
     if (checked_only)
-        printf("%s\n", p ? "valid" : status == SV_STATUS_UNSUPPORTED
-                        ? "unsupported: valid, but nonlinear" : "invalid");
+        printf("%s\n", p ? "valid" : sv_run_nlp(run) ? "valid (nonlinear)"
+                        : status == SV_STATUS_UNSUPPORTED ? "unsupported" : "invalid");
     else
         printf("status: %s\n", sv_status_name(status));
     if (r && sv_result_has_solution(r)) {
         printf("objective: %.10g", ag_tidy(sv_result_objective(r)));
-        if (p) {
-            printf("  (%s ", fm_program_sense(p) == FM_MAXIMIZE ? "maximize" : "minimize");
-            put_name(fm_program_objective_name(p), 0);
+        const fm_program *cols = sv_run_columns(run);
+        if (cols) {
+            printf("  (%s ", fm_program_sense(cols) == FM_MAXIMIZE ? "maximize" : "minimize");
+            put_name(fm_program_objective_name(cols), 0);
             printf(")");
         }
         printf("\n");
@@ -268,9 +288,15 @@ static int print_summary(const sv_run *run, int checked_only, int sensitivity)
         printf("class: %s   size: %zu rows, %zu columns, %zu nonzeros\n",
                fm_class_name(fm_model_class(m)), fm_program_nrows(p), fm_program_ncols(p),
                fm_program_nonzeros(p));
+    else if (sv_run_nlp(run))
+        printf("class: %s   size: %zu rows, %zu columns (nonlinear)\n",
+               fm_class_name(fm_model_class(m)), fm_program_nrows(sv_run_columns(run)),
+               fm_program_ncols(sv_run_columns(run)));
     else if (status == SV_STATUS_UNSUPPORTED)
-        printf("class: %s (GLPK solves LP and MILP only)\n", fm_class_name(fm_model_class(m)));
-    if (r && p && sv_result_has_solution(r) && print_solution(run, sensitivity) != 0) return -1;
+        printf("class: %s (no backend solves it)\n", fm_class_name(fm_model_class(m)));
+    print_nonlinear(run);
+    if (r && sv_run_columns(run) && sv_result_has_solution(r) && print_solution(run, sensitivity) != 0)
+        return -1;
     if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
         printf("solver: %s\n", sv_result_message(r));
     const fm_diags *diags = sv_run_diags(run);
@@ -323,9 +349,14 @@ static sv_run *load_and_prepare(const solve_job *job)
 static int export_step(const sv_run *run, const char *path)
 {
     if (!path) return 0;
-    if (!sv_run_program(run)) {
+    if (sv_run_nlp(run) && strcmp(ext_of(path), "mod")) {
+        fprintf(stderr, "optagent: nothing exported: LP and MPS files hold linear models only, "
+                "and this one is nonlinear (export to .mod keeps its expressions)\n");
+        return -1;
+    }
+    if (!sv_run_program(run) && !sv_run_nlp(run)) {
         fprintf(stderr, "optagent: nothing exported: the formulation is %s\n",
-                sv_run_status(run) == SV_STATUS_UNSUPPORTED ? "nonlinear" : "invalid");
+                sv_run_status(run) == SV_STATUS_UNSUPPORTED ? "unsupported" : "invalid");
         return 0;
     }
     char err[512];
@@ -392,14 +423,17 @@ int ag_cmd_solve(int argc, char **argv)
     int json = 0, check = 0, sensitivity = 0;
     sv_options opt;
     sv_options_default(&opt);
-    enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT, OPT_SENSITIVITY };
+    enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT,
+           OPT_SENSITIVITY, OPT_SOLVER, OPT_STARTS };
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
         { "check", no_argument, NULL, OPT_CHECK }, { "no-presolve", no_argument, NULL, OPT_NO_PRESOLVE },
         { "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
         { "mip-gap", required_argument, NULL, OPT_MIP_GAP },
         { "export", required_argument, NULL, OPT_EXPORT },
-        { "sensitivity", no_argument, NULL, OPT_SENSITIVITY }, { NULL, 0, NULL, 0 }
+        { "sensitivity", no_argument, NULL, OPT_SENSITIVITY },
+        { "solver", required_argument, NULL, OPT_SOLVER },
+        { "starts", required_argument, NULL, OPT_STARTS }, { NULL, 0, NULL, 0 }
     };
     ag_args args = { "solve", argc, argv, "h", longopts, 0, 0, 0, 0 };
     const char *v;
@@ -417,6 +451,20 @@ int ag_cmd_solve(int argc, char **argv)
         case OPT_MIP_GAP:
             if (ag_arg_double("solve", "--mip-gap", v, 0, INFINITY, &opt.mip_gap)) return EXIT_USAGE;
             break;
+        case OPT_SOLVER: {
+            int sc = sv_solver_choice_parse(v);
+            if (sc < 0)
+                return ag_usage_error("solve", "--solver must be auto, glpk, ipopt or enum, got '%s'", v);
+            opt.solver = (sv_solver_choice)sc;
+            break;
+        }
+        case OPT_STARTS: {
+            double n;
+            if (ag_arg_double("solve", "--starts", v, 1, 1000, &n)) return EXIT_USAGE;
+            if (n != floor(n)) return ag_usage_error("solve", "--starts must be a whole number, got '%s'", v);
+            opt.starts = (int)n;
+            break;
+        }
         case OPT_EXPORT: {
             const char *ext = ext_of(v);
             if (strcmp(ext, "lp") && strcmp(ext, "mps") && strcmp(ext, "mod"))

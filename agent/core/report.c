@@ -37,7 +37,7 @@ double ag_row_slack(const fm_program *p, size_t i, double activity)
  * reduced costs. */
 static void add_solution(cJSON *o, const sv_run *run)
 {
-    const fm_program *p = sv_run_program(run);
+    const fm_program *p = sv_run_columns(run);
     const sv_result *r = sv_run_result(run);
     cJSON *vars = cJSON_AddObjectToObject(o, "variables");
     cJSON *report = cJSON_AddObjectToObject(o, "report");
@@ -83,13 +83,28 @@ cJSON *ag_solve_report(const sv_run *run, int with_parse_time)
     cJSON_AddStringToObject(o, "status", sv_status_name(status));
     if (r && sv_result_has_solution(r)) cJSON_AddNumberToObject(o, "objective", ag_tidy(sv_result_objective(r)));
     else cJSON_AddNullToObject(o, "objective");
-    if (m && (p || status == SV_STATUS_UNSUPPORTED))
+    const fm_nlp *nlp = sv_run_nlp(run);
+    if (m && (p || nlp || status == SV_STATUS_UNSUPPORTED))
         cJSON_AddStringToObject(o, "class", fm_class_name(fm_model_class(m)));
     else cJSON_AddNullToObject(o, "class");
-    cJSON_AddStringToObject(o, "solver", sv_backend_name());
+    /* the backend that solved (GLPK for a model never solved) */
+    cJSON_AddStringToObject(o, "solver", r ? sv_result_backend(r) : sv_backend_name());
+    if (r) cJSON_AddBoolToObject(o, "proven", sv_result_proven(r));
+    int agreed = 0, starts = sv_result_starts(r, &agreed);
+    if (starts > 0) {
+        cJSON *sj = cJSON_AddObjectToObject(o, "starts");
+        cJSON_AddNumberToObject(sj, "run", starts);
+        cJSON_AddNumberToObject(sj, "agreed", agreed);
+    }
+    if (nlp) {
+        cJSON *rf = cJSON_AddArrayToObject(o, "reformulations");
+        for (size_t k = 0; k < sv_run_reformulation_count(run); k++)
+            cJSON_AddItemToArray(rf, cJSON_CreateString(sv_run_reformulation(run, k)));
+    }
     add_solution(o, run);
     cJSON_AddNumberToObject(o, "time_ms", sv_run_solve_ms(run) +
                             (with_parse_time ? sv_run_parse_ms(run) : 0));
+    if (!p && nlp) p = fm_nlp_program(nlp);   /* the size of a nonlinear model */
     cJSON *size = cJSON_AddObjectToObject(o, "size");
     cJSON_AddNumberToObject(size, "rows", p ? (double)fm_program_nrows(p) : 0);
     cJSON_AddNumberToObject(size, "cols", p ? (double)fm_program_ncols(p) : 0);

@@ -47,6 +47,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* A nonlinear program: its derivatives (formulate/deriv.c) at two points,
+ * whatever the values (NaN and overflow must come back as -1, not crash). */
+static void exercise_nlp(const fm_nlp *n)
+{
+    const fm_program *p = fm_nlp_program(n);
+    size_t nc = fm_program_ncols(p), nr = fm_program_nrows(p);
+    fm_code code;
+    fm_nlp_diff *d = fm_nlp_diff_new(n, &code);
+    if (!d) return;
+    size_t jn = fm_nlp_diff_jac_nnz(d), hn = fm_nlp_diff_hess_nnz(d);
+    double *x = malloc((nc + 1) * sizeof *x), *g = malloc((nr + 1) * sizeof *g),
+           *grad = malloc((nc + 1) * sizeof *grad), *jac = malloc((jn + 1) * sizeof *jac),
+           *hess = malloc((hn + 1) * sizeof *hess), *lambda = malloc((nr + 1) * sizeof *lambda);
+    int *ri = malloc((jn + hn + 1) * sizeof *ri), *ci = malloc((jn + hn + 1) * sizeof *ci);
+    if (x && g && grad && jac && hess && lambda && ri && ci) {
+        fm_nlp_diff_jac_structure(d, ri, ci);
+        for (size_t k = 0; k < jn; k++)
+            if (ri[k] < 0 || (size_t)ri[k] >= nr || ci[k] < 0 || (size_t)ci[k] >= nc) abort();
+        fm_nlp_diff_hess_structure(d, ri, ci);
+        for (size_t k = 0; k < hn; k++)
+            if (ci[k] < 0 || ri[k] < ci[k] || (size_t)ri[k] >= nc) abort();
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t j = 0; j < nc; j++) x[j] = pass ? -0.5 * (double)(j % 7) : 1.5;
+            for (size_t i = 0; i < nr; i++) lambda[i] = 1;
+            double f;
+            (void)fm_nlp_diff_objective(d, x, &f);
+            (void)fm_nlp_diff_gradient(d, x, grad);
+            (void)fm_nlp_diff_rows(d, x, g);
+            (void)fm_nlp_diff_jacobian(d, x, jac);
+            (void)fm_nlp_diff_hessian(d, x, 1, lambda, hess);
+        }
+    }
+    free(x); free(g); free(grad); free(jac); free(hess); free(lambda); free(ri); free(ci);
+    fm_nlp_diff_free(d);
+}
+
 static int one_input(const uint8_t *data, size_t size)
 {
     if (!devnull) {
@@ -91,6 +127,7 @@ static int one_input(const uint8_t *data, size_t size)
         } else if (code != FM_OK && fm_model_program(m)) {
             abort();  /* the header promises no program unless FM_OK */
         }
+        if (code == FM_OK && fm_model_nlp(m)) exercise_nlp(fm_model_nlp(m));
         fm_model_free(m);
     }
     fm_diags_free(diags);

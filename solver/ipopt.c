@@ -14,8 +14,12 @@
  * the nlp's own; integrality ignored), tightened where a function needs it
  * (log(x), log10(x), 1/x with x >= 0: x >= 1e-10; sqrt(x): x >= 0), the rows
  * with their bounds, the objective (negated for a maximisation), and exact
- * derivatives from formulate/deriv.c. A callback returns false on a value
- * that is not finite, so Ipopt shortens its step instead of failing.
+ * derivatives from formulate/deriv.c, plus one linear row per affine
+ * argument of log, sqrt or a fractional power keeping it in its domain. A
+ * callback returns false on a value that is not finite, so Ipopt shortens
+ * its step instead of failing. Before Ipopt, GLPK solves the linear rows,
+ * those domain rows and the bounds as a feasibility LP: infeasible there is
+ * infeasible, proven.
  * Ipopt prints nothing (print_level 0, no banner); the result's log gets one
  * line per start.
  *
@@ -28,7 +32,8 @@
  * value (1e-6, relative). Statuses: OPTIMAL (proven) only for a convex
  * model, else LOCAL_OPTIMAL; FEASIBLE when a limit stopped a start at a
  * feasible point that did not converge; UNBOUNDED when a feasible point
- * passes 1e20; INFEASIBLE means only that no start found a feasible point.
+ * passes 1e20; INFEASIBLE, unless the LP proved it, means only that no
+ * start found a feasible point ("locally infeasible").
  */
 #include <coin/IpStdCInterface.h>
 #include <dlfcn.h>

@@ -54,6 +54,36 @@ static void assert_consistent(const sv_run *run)
     }
 }
 
+/* Nonzero when the process has libipopt mapped. */
+static int ipopt_mapped(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return -1;
+    char line[1024];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "libipopt")) found = 1;
+    fclose(f);
+    return found;
+}
+
+/* Runs first: a linear model never loads Ipopt (nor MUMPS, gfortran). */
+static void test_lp_does_not_load_ipopt(void **state)
+{
+    (void)state;
+    if (ipopt_mapped() < 0) skip();
+    assert_int_equal(ipopt_mapped(), 0);
+    sv_run *run = run_model(
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\"}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"x <= 4\"}]}", NULL);
+    assert_int_equal(sv_run_status(run), SV_STATUS_OPTIMAL);
+    assert_int_equal(ipopt_mapped(), 0);
+    sv_run_free(run);
+    if (!sv_ipopt_available()) skip();
+    assert_int_equal(ipopt_mapped(), 1);   /* loaded on first use */
+}
+
 static const char *garden =
     "{\"format\": 1, \"variables\": [{\"name\": \"w\"}, {\"name\": \"h\"}],"
     " \"objective\": {\"sense\": \"min\", \"expression\": \"2*w + 2*h\"},"
@@ -347,6 +377,7 @@ static void test_step_function_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lp_does_not_load_ipopt),
         cmocka_unit_test(test_garden),
         cmocka_unit_test(test_convex_qp),
         cmocka_unit_test(test_nonconvex_local),

@@ -209,7 +209,7 @@ double fm_nlp_eval_objective(const fm_nlp *p, const double *x);
  *
  * fm_nlp_diff_new returns an object the caller frees with fm_nlp_diff_free
  * (it borrows p, which must outlive it), or NULL with *code (may be NULL)
- * FM_ENOMEM, or FM_ELIMIT when the Hessian would have more than 20 million
+ * FM_ENOMEM, or FM_ELIMIT when the Hessian would have more than 5 million
  * entries. The evaluators take the column values x (ncols), write into the
  * caller's arrays and return 0, or -1 when a value is not finite (log of a
  * negative, division by zero, overflow: the point is outside the domain).

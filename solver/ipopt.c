@@ -623,7 +623,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     if (!diff) {
         if (fc == FM_ENOMEM) { oom = 1; goto done; }
         sv_result_set(r, SV_STATUS_UNSUPPORTED, "the Hessian of this model has more than "
-                      "20 million entries: too large for the nonlinear solver");
+                      "5 million entries: too large for the nonlinear solver");
         goto done;
     }
     const char *step = fm_nlp_diff_discontinuous(diff);

@@ -36,8 +36,8 @@
 /* Hessian entries and pair visits of the symbolic pass: beyond these the
  * model is refused (FM_ELIMIT) rather than filling memory. */
 #define LN10 2.302585092994045684
-#define DIFF_MAX_HESS_NNZ 20000000u
-#define DIFF_MAX_PAIR_VISITS 400000000u
+#define DIFF_MAX_HESS_NNZ 5000000u
+#define DIFF_MAX_PAIR_VISITS 100000000u
 
 struct fm_nlp_diff {
     const fm_nlp *p;

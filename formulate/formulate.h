@@ -90,8 +90,8 @@ const char *fm_model_name(const fm_model *m);  /* "" when unnamed */
 typedef enum { FM_CLASS_LP, FM_CLASS_MILP, FM_CLASS_NLP, FM_CLASS_MINLP } fm_class;
 const char *fm_class_name(fm_class c);
 /* The class of the instantiated model: NLP/MINLP when a nonlinear term was
- * found (each one is a diagnostic; there is then no fm_program, but a
- * nonlinear program, fm_model_nlp). */
+ * found (each one is an information diagnostic; there is then no
+ * fm_program, but a nonlinear program, fm_model_nlp). */
 fm_class fm_model_class(const fm_model *m);
 
 /* ---- the compiled linear program ---------------------------------------- */
@@ -143,7 +143,7 @@ int fm_program_set_objective(fm_program *p, fm_sense sense, const char *name,
 /* ---- the nonlinear program ----------------------------------------------- */
 
 /* A nonlinear model (class NLP/MINLP) has no fm_program (fm_model_program is
- * NULL, and the solve path reports it as unsupported) but a nonlinear
+ * NULL; the solve path hands it to the nonlinear backends) but a nonlinear
  * program: the same columns, and rows and an objective that are each a linear
  * part (in the fm_program of fm_nlp_program, bounds and constants included)
  * plus an optional expression tree over the columns:
@@ -209,7 +209,7 @@ double fm_nlp_eval_objective(const fm_nlp *p, const double *x);
  *
  * fm_nlp_diff_new returns an object the caller frees with fm_nlp_diff_free
  * (it borrows p, which must outlive it), or NULL with *code (may be NULL)
- * FM_ENOMEM, or FM_ELIMIT when the Hessian would have more than 20 million
+ * FM_ENOMEM, or FM_ELIMIT when the Hessian would have more than 5 million
  * entries. The evaluators take the column values x (ncols), write into the
  * caller's arrays and return 0, or -1 when a value is not finite (log of a
  * negative, division by zero, overflow: the point is outside the domain).

@@ -14,8 +14,12 @@
  * the nlp's own; integrality ignored), tightened where a function needs it
  * (log(x), log10(x), 1/x with x >= 0: x >= 1e-10; sqrt(x): x >= 0), the rows
  * with their bounds, the objective (negated for a maximisation), and exact
- * derivatives from formulate/deriv.c. A callback returns false on a value
- * that is not finite, so Ipopt shortens its step instead of failing.
+ * derivatives from formulate/deriv.c, plus one linear row per affine
+ * argument of log, sqrt or a fractional power keeping it in its domain. A
+ * callback returns false on a value that is not finite, so Ipopt shortens
+ * its step instead of failing. Before Ipopt, GLPK solves the linear rows,
+ * those domain rows and the bounds as a feasibility LP: infeasible there is
+ * infeasible, proven.
  * Ipopt prints nothing (print_level 0, no banner); the result's log gets one
  * line per start.
  *
@@ -28,7 +32,8 @@
  * value (1e-6, relative). Statuses: OPTIMAL (proven) only for a convex
  * model, else LOCAL_OPTIMAL; FEASIBLE when a limit stopped a start at a
  * feasible point that did not converge; UNBOUNDED when a feasible point
- * passes 1e20; INFEASIBLE means only that no start found a feasible point.
+ * passes 1e20; INFEASIBLE, unless the LP proved it, means only that no
+ * start found a feasible point ("locally infeasible").
  */
 #include <coin/IpStdCInterface.h>
 #include <dlfcn.h>
@@ -100,6 +105,165 @@ int sv_ipopt_available(void)
     return loaded;
 }
 
+/* ---- domain guards ----
+ *
+ * log, log10, sqrt and fractional powers of an affine expression that is
+ * not a single column (bounds handle those) get a linear row
+ *     affine(x) >= 1e-10 (log) or >= 0 (sqrt, powers)
+ * appended to the problem Ipopt sees, so that its restoration phase heads
+ * back into the domain and a model whose domain is empty is reported
+ * infeasible instead of wandering. */
+#define MAX_GUARD_TERMS 1000000
+
+typedef struct {
+    size_t n, ncap;
+    size_t *start;            /* n + 1 offsets into col/coef */
+    double *lo;
+    int *col;
+    double *coef;
+    size_t len, lcap;
+    int full;                 /* out of memory or over the cap: no more */
+} guards;
+
+/* Appends scale * e to g when e is affine; -1 when it is not. */
+static int affine_terms(const fm_expr *e, double scale, guards *g, double *c0)
+{
+    fm_expr_kind k = fm_expr_kind_of(e);
+    size_t n = fm_expr_nkids(e);
+    switch (k) {
+    case FM_EX_CONST: *c0 += scale * fm_expr_value(e); return 0;
+    case FM_EX_COL:
+        if (g->len == g->lcap) {
+            size_t cap = g->lcap ? g->lcap * 2 : 64;
+            if (cap > MAX_GUARD_TERMS) return -1;
+            int *c = realloc(g->col, cap * sizeof *c);
+            if (c) g->col = c;
+            double *f = c ? realloc(g->coef, cap * sizeof *f) : NULL;
+            if (f) g->coef = f;
+            if (!c || !f) { g->full = 1; return -1; }
+            g->lcap = cap;
+        }
+        g->col[g->len] = fm_expr_col(e);
+        g->coef[g->len++] = scale;
+        return 0;
+    case FM_EX_ADD:
+        for (size_t i = 0; i < n; i++)
+            if (affine_terms(fm_expr_kid(e, i), scale, g, c0) != 0) return -1;
+        return 0;
+    case FM_EX_NEG: return affine_terms(fm_expr_kid(e, 0), -scale, g, c0);
+    case FM_EX_MUL: {
+        const fm_expr *var = NULL;
+        double f = 1;
+        for (size_t i = 0; i < n; i++) {
+            const fm_expr *t = fm_expr_kid(e, i);
+            if (fm_expr_kind_of(t) == FM_EX_CONST) f *= fm_expr_value(t);
+            else if (var) return -1;
+            else var = t;
+        }
+        if (!var) { *c0 += scale * f; return 0; }
+        return affine_terms(var, scale * f, g, c0);
+    }
+    case FM_EX_DIV: {
+        const fm_expr *d = fm_expr_kid(e, 1);
+        if (fm_expr_kind_of(d) != FM_EX_CONST || fm_expr_value(d) == 0) return -1;
+        return affine_terms(fm_expr_kid(e, 0), scale / fm_expr_value(d), g, c0);
+    }
+    default: return -1;
+    }
+}
+
+/* Adds a guard for every log/sqrt/fractional power of an affine argument
+ * in e. Recursion is bounded by the tree depth. */
+static void find_guards(const fm_expr *e, guards *g)
+{
+    fm_expr_kind k = fm_expr_kind_of(e);
+    double need = NAN;
+    if (k == FM_EX_LOG || k == FM_EX_LOG10) need = DOMAIN_EPS;
+    else if (k == FM_EX_SQRT) need = 0;
+    else if (k == FM_EX_POW && fm_expr_kind_of(fm_expr_kid(e, 1)) == FM_EX_CONST) {
+        double p = fm_expr_value(fm_expr_kid(e, 1));
+        if (p != floor(p)) need = p < 0 ? DOMAIN_EPS : 0;
+    }
+    const fm_expr *a = fm_expr_nkids(e) ? fm_expr_kid(e, 0) : NULL;
+    if (!isnan(need) && !g->full && fm_expr_kind_of(a) != FM_EX_COL) {
+        size_t mark = g->len;
+        double c0 = 0;
+        if (affine_terms(a, 1, g, &c0) == 0 && g->len > mark) {
+            if (g->n + 1 >= g->ncap) {
+                size_t cap = g->ncap ? g->ncap * 2 : 16;
+                size_t *st = realloc(g->start, cap * sizeof *st);
+                if (st) g->start = st;
+                double *lo = st ? realloc(g->lo, cap * sizeof *lo) : NULL;
+                if (lo) g->lo = lo;
+                if (!st || !lo) g->full = 1;
+                else g->ncap = cap;
+            }
+            if (!g->full) {
+                g->start[g->n] = mark;
+                g->lo[g->n++] = need - c0;
+                g->start[g->n] = g->len;
+            } else {
+                g->len = mark;
+            }
+        } else {
+            g->len = mark;
+        }
+    }
+    for (size_t i = 0; i < fm_expr_nkids(e); i++) find_guards(fm_expr_kid(e, i), g);
+}
+
+static void guards_free(guards *g)
+{
+    free(g->start); free(g->lo); free(g->col); free(g->coef);
+}
+
+/* The linear rows of n (those without a tree) and the guards over the
+ * bounds lo/hi, as a program with a zero objective, solved by GLPK: when it
+ * is infeasible the model is, provably (a local solver would only wander).
+ * 1 proven infeasible, 0 not (or not known). */
+static int linear_part_infeasible(const fm_nlp *n, const double *lo, const double *hi,
+                                  const guards *g, const sv_options *o, double start_ms)
+{
+    const fm_program *p = fm_nlp_program(n);
+    size_t nc = fm_program_ncols(p), nr = fm_program_nrows(p), lin = 0;
+    for (size_t i = 0; i < nr; i++) lin += !fm_nlp_row_tree(n, i);
+    if (lin + g->n == 0) return 0;
+    fm_program *q = fm_program_new();
+    int ok = q != NULL;
+    for (size_t j = 0; j < nc && ok; j++)
+        ok = fm_program_add_col(q, fm_program_col_name(p, j), FM_COL_CONTINUOUS,
+                                lo[j] <= -BIG_BOUND ? -HUGE_VAL : lo[j],
+                                hi[j] >= BIG_BOUND ? HUGE_VAL : hi[j]) >= 0;
+    for (size_t i = 0; i < nr && ok; i++) {
+        if (fm_nlp_row_tree(n, i)) continue;
+        const int *cols;
+        const double *coefs;
+        size_t k = fm_program_row(p, i, &cols, &coefs);
+        double rlo, rhi;
+        fm_program_row_bounds(p, i, &rlo, &rhi);
+        ok = fm_program_add_row(q, fm_program_row_name(p, i), fm_program_row_element(p, i),
+                                rlo, rhi, k, cols, coefs) >= 0;
+    }
+    for (size_t k = 0; k < g->n && ok; k++)
+        ok = fm_program_add_row(q, "domain", "", g->lo[k], HUGE_VAL, g->start[k + 1] - g->start[k],
+                                g->col + g->start[k], g->coef + g->start[k]) >= 0;
+    int infeasible = 0;
+    if (ok && fm_program_set_objective(q, FM_MINIMIZE, "zero", 0, 0, NULL, NULL) == 0) {
+        sv_options lo_opt = *o;
+        lo_opt.solver = SV_SOLVER_GLPK;
+        if (o->time_limit_s > 0) {
+            lo_opt.time_limit_s = o->time_limit_s - (fm_clock_ms() - start_ms) / 1000;
+            if (lo_opt.time_limit_s <= 0) { fm_program_free(q); return 0; }
+        }
+        sv_code code;
+        sv_result *r = sv_solve(q, &lo_opt, NULL, &code);
+        infeasible = r && sv_result_status(r) == SV_STATUS_INFEASIBLE;
+        sv_result_free(r);
+    }
+    fm_program_free(q);
+    return infeasible;
+}
+
 /* ---- the callbacks ---- */
 
 typedef struct {
@@ -113,6 +277,8 @@ typedef struct {
     int unbounded;            /* an iterate was feasible beyond UNBOUNDED_AT */
     double eval_ms;           /* time in the derivative callbacks */
     int *jrow, *jcol, *hrow, *hcol;
+    const guards *guard;      /* rows nrows.. of Ipopt's problem */
+    size_t jac_model;         /* Jacobian entries of the model's rows */
 } ip_ctx;
 
 static Bool cb_f(Index n, Number *x, Bool new_x, Number *obj, UserDataPtr u)
@@ -146,6 +312,12 @@ static Bool cb_g(Index n, Number *x, Bool new_x, Index m, Number *g, UserDataPtr
     ip_ctx *c = u;
     double t0 = fm_clock_ms();
     int ok = fm_nlp_diff_rows(c->diff, x, g) == 0;
+    const guards *gd = c->guard;
+    for (size_t k = 0; k < gd->n; k++) {
+        double v = 0;
+        for (size_t t = gd->start[k]; t < gd->start[k + 1]; t++) v += gd->coef[t] * x[gd->col[t]];
+        g[c->nrows + k] = v;
+    }
     c->eval_ms += fm_clock_ms() - t0;
     return ok;
 }
@@ -162,6 +334,8 @@ static Bool cb_jac(Index n, Number *x, Bool new_x, Index m, Index nele, Index *i
     }
     double t0 = fm_clock_ms();
     int ok = fm_nlp_diff_jacobian(c->diff, x, values) == 0;
+    if (c->guard->len)
+        memcpy(values + c->jac_model, c->guard->coef, c->guard->len * sizeof *values);
     c->eval_ms += fm_clock_ms() - t0;
     return ok;
 }
@@ -369,6 +543,12 @@ static int nudge_into_domain(fm_nlp_diff *d, bufs *b, size_t nc, int k)
     return derivatives_defined(d, b, b->x);
 }
 
+/* Nonzero when the log says bounds were tightened for a domain. */
+static int moved_bounds(const char *log)
+{
+    return log && strstr(log, "bounds tightened") != NULL;
+}
+
 /* Column bounds for Ipopt: the caller's or the nlp's, tightened where a
  * function needs it; -1 (status set) when a column's domain is empty. */
 static int prepare_bounds(const fm_nlp *n, const double *lo_in, const double *hi_in,
@@ -423,6 +603,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     IpoptProblem prob = NULL;
     ip_ctx ctx = {0};
     bufs b = {0};
+    guards gd = {0};
     char *log = NULL;
     size_t loglen = 0;
     char line[400];
@@ -442,7 +623,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     if (!diff) {
         if (fc == FM_ENOMEM) { oom = 1; goto done; }
         sv_result_set(r, SV_STATUS_UNSUPPORTED, "the Hessian of this model has more than "
-                      "20 million entries: too large for the nonlinear solver");
+                      "5 million entries: too large for the nonlinear solver");
         goto done;
     }
     const char *step = fm_nlp_diff_discontinuous(diff);
@@ -451,23 +632,28 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
                       "variable is a step function (model it with an integer variable)", step);
         goto done;
     }
+    for (size_t i = 0; i <= nr; i++) {
+        const fm_expr *e = i < nr ? fm_nlp_row_tree(n, i) : fm_nlp_objective_tree(n);
+        if (e) find_guards(e, &gd);
+    }
     size_t jn = fm_nlp_diff_jac_nnz(diff), hn = fm_nlp_diff_hess_nnz(diff);
-    if (nc > 0x7fffffff || nr > 0x7fffffff || jn > 0x7fffffff || hn > 0x7fffffff) {
+    size_t mg = nr + gd.n, jng = jn + gd.len;   /* with the guards */
+    if (nc > 0x7fffffff || mg > 0x7fffffff || jng > 0x7fffffff || hn > 0x7fffffff) {
         sv_result_set(r, SV_STATUS_UNSUPPORTED, "the model is too large for Ipopt");
         goto done;
     }
-    size_t ncs = nc ? nc : 1, nrs = nr ? nr : 1;
+    size_t ncs = nc ? nc : 1, nrs = nr ? nr : 1, mgs = mg ? mg : 1;
     b.lo = malloc(ncs * sizeof *b.lo); b.hi = malloc(ncs * sizeof *b.hi);
     b.x = malloc(ncs * sizeof *b.x); b.best = malloc(ncs * sizeof *b.best);
-    b.glo = malloc(nrs * sizeof *b.glo); b.ghi = malloc(nrs * sizeof *b.ghi);
+    b.glo = malloc(mgs * sizeof *b.glo); b.ghi = malloc(mgs * sizeof *b.ghi);
     b.act = malloc(nrs * sizeof *b.act); b.best_act = malloc(nrs * sizeof *b.best_act);
-    b.mult_g = malloc(nrs * sizeof *b.mult_g);
+    b.mult_g = malloc(mgs * sizeof *b.mult_g);
     b.local_vals = malloc((size_t)starts * sizeof *b.local_vals);
     b.grad = malloc(ncs * sizeof *b.grad);
     b.jac = malloc((jn ? jn : 1) * sizeof *b.jac);
     b.hess = malloc((hn ? hn : 1) * sizeof *b.hess);
     b.ones = malloc(nrs * sizeof *b.ones);
-    ctx.jrow = malloc((jn ? jn : 1) * sizeof(int)); ctx.jcol = malloc((jn ? jn : 1) * sizeof(int));
+    ctx.jrow = malloc((jng ? jng : 1) * sizeof(int)); ctx.jcol = malloc((jng ? jng : 1) * sizeof(int));
     ctx.hrow = malloc((hn ? hn : 1) * sizeof(int)); ctx.hcol = malloc((hn ? hn : 1) * sizeof(int));
     if (!b.lo || !b.hi || !b.x || !b.best || !b.glo || !b.ghi || !b.act || !b.best_act
         || !b.mult_g || !b.local_vals || !b.grad || !b.jac || !b.hess || !b.ones || !ctx.jrow || !ctx.jcol || !ctx.hrow || !ctx.hcol) {
@@ -478,6 +664,27 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     fm_nlp_diff_hess_structure(diff, ctx.hrow, ctx.hcol);
     if (prepare_bounds(n, lo_in, hi_in, &b, r, &log, &loglen) != 0)
         goto done;
+    for (size_t k = 0; k < gd.n; k++) {
+        b.glo[nr + k] = gd.lo[k];
+        b.ghi[nr + k] = BIG_BOUND;
+        for (size_t t = gd.start[k]; t < gd.start[k + 1]; t++) {
+            ctx.jrow[jn + t] = (int)(nr + k);
+            ctx.jcol[jn + t] = gd.col[t];
+        }
+    }
+    if (gd.n) {
+        snprintf(line, sizeof line, "domain: %zu rows keep the arguments of log, sqrt and "
+                 "fractional powers in their domain", gd.n);
+        log_add(&log, &loglen, line);
+    }
+    ctx.guard = &gd;
+    ctx.jac_model = jn;
+    if (linear_part_infeasible(n, b.lo, b.hi, &gd, o, start_ms)) {
+        sv_result_set(r, SV_STATUS_INFEASIBLE, "infeasible: the linear constraints and bounds "
+                      "alone%s have no solution (proven by GLPK)",
+                      gd.n || moved_bounds(log) ? ", with the domains of log, sqrt and powers," : "");
+        goto done;
+    }
     for (size_t i = 0; i < nr; i++) b.ones[i] = 1;
     ctx.diff = diff;
     ctx.ncols = nc; ctx.nrows = nr;
@@ -491,7 +698,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     double best_obj = HUGE_VAL;   /* minimised: sign applied */
     enum ApplicationReturnStatus last = Solve_Succeeded;
     pthread_mutex_lock(&solve_lock);
-    prob = ip.create((Index)nc, b.lo, b.hi, (Index)nr, b.glo, b.ghi, (Index)jn, (Index)hn, 0,
+    prob = ip.create((Index)nc, b.lo, b.hi, (Index)mg, b.glo, b.ghi, (Index)jng, (Index)hn, 0,
                      cb_f, cb_g, cb_grad, cb_jac, cb_hess);
     if (prob) {
         ip.int_option(prob, "print_level", 0);
@@ -593,6 +800,7 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
 done:
     if (prob) ip.free_problem(prob);
     bufs_free(&b, &ctx);
+    guards_free(&gd);
     fm_nlp_diff_free(diff);
     if (oom) {
         free(log);

@@ -93,6 +93,25 @@ sv_result *sv_solve_nlp(const fm_nlp *n, const sv_options *opt, sv_strlist *appl
         o = *opt;
     if (o.starts < 1)
         o.starts = 1;
+    /* what no backend should be given: the checks of sv_solve, on the
+     * columns, linear parts and bounds */
+    sv_checker k = {.diags = diags};
+    sv_check_program(fm_nlp_program(n), &k);
+    if (k.too_big || k.invalid || k.infeasible) {
+        sv_result *r = sv_result_new();
+        if (!r) {
+            *out_code = SV_ENOMEM;
+            return NULL;
+        }
+        r->time_ms = fm_clock_ms() - start_ms;
+        if (k.too_big)
+            sv_result_set(r, SV_STATUS_UNSUPPORTED, "%s", k.too_big_msg);
+        else if (k.invalid)
+            sv_result_set(r, SV_STATUS_INVALID, "%s", k.first_invalid);
+        else
+            sv_result_set(r, SV_STATUS_INFEASIBLE, "%s", k.first_infeasible);
+        return r;
+    }
     const char *why = NULL;
     if (o.solver == SV_SOLVER_AUTO || o.solver == SV_SOLVER_GLPK) {
         sv_strlist rewrites = {0};

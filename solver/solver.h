@@ -190,8 +190,9 @@ void sv_run_free(sv_run *r);
 
 /* The overall status: SV_STATUS_INVALID (the formulation failed its checks,
  * or nothing could be solved), SV_STATUS_UNSUPPORTED (valid, but no backend
- * handles its class, e.g. a nonlinear model), SV_STATUS_VALID (compiled, not
- * solved: check-only), or the solver's status. */
+ * handles it, e.g. a nonlinear model without Ipopt or with a step function
+ * of a variable), SV_STATUS_VALID (compiled, not solved: check-only), or the
+ * solver's status. */
 sv_status sv_run_status(const sv_run *r);
 /* The parsed model (NULL only when memory ran out while parsing), and its
  * compiled program (NULL unless the formulation is valid and linear). */

@@ -255,6 +255,48 @@ static void test_node_limit(void **state)
     fm_diags_free(d);
 }
 
+/* Nonlinear values nested in functions, quotients and products build the
+ * true tree (the plain value of a nonlinear term is a stand-in: log(exp(x))
+ * is not log(0), 1/exp(x) no division by zero), and a nonlinear value
+ * where only a number can go is an error, not a lost term. */
+static void test_nested(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\"}, {\"name\": \"y\"}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"log(exp(x)) + 1/exp(y)\"},"
+        " \"constraints\": [{\"name\": \"p\", \"expression\": \"(sqrt(x*y) + 1) * log(exp(y) + 2) <= 9\"},"
+        "                   {\"name\": \"q\", \"expression\": \"sqrt(sqrt(x*x + 1)) - log10(10*exp(x)) >= -5\"}]}";
+    fm_diags *d; fm_code code;
+    fm_model *m = parse(j, NULL, &d, &code);
+    assert_int_equal(code, FM_OK);
+    assert_int_equal(fm_diags_errors(d), 0);
+    const fm_nlp *n = fm_model_nlp(m);
+    assert_non_null(n);
+    const fm_program *p = fm_nlp_program(n);
+    double x[2];
+    x[col_of(p, "x")] = 0.7; x[col_of(p, "y")] = 1.9;
+    assert_true(close_to(fm_nlp_eval_objective(n, x), 0.7 + 1 / exp(1.9)));
+    assert_true(close_to(fm_nlp_eval_row(n, (size_t)row_of(p, "p"), x),
+                         (sqrt(0.7 * 1.9) + 1) * log(exp(1.9) + 2)));
+    assert_true(close_to(fm_nlp_eval_row(n, (size_t)row_of(p, "q"), x),
+                         sqrt(sqrt(0.49 + 1)) - log10(10 * exp(0.7))));
+    fm_model_free(m);
+    fm_diags_free(d);
+
+    const char *bad =
+        "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"range\": [1, 3]}],"
+        " \"variables\": [{\"name\": \"x\"}],"
+        " \"objective\": {\"sense\": \"min\", \"expression\": \"sum{s in S: s <= exp(x)} x\"},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"x <= 1\"}]}";
+    m = parse(bad, NULL, &d, &code);
+    assert_int_not_equal(code, FM_OK);
+    assert_true(fm_diags_errors(d) >= 1);
+    assert_null(m ? fm_model_nlp(m) : NULL);
+    fm_model_free(m);
+    fm_diags_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_iterated),
         cmocka_unit_test(test_linear_has_none),
         cmocka_unit_test(test_node_limit),
+        cmocka_unit_test(test_nested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,8 @@ typedef struct {
     int stopped;              /* 1 time limit, 2 cancelled */
     int iterations;           /* of the current start */
     int unbounded;            /* an iterate was feasible beyond UNBOUNDED_AT */
+    int box_bounded;          /* every column has finite bounds: a large
+                                 objective is large, not unbounded */
     double eval_ms;           /* time in the derivative callbacks */
     int *jrow, *jcol, *hrow, *hcol;
     const guards *guard;      /* rows nrows.. of Ipopt's problem */
@@ -365,7 +367,7 @@ static Bool cb_iter(Index alg_mod, Index iter, Number obj, Number inf_pr, Number
     (void)d_norm; (void)reg; (void)alpha_du; (void)alpha_pr; (void)ls_trials;
     ip_ctx *c = u;
     c->iterations = iter;
-    if (alg_mod == RegularMode && obj < -UNBOUNDED_AT && inf_pr <= FEAS_TOL) {
+    if (!c->box_bounded && alg_mod == RegularMode && obj < -UNBOUNDED_AT && inf_pr <= FEAS_TOL) {
         c->unbounded = 1;   /* a feasible iterate with the objective past 1e20 */
         return FALSE;
     }
@@ -691,6 +693,9 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
     ctx.sign = fm_program_sense(p) == FM_MAXIMIZE ? -1 : 1;
     ctx.cancel = o->cancel;
     ctx.deadline_ms = o->time_limit_s > 0 ? start_ms + o->time_limit_s * 1000 : 0;
+    ctx.box_bounded = 1;
+    for (size_t j = 0; j < nc; j++)
+        if (b.lo[j] <= -BIG_BOUND || b.hi[j] >= BIG_BOUND) ctx.box_bounded = 0;
 
     int run = 0, agreed = 0, nlocal = 0, have = 0 /* 1 feasible, 2 converged */;
     enum ApplicationReturnStatus best_status = Solve_Succeeded;
@@ -729,7 +734,11 @@ sv_result *sv_ipopt_solve(const fm_nlp *n, const double *lo_in, const double *hi
         double f = fm_nlp_eval_objective(n, b.x), fs = ctx.sign * f;
         int ok = feasible(n, b.lo, b.hi, b.x, b.act) && isfinite(f);
         int conv = ok && converged(last);
-        unbounded = (ok && fs < -UNBOUNDED_AT) || ctx.unbounded;
+        /* past 1e20 over an unbounded box, or iterates running off to
+         * infinity, at any start: one start's evidence is enough, even when
+         * another converged to a stationary point */
+        unbounded = !ctx.box_bounded && ((ok && fs < -UNBOUNDED_AT) || ctx.unbounded ||
+                                         last == Diverging_Iterates);
         snprintf(line, sizeof line, "start %d: %s, objective %.10g, %s; %d iterations, "
                  "%.1f ms (derivatives %.1f ms, Ipopt and its linear solver %.1f ms)",
                  k + 1, ipopt_status_text(last), f, ok ? "feasible" : "not feasible",

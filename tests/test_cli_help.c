@@ -19,7 +19,7 @@
 #include "db/db.h"
 
 static const char *const commands[] = { "solve", "show", "ask", "batch", "eval", "runs", "merge",
-                                        "learn", "repl", "library" };
+                                        "learn", "repl", "library", "serve", "mcp" };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
 static int have(const char *tool)

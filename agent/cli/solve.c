@@ -20,6 +20,10 @@ static const char solve_usage[] =
     "options:\n"
     "  --json               print the result as JSON (the contract's report)\n"
     "  --check              validate and compile only; do not solve\n"
+    "  --explain            say how the model was solved and how sure the answer is:\n"
+    "                       its class, the exact reformulations, the backend and why,\n"
+    "                       convexity, starting points (the JSON report has the same\n"
+    "                       facts: solver, proven, starts, reformulations)\n"
     "  --sensitivity        for an optimal LP, tables of the constraints (activity,\n"
     "                       bounds, slack, dual) and variables (value, bounds, reduced\n"
     "                       cost), glpsol's basis status st; shown without this\n"
@@ -263,6 +267,42 @@ static void print_nonlinear(const sv_run *run)
         printf("  reformulated: %s\n", sv_run_reformulation(run, k));
 }
 
+/* --explain: how the model was solved and how sure the answer is, in
+ * words, from the same typed run. */
+static void print_explain(const sv_run *run)
+{
+    const fm_model *m = sv_run_model(run);
+    const sv_result *r = sv_run_result(run);
+    if (!m || !r) return;
+    fm_class cls = fm_model_class(m);
+    size_t nref = sv_run_reformulation_count(run);
+    int agreed = 0, starts = sv_result_starts(r, &agreed);
+    printf("explain:\n  class %s: ", fm_class_name(cls));
+    if (!sv_run_nlp(run))
+        printf("a linear model, solved by %s; an optimum it reports is proven\n", sv_result_backend(r));
+    else if (nref)
+        printf("nonlinear, but every nonlinear term has an exact linear rewrite (listed below: %zu lines), so "
+               "GLPK solved the rewritten model and its optimum is proven\n", nref);
+    else
+        printf("nonlinear with no exact linear rewrite; solved by %s\n", sv_result_backend(r));
+    for (size_t k = 0; k < nref; k++)
+        printf("  rewrite: %s\n", sv_run_reformulation(run, k));
+    if (sv_run_nlp(run) && !nref) {
+        if (sv_result_proven(r))
+            printf("  proven: %s\n", starts ? "the model is convex (cheap structural rules), so "
+                   "the local optimum is global" : "the search covered every integer point");
+        else if (sv_result_status(r) == SV_STATUS_LOCAL_OPTIMAL)
+            printf("  not proven: the model is not known to be convex; a local solver's answer "
+                   "may not be the global optimum\n");
+        if (starts)
+            printf("  starts: %d starting point%s, %d reached the best value%s\n", starts,
+                   starts == 1 ? "" : "s", agreed,
+                   sv_result_proven(r) || agreed == starts ? "" : " (--starts N tries more)");
+    }
+    if (sv_result_message(r) && *sv_result_message(r))
+        printf("  solver said: %s\n", sv_result_message(r));
+}
+
 /* The readable summary of a run: the same typed run as the JSON report. */
 static int print_summary(const sv_run *run, int checked_only, int sensitivity)
 {
@@ -316,7 +356,7 @@ static int print_summary(const sv_run *run, int checked_only, int sensitivity)
 /* What the options asked for (borrowed from argv and the caller). */
 typedef struct {
     const char *file, *export_path;
-    int json, check, sensitivity;
+    int json, check, sensitivity, explain;
     const sv_options *opt;
 } solve_job;
 
@@ -388,7 +428,10 @@ static int solve_step(sv_run *run)
 static int output_step(const sv_run *run, const solve_job *job)
 {
     if (!job->json) {
-        if (print_summary(run, job->check, job->sensitivity) == 0) return 0;
+        if (print_summary(run, job->check, job->sensitivity) == 0) {
+            if (job->explain) print_explain(run);
+            return 0;
+        }
         fprintf(stderr, "optagent: out of memory\n");
         return -1;
     }
@@ -421,11 +464,11 @@ out:
 int ag_cmd_solve(int argc, char **argv)
 {
     const char *file = NULL, *export_path = NULL;
-    int json = 0, check = 0, sensitivity = 0;
+    int json = 0, check = 0, sensitivity = 0, explain = 0;
     sv_options opt;
     sv_options_default(&opt);
     enum { OPT_JSON = 0x100, OPT_CHECK, OPT_NO_PRESOLVE, OPT_TIME_LIMIT, OPT_MIP_GAP, OPT_EXPORT,
-           OPT_SENSITIVITY, OPT_SOLVER, OPT_STARTS };
+           OPT_SENSITIVITY, OPT_SOLVER, OPT_STARTS, OPT_EXPLAIN };
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, OPT_JSON },
         { "check", no_argument, NULL, OPT_CHECK }, { "no-presolve", no_argument, NULL, OPT_NO_PRESOLVE },
@@ -433,6 +476,7 @@ int ag_cmd_solve(int argc, char **argv)
         { "mip-gap", required_argument, NULL, OPT_MIP_GAP },
         { "export", required_argument, NULL, OPT_EXPORT },
         { "sensitivity", no_argument, NULL, OPT_SENSITIVITY },
+        { "explain", no_argument, NULL, OPT_EXPLAIN },
         { "solver", required_argument, NULL, OPT_SOLVER },
         { "starts", required_argument, NULL, OPT_STARTS }, { NULL, 0, NULL, 0 }
     };
@@ -445,6 +489,7 @@ int ag_cmd_solve(int argc, char **argv)
         case OPT_JSON: json = 1; break;
         case OPT_CHECK: check = 1; break;
         case OPT_SENSITIVITY: sensitivity = 1; break;
+        case OPT_EXPLAIN: explain = 1; break;
         case OPT_NO_PRESOLVE: opt.presolve = 0; break;
         case OPT_TIME_LIMIT:
             if (ag_arg_double("solve", "--time-limit", v, 0, INFINITY, &opt.time_limit_s)) return EXIT_USAGE;
@@ -480,6 +525,6 @@ int ag_cmd_solve(int argc, char **argv)
     }
     if (!file) return ag_usage_error("solve", "no formulation file given");
 
-    solve_job job = { file, export_path, json, check, sensitivity, &opt };
+    solve_job job = { file, export_path, json, check, sensitivity, explain, &opt };
     return solve_execute(&job);
 }

@@ -5,7 +5,7 @@
 # $(PREFIX)/share/bash-completion/completions/optagent; to try it from the
 # source tree: `. scripts/completion/optagent.bash`.
 
-_optagent_commands="solve show ask batch eval runs merge learn repl library help version"
+_optagent_commands="solve show ask batch eval runs merge learn repl library serve mcp help version"
 
 _optagent_llm_opts="--base-url --model --api-key-file --config --temperature --max-tokens --seed --timeout"
 _optagent_lib_opts="--library --no-library --retrieve -k"
@@ -14,14 +14,16 @@ _optagent_lib_opts="--library --no-library --retrieve -k"
 _optagent_options()
 {
     case $1 in
-    solve) echo "--json --check --time-limit --mip-gap --no-presolve --export --help" ;;
+    solve) echo "--json --check --sensitivity --explain --solver --starts --time-limit --mip-gap --no-presolve --export --help" ;;
     show) echo "--help" ;;
-    ask) echo "-f --json --show-prompts --max-corrections --prompts-dir --time-limit $_optagent_lib_opts $_optagent_llm_opts --help" ;;
+    ask) echo "-f --json --show-model --show-prompts --max-corrections --prompts-dir --time-limit $_optagent_lib_opts $_optagent_llm_opts --help" ;;
     batch|learn) echo "--db --out -j --format --resume --shard --limit --match --samples --no-cache --offline --llm --max-corrections --time-limit --progress --no-progress $_optagent_lib_opts $_optagent_llm_opts --help" ;;
     eval) echo "--db --match --format -o --compare --help" ;;
     runs) echo "--db --json --help" ;;
     merge) echo "--help" ;;
     repl) echo "--max-corrections --prompts-dir --time-limit $_optagent_lib_opts $_optagent_llm_opts --help" ;;
+    serve) echo "--listen --token-file --insecure --threads --data-dir --db --max-body --request-timeout --max-jobs $_optagent_lib_opts $_optagent_llm_opts --help" ;;
+    mcp) echo "--time-limit $_optagent_lib_opts $_optagent_llm_opts --help" ;;
     library) echo "--library --json -k -o --llm $_optagent_llm_opts --help" ;;
     esac
 }
@@ -68,7 +70,8 @@ _optagent()
         if [[ $cmd == eval ]]; then COMPREPLY=($(compgen -W "markdown json html" -- "$cur"))
         else COMPREPLY=($(compgen -W "auto alphaopt llmopt optmath optibench plain" -- "$cur")); fi
         return 0 ;;
-    --match) COMPREPLY=($(compgen -W "default alphaopt orlm" -- "$cur")); return 0 ;;
+    --match) COMPREPLY=($(compgen -W "default alphaopt orlm optibench" -- "$cur")); return 0 ;;
+    --solver) COMPREPLY=($(compgen -W "auto glpk ipopt enum" -- "$cur")); return 0 ;;
     --retrieve) COMPREPLY=($(compgen -W "bm25 llm" -- "$cur")); return 0 ;;
     --llm) COMPREPLY=($(compgen -W "replay:" -- "$cur")); compopt -o nospace 2>/dev/null; return 0 ;;
     --prompts-dir) COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;

@@ -145,12 +145,14 @@ static void test_bash_completion(void **state)
     assert_int_equal(ts_cli_sh(NULL, "mkdir -p %s/sub && cd %s && touch m.json p.jsonl r.db notes.txt",
                                ts_cli_path("comp"), ts_cli_path("comp")), 0);
     static const struct { const char *words, *want; } cases[] = {
-        { "optagent s", "show\nsolve\n" },
+        { "optagent s", "serve\nshow\nsolve\n" },
+        { "optagent m", "mcp\nmerge\n" },
+        { "optagent solve --solver \"\"", "auto\nenum\nglpk\nipopt\n" },
         { "optagent -v r", "repl\nruns\n" },
         { "optagent batch --res", "--resume\n" },
         { "optagent eval --format \"\"", "html\njson\nmarkdown\n" },
         { "optagent batch --format opt", "optibench\noptmath\n" },
-        { "optagent batch --match \"\"", "alphaopt\ndefault\norlm\n" },
+        { "optagent batch --match \"\"", "alphaopt\ndefault\noptibench\norlm\n" },
         { "optagent solve \"\"", "m.json\nsub\n" },
         { "optagent batch \"\"", "m.json\np.jsonl\nsub\n" },
         { "optagent runs --db \"\"", "r.db\nsub\n" },

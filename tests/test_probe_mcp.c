@@ -10,9 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include "tests/support.h"
 #include "tests/support_cli.h"
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
 
 /* Runs "optagent mcp --no-library" on input; returns stdout (caller frees). */
 static char *session(const char *input, int *code)
@@ -115,6 +123,66 @@ static void test_closed_stdout_stops_cleanly(void **state)
     free(err);
 }
 
+/* A market-split MILP (hard for branch and bound) as a tools/call line. */
+static char *hard_call(int id, const char *time_limit)
+{
+    size_t cap = 1 << 16, w = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    w += snprintf(b + w, cap - w, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+                  "{\"name\":\"solve_formulation\",\"arguments\":{\"time_limit\":%s,\"formulation\":"
+                  "{\"format\":1,\"sets\":[{\"name\":\"I\",\"elements\":[", id, time_limit);
+    for (int i = 1; i <= 60; i++) w += snprintf(b + w, cap - w, "%s%d", i > 1 ? "," : "", i);
+    w += snprintf(b + w, cap - w, "]},{\"name\":\"R\",\"elements\":[1,2,3,4]}],\"parameters\":"
+                  "[{\"name\":\"w\",\"index\":[\"R\",\"I\"],\"values\":[");
+    unsigned seed = 12345;
+    long rhs[4] = { 0 };
+    for (int r = 0; r < 4; r++) {
+        w += snprintf(b + w, cap - w, "%s[", r ? "," : "");
+        for (int i = 0; i < 60; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int v = 1 + (int)((seed >> 16) % 99);
+            rhs[r] += v;
+            w += snprintf(b + w, cap - w, "%s%d", i ? "," : "", v);
+        }
+        w += snprintf(b + w, cap - w, "]");
+    }
+    w += snprintf(b + w, cap - w, "]},{\"name\":\"b\",\"index\":[\"R\"],\"values\":[%ld,%ld,%ld,%ld]}],"
+                  "\"variables\":[{\"name\":\"x\",\"index\":[\"I\"],\"type\":\"binary\"},"
+                  "{\"name\":\"s\",\"index\":[\"R\"]}],\"objective\":{\"sense\":\"min\","
+                  "\"expression\":\"sum{r in R} s[r]\"},\"constraints\":["
+                  "{\"name\":\"lo\",\"index\":\"{r in R}\",\"expression\":\"sum{i in I} w[r,i]*x[i] + s[r] >= b[r]\"},"
+                  "{\"name\":\"hi\",\"index\":\"{r in R}\",\"expression\":\"sum{i in I} w[r,i]*x[i] - s[r] <= b[r]\"}"
+                  "]}}}}\n", rhs[0] / 2, rhs[1] / 2, rhs[2] / 2, rhs[3] / 2);
+    assert_true(w < cap);
+    return b;
+}
+
+static void test_time_limit_zero_refused_and_small_honoured(void **state)
+{
+    (void)state;
+    char *zero = hard_call(1, "0");
+    char *small = hard_call(2, "0.01");
+    char *input = malloc(strlen(zero) + strlen(small) + 1);
+    assert_non_null(input);
+    strcpy(input, zero);
+    strcat(input, small);
+    free(zero);
+    free(small);
+    int code;
+    double t0 = now_ms();
+    char *out = session(input, &code);
+    double ms = now_ms() - t0;
+    free(input);
+    assert_int_equal(code, 0);
+    /* 0 would mean "no limit": a solve that runs for hours */
+    assert_non_null(strstr(out, "\"id\":1,\"error\":{\"code\":-32602"));
+    assert_non_null(strstr(out, "\"id\":2,\"result\""));
+    assert_non_null(strstr(out, "\"status\":\"time_limit\""));
+    assert_true(ms < 20000);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_number_ids_echoed_as_written),
         cmocka_unit_test(test_nul_escape_refused),
         cmocka_unit_test(test_closed_stdout_stops_cleanly),
+        cmocka_unit_test(test_time_limit_zero_refused_and_small_honoured),
     };
     return cmocka_run_group_tests_name("probe_mcp", tests, ts_cli_setup, ts_cli_teardown);
 }

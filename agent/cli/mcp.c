@@ -30,6 +30,7 @@
 #include "agent/cli/cli.h"
 
 #define MCP_MAX_LINE (16u << 20)        /* one message: 16 MiB */
+#define MCP_MAX_TIME_LIMIT_S 1e6
 #define MCP_PROTOCOL_LATEST "2025-06-18"
 
 static const char *const protocol_versions[] = { "2025-06-18", "2025-03-26", "2024-11-05" };
@@ -187,7 +188,9 @@ static cJSON *list_tools(void)
     cJSON_AddItemToArray(any, cJSON_CreateString("object"));
     cJSON_AddItemToArray(any, cJSON_CreateString("string"));
     p = schema_prop(props, "time_limit", "number", "Solver time limit in seconds (default: the server's)");
-    cJSON_AddNumberToObject(p, "minimum", 0);
+    /* 0 would mean "no limit" to the solver: a solve the client cannot stop */
+    cJSON_AddNumberToObject(p, "exclusiveMinimum", 0);
+    cJSON_AddNumberToObject(p, "maximum", MCP_MAX_TIME_LIMIT_S);
     req = cJSON_AddArrayToObject(schema, "required");
     cJSON_AddItemToArray(req, cJSON_CreateString("formulation"));
 
@@ -255,7 +258,11 @@ static void call_solve(mcp_server *s, const cJSON *id, const cJSON *args)
         return;
     }
     double tl = s->time_limit_s;
-    if (number_arg(id, args, "time_limit", 0, 1e6, 0, &tl) != 0) return;
+    if (number_arg(id, args, "time_limit", 0, MCP_MAX_TIME_LIMIT_S, 0, &tl) != 0) return;
+    if (tl == 0 && cJSON_GetObjectItemCaseSensitive(args, "time_limit")) {
+        send_error(id, -32602, "invalid params: 'time_limit' must be greater than 0 (seconds)");
+        return;
+    }
     char *owned = cJSON_IsString(f) ? NULL : cJSON_PrintUnformatted(f);
     const char *text = owned ? owned : f->valuestring;
     if (!text) { send_error(id, -32603, "out of memory"); return; }

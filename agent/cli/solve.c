@@ -22,7 +22,7 @@ static const char solve_usage[] =
     "                       bounds, slack, dual) and variables (value, bounds, reduced\n"
     "                       cost), glpsol's basis status st; shown without this\n"
     "                       option for an LP of at most 20 rows and 20 columns\n"
-    "  --time-limit S       stop the solver after S seconds\n"
+    "  --time-limit S       stop the solver after S seconds (0: no limit)\n"
     "  --mip-gap G          accept a MIP solution within relative gap G\n"
     "  --no-presolve        do not use GLPK's presolver\n"
     "  --export FILE        also write the model: .lp (CPLEX LP), .mps (fixed MPS when\n"

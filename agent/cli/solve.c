@@ -225,7 +225,11 @@ static int print_solution(const sv_run *run, int sensitivity)
         printf("variables:\n");
         for (size_t j = 0; j < fm_program_ncols(p); j++) {
             if (fabs(x[j]) < 1e-9) { zero++; continue; }
-            if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+            if (shown++ < 200) {
+                printf("  ");
+                put_name(fm_program_col_name(p, j), 0);
+                printf(" = %.10g\n", x[j]);
+            }
         }
         if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
         if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
@@ -238,7 +242,12 @@ static int print_solution(const sv_run *run, int sensitivity)
     if (nr) printf("report:\n");
     for (size_t k = 0; k < nr; k++) {
         const sv_report_value *v = sv_run_report(run, k);
-        if (v->ok) printf("  %s = %.10g\n", v->name, v->value);
+        if (!v->ok) continue;
+        /* a report name is free text: a newline or an escape sequence in it
+         * must not reach the terminal */
+        printf("  ");
+        put_name(v->name, 0);
+        printf(" = %.10g\n", v->value);
     }
     return 0;
 }
@@ -273,6 +282,8 @@ static int print_summary(const sv_run *run, int checked_only, int sensitivity)
     if (r && p && sv_result_has_solution(r) && print_solution(run, sensitivity) != 0) return -1;
     if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
         printf("solver: %s\n", sv_result_message(r));
+    if (sensitivity && !checked_only && p && !(r && sv_result_has_solution(r)))
+        printf("sensitivity: none: there is no solution to analyse\n");
     const fm_diags *diags = sv_run_diags(run);
     size_t nd = fm_diags_count(diags);
     if (nd) printf("diagnostics:\n");

@@ -1152,6 +1152,14 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
         return SV_EARG;
     }
+    if (fmt == SV_EXPORT_LP && fm_program_nrows(p) == 0) {
+        /* GLPK writes an empty "Subject To" section that its own reader (and
+         * glpsol --lp) rejects with "missing variable name" */
+        set_err(errbuf, errlen, "cannot export to %s: GLPK's CPLEX LP reader cannot read a "
+                "model without constraints (an empty \"Subject To\" section); export to "
+                ".mod or .mps", path);
+        return SV_EARG;
+    }
     const char *idle = fmt != SV_EXPORT_LP ? mps_unwritable_column(p) : NULL;
     if (idle) {
         set_err(errbuf, errlen, "cannot export to %s: GLPK's MPS writer needs a constraint "

@@ -1,0 +1,62 @@
+/* Exports of odd models (the probe of the merged export work): a model
+ * without constraints cannot go to CPLEX LP (GLPK's reader rejects the
+ * empty "Subject To" its writer leaves) and says so instead of blaming
+ * colliding names; its .mps and .mod still work. Report names with quotes,
+ * % and unicode reach glpsol's output as written, with the same optimum. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "tests/support.h"
+#include "tests/support_cli.h"
+
+static const char *no_rows =
+    "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 1},"
+    " {\"name\": \"y\", \"lower\": -2, \"upper\": 4}],\n"
+    " \"objective\": {\"sense\": \"max\", \"expression\": \"x + y + 7\"}, \"constraints\": [],\n"
+    " \"report\": [{\"name\": \"it's 100% \\\"%s\\\" %n caf\\u00e9\", \"expression\": \"x + y\"}]}\n";
+
+static void test_lp_without_rows_refused_clearly(void **state)
+{
+    (void)state;
+    const char *f = ts_cli_path("norows.json");
+    assert_int_equal(ts_write_file(f, no_rows, strlen(no_rows)), 0);
+    char *out = NULL;
+    int code = ts_cli_sh(&out, "%s/optagent solve %s --export %s 2>&1", ts_cli_bin(), f,
+                         ts_cli_path("norows.lp"));
+    assert_int_not_equal(code, 0);
+    assert_non_null(strstr(out, "without constraints"));
+    assert_null(strstr(out, "collide"));
+    free(out);
+    FILE *lp = fopen(ts_cli_path("norows.lp"), "r");
+    assert_null(lp);
+    if (lp) fclose(lp);
+    /* .mps and .mod of the same model are written */
+    assert_int_equal(ts_cli_sh(NULL, "%s/optagent solve %s --check --export %s >/dev/null 2>&1",
+                               ts_cli_bin(), f, ts_cli_path("norows.mps")), 0);
+    assert_int_equal(ts_cli_sh(NULL, "%s/optagent solve %s --check --export %s >/dev/null 2>&1",
+                               ts_cli_bin(), f, ts_cli_path("norows.mod")), 0);
+    if (!ts_have_program("glpsol")) {
+        print_message("# glpsol not installed: the read-back is skipped\n");
+        return;
+    }
+    /* fixed MPS, the maximization negated (docs/FORMULATION.md) */
+    assert_int_equal(ts_cli_sh(&out, "glpsol --mps %s -o /dev/stdout 2>&1", ts_cli_path("norows.mps")), 0);
+    assert_non_null(strstr(out, "Objective:  R0000000 = -12"));
+    free(out);
+    assert_int_equal(ts_cli_sh(&out, "glpsol -m %s 2>&1", ts_cli_path("norows.mod")), 0);
+    assert_non_null(strstr(out, "it's 100% \"%s\" %n caf\xc3\xa9 = 5\n"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lp_without_rows_refused_clearly),
+    };
+    return cmocka_run_group_tests_name("probe_export", tests, ts_cli_setup, ts_cli_teardown);
+}

@@ -26,7 +26,8 @@
  *    MP_NAME_MAX bytes, or our reserved prefix "oa_") are written as
  *    oa_nK (declaration K) or oa_dK (dummy slot K), which cannot collide;
  *  - element texts and string literals are quoted with ' doubled; one that
- *    MathProg cannot hold (a control byte other than tab, or more than
+ *    MathProg cannot hold (a control byte, tab included: glpsol reads it
+ *    as a blank; or more than
  *    MP_NAME_MAX bytes) makes the export fail with a message naming it.
  * The text is built in memory and written out only when all of it is
  * valid, so a refused export leaves no partial program behind.
@@ -123,8 +124,10 @@ static void put_quoted(writer *w, const char *s)
     if (len > MP_NAME_MAX)
         refuse(w, s, "MathProg strings hold at most 100 bytes");
     for (const char *t = s; *t; t++)
-        if (((unsigned char)*t < 0x20 && *t != '\t') || *t == 0x7F) {
-            refuse(w, s, "MathProg strings cannot hold control characters (newline, ...)");
+        /* glpsol reads a tab in a string as a blank: 'a<TAB>b' would be
+         * 'a b', another element, or a duplicate of one */
+        if ((unsigned char)*t < 0x20 || *t == 0x7F) {
+            refuse(w, s, "MathProg strings cannot hold control characters (tab, newline, ...)");
             break;
         }
     fputc('\'', out);

@@ -2,7 +2,8 @@
  * without constraints cannot go to CPLEX LP (GLPK's reader rejects the
  * empty "Subject To" its writer leaves) and says so instead of blaming
  * colliding names; its .mps and .mod still work. Report names with quotes,
- * % and unicode reach glpsol's output as written, with the same optimum. */
+ * % and unicode reach glpsol's output as written, with the same optimum. A
+ * tab in an element is refused for .mod (glpsol would read a blank). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -53,10 +54,35 @@ static void test_lp_without_rows_refused_clearly(void **state)
     free(out);
 }
 
+/* glpsol reads a tab inside a MathProg string as a blank: elements "a b"
+ * and "a<TAB>b" would be one duplicate element ("duplicate tuple 'a b'"),
+ * so a tab is refused like the other control characters. */
+static void test_tab_in_element_refused_for_mod(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [\"a b\", \"a\\tb\"]}],\n"
+        " \"variables\": [{\"name\": \"x\", \"index\": [\"S\"], \"upper\": 1}],\n"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"sum{s in S} x[s]\"}, \"constraints\": []}\n";
+    const char *f = ts_cli_path("tab.json");
+    assert_int_equal(ts_write_file(f, text, strlen(text)), 0);
+    char *out = NULL;
+    int code = ts_cli_sh(&out, "%s/optagent solve %s --check --export %s 2>&1", ts_cli_bin(), f,
+                         ts_cli_path("tab.mod"));
+    assert_int_not_equal(code, 0);
+    assert_non_null(strstr(out, "cannot be written in MathProg"));
+    assert_non_null(strstr(out, "tab"));
+    free(out);
+    FILE *mod = fopen(ts_cli_path("tab.mod"), "r");
+    assert_null(mod);
+    if (mod) fclose(mod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_without_rows_refused_clearly),
+        cmocka_unit_test(test_tab_in_element_refused_for_mod),
     };
     return cmocka_run_group_tests_name("probe_export", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -178,8 +178,34 @@ static void test_time_limit_zero_refused_and_small_honoured(void **state)
     /* 0 would mean "no limit": a solve that runs for hours */
     assert_non_null(strstr(out, "\"id\":1,\"error\":{\"code\":-32602"));
     assert_non_null(strstr(out, "\"id\":2,\"result\""));
-    assert_non_null(strstr(out, "\"status\":\"time_limit\""));
+    /* stopped by the limit, with or without an incumbent */
+    assert_true(strstr(out, "\"status\":\"time_limit\"") || strstr(out, "\"status\":\"feasible\""));
     assert_true(ms < 20000);
+    free(out);
+}
+
+/* A problem over 1 MiB (ask's limit) is refused before any LLM request. */
+static void test_huge_problem_refused(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 10;
+    const char *head = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":"
+                       "\"formulate_and_solve\",\"arguments\":{\"problem\":\"";
+    const char *tail = "\"}}}\n";
+    char *input = malloc(strlen(head) + n + strlen(tail) + 1);
+    assert_non_null(input);
+    strcpy(input, head);
+    memset(input + strlen(head), 'x', n);
+    strcpy(input + strlen(head) + n, tail);
+    const char *in = ts_cli_path("huge.jsonl");
+    assert_int_equal(ts_write_file(in, input, strlen(input)), 0);
+    free(input);
+    char *out = NULL;
+    /* an endpoint nobody listens on: reaching it would be an llm_error result */
+    assert_int_equal(ts_cli_sh(&out, "env OPTAGENT_BASE_URL=http://127.0.0.1:9/v1 OPTAGENT_MODEL=m "
+                                     "%s/optagent mcp --no-library <%s 2>/dev/null", ts_cli_bin(), in), 0);
+    assert_non_null(strstr(out, "\"id\":7,\"error\":{\"code\":-32602"));
+    assert_non_null(strstr(out, "more than the limit"));
     free(out);
 }
 
@@ -191,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_nul_escape_refused),
         cmocka_unit_test(test_closed_stdout_stops_cleanly),
         cmocka_unit_test(test_time_limit_zero_refused_and_small_honoured),
+        cmocka_unit_test(test_huge_problem_refused),
     };
     return cmocka_run_group_tests_name("probe_mcp", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -31,6 +31,7 @@
 
 #define MCP_MAX_LINE (16u << 20)        /* one message: 16 MiB */
 #define MCP_MAX_TIME_LIMIT_S 1e6
+#define MCP_MAX_PROBLEM (1u << 20)       /* bytes, as optagent ask */
 #define MCP_PROTOCOL_LATEST "2025-06-18"
 
 static const char *const protocol_versions[] = { "2025-06-18", "2025-03-26", "2024-11-05" };
@@ -312,6 +313,12 @@ static void call_formulate(mcp_server *s, const cJSON *id, const cJSON *args)
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "problem");
     if (!cJSON_IsString(p) || strspn(p->valuestring, " \t\r\n") == strlen(p->valuestring)) {
         send_error(id, -32602, "invalid params: 'problem' must be a non-empty string");
+        return;
+    }
+    size_t plen = strlen(p->valuestring);
+    if (plen > MCP_MAX_PROBLEM) {   /* as optagent ask: a problem is text, not a data dump */
+        send_error(id, -32602, "invalid params: 'problem' is %zu bytes, more than the limit of %u",
+                   plen, MCP_MAX_PROBLEM);
         return;
     }
     double mc = 3;

@@ -81,7 +81,8 @@ static void test_nul_escape_refused(void **state)
         "\"solve_formulation\",\"arguments\":{\"formulation\":{\"format\":1,\"variables\":[{\"name\":"
         "\"x\",\"upper\":4}],\"objective\":{\"sense\":\"maximize\",\"expression\":\"x\\u0000 * 1000\"},"
         "\"constraints\":[]}}}}\n"
-        "{\"jsonrpc\":\"2.0\",\"id\":\"x\\\\u0000\",\"method\":\"ping\"}\n", &code);
+        "{\"jsonrpc\":\"2.0\",\"id\":\"x\\\\u0000\",\"method\":\"ping\"}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\xfe\",\"method\":\"ping\"}\n", &code);
     assert_int_equal(code, 0);
     /* the string id is not answered cut short ("a") */
     assert_null(strstr(out, "\"id\":\"a\""));
@@ -89,6 +90,9 @@ static void test_nul_escape_refused(void **state)
     /* the expression is not solved as "x" (objective 4) */
     assert_non_null(strstr(out, "\"id\":2,\"error\":{\"code\":-32600"));
     assert_null(strstr(out, "\"objective\":4"));
+    /* an id of invalid UTF-8 is refused, not answered with U+FFFD in it */
+    assert_null(strstr(out, "\xef\xbf\xbd"));
+    assert_non_null(strstr(out, "'id' is not valid UTF-8"));
     /* an escaped backslash followed by the text u0000 is no NUL */
     assert_non_null(strstr(out, "\"id\":\"x\\\\u0000\",\"result\":{}"));
     free(out);

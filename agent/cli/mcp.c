@@ -510,6 +510,11 @@ static void handle_message(mcp_server *s, const cJSON *msg, const char *line, si
         send_error(NULL, -32600, "invalid request: 'id' must be a string or a number");
         return;
     }
+    if (cJSON_IsString(id) && !ag_utf8_valid(id->valuestring, strlen(id->valuestring))) {
+        /* echoed with U+FFFD in place of the bad bytes, it would match no request */
+        send_error(NULL, -32600, "invalid request: 'id' is not valid UTF-8");
+        return;
+    }
     char raw[64];
     cJSON *raw_id = NULL;
     if (cJSON_IsNumber(id) && raw_id_text(line, len, raw, sizeof raw) > 0) {

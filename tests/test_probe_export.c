@@ -3,7 +3,9 @@
  * empty "Subject To" its writer leaves) and says so instead of blaming
  * colliding names; its .mps and .mod still work. Report names with quotes,
  * % and unicode reach glpsol's output as written, with the same optimum. A
- * tab in an element is refused for .mod (glpsol would read a blank). */
+ * tab in an element is refused for .mod (glpsol would read a blank); a
+ * constraint named R0000000 (GLPK's name for the MPS objective row) is
+ * refused for .mps with that reason. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -78,11 +80,33 @@ static void test_tab_in_element_refused_for_mod(void **state)
     if (mod) fclose(mod);
 }
 
+/* A constraint named R0000000 collides with the name GLPK's MPS writer
+ * gives the objective row: the refusal names the real cause; .lp works. */
+static void test_row_named_like_the_objective_row(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 4}, {\"name\": \"y\", \"upper\": 4}],\n"
+        " \"objective\": {\"name\": \"obj\", \"sense\": \"max\", \"expression\": \"x + y\"},\n"
+        " \"constraints\": [{\"name\": \"R0000000\", \"expression\": \"x + 2*y <= 5\"}]}\n";
+    const char *f = ts_cli_path("r0.json");
+    assert_int_equal(ts_write_file(f, text, strlen(text)), 0);
+    char *out = NULL;
+    int code = ts_cli_sh(&out, "%s/optagent solve %s --check --export %s 2>&1", ts_cli_bin(), f,
+                         ts_cli_path("r0.mps"));
+    assert_int_not_equal(code, 0);
+    assert_non_null(strstr(out, "GLPK's MPS writer gives the objective row"));
+    free(out);
+    assert_int_equal(ts_cli_sh(NULL, "%s/optagent solve %s --check --export %s >/dev/null 2>&1",
+                               ts_cli_bin(), f, ts_cli_path("r0.lp")), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_without_rows_refused_clearly),
         cmocka_unit_test(test_tab_in_element_refused_for_mod),
+        cmocka_unit_test(test_row_named_like_the_objective_row),
     };
     return cmocka_run_group_tests_name("probe_export", tests, ts_cli_setup, ts_cli_teardown);
 }

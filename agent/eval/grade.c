@@ -232,6 +232,12 @@ static int loose_eq(const char *a, const char *b)
     return ag_query_name_eq(a, b);
 }
 
+/* Byte-equal names; an unnamed candidate (NULL) equals nothing. */
+static int exact_eq(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
 typedef struct {
     ag_match_rule rule;
     const ag_eval_quantity *gold;
@@ -252,7 +258,7 @@ typedef struct {
  * a candidate named exactly as a gold answers no other gold by name. */
 static int q_named(const qmatch *m, size_t i, size_t j)
 {
-    if (m->gold_exact[i]) return !strcmp(m->gold[i].name, m->cand[j].name);
+    if (m->gold_exact[i]) return exact_eq(m->gold[i].name, m->cand[j].name);
     return !m->cand_exact[j] && loose_eq(m->gold[i].name, m->cand[j].name);
 }
 
@@ -315,7 +321,7 @@ static int quantities_match(ag_match_rule r, const ag_eval_item *it, ag_eval_que
     for (size_t i = 0; i < m->ngold; i++) {
         m->gold_exact[i] = 0;
         for (size_t j = 0; j < m->ncand; j++)
-            if (!strcmp(m->gold[i].name, m->cand[j].name)) m->gold_exact[i] = m->cand_exact[j] = 1;
+            if (exact_eq(m->gold[i].name, m->cand[j].name)) m->gold_exact[i] = m->cand_exact[j] = 1;
     }
     for (size_t i = 0; i < m->ngold; i++) {
         m->gold_named[i] = 0;

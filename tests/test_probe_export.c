@@ -5,7 +5,8 @@
  * % and unicode reach glpsol's output as written, with the same optimum. A
  * tab in an element is refused for .mod (glpsol would read a blank); a
  * constraint named R0000000 (GLPK's name for the MPS objective row) is
- * refused for .mps with that reason. */
+ * refused for .mps with that reason; a report quantity that fails at the
+ * optimum no longer stops glpsol's printout. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -101,12 +102,54 @@ static void test_row_named_like_the_objective_row(void **state)
                                ts_cli_bin(), f, ts_cli_path("r0.lp")), 0);
 }
 
+/* A report that fails at the optimum (1/(x-2) at x = 2, sqrt and log of
+ * something negative there) no longer stops glpsol before the later
+ * quantities: each is guarded and says it is undefined. */
+static void test_report_failing_at_the_optimum(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [\"a\", \"b\"]}],\n"
+        " \"parameters\": [{\"name\": \"w\", \"index\": [\"S\"], \"values\": [1, 2]}],\n"
+        " \"variables\": [{\"name\": \"x\", \"upper\": 2}],\n"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"}, \"constraints\": [],\n"
+        " \"report\": [{\"name\": \"inv\", \"expression\": \"3 * 1/(x - 2)\"},\n"
+        "            {\"name\": \"root\", \"expression\": \"sqrt(1.5 - x)\"},\n"
+        "            {\"name\": \"lg\", \"expression\": \"log(3 - 1.5 * x) + 1\"},\n"
+        "            {\"name\": \"per\", \"expression\": \"sum{s in S} w[s] / x\"},\n"
+        "            {\"name\": \"ok\", \"expression\": \"x * 3 / 2\"}]}\n";
+    const char *f = ts_cli_path("fails.json");
+    assert_int_equal(ts_write_file(f, text, strlen(text)), 0);
+    const char *mod = ts_cli_path("fails.mod");
+    assert_int_equal(ts_cli_sh(NULL, "%s/optagent solve %s --check --export %s >/dev/null 2>&1",
+                               ts_cli_bin(), f, mod), 0);
+    size_t len;
+    char *m = ts_read_file(mod, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "printf{1..1: x - 2 != 0} "));
+    assert_non_null(strstr(m, "printf{1..1: 1.5 - x >= 0} "));
+    assert_non_null(strstr(m, "printf{1..1: 3 - 1.5 * x > 0} "));
+    assert_non_null(strstr(m, "printf '%s = %g\\n', 'ok', "));   /* a constant denominator: no guard */
+    free(m);
+    if (!ts_have_program("glpsol")) return;
+    char *out = NULL;
+    assert_int_equal(ts_cli_sh(&out, "glpsol -m %s 2>&1", mod), 0);
+    assert_non_null(strstr(out, "inv is undefined at this solution"));
+    assert_non_null(strstr(out, "root is undefined at this solution"));
+    assert_non_null(strstr(out, "lg is undefined at this solution"));
+    assert_non_null(strstr(out, "per = 1.5\n"));
+    assert_non_null(strstr(out, "ok = 3\n"));
+    assert_non_null(strstr(out, "successfully processed"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_without_rows_refused_clearly),
         cmocka_unit_test(test_tab_in_element_refused_for_mod),
         cmocka_unit_test(test_row_named_like_the_objective_row),
+        cmocka_unit_test(test_report_failing_at_the_optimum),
     };
     return cmocka_run_group_tests_name("probe_export", tests, ts_cli_setup, ts_cli_teardown);
 }

@@ -120,6 +120,11 @@ static void put_name(const char *s, int width)
     printf("%*s", width > n ? width - n : 0, "");
 }
 
+void ag_print_name(const char *name)
+{
+    put_name(name ? name : "", 0);
+}
+
 /* Prints heads (ncells numeric columns after "name") and the lines, aligned. */
 static void print_table(const char *title, const char *const *heads, int ncells,
                         const table_line *lines, size_t n, size_t total)

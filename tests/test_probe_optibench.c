@@ -1,9 +1,10 @@
 /* OptiBench queries under hostile data (the probe of the merged protocol):
  * query names equal after normalisation ("x_1", "x 1", "X1") told apart by
- * their exact names, a record with a duplicated key or more queries than are
- * graded refused by the loader (instead of grading two golds for one name,
- * or only the first 64 of 10,000), and the template placeholders inside
- * query names and problem text sent verbatim (no template injection). */
+ * their exact names; a record with a duplicated key, more queries than are
+ * graded, or a name too long to be asked for, refused by the loader (instead
+ * of grading two golds for one name, only the first 64 of 10,000 queries, or
+ * a query no prompt lists). Template placeholders in names and problem text
+ * and the correction for colliding names: tests/test_optibench_prompts.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -114,6 +115,15 @@ static void test_too_many_queries_refused(void **state)
     assert_null(ds);
     assert_non_null(strstr(err, "10000 entries"));
     assert_int_equal(AG_DS_MAX_QUANTITIES, AG_EVAL_MAX_QUANTITIES);
+    /* a name longer than the prompts list (AG_MAX_QUERY_NAME) */
+    ts_str t = { 0 };
+    ts_str_printf(&t, "[{\"question\": \"Problem\", \"index\": 1, \"results\": {\"");
+    for (int i = 0; i < AG_MAX_QUERY_NAME + 1; i++) ts_str_printf(&t, "n");
+    ts_str_printf(&t, "\": \"1\"}}]");
+    ds = load_text(t.s, err, sizeof err);
+    free(t.s);
+    assert_null(ds);
+    assert_non_null(strstr(err, "more than the limit of 256"));
 }
 
 int main(void)

@@ -15,7 +15,8 @@
  *    expr's min level); literal bounds as numbers, rounded inward for an
  *    integer variable as the compiler does;
  *  - after "solve;", a printf per report quantity that does not fail on the
- *    model (write_reports).
+ *    model (write_reports), guarded where it may still fail at the optimum
+ *    (collect_guards: a variable in a denominator, sqrt or log).
  *
  * Nothing from the formulation reaches the file unchecked, since a .mod is
  * a program that glpsol runs (its `table ... OUT` statement writes files):
@@ -26,7 +27,8 @@
  *    MP_NAME_MAX bytes, or our reserved prefix "oa_") are written as
  *    oa_nK (declaration K) or oa_dK (dummy slot K), which cannot collide;
  *  - element texts and string literals are quoted with ' doubled; one that
- *    MathProg cannot hold (a control byte other than tab, or more than
+ *    MathProg cannot hold (a control byte, tab included: glpsol reads it
+ *    as a blank; or more than
  *    MP_NAME_MAX bytes) makes the export fail with a message naming it.
  * The text is built in memory and written out only when all of it is
  * valid, so a refused export leaves no partial program behind.
@@ -123,8 +125,10 @@ static void put_quoted(writer *w, const char *s)
     if (len > MP_NAME_MAX)
         refuse(w, s, "MathProg strings hold at most 100 bytes");
     for (const char *t = s; *t; t++)
-        if (((unsigned char)*t < 0x20 && *t != '\t') || *t == 0x7F) {
-            refuse(w, s, "MathProg strings cannot hold control characters (newline, ...)");
+        /* glpsol reads a tab in a string as a blank: 'a<TAB>b' would be
+         * 'a b', another element, or a duplicate of one */
+        if ((unsigned char)*t < 0x20 || *t == 0x7F) {
+            refuse(w, s, "MathProg strings cannot hold control characters (tab, newline, ...)");
             break;
         }
     fputc('\'', out);
@@ -602,6 +606,66 @@ static void put_report_name(FILE *o, const char *s, int quoted)
     }
 }
 
+/* Operands a report may fail on at the optimum (report_evaluates tries
+ * only all-0 and all-1 points): a denominator, a sqrt or log argument that
+ * holds a variable. glpsol stops at the first failing printf ("floating-point
+ * zero divide", then "Model postsolving error", the later reports unprinted),
+ * so such a printf is guarded by a condition and an "undefined" line stands
+ * in for it. Not collected inside an iteration (its dummies are not in
+ * scope of the guard) or an if's branches (only the taken one is
+ * evaluated). */
+#define MAX_REPORT_GUARDS 16
+typedef struct {
+    const fm_node *n[MAX_REPORT_GUARDS];
+    const char *test[MAX_REPORT_GUARDS];     /* " != 0", " >= 0", " > 0" */
+    int count;
+} report_guards;
+
+static int holds_var(const fm_node *n)
+{
+    if (!n) return 0;
+    if (n->kind == N_VAR) return 1;
+    for (int i = 0; i < n->nkids; i++)
+        if (holds_var(n->kids[i])) return 1;
+    return 0;
+}
+
+static void add_guard(report_guards *g, const fm_node *n, const char *test)
+{
+    if (g->count < MAX_REPORT_GUARDS && holds_var(n)) {
+        g->n[g->count] = n;
+        g->test[g->count++] = test;
+    }
+}
+
+static int divides(int kind)
+{
+    return kind == N_DIV || kind == N_IDIV || kind == N_MOD;
+}
+
+static void collect_guards(const fm_node *n, report_guards *g)
+{
+    if (!n || n->kind == N_ITER) return;
+    if (n->kind == N_IF) { collect_guards(n->kids[0], g); return; }
+    if (divides(n->kind) && n->nkids == 2) add_guard(g, n->kids[1], " != 0");
+    if (n->kind == N_FOLD)
+        for (int i = 1; i < n->nkids; i++)
+            if (divides(n->ops[i])) add_guard(g, n->kids[i], " != 0");
+    if (n->kind == N_CALL && n->nkids == 1 && n->op == F_SQRT) add_guard(g, n->kids[0], " >= 0");
+    if (n->kind == N_CALL && n->nkids == 1 && (n->op == F_LOG || n->op == F_LOG10))
+        add_guard(g, n->kids[0], " > 0");
+    for (int i = 0; i < n->nkids; i++) collect_guards(n->kids[i], g);
+}
+
+static void put_guards(writer *w, const report_guards *g)
+{
+    for (int i = 0; i < g->count; i++) {
+        if (i) fputs(" and ", w->out);
+        expr(w, g->n[i], LV_ADD);
+        fputs(g->test[i], w->out);
+    }
+}
+
 /* The report quantities, printed by glpsol after the solve: "printf '%s =
  * %g\n', 'NAME', EXPR;" (after solve, a variable stands for its value). A
  * display statement would print the bare value without the name. The name
@@ -620,11 +684,28 @@ static void write_reports(writer *w)
             fputs("' is not printed: it fails on this model (see optagent solve) */\n", o);
             continue;
         }
-        fputs("printf '%s = %g\\n', '", o);
+        report_guards g = { .count = 0 };
+        collect_guards(d->expr, &g);
+        if (g.count) {
+            fputs("printf{1..1: ", o);
+            put_guards(w, &g);
+            fputs("} ", o);
+        } else {
+            fputs("printf ", o);
+        }
+        fputs("'%s = %g\\n', '", o);
         put_report_name(o, d->name, 1);
         fputs("', ", o);
         expr(w, d->expr, LV_OR);
         fputs(";\n", o);
+        if (g.count) {
+            fputs("printf{1..1: not (", o);
+            put_guards(w, &g);
+            fputs(")} '%s is undefined at this solution (a division by zero or a function "
+                  "outside its domain)\\n', '", o);
+            put_report_name(o, d->name, 1);
+            fputs("';\n", o);
+        }
     }
 }
 

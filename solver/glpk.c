@@ -1152,6 +1152,23 @@ sv_code sv_export(const fm_program *p, sv_export_format fmt, const char *path,
         set_err(errbuf, errlen, "%s", k.too_big ? k.too_big_msg : k.first_invalid);
         return SV_EARG;
     }
+    if (fmt == SV_EXPORT_LP && fm_program_nrows(p) == 0) {
+        /* GLPK writes an empty "Subject To" section that its own reader (and
+         * glpsol --lp) rejects with "missing variable name" */
+        set_err(errbuf, errlen, "cannot export to %s: GLPK's CPLEX LP reader cannot read a "
+                "model without constraints (an empty \"Subject To\" section); export to "
+                ".mod or .mps", path);
+        return SV_EARG;
+    }
+    for (size_t i = 0; fmt != SV_EXPORT_LP && i < fm_program_nrows(p); i++)
+        if (!strcmp(fm_program_row_name(p, i), "R0000000")) {
+            /* GLPK's MPS writer names the objective row R0000000, whatever
+             * the objective's own name: the file would define that row twice */
+            set_err(errbuf, errlen, "cannot export to %s: constraint 'R0000000' has the name "
+                    "GLPK's MPS writer gives the objective row; rename it, or export to .lp or "
+                    ".mod", path);
+            return SV_EARG;
+        }
     const char *idle = fmt != SV_EXPORT_LP ? mps_unwritable_column(p) : NULL;
     if (idle) {
         set_err(errbuf, errlen, "cannot export to %s: GLPK's MPS writer needs a constraint "

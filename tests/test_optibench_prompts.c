@@ -154,6 +154,54 @@ static void test_worse_correction_keeps_the_answer(void **state)
     script_free(&s);
 }
 
+/* Queries equal after normalisation: "x_1" answers "x_1" only, so "X1" is
+ * asked for again, as the grader would count it missing. */
+static void test_colliding_names_corrected(void **state)
+{
+    (void)state;
+    static const char *const replies[] = { MODEL("{\"name\":\"x_1\",\"expression\":\"x\"}"),
+        MODEL("{\"name\":\"x_1\",\"expression\":\"x\"},{\"name\":\"X1\",\"expression\":\"2*x\"}") };
+    script s = { replies, 2, 0, { 0 }, { { 0 } } };
+    const char *q[] = { "x_1", "X1" };
+    ag_run *r = run_with(&s, q, 2, 2);
+    assert_int_equal(s.ncalls, 2);
+    assert_string_equal(s.task[1], "correct");
+    assert_non_null(strstr(s.sent[1], "no entry named \"X1\""));
+    assert_null(strstr(s.sent[1], "no entry named \"x_1\""));
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    ag_run_free(r);
+    script_free(&s);
+}
+
+/* {{insights}}, {{queries}} and {{problem}} inside a query name or the
+ * problem text are sent as written, not expanded. */
+static void test_placeholders_verbatim(void **state)
+{
+    (void)state;
+    static const char *const replies[] = { MODEL("{\"name\":\"{{insights}}\",\"expression\":\"x\"},"
+                                                 "{\"name\":\"a {{queries}}\",\"expression\":\"x\"}") };
+    script s = { replies, 1, 0, { 0 }, { { 0 } } };
+    const char *q[] = { "{{insights}}", "a {{queries}}" };
+    ag_pipeline_options o;
+    ag_pipeline_options_default(&o);
+    o.max_corrections = 1;
+    o.queries = q;
+    o.nqueries = 2;
+    ag_chat chat = { scripted, &s };
+    ag_run *r = ag_pipeline_run(&chat, &o, "p1", "Make {{queries}} and {{insights}} and {{problem}}.", NULL);
+    assert_non_null(r);
+    assert_int_equal(s.ncalls, 1);
+    assert_non_null(strstr(s.sent[0], "- \"{{insights}}\"\n- \"a {{queries}}\"\n"));
+    assert_non_null(strstr(s.sent[0], "Problem:\nMake {{queries}} and {{insights}} and {{problem}}."));
+    /* the block appears once: the name "a {{queries}}" did not pull in a second copy */
+    const char *first = strstr(s.sent[0], "## The quantities asked for");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "## The quantities asked for"));
+    assert_int_equal(r->outcome, AG_OUTCOME_OK);
+    ag_run_free(r);
+    script_free(&s);
+}
+
 /* Without queries nothing changes: one request, no block, no objective_name. */
 static void test_without_queries(void **state)
 {
@@ -199,6 +247,8 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_worse_correction_keeps_the_answer),
         cmocka_unit_test(test_without_queries),
+        cmocka_unit_test(test_colliding_names_corrected),
+        cmocka_unit_test(test_placeholders_verbatim),
         cmocka_unit_test(test_template_without_placeholder),
     };
     return cmocka_run_group_tests_name("optibench_prompts", tests, NULL, NULL);

@@ -310,6 +310,18 @@ static const char *const extra_invalid[] = {
     " \"expression\": \"x\"}, \"constraints\": [], \"report\": [{\"expression\": \"x\"}]}",
     "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"index\": 3}],"
     " \"objective\": {\"sense\": \"min\", \"expression\": \"x\"}, \"constraints\": []}",
+    /* an indexing string must open with "{" (the probe: the schema took "s in S") */
+    "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [1]}],"
+    " \"variables\": [{\"name\": \"x\", \"index\": \"s in S\"}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"0\"}, \"constraints\": []}",
+    "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [1]}, {\"name\": \"T\", \"from\": \"S\"}],"
+    " \"variables\": [{\"name\": \"x\"}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"x\"}, \"constraints\": []}",
+    /* keyed data nests objects down to numbers */
+    "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [\"a\"]}],"
+    " \"parameters\": [{\"name\": \"c\", \"index\": [\"S\"], \"values\": {\"a\": \"1\"}}],"
+    " \"variables\": [{\"name\": \"x\"}],"
+    " \"objective\": {\"sense\": \"min\", \"expression\": \"x\"}, \"constraints\": []}",
 };
 
 static void assert_rejected(const char *what, const char *text, size_t len)
@@ -358,6 +370,25 @@ static void test_lenient_where_optagent_is(void **state)
     char err[512];
     if (!schema_accepts(ok, strlen(ok), err, sizeof err)) fail_msg("rejected: %s", err);
     assert_true(optagent_accepts(ok, strlen(ok)));
+    /* found by the probe: null where optagent reads "none" (sets, parameters,
+     * report, names and descriptions), an element beside a 1-tuple, blanks
+     * before an indexing's "{", a scalar "values" */
+    const char *nulls =
+        "{\"format\": 1, \"name\": null, \"description\": null, \"sets\": null, \"parameters\": null,"
+        " \"report\": null, \"variables\": [{\"name\": \"x\", \"description\": null, \"upper\": 2}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\", \"description\": null},"
+        " \"constraints\": [{\"name\": \"c\", \"expression\": \"x <= 1\", \"description\": null}]}";
+    if (!schema_accepts(nulls, strlen(nulls), err, sizeof err)) fail_msg("rejected: %s", err);
+    assert_true(optagent_accepts(nulls, strlen(nulls)));
+    const char *mixed =
+        "{\"format\": 1, \"sets\": [{\"name\": \"S\", \"elements\": [\"a\", [\"b\"]], \"description\": null},"
+        " {\"name\": \"T\", \"from\": \"\\n {s in S}\"}],"
+        " \"parameters\": [{\"name\": \"k\", \"values\": 3, \"description\": null}],"
+        " \"variables\": [{\"name\": \"x\", \"index\": \"  {s in T}\", \"upper\": 1}],"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"k * sum{s in S} x[s]\"},"
+        " \"constraints\": [], \"report\": [{\"name\": \"n\", \"expression\": \"card(S)\", \"description\": null}]}";
+    if (!schema_accepts(mixed, strlen(mixed), err, sizeof err)) fail_msg("rejected: %s", err);
+    assert_true(optagent_accepts(mixed, strlen(mixed)));
 }
 
 /* A document naming the schema, as an editor wants it, passes both and gets

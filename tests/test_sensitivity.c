@@ -196,6 +196,36 @@ static void test_milp_has_no_sensitivity(void **state)
     free(out);
 }
 
+/* Infeasible and unbounded LPs with --sensitivity say there is nothing to
+ * analyse (instead of nothing at all); report names, free text, reach the
+ * terminal without their newlines and escape sequences. */
+static void test_no_solution_and_odd_report_names(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(solve(&out, "--sensitivity", write_case("infeasible.json",
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\"}],\n"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"},\n"
+        " \"constraints\": [{\"name\": \"a\", \"expression\": \"x >= 3\"},"
+        " {\"name\": \"b\", \"expression\": \"x <= 2\"}]}\n")), 0);
+    assert_non_null(strstr(out, "status: infeasible"));
+    assert_non_null(strstr(out, "sensitivity: none"));
+    free(out);
+    assert_int_equal(solve(&out, "--sensitivity", write_case("unbounded.json",
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\"}],\n"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"}, \"constraints\": []}\n")), 0);
+    assert_non_null(strstr(out, "status: unbounded"));
+    assert_non_null(strstr(out, "sensitivity: none"));
+    free(out);
+    assert_int_equal(solve(&out, "", write_case("names.json",
+        "{\"format\": 1, \"variables\": [{\"name\": \"x\", \"upper\": 2}],\n"
+        " \"objective\": {\"sense\": \"max\", \"expression\": \"x\"}, \"constraints\": [],\n"
+        " \"report\": [{\"name\": \"100% \\\"done\\\"\\n\\u001b[31mred\", \"expression\": \"x\"}]}\n")), 0);
+    assert_non_null(strstr(out, "  100% \"done\"??[31mred = 2\n"));
+    assert_null(strchr(out, 0x1b));
+    free(out);
+}
+
 /* ---- against glpsol's solution report ---------------------------------------- */
 
 /* glpsol's name of a column or row in the CPLEX LP file: [ and ] become ( ). */
@@ -346,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_not_unique_note),
         cmocka_unit_test(test_large_lp_tables_on_request),
         cmocka_unit_test(test_milp_has_no_sensitivity),
+        cmocka_unit_test(test_no_solution_and_odd_report_names),
         cmocka_unit_test(test_marginals_match_glpsol),
     };
     return cmocka_run_group_tests_name("sensitivity", tests, ts_cli_setup, ts_cli_teardown);

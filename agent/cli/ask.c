@@ -109,13 +109,18 @@ static void print_run(const ag_run *run, int show_model)
         cJSON_ArrayForEach(v, vars) {
             if (fabs(v->valuedouble) < 1e-9) continue;
             if (!any++) printf("solution:\n");
-            printf("  %s = %.10g\n", v->string, v->valuedouble);
+            printf("  ");
+            ag_print_name(v->string);
+            printf(" = %.10g\n", v->valuedouble);
         }
         const cJSON *rep = cJSON_GetObjectItem(res, "report");
         any = 0;
         cJSON_ArrayForEach(v, rep) {
             if (!any++) printf("report:\n");
-            if (cJSON_IsNumber(v)) printf("  %s = %.10g\n", v->string, v->valuedouble);
+            if (!cJSON_IsNumber(v)) continue;
+            printf("  ");
+            ag_print_name(v->string);
+            printf(" = %.10g\n", v->valuedouble);
         }
         const cJSON *d, *dl = cJSON_GetObjectItem(res, "diagnostics");
         any = 0;

@@ -65,6 +65,10 @@ int ag_export_model(const fm_model *m, const char *path, char *err, size_t errle
 /* What ag_export_model writes for path, for the user: "fixed MPS (glpsol
  * --mps)", ... (static text). */
 const char *ag_export_format_name(const fm_model *m, const char *path);
+/* Prints a name (a report quantity's free text, a set element) on stdout
+ * with control bytes as '?': a newline or an escape sequence in it must not
+ * reach the terminal (solve.c; also ask and the REPL). */
+void ag_print_name(const char *name);
 
 /* ---- batch's runner, shared with learn (batch.c) ----
  *

@@ -22,6 +22,7 @@
 #define _GNU_SOURCE          /* getopt_long's struct option */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #include "agent/cli/cli.h"
 
 #define MCP_MAX_LINE (16u << 20)        /* one message: 16 MiB */
+#define MCP_MAX_TIME_LIMIT_S 1e6
+#define MCP_MAX_PROBLEM (1u << 20)       /* bytes, as optagent ask */
 #define MCP_PROTOCOL_LATEST "2025-06-18"
 
 static const char *const protocol_versions[] = { "2025-06-18", "2025-03-26", "2024-11-05" };
@@ -64,6 +67,11 @@ typedef struct {
 
 /* ---- JSON-RPC replies -------------------------------------------------------- */
 
+/* Set when a write to stdout failed (the client closed its end): the session
+ * stops instead of answering into the void (SIGPIPE is ignored, so the write
+ * fails with EPIPE rather than killing the server). */
+static int stdout_broken;
+
 /* Writes o as one line on stdout and frees it. */
 static void send_message(cJSON *o)
 {
@@ -75,9 +83,8 @@ static void send_message(cJSON *o)
         s = NULL;
     }
     if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
+        if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+            stdout_broken = 1;
     } else {
         fprintf(stderr, "optagent mcp: out of memory writing a reply\n");
     }
@@ -182,7 +189,9 @@ static cJSON *list_tools(void)
     cJSON_AddItemToArray(any, cJSON_CreateString("object"));
     cJSON_AddItemToArray(any, cJSON_CreateString("string"));
     p = schema_prop(props, "time_limit", "number", "Solver time limit in seconds (default: the server's)");
-    cJSON_AddNumberToObject(p, "minimum", 0);
+    /* 0 would mean "no limit" to the solver: a solve the client cannot stop */
+    cJSON_AddNumberToObject(p, "exclusiveMinimum", 0);
+    cJSON_AddNumberToObject(p, "maximum", MCP_MAX_TIME_LIMIT_S);
     req = cJSON_AddArrayToObject(schema, "required");
     cJSON_AddItemToArray(req, cJSON_CreateString("formulation"));
 
@@ -250,7 +259,11 @@ static void call_solve(mcp_server *s, const cJSON *id, const cJSON *args)
         return;
     }
     double tl = s->time_limit_s;
-    if (number_arg(id, args, "time_limit", 0, 1e6, 0, &tl) != 0) return;
+    if (number_arg(id, args, "time_limit", 0, MCP_MAX_TIME_LIMIT_S, 0, &tl) != 0) return;
+    if (tl == 0 && cJSON_GetObjectItemCaseSensitive(args, "time_limit")) {
+        send_error(id, -32602, "invalid params: 'time_limit' must be greater than 0 (seconds)");
+        return;
+    }
     char *owned = cJSON_IsString(f) ? NULL : cJSON_PrintUnformatted(f);
     const char *text = owned ? owned : f->valuestring;
     if (!text) { send_error(id, -32603, "out of memory"); return; }
@@ -300,6 +313,12 @@ static void call_formulate(mcp_server *s, const cJSON *id, const cJSON *args)
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "problem");
     if (!cJSON_IsString(p) || strspn(p->valuestring, " \t\r\n") == strlen(p->valuestring)) {
         send_error(id, -32602, "invalid params: 'problem' must be a non-empty string");
+        return;
+    }
+    size_t plen = strlen(p->valuestring);
+    if (plen > MCP_MAX_PROBLEM) {   /* as optagent ask: a problem is text, not a data dump */
+        send_error(id, -32602, "invalid params: 'problem' is %zu bytes, more than the limit of %u",
+                   plen, MCP_MAX_PROBLEM);
         return;
     }
     double mc = 3;
@@ -355,6 +374,85 @@ static void call_search(mcp_server *s, const cJSON *id, const cJSON *args)
     send_result(id, tool_result(o, NULL, 0));
 }
 
+/* ---- the raw line ---------------------------------------------------------------- */
+
+/* Index just past the JSON string starting at s[i] == '"' (the text is valid
+ * JSON: cJSON parsed it). */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+    return i < n ? i + 1 : n;
+}
+
+static size_t skip_space(const char *s, size_t n, size_t i)
+{
+    while (i < n && strchr(" \t\r\n", s[i]) && s[i]) i++;
+    return i;
+}
+
+/* Index just past the JSON value starting at s[i]. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+    if (i < n && s[i] == '"') return skip_string(s, n, i);
+    size_t depth = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') { i = skip_string(s, n, i); continue; }
+        if (c == '{' || c == '[') depth++;
+        else if (c == '}' || c == ']') { if (depth == 0) break; depth--; }
+        else if (depth == 0 && (c == ',' || strchr(" \t\r\n", c))) break;
+        i++;
+        if (depth == 0 && (c == '}' || c == ']')) break;
+    }
+    return i;
+}
+
+/* The text of the top-level member "id" of the JSON object in line, as the
+ * client wrote it: a number id is echoed digit for digit (a double would turn
+ * 12345678901234567 into ...568, and cJSON prints 15 significant digits).
+ * Returns the length (0 when not found or longer than cap - 1) and copies it
+ * into out. */
+static size_t raw_id_text(const char *line, size_t n, char *out, size_t cap)
+{
+    size_t i = skip_space(line, n, 0);
+    if (i >= n || line[i] != '{') return 0;
+    for (i++; ; ) {
+        i = skip_space(line, n, i);
+        if (i >= n || line[i] != '"') return 0;
+        size_t key = i;
+        i = skip_space(line, n, skip_string(line, n, i));
+        if (i >= n || line[i] != ':') return 0;
+        size_t v = skip_space(line, n, i + 1);
+        size_t end = skip_value(line, n, v);
+        if (i - key >= 4 && !memcmp(line + key, "\"id\"", 4) && skip_space(line, n, key + 4) == i) {
+            if (end - v >= cap || end == v) return 0;
+            memcpy(out, line + v, end - v);
+            out[end - v] = '\0';
+            return end - v;
+        }
+        i = skip_space(line, n, end);
+        if (i >= n || line[i] != ',') return 0;
+        i++;
+    }
+}
+
+/* Whether a string of line holds the escape \u0000: cJSON would cut the
+ * string there, so a formulation "x\u0000 * 1000" would be solved as "x" and
+ * an id "a\u0000b" answered as "a". Such a message is refused. */
+static int has_nul_escape(const char *line, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (line[i] == '"') in_string = !in_string;
+        else if (in_string && line[i] == '\\') {
+            if (i + 5 < n && line[i + 1] == 'u' && !memcmp(line + i + 2, "0000", 4)) return 1;
+            i++;
+        }
+    }
+    return 0;
+}
+
 /* ---- the session ------------------------------------------------------------------ */
 
 static void handle_initialize(const cJSON *id, const cJSON *params)
@@ -396,8 +494,8 @@ static void handle_call(mcp_server *s, const cJSON *id, const cJSON *params)
     else send_error(id, -32602, "unknown tool: %.200s", name->valuestring);
 }
 
-/* One message (a parsed line). */
-static void handle_message(mcp_server *s, const cJSON *msg)
+/* One message (a parsed line; line and len its text). */
+static void handle_message(mcp_server *s, const cJSON *msg, const char *line, size_t len)
 {
     if (!cJSON_IsObject(msg)) {
         send_error(NULL, -32600, "invalid request: expected a JSON-RPC 2.0 object%s",
@@ -412,22 +510,40 @@ static void handle_message(mcp_server *s, const cJSON *msg)
         send_error(NULL, -32600, "invalid request: 'id' must be a string or a number");
         return;
     }
+    if (cJSON_IsString(id) && !ag_utf8_valid(id->valuestring, strlen(id->valuestring))) {
+        /* echoed with U+FFFD in place of the bad bytes, it would match no request */
+        send_error(NULL, -32600, "invalid request: 'id' is not valid UTF-8");
+        return;
+    }
+    char raw[64];
+    cJSON *raw_id = NULL;
+    if (cJSON_IsNumber(id) && raw_id_text(line, len, raw, sizeof raw) > 0) {
+        raw_id = cJSON_CreateRaw(raw);
+        if (raw_id) id = raw_id;
+    }
+    if (has_nul_escape(line, len)) {
+        send_error(cJSON_IsString(id) ? NULL : id, -32600,
+                   "invalid request: the escape \\u0000 (NUL) is not allowed in a string");
+        goto out;
+    }
     if (!cJSON_IsString(ver) || strcmp(ver->valuestring, "2.0") || !cJSON_IsString(method)) {
         if (id || !cJSON_GetObjectItemCaseSensitive(msg, "result"))   /* replies to us are ignored */
             send_error(id, -32600, "invalid request: needs \"jsonrpc\": \"2.0\" and a method");
-        return;
+        goto out;
     }
     if (params && !cJSON_IsObject(params)) {
         if (id) send_error(id, -32602, "invalid params: 'params' must be an object");
-        return;
+        goto out;
     }
     const char *m = method->valuestring;
-    if (!id) return;   /* a notification (notifications/initialized, cancelled, ...): no reply */
+    if (!id) goto out;   /* a notification (notifications/initialized, cancelled, ...): no reply */
     if (!strcmp(m, "initialize")) handle_initialize(id, params);
     else if (!strcmp(m, "ping")) send_result(id, cJSON_CreateObject());
     else if (!strcmp(m, "tools/list")) send_result(id, list_tools());
     else if (!strcmp(m, "tools/call")) handle_call(s, id, params);
     else send_error(id, -32601, "method not found: %.200s", m);
+out:
+    cJSON_Delete(raw_id);
 }
 
 /* Reads a line of at most MCP_MAX_LINE bytes into *buf (grown). 1 with the
@@ -504,25 +620,42 @@ int ag_cmd_mcp(int argc, char **argv)
     s.cfg_ok = ag_llm_config_load(&s.llm_flags, &s.cfg, s.cfg_err, sizeof s.cfg_err) == 0;
     fprintf(stderr, "optagent mcp: ready (MCP over stdio; tools: solve_formulation, "
                     "formulate_and_solve, search_insights)\n");
+    /* a client that closes its end makes writes fail with EPIPE: a clean stop,
+     * not death by SIGPIPE */
+    signal(SIGPIPE, SIG_IGN);
+    rc = EXIT_SOLVED;
     char *line = NULL;
     size_t cap = 0, len = 0;
     for (int got; (got = read_line(&line, &cap, &len)) != 0; ) {
         if (got < 0) {
             send_error(NULL, -32600, "invalid request: message longer than %u bytes", MCP_MAX_LINE);
+            if (stdout_broken) { rc = EXIT_FAILED; break; }
             continue;
         }
         if (strspn(line, " \t\r") == len) continue;      /* blank line */
-        cJSON *msg = cJSON_ParseWithLength(line, len);
-        if (!msg) {
-            send_error(NULL, -32700, "parse error: the line is not JSON");
-            continue;
+        const char *end = NULL;
+        cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+        /* cJSON stops at the end of the first value: "{...} junk" is not one message */
+        if (msg && end && skip_space(line, len, (size_t)(end - line)) != len) {
+            cJSON_Delete(msg);
+            msg = NULL;
         }
-        handle_message(&s, msg);
-        cJSON_Delete(msg);
+        if (!msg) {
+            send_error(NULL, -32700, "parse error: the line is not one JSON value (or nests "
+                       "deeper than %d levels)", CJSON_NESTING_LIMIT);
+        } else {
+            handle_message(&s, msg, line, len);
+            cJSON_Delete(msg);
+        }
+        if (stdout_broken) {
+            fprintf(stderr, "optagent mcp: standard output is closed: stopping\n");
+            rc = EXIT_FAILED;
+            break;
+        }
     }
     free(line);
     ag_llm_free(s.llm);
     if (s.cfg_ok) ag_llm_config_free(&s.cfg);
     lib_close(s.library);
-    return EXIT_SOLVED;
+    return rc;
 }

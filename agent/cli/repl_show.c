@@ -48,8 +48,10 @@ static void print_values(const char *title, const cJSON *obj, int nonzero, int a
         if (nonzero && cJSON_IsNumber(v) && fabs(v->valuedouble) < 1e-9) { zero++; continue; }
         if (!all && shown >= SHOWN_VALUES) { shown++; continue; }
         shown++;
-        if (cJSON_IsNumber(v)) printf("  %s = %.10g\n", v->string, v->valuedouble);
-        else printf("  %s = (none)\n", v->string);
+        printf("  ");
+        ag_print_name(v->string);
+        if (cJSON_IsNumber(v)) printf(" = %.10g\n", v->valuedouble);
+        else printf(" = (none)\n");
     }
     if (!all && shown > SHOWN_VALUES)
         printf("  ... %zu more nonzero values (:solution shows all)\n", shown - SHOWN_VALUES);

@@ -28,7 +28,7 @@ static const char solve_usage[] =
     "                       bounds, slack, dual) and variables (value, bounds, reduced\n"
     "                       cost), glpsol's basis status st; shown without this\n"
     "                       option for an LP of at most 20 rows and 20 columns\n"
-    "  --time-limit S       stop the solver after S seconds\n"
+    "  --time-limit S       stop the solver after S seconds (0: no limit)\n"
     "  --mip-gap G          accept a MIP solution within relative gap G\n"
     "  --no-presolve        do not use GLPK's presolver\n"
     "  --solver NAME        for a nonlinear model: auto (default: by class), glpk\n"
@@ -127,6 +127,11 @@ static void put_name(const char *s, int width)
     int n = name_width(s);
     for (; *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
     printf("%*s", width > n ? width - n : 0, "");
+}
+
+void ag_print_name(const char *name)
+{
+    put_name(name ? name : "", 0);
 }
 
 /* Prints heads (ncells numeric columns after "name") and the lines, aligned. */
@@ -234,7 +239,11 @@ static int print_solution(const sv_run *run, int sensitivity)
         printf("variables:\n");
         for (size_t j = 0; j < fm_program_ncols(p); j++) {
             if (fabs(x[j]) < 1e-9) { zero++; continue; }
-            if (shown++ < 200) printf("  %s = %.10g\n", fm_program_col_name(p, j), x[j]);
+            if (shown++ < 200) {
+                printf("  ");
+                put_name(fm_program_col_name(p, j), 0);
+                printf(" = %.10g\n", x[j]);
+            }
         }
         if (shown > 200) printf("  ... %zu more nonzero values (use --json)\n", shown - 200);
         if (zero) printf("  (%zu variable%s at zero not shown)\n", zero, zero == 1 ? "" : "s");
@@ -247,7 +256,12 @@ static int print_solution(const sv_run *run, int sensitivity)
     if (nr) printf("report:\n");
     for (size_t k = 0; k < nr; k++) {
         const sv_report_value *v = sv_run_report(run, k);
-        if (v->ok) printf("  %s = %.10g\n", v->name, v->value);
+        if (!v->ok) continue;
+        /* a report name is free text: a newline or an escape sequence in it
+         * must not reach the terminal */
+        printf("  ");
+        put_name(v->name, 0);
+        printf(" = %.10g\n", v->value);
     }
     return 0;
 }
@@ -340,6 +354,8 @@ static int print_summary(const sv_run *run, int checked_only, int sensitivity)
         return -1;
     if (r && sv_result_message(r) && *sv_result_message(r) && !sv_result_has_solution(r))
         printf("solver: %s\n", sv_result_message(r));
+    if (sensitivity && !checked_only && p && !(r && sv_result_has_solution(r)))
+        printf("sensitivity: none: there is no solution to analyse\n");
     const fm_diags *diags = sv_run_diags(run);
     size_t nd = fm_diags_count(diags);
     if (nd) printf("diagnostics:\n");

@@ -242,14 +242,33 @@ static char *objective_name(const char *formulation)
     return s;
 }
 
+/* 1 when name is exactly one of the queries. */
+static int is_query_name(const ag_pipeline_options *o, const char *name)
+{
+    for (size_t i = 0; name && i < queries_count(o); i++)
+        if (o->queries[i] && !strcmp(o->queries[i], name)) return 1;
+    return 0;
+}
+
+/* 1 when entry name answers query q, as the evaluator reads it
+ * (agent/eval/grade.c): its exact name, or the same after normalisation
+ * when it is not exactly another query's name ("x_1" does not answer "X1"
+ * when "x_1" is also asked for). */
+static int answers(const ag_pipeline_options *o, const char *name, const char *q)
+{
+    if (!name) return 0;
+    if (!strcmp(name, q)) return 1;
+    return ag_query_name_eq(name, q) && !is_query_name(o, name);
+}
+
 /* 1 when query q is answered by a solved attempt: a numeric "report" entry
  * or the objective's name equal to it. */
-static int query_answered(const cJSON *result, const char *q)
+static int query_answered(const ag_pipeline_options *o, const cJSON *result, const char *q)
 {
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(result, "report"))
-        if (cJSON_IsNumber(e) && ag_query_name_eq(e->string, q)) return 1;
-    return ag_query_name_eq(cJSON_GetStringValue(cJSON_GetObjectItem(result, "objective_name")), q);
+        if (cJSON_IsNumber(e) && answers(o, e->string, q)) return 1;
+    return answers(o, cJSON_GetStringValue(cJSON_GetObjectItem(result, "objective_name")), q);
 }
 
 /* "- report: no entry named "Q"" for each query a solved attempt leaves
@@ -262,7 +281,7 @@ static char *missing_queries(const ag_pipeline_options *o, const ag_attempt *a, 
     *count = 0;
     for (size_t i = 0; i < queries_count(o); i++) {
         const char *q = o->queries[i];
-        if (!query_usable(q) || !ag_query_name_eq(q, q) || query_answered(a->result, q)) continue;
+        if (!query_usable(q) || !ag_query_name_eq(q, q) || query_answered(o, a->result, q)) continue;
         if (!*count) append(&buf, &len, &cap, "");
         append(&buf, &len, &cap, "- report: no entry named ");
         append_quoted(&buf, &len, &cap, q);

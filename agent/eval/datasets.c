@@ -348,6 +348,16 @@ static int get_quantities(const loader *L, const cJSON *v, const char *field, in
         double x;
         if (names_required && !has_alnum(name))
             return FAIL(L, field, "key \"%.200s\": a query name needs a letter or digit", name);
+        /* a longer name is never put in a prompt (agent/core), so it could
+         * only be missed */
+        if (strlen(name) > AG_MAX_QUERY_NAME)
+            return FAIL(L, field, "key \"%.60s...\" is %zu bytes, more than the limit of %d for a "
+                        "quantity's name", name, strlen(name), AG_MAX_QUERY_NAME);
+        /* JSON leaves duplicate keys undefined (Python keeps the last, cJSON
+         * both): a quantity asked twice with two golds is refused */
+        for (size_t k = 0; k < p->nquantities; k++)
+            if (!strcmp(p->quantities[k].name, name))
+                return FAIL(L, field, "key \"%.200s\" appears twice", name);
         if (cJSON_IsString(c)) {
             if (parse_decimal(c->valuestring, strlen(c->valuestring), &x) < 0)
                 return FAIL(L, field, "key \"%.200s\": \"%.80s\" is not a number", name,

@@ -94,7 +94,7 @@
 #define AG_DS_MAX_RECORDS      1000000u
 #define AG_DS_MAX_QUESTION     ((size_t)1 << 20)
 #define AG_DS_MAX_LINE_BYTES   ((size_t)16 << 20)
-#define AG_DS_MAX_QUANTITIES   100000u
+#define AG_DS_MAX_QUANTITIES   64u      /* = AG_EVAL_MAX_QUANTITIES: every query is graded */
 #define AG_DS_MAX_ID_BYTES     256u
 
 typedef enum {
@@ -248,8 +248,12 @@ void ag_ds_free(ag_ds *ds);
  *                        many were matched by value. With objective_gold, a
  *                        wrong answer whose objective matches value is counted
  *                        as "objective right, another quantity not". At most
- *                        AG_EVAL_MAX_QUANTITIES queries are graded (the first
- *                        ones; OptiBench has at most 19).
+ *                        AG_EVAL_MAX_QUANTITIES queries are graded (the
+ *                        loader refuses a record with more; OptiBench has at
+ *                        most 19). Queries equal after normalisation ("x_1",
+ *                        "X1") are told apart by exact names first: a query
+ *                        some candidate names exactly takes only such a
+ *                        candidate, which answers no other query by name.
  *
  * A problem is correct only when the outcome is ok (a trusted optimum) — an
  * answer from a time-limited or untrusted attempt is not graded as correct —

@@ -232,22 +232,40 @@ static int loose_eq(const char *a, const char *b)
     return ag_query_name_eq(a, b);
 }
 
+/* Byte-equal names; an unnamed candidate (NULL) equals nothing. */
+static int exact_eq(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
 typedef struct {
     ag_match_rule rule;
     const ag_eval_quantity *gold;
     size_t ngold;
     ag_eval_quantity cand[AG_EVAL_MAX_REPORTED + 1];
     size_t ncand;
-    unsigned char gold_named[AG_EVAL_MAX_QUANTITIES];   /* some candidate shares its name */
+    unsigned char gold_named[AG_EVAL_MAX_QUANTITIES];   /* some candidate bears its name */
+    unsigned char gold_exact[AG_EVAL_MAX_QUANTITIES];   /* a candidate has its very name */
+    unsigned char cand_exact[AG_EVAL_MAX_REPORTED + 1]; /* its name is a gold's very name */
     unsigned char reserved[AG_EVAL_MAX_REPORTED + 1];   /* its name is a gold name */
     unsigned char seen[AG_EVAL_MAX_REPORTED + 1];
     int owner[AG_EVAL_MAX_REPORTED + 1];                /* gold index, or -1 */
 } qmatch;
 
+/* Whether candidate j bears gold i's name. Names equal after normalisation
+ * ("x_1", "x 1", "X1" may all be queried) are told apart by the exact name
+ * first: a gold some candidate names exactly takes only such candidates, and
+ * a candidate named exactly as a gold answers no other gold by name. */
+static int q_named(const qmatch *m, size_t i, size_t j)
+{
+    if (m->gold_exact[i]) return exact_eq(m->gold[i].name, m->cand[j].name);
+    return !m->cand_exact[j] && loose_eq(m->gold[i].name, m->cand[j].name);
+}
+
 static int q_edge(const qmatch *m, size_t i, size_t j)
 {
     if (m->gold_named[i]) {
-        if (!loose_eq(m->gold[i].name, m->cand[j].name)) return 0;
+        if (!q_named(m, i, j)) return 0;
     } else if (m->reserved[j]) {
         return 0;
     }
@@ -299,10 +317,16 @@ static int quantities_match(ag_match_rule r, const ag_eval_item *it, ag_eval_que
         m->cand[m->ncand++].value = it->answer;
     }
     for (size_t j = 0; j < it->nreported; j++) m->cand[m->ncand++] = it->reported[j];
+    for (size_t j = 0; j < m->ncand; j++) m->cand_exact[j] = 0;
+    for (size_t i = 0; i < m->ngold; i++) {
+        m->gold_exact[i] = 0;
+        for (size_t j = 0; j < m->ncand; j++)
+            if (exact_eq(m->gold[i].name, m->cand[j].name)) m->gold_exact[i] = m->cand_exact[j] = 1;
+    }
     for (size_t i = 0; i < m->ngold; i++) {
         m->gold_named[i] = 0;
         for (size_t j = 0; j < m->ncand && !m->gold_named[i]; j++)
-            m->gold_named[i] = (unsigned char)loose_eq(m->gold[i].name, m->cand[j].name);
+            m->gold_named[i] = (unsigned char)q_named(m, i, j);
     }
     for (size_t j = 0; j < m->ncand; j++) {
         m->reserved[j] = 0;
@@ -329,7 +353,7 @@ static int quantities_match(ag_match_rule r, const ag_eval_item *it, ag_eval_que
         if (out[i].status != AG_QUERY_MISSING || !m->gold_named[i]) continue;
         out[i].status = AG_QUERY_WRONG;
         for (size_t j = 0; j < m->ncand && !out[i].has_answer; j++)
-            if (loose_eq(m->gold[i].name, m->cand[j].name)) {
+            if (q_named(m, i, j)) {
                 out[i].has_answer = 1;
                 out[i].answer = m->cand[j].value;
             }

@@ -277,8 +277,12 @@ static void print_nonlinear(const sv_run *run)
     if (starts) printf(", %d starting point%s, %d reached the best value", starts,
                        starts == 1 ? "" : "s", agreed);
     printf("\n");
-    for (size_t k = 0; k < sv_run_reformulation_count(run); k++)
-        printf("  reformulated: %s\n", sv_run_reformulation(run, k));
+    /* the lines name the model's columns and rows: control bytes shown as '?' */
+    for (size_t k = 0; k < sv_run_reformulation_count(run); k++) {
+        printf("  reformulated: ");
+        ag_print_name(sv_run_reformulation(run, k));
+        printf("\n");
+    }
 }
 
 /* --explain: how the model was solved and how sure the answer is, in
@@ -299,8 +303,11 @@ static void print_explain(const sv_run *run)
                "GLPK solved the rewritten model and its optimum is proven\n", nref);
     else
         printf("nonlinear with no exact linear rewrite; solved by %s\n", sv_result_backend(r));
-    for (size_t k = 0; k < nref; k++)
-        printf("  rewrite: %s\n", sv_run_reformulation(run, k));
+    for (size_t k = 0; k < nref; k++) {
+        printf("  rewrite: ");
+        ag_print_name(sv_run_reformulation(run, k));
+        printf("\n");
+    }
     if (sv_run_nlp(run) && !nref) {
         if (sv_result_proven(r))
             printf("  proven: %s\n", starts ? "the model is convex (cheap structural rules), so "
@@ -313,8 +320,11 @@ static void print_explain(const sv_run *run)
                    starts == 1 ? "" : "s", agreed,
                    sv_result_proven(r) || agreed == starts ? "" : " (--starts N tries more)");
     }
-    if (sv_result_message(r) && *sv_result_message(r))
-        printf("  solver said: %s\n", sv_result_message(r));
+    if (sv_result_message(r) && *sv_result_message(r)) {
+        printf("  solver said: ");
+        ag_print_name(sv_result_message(r));
+        printf("\n");
+    }
 }
 
 /* The readable summary of a run: the same typed run as the JSON report. */

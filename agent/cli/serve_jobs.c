@@ -23,7 +23,15 @@
  * skips the problems the run already holds: nothing is lost or done twice.
  * A resume that finds the run still locked (the previous batch is still
  * stopping) is retried a little later, and a batch process killed from
- * outside (kill -9, the OOM killer) is resumed up to MAX_CRASHES times. */
+ * outside (kill -9, the OOM killer) or stopped by a SIGTERM / SIGINT this
+ * server did not send (exit 143 / 130) is resumed up to MAX_CRASHES times.
+ * Why a batch failed is read from what that start of it wrote (the log
+ * from its size at spawn), never from the log's last line: a batch
+ * orphaned by a server killed with -9 keeps writing its stop messages into
+ * the same log, and its resume command, taken as the last line, once
+ * turned a lock refusal into a failed job. Any other failure is final:
+ * the job ends "failed" with batch's message (for an LLM endpoint that
+ * refuses connections, batch's "connection refused: ..." line). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>

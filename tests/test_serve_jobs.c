@@ -2,9 +2,13 @@
  * runs to the end and its report is `optagent eval`'s for the same run, in
  * every format; the errors of /v1/jobs (404, 409, 400, 403 for paths
  * outside --data-dir and symlinks out of it, 429 when too many wait);
- * cancel (queued and running); and a job that survives SIGTERM and then
+ * cancel (queued and running); a job that survives SIGTERM and then
  * kill -9 of the server, and kill -9 of its batch process, finishing with
- * every problem recorded once. */
+ * every problem recorded once; a resume that waits while another process
+ * holds the run's lock and writes into the job's log; and a job whose LLM
+ * endpoint refuses connections, failed with batch's reason for good.
+ * A wait that times out prints the job's job.json, its log and the
+ * server's stderr, so that a failure on a CI machine says why. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

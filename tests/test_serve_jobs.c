@@ -2,9 +2,13 @@
  * runs to the end and its report is `optagent eval`'s for the same run, in
  * every format; the errors of /v1/jobs (404, 409, 400, 403 for paths
  * outside --data-dir and symlinks out of it, 429 when too many wait);
- * cancel (queued and running); and a job that survives SIGTERM and then
+ * cancel (queued and running); a job that survives SIGTERM and then
  * kill -9 of the server, and kill -9 of its batch process, finishing with
- * every problem recorded once. */
+ * every problem recorded once; a resume that waits while another process
+ * holds the run's lock and writes into the job's log; and a job whose LLM
+ * endpoint refuses connections, failed with batch's reason for good.
+ * A wait that times out prints the job's job.json, its log and the
+ * server's stderr, so that a failure on a CI machine says why. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "tests/support.h"
@@ -24,10 +30,26 @@
 #define KEY "sk-jobs-test-KEY-77a1c3e9d2"
 
 static char base_env[600], xdg_config[1100], xdg_data[1100];
+static char data_dir[64];             /* the running server's --data-dir (under the temp dir) */
+
+static pid_t live_server;             /* the last server started, stopped after a failed test */
 
 static int setup(void **state)
 {
     return ts_cli_setup(state);
+}
+
+/* A test that failed left its server running (and its batch): stop it, so
+ * that it does not keep working on a deleted temp dir. */
+static int stop_left_server(void **state)
+{
+    (void)state;
+    if (live_server > 0 && waitpid(live_server, NULL, WNOHANG) == 0) {
+        ts_srv left = { .pid = live_server };
+        ts_srv_stop(&left, SIGTERM, 10000);
+    }
+    live_server = 0;
+    return 0;
 }
 
 static void sleep_ms(int ms)
@@ -46,8 +68,10 @@ static void start(ts_srv *s, ts_fake *f, const char *dir, const char *max_jobs)
     const char *env[] = { base_env, "OPTAGENT_MODEL=fake", xdg_config, xdg_data, "-OPENAI_BASE_URL",
                           "-OPENAI_API_KEY", "OPTAGENT_API_KEY=" KEY, "-OPTAGENT_TIME_LIMIT", NULL };
     char err[64];
+    snprintf(data_dir, sizeof data_dir, "%s", dir);
     snprintf(err, sizeof err, "%s.err", dir);
     assert_int_equal(ts_srv_start(s, ts_cli_bin(), args, env, ts_cli_path(err)), 0);
+    live_server = s->pid;
 }
 
 static cJSON *get_json(const ts_srv *s, const char *method, const char *path, const char *body, int want)
@@ -93,30 +117,91 @@ static char *submit(const ts_srv *s, const char *body)
     return id;
 }
 
+/* Prints the file (relative to the temp dir) on stderr as "# " lines. */
+static void print_file(const char *label, const char *rel)
+{
+    size_t len;
+    char *text = ts_read_file(ts_cli_path(rel), &len);
+    print_error("# ---- %s (%s)%s\n", label, rel, text ? "" : ": missing");
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        print_error("#   %s\n", line);
+    }
+    free(text);
+}
+
+/* Everything needed to tell why a job did not get where a test waited for
+ * it: its job.json, its log (batch's stderr over every start) and the
+ * server's stderr. */
+static void print_job_files(const char *id)
+{
+    char rel[200];
+    snprintf(rel, sizeof rel, "%s/jobs/%s/job.json", data_dir, id);
+    print_file("job.json", rel);
+    snprintf(rel, sizeof rel, "%s/jobs/%s/log", data_dir, id);
+    print_file("the job's log", rel);
+    snprintf(rel, sizeof rel, "%s.err", data_dir);
+    print_file("the server's stderr", rel);
+}
+
 /* Polls the job until its state is want (or, with min_done > 0, until that
  * many problems are done); returns the last reply. */
 static cJSON *wait_job(const ts_srv *s, const char *id, const char *want, int min_done)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    char *last = NULL;
     /* up to 2 minutes: a loaded CI machine can be slow to start batch */
     for (int i = 0; i < 2400; i++) {
         cJSON *j = get_json(s, "GET", path, NULL, 200);
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "state"));
         double done = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done"));
-        if ((want && !strcmp(st, want)) || (min_done > 0 && done >= min_done)) return j;
-        if (want && (!strcmp(st, "failed") || (strcmp(want, "cancelled") && !strcmp(st, "cancelled")))) {
-            char *p = cJSON_PrintUnformatted(j);
-            print_error("# job %s: %s\n", id, p);
-            free(p);
+        if ((want && !strcmp(st, want)) || (min_done > 0 && done >= min_done)) {
+            free(last);
+            return j;
+        }
+        free(last);
+        last = cJSON_PrintUnformatted(j);
+        /* a job that ended otherwise never gets there: say so at once */
+        int other_end = !strcmp(st, "failed") || !strcmp(st, "cancelled") || (min_done > 0 && !strcmp(st, "finished"));
+        if (other_end && (!want || strcmp(st, want))) {
+            print_error("# job %s: %s\n", id, last);
+            free(last);
+            print_job_files(id);
             fail();
         }
         cJSON_Delete(j);
         sleep_ms(50);
     }
-    print_error("# job %s never reached %s\n", id, want ? want : "its count");
+    print_error("# job %s never reached %s; last seen: %s\n", id, want ? want : "its count", last);
+    free(last);
+    print_job_files(id);
     fail();
     return NULL;
+}
+
+/* The pid of the server's batch process (it may be between two starts:
+ * waits up to 30 s), or 0 when the job ended meanwhile. */
+static pid_t batch_child(const ts_srv *s, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    for (int i = 0; i < 600; i++) {
+        cJSON *j = get_json(s, "GET", path, NULL, 200);
+        int ended = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "finished");
+        cJSON_Delete(j);
+        if (ended) return 0;
+        char *child = NULL;
+        assert_int_equal(ts_cli_sh(&child, "cat /proc/%d/task/*/children 2>/dev/null", (int)s->pid), 0);
+        pid_t pid = (pid_t)atoi(child);
+        free(child);
+        if (pid > 0) return pid;
+        sleep_ms(50);
+    }
+    print_error("# the server started no batch process within 30 s\n");
+    fail();
+    return 0;
 }
 
 static void test_job_report_is_eval_report(void **state)
@@ -284,19 +369,19 @@ static void test_job_survives_sigterm_and_kill9(void **state)
     /* restarted: it resumes; then kill -9 while it runs */
     start(&s, f, "data3", "1");
     cJSON *j = wait_job(&s, id, "running", 0);
+    int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done"));
     cJSON_Delete(j);
-    j = wait_job(&s, id, NULL, 3);
-    cJSON_Delete(j);
+    if (done < n - 2) cJSON_Delete(wait_job(&s, id, NULL, done + 1));   /* the resumed batch works */
     assert_int_equal(ts_srv_stop(&s, SIGKILL, 5000), 128 + SIGKILL);
     start(&s, f, "data3", "1");
-    /* and the batch process itself killed with -9: resumed at once */
-    j = wait_job(&s, id, NULL, 5);
+    /* and the batch process itself killed with -9 while it works: resumed
+     * at once */
+    j = wait_job(&s, id, "running", 0);
+    int before = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done"));
     cJSON_Delete(j);
-    char *child = NULL;
-    assert_int_equal(ts_cli_sh(&child, "cat /proc/%d/task/*/children", (int)s.pid), 0);
-    assert_true(atoi(child) > 0);
-    assert_int_equal(kill(atoi(child), SIGKILL), 0);
-    free(child);
+    if (before < n - 1) cJSON_Delete(wait_job(&s, id, NULL, before + 1));
+    pid_t child = batch_child(&s, id);
+    if (child > 0) assert_int_equal(kill(child, SIGKILL), 0);
     j = wait_job(&s, id, "finished", 0);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done")), n);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "correct")), n);
@@ -319,12 +404,127 @@ static void test_job_survives_sigterm_and_kill9(void **state)
     ts_fake_stop(f);
 }
 
+/* A resume refused because another process holds the run's lock, while
+ * that process (a batch orphaned by a server killed with -9) keeps writing
+ * its own stop messages into the job's log: the server waits for the lock
+ * (the refusal is read from what its own batch wrote, not from the log's
+ * last line) and the job then finishes. */
+static void test_resume_waits_for_a_locked_run(void **state)
+{
+    (void)state;
+    const int n = 4;
+    ts_fake *f = ts_cli_fake(n, 250, NULL);
+    ts_srv s;
+    start(&s, f, "data4", "1");
+    char *body = submit_body(ts_cli_problems("four.jsonl", n), "four.jsonl", ",\"jobs\": 1");
+    char *id = submit(&s, body);
+    free(body);
+    cJSON *j = wait_job(&s, id, NULL, 1);
+    char run[64], sql[200], rel[200];
+    snprintf(run, sizeof run, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(j, "run")));
+    cJSON_Delete(j);
+    assert_int_equal(ts_srv_stop(&s, SIGTERM, 15000), 0);
+    snprintf(sql, sizeof sql, "SELECT id FROM runs WHERE uuid = '%s'", run);
+    long long run_id = ts_cli_query(ts_cli_path("data4/runs.db"), sql);
+    assert_true(run_id > 0);
+    /* the lock batch takes: one byte at the run's id in DB.lock */
+    int lock = open(ts_cli_path("data4/runs.db.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(lock >= 0);
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)run_id, .l_len = 1 };
+    assert_int_equal(fcntl(lock, F_SETLK, &fl), 0);
+    snprintf(rel, sizeof rel, "data4/jobs/%s/log", id);
+    char logpath[1200];
+    snprintf(logpath, sizeof logpath, "%s", ts_cli_path(rel));
+    start(&s, f, "data4", "1");
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    int refusals = 0;
+    for (int i = 0; i < 2400 && refusals < 3; i++) {
+        FILE *lf = fopen(logpath, "a");      /* the orphan's messages, as batch words them */
+        assert_non_null(lf);
+        fprintf(lf, "optagent: interrupted: 1 problems recorded; continue with:\n  optagent batch x --resume %s\n", run);
+        fclose(lf);
+        j = get_json(&s, "GET", path, NULL, 200);
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "state"));
+        if (strcmp(st, "queued") && strcmp(st, "running")) {
+            char *p = cJSON_PrintUnformatted(j);
+            print_error("# job %s while its run was locked: %s\n", id, p);
+            free(p);
+            print_job_files(id);
+            fail();
+        }
+        cJSON_Delete(j);
+        size_t len;
+        char *text = ts_read_file(logpath, &len);
+        refusals = 0;
+        for (const char *p = text; p && (p = strstr(p, "is being worked on by another optagent")); p++) refusals++;
+        free(text);
+        sleep_ms(20);
+    }
+    if (refusals < 3) print_job_files(id);
+    assert_true(refusals >= 3);
+    close(lock);                              /* the orphan ends */
+    j = wait_job(&s, id, "finished", 0);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done")), n);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "run")), run);
+    cJSON_Delete(j);
+    assert_int_equal(ts_srv_stop(&s, SIGTERM, 10000), 0);
+    free(id);
+    ts_fake_stop(f);
+}
+
+/* A job whose LLM endpoint refuses connections: batch stops at once, and
+ * the job ends "failed" with batch's reason (not the resume command it
+ * suggests), not resumed again and again. */
+static void test_refused_endpoint_fails_the_job(void **state)
+{
+    (void)state;
+    ts_fake *f = ts_cli_fake(2, 0, NULL);
+    ts_srv s;
+    start(&s, f, "data5", "1");
+    ts_fake_stop(f);                          /* its port now refuses connections */
+    char *body = submit_body(ts_cli_problems("two.jsonl", 2), "two.jsonl", ",\"jobs\": 1");
+    char *id = submit(&s, body);
+    free(body);
+    cJSON *j = wait_job(&s, id, "failed", 0);
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(j, "error"));
+    assert_non_null(why);
+    if (!strstr(why, "connection refused")) print_job_files(id);
+    assert_non_null(strstr(why, "connection refused"));
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "done")), 0);
+    cJSON_Delete(j);
+    /* it stays failed, and a restart does not start it again */
+    sleep_ms(1000);
+    char rel[200];
+    snprintf(rel, sizeof rel, "data5/jobs/%s/log", id);
+    size_t len1, len2;
+    char *log1 = ts_read_file(ts_cli_path(rel), &len1);
+    assert_int_equal(ts_srv_stop(&s, SIGTERM, 10000), 0);
+    ts_fake *f2 = ts_cli_fake(2, 0, NULL);
+    start(&s, f2, "data5", "1");
+    sleep_ms(1000);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    j = get_json(&s, "GET", path, NULL, 200);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "failed");
+    cJSON_Delete(j);
+    char *log2 = ts_read_file(ts_cli_path(rel), &len2);
+    assert_int_equal(len1, len2);             /* no batch started since */
+    free(log1);
+    free(log2);
+    assert_int_equal(ts_srv_stop(&s, SIGTERM, 10000), 0);
+    free(id);
+    ts_fake_stop(f2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_job_report_is_eval_report),
-        cmocka_unit_test(test_cancel_and_too_many),
-        cmocka_unit_test(test_job_survives_sigterm_and_kill9),
+        cmocka_unit_test_teardown(test_job_report_is_eval_report, stop_left_server),
+        cmocka_unit_test_teardown(test_cancel_and_too_many, stop_left_server),
+        cmocka_unit_test_teardown(test_job_survives_sigterm_and_kill9, stop_left_server),
+        cmocka_unit_test_teardown(test_resume_waits_for_a_locked_run, stop_left_server),
+        cmocka_unit_test_teardown(test_refused_endpoint_fails_the_job, stop_left_server),
     };
     return cmocka_run_group_tests(tests, setup, ts_cli_teardown);
 }

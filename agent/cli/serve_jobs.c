@@ -23,7 +23,15 @@
  * skips the problems the run already holds: nothing is lost or done twice.
  * A resume that finds the run still locked (the previous batch is still
  * stopping) is retried a little later, and a batch process killed from
- * outside (kill -9, the OOM killer) is resumed up to MAX_CRASHES times. */
+ * outside (kill -9, the OOM killer) or stopped by a SIGTERM / SIGINT this
+ * server did not send (exit 143 / 130) is resumed up to MAX_CRASHES times.
+ * Why a batch failed is read from what that start of it wrote (the log
+ * from its size at spawn), never from the log's last line: a batch
+ * orphaned by a server killed with -9 keeps writing its stop messages into
+ * the same log, and its resume command, taken as the last line, once
+ * turned a lock refusal into a failed job. Any other failure is final:
+ * the job ends "failed" with batch's message (for an LLM endpoint that
+ * refuses connections, batch's "connection refused: ..." line). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -51,7 +59,8 @@
 #define MAX_JOB_ARGS 40
 #define LOCK_RETRIES 200           /* a resume refused because the run is locked, every 250 ms */
 #define STOP_GRACE_MS 30000.0      /* on shutdown, then SIGKILL */
-#define MAX_CRASHES 3              /* a batch process killed by a signal is resumed this often */
+#define MAX_CRASHES 3              /* a batch process stopped from outside is resumed this often */
+#define LOG_TAIL 65536             /* of one start's log output, read for its failure */
 
 typedef struct {
     char id[17];
@@ -68,7 +77,8 @@ typedef struct {
     int retries;
     double not_before;
     int count_pending;             /* ended: its LLM use is still to be counted */
-    int crashes;                   /* times its process was killed from outside */
+    int crashes;                   /* times its process was killed or stopped from outside */
+    off_t log_from;                /* the log's size when its batch was spawned */
 } job;
 
 struct serve_jobs {
@@ -199,28 +209,58 @@ static void find_run_in_log(serve_jobs *j, job *jb)
     }
 }
 
-/* The last non-empty line of the log (batch's reason for failing). */
-static void last_log_line(serve_jobs *j, job *jb, char *out, size_t len)
+/* What this start of the job's batch wrote to the log: the bytes from
+ * jb->log_from (the log's size when it was spawned) on, at most the last
+ * 64 KiB of them, into buf (NUL-terminated). Not the log's last line: a
+ * batch orphaned by a server killed with -9 still writes its own stop
+ * messages into the same log while the next server's batch fails. */
+static void attempt_output(serve_jobs *j, const job *jb, char *buf, size_t cap)
 {
-    char path[PATH_MAX], buf[4096];
-    *out = 0;
+    char path[PATH_MAX];
+    *buf = 0;
     if (job_path(j, jb, "log", path, sizeof path) != 0) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     off_t end = lseek(fd, 0, SEEK_END);
-    off_t from = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
-    ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+    off_t from = jb->log_from < end ? jb->log_from : end;
+    if (end - from > (off_t)cap - 1) from = end - (off_t)cap + 1;
+    ssize_t n = end > from ? pread(fd, buf, (size_t)(end - from), from) : 0;
     close(fd);
-    if (n <= 0) return;
-    buf[n] = 0;
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = 0;
-    char *line = strrchr(buf, '\n');
-    line = line ? line + 1 : buf;
-    if (!strncmp(line, "optagent: ", 10)) line += 10;
-    size_t k = strlen(line);
-    if (k >= len) k = len - 1;      /* the line's start says what failed */
-    memcpy(out, line, k);
-    out[k] = 0;
+    buf[n > 0 ? n : 0] = 0;
+}
+
+/* batch's reason for failing, from its output text: the LLM endpoint's
+ * error when it stopped on one ("optagent batch: connection refused: ...",
+ * the line before "stopping: every request would fail the same way"),
+ * otherwise its last message line (indented lines are the resume command
+ * it suggests; empty lines are spacing). Without "optagent: ". */
+static void failure_reason(const char *text, char *out, size_t len)
+{
+    const char *pick = NULL, *line = text;
+    size_t pick_len = 0;
+    int pick_is_endpoint = 0;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        size_t k = eol ? (size_t)(eol - line) : strlen(line);
+        size_t shown = k && line[k - 1] == '\r' ? k - 1 : k;
+        int endpoint = !strncmp(line, "optagent batch: ", 16) && strncmp(line, "optagent batch: stopping:", 25);
+        if (shown && line[0] != ' ' && line[0] != '\t' && !pick_is_endpoint) {
+            pick = line;
+            pick_len = shown;
+            pick_is_endpoint = endpoint;
+        }
+        line += eol ? k + 1 : k;
+    }
+    *out = 0;
+    if (!pick) return;
+    for (size_t i = 0; i < 2; i++) {
+        static const char *const prefixes[] = { "optagent batch: ", "optagent: " };
+        size_t pl = strlen(prefixes[i]);
+        if (pick_len >= pl && !strncmp(pick, prefixes[i], pl)) { pick += pl; pick_len -= pl; break; }
+    }
+    if (pick_len >= len) pick_len = len - 1;      /* the line's start says what failed */
+    memcpy(out, pick, pick_len);
+    out[pick_len] = 0;
 }
 
 /* ---- lifecycle ---- */
@@ -283,6 +323,16 @@ static void set_end(serve_jobs *j, job *jb, const char *state)
     job_save(j, jb);
 }
 
+/* A batch process stopped from outside rather than failing: killed by a
+ * signal (kill -9, the OOM killer), or its own clean stop on SIGTERM or
+ * SIGINT (exit 128 + the signal) that this server did not ask for (a
+ * service manager's stop reaching the batch before the server). */
+static int stopped_from_outside(int st)
+{
+    if (WIFSIGNALED(st)) return 1;
+    return WIFEXITED(st) && (WEXITSTATUS(st) == 128 + SIGTERM || WEXITSTATUS(st) == 128 + SIGINT);
+}
+
 /* A job process ended with wait status st. */
 static void reaped(serve_jobs *j, job *jb, int st)
 {
@@ -291,26 +341,38 @@ static void reaped(serve_jobs *j, job *jb, int st)
     if (jb->cancel) { set_end(j, jb, "cancelled"); return; }
     if (j->stop) { set_end(j, jb, "interrupted"); return; }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { *jb->error = 0; set_end(j, jb, "finished"); return; }
-    char line[512];
-    last_log_line(j, jb, line, sizeof line);
-    if (strstr(line, "being worked on by another optagent") && jb->retries < LOCK_RETRIES) {
+    char *text = malloc(LOG_TAIL);
+    char line[512] = "";
+    int locked = 0;
+    if (text) {
+        attempt_output(j, jb, text, LOG_TAIL);
+        locked = strstr(text, "being worked on by another optagent") != NULL;
+        failure_reason(text, line, sizeof line);
+        free(text);
+    }
+    if (locked && WIFEXITED(st) && WEXITSTATUS(st) == 1 && jb->retries < LOCK_RETRIES) {
         jb->retries++;                              /* the previous batch is still stopping */
         jb->not_before = fm_clock_ms() + 250;
         copy_str(jb->state, sizeof jb->state, "queued");
         return;
     }
-    if (WIFSIGNALED(st) && jb->crashes < MAX_CRASHES && *jb->run) {
-        /* killed from outside (kill -9, the OOM killer): resumed, the
-         * problems it recorded kept */
+    if (stopped_from_outside(st) && jb->crashes < MAX_CRASHES && *jb->run) {
+        /* resumed, the problems it recorded kept */
         jb->crashes++;
         jb->not_before = fm_clock_ms() + 500;
         copy_str(jb->state, sizeof jb->state, "queued");
-        fprintf(stderr, "optagent serve: job %s: the batch process was killed by signal %d; resuming it\n",
-                jb->id, WTERMSIG(st));
+        if (WIFSIGNALED(st))
+            fprintf(stderr, "optagent serve: job %s: the batch process was killed by signal %d; resuming it\n",
+                    jb->id, WTERMSIG(st));
+        else
+            fprintf(stderr, "optagent serve: job %s: the batch process was stopped (exit %d); resuming it\n",
+                    jb->id, WEXITSTATUS(st));
         job_save(j, jb);
         return;
     }
     if (WIFSIGNALED(st)) snprintf(jb->error, sizeof jb->error, "the batch process was killed by signal %d", WTERMSIG(st));
+    else if (stopped_from_outside(st) && !*line)
+        snprintf(jb->error, sizeof jb->error, "the batch process was stopped (exit %d)", WEXITSTATUS(st));
     else snprintf(jb->error, sizeof jb->error, "%s", *line ? line : "the batch process failed");
     set_end(j, jb, "failed");
 }
@@ -348,6 +410,8 @@ static void spawn(serve_jobs *j, job *jb)
     if (*jb->run) { argv[n++] = "--resume"; argv[n++] = jb->run; }
     argv[n] = NULL;
     int logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat lst;
+    jb->log_from = logfd >= 0 && fstat(logfd, &lst) == 0 ? lst.st_size : 0;
     int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t parent = getpid();
     pid_t pid = logfd >= 0 && nullfd >= 0 ? fork() : -1;

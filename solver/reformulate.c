@@ -47,6 +47,7 @@
  * the trees except the subtree checks (constant? one column?), which stop
  * early and are bounded by the tree depth.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -337,6 +338,11 @@ static void line(rf *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* %g prints a negative zero (a bound rounded inward from -1e-12) as
+     * "-0": drop the sign of a lone zero */
+    for (char *z = strstr(text, "-0"); z; z = strstr(z + 1, "-0"))
+        if ((z == text || !isalnum((unsigned char)z[-1])) && !isalnum((unsigned char)z[2]) && z[2] != '.')
+            memmove(z, z + 1, strlen(z));
     pbuf t = {0};
     if (r->term)
         pr(r, &t, r->term, 0);

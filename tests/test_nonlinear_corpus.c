@@ -9,8 +9,8 @@
  *
  * Each file's outcome (status, objective, backend, starts, reformulations)
  * is printed, pass or fail, so one run shows where the solver stands. When
- * the Ipopt backend is missing (sv_ipopt_available() == 0: solver/ipopt.c
- * is still a stub), the guard test fails naming it, and a file that does
+ * the Ipopt library cannot be loaded (sv_ipopt_available() == 0: libipopt
+ * is not installed), the guard test fails naming it, and a file that does
  * not pass is skipped rather than failed, so the missing piece is one clear
  * failure instead of one per file.
  *
@@ -145,7 +145,7 @@ static void test_ipopt_backend(void **state)
     (void)state;
     if (!sv_ipopt_available()) {
         print_error("# the Ipopt backend is missing: sv_ipopt_available() is 0 "
-                    "(solver/ipopt.c is a stub; the nonlinear corpus needs Ipopt, "
+                    "(libipopt.so.1 cannot be loaded: install coinor-libipopt-dev; the corpus needs Ipopt, "
                     "the exact reformulations and the integer search)\n");
         fail();
     }

@@ -13,7 +13,7 @@
  * Every file is solved with a time limit of TIME_LIMIT_S seconds and must
  * finish within three times that (nine under AddressSanitizer); an invalid or unsupported answer must say
  * why (an error diagnostic or a message); a reported solution must be
- * finite. While the Ipopt backend is missing (solver/ipopt.c a stub) a file
+ * finite. When the Ipopt library cannot be loaded (libipopt missing) a file
  * answered `unsupported` is skipped: test_nonlinear_corpus fails for it. */
 #include "tests/support.h"
 
